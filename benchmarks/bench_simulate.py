@@ -1,0 +1,157 @@
+"""Benchmark: simulate a generated snapshot of 100,000 artifacts in 1,000 repositories.
+
+Prints, separately:
+  load      reading and validating the snapshot file (JSON parse + domain objects)
+  evaluate  the retention engine alone (harborguard.simulate.simulate), the figure the
+            1-second target is about
+  report    building the report/v1 document and rendering it as JSON
+  process   the whole `harborguard simulate --snapshot F --format json -o FILE`
+            command in a fresh Python process (interpreter start-up included)
+and the peak RSS of that process. Not a test: nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from harborguard.harborversion import resolve
+from harborguard.report import render
+from harborguard.report.build import Source, build_report
+from harborguard.simulate import simulate
+from harborguard.snapshot import load_snapshot
+from harborguard.timeutil import parse_nanos
+
+REPOS = int(os.environ.get("BENCH_REPOS", "1000"))
+PER_REPO = int(os.environ.get("BENCH_PER_REPO", "100"))
+NOW = "2026-03-01T00:00:00Z"
+
+
+def iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".000Z"
+
+
+def generate(path: Path) -> None:
+    rng = random.Random(42)
+    now = 1772323200  # 2026-03-01
+    repositories = []
+    next_id = 1
+    for r in range(REPOS):
+        artifacts = []
+        t = now - rng.randint(3600, 86400 * 400)
+        for i in range(PER_REPO):
+            t -= rng.choice((0, 1, 7, 60, 3600, 86400))  # some share a second
+            tags = [f"1.{i // 10}.{i % 10}"]
+            if i % 17 == 0:
+                tags.append(f"release-{i}")
+            if i == 0:
+                tags.append("latest")
+            if i % 23 == 5:
+                tags = []
+            pulled = iso(t + rng.randint(0, 86400 * 60)) if rng.random() < 0.6 else None
+            artifacts.append({
+                "id": next_id, "type": "IMAGE", "digest": f"sha256:{next_id:064x}",
+                "size": rng.randint(1_000_000, 90_000_000), "push_time": iso(t),
+                "pull_time": pulled or "0001-01-01T00:00:00.000Z",
+                "tags": [{"id": next_id * 10 + j, "name": name, "push_time": iso(t),
+                          "pull_time": pulled or "0001-01-01T00:00:00.000Z", "immutable": False}
+                         for j, name in enumerate(tags)] or None,
+            })
+            next_id += 1
+        repositories.append({"repository": {"name": f"bench/team-{r % 37}/app-{r}"},
+                             "artifacts": artifacts})
+    snapshot = {
+        "schema": "harborguard.snapshot/v1", "harbor": "https://harbor.bench.invalid",
+        "harbor_version": "v2.11.0", "taken_at": NOW, "incomplete": [],
+        "projects": [{
+            "project": {"project_id": 1, "name": "bench"},
+            "retention": {"id": 1, "algorithm": "or", "scope": {"level": "project", "ref": 1},
+                          "rules": [
+                {"action": "retain", "template": "latestPushedK", "params": {"latestPushedK": 10},
+                 "tag_selectors": [{"kind": "doublestar", "decoration": "matches",
+                                    "pattern": "**", "extras": "{\"untagged\":true}"}],
+                 "scope_selectors": {"repository": [{"kind": "doublestar",
+                                                     "decoration": "repoMatches",
+                                                     "pattern": "**"}]}},
+                {"action": "retain", "template": "nDaysSinceLastPull",
+                 "params": {"nDaysSinceLastPull": 30},
+                 "tag_selectors": [{"kind": "doublestar", "decoration": "matches",
+                                    "pattern": "{1.*,release-*}",
+                                    "extras": "{\"untagged\":false}"}],
+                 "scope_selectors": {"repository": [{"kind": "doublestar",
+                                                     "decoration": "repoMatches",
+                                                     "pattern": "team-*/**"}]}},
+                {"action": "retain", "template": "always", "params": {},
+                 "tag_selectors": [{"kind": "doublestar", "decoration": "matches",
+                                    "pattern": "release-*", "extras": "{\"untagged\":false}"}],
+                 "scope_selectors": {"repository": [{"kind": "doublestar",
+                                                     "decoration": "repoExcludes",
+                                                     "pattern": "team-3/**"}]}},
+            ]},
+            "immutable_rules": [{"id": 1, "tag_selectors": [{"kind": "doublestar",
+                                 "decoration": "matches", "pattern": "latest"}],
+                                 "scope_selectors": {"repository": [{"kind": "doublestar",
+                                 "decoration": "repoMatches", "pattern": "**"}]}}],
+            "repositories": repositories,
+        }],
+    }
+    path.write_text(json.dumps(snapshot))
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="hg-bench-"))
+    path = workdir / "snapshot.json"
+    generate(path)
+    size_mb = path.stat().st_size / 1e6
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {platform.system()}")
+    print(f"snapshot: {REPOS} repositories x {PER_REPO} artifacts = {REPOS * PER_REPO} "
+          f"artifacts, 3 rules, {size_mb:.1f} MB")
+
+    t0 = time.perf_counter()
+    snapshot = load_snapshot(str(path))
+    t1 = time.perf_counter()
+    behaviour = resolve(snapshot.harbor_version)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        result = simulate(snapshot, parse_nanos(NOW), behaviour)
+        best = min(best, time.perf_counter() - start)
+    t2 = time.perf_counter()
+    report = build_report(result, Source(snapshot.harbor, str(path), "harbor"))
+    render("json", report)
+    t3 = time.perf_counter()
+    deleted = report["summary"]["delete"]
+    print(f"load      {t1 - t0:6.3f} s")
+    print(f"evaluate  {best:6.3f} s  (best of 3; {deleted} deletions)")
+    print(f"report    {t3 - t2:6.3f} s")
+
+    tracemalloc.start()
+    simulate(snapshot, parse_nanos(NOW), behaviour)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"evaluate  peak Python allocations {peak / 1e6:.1f} MB (tracemalloc)")
+
+    cmd = [sys.executable, "-m", "harborguard", "simulate", "--snapshot", str(path),
+           "--format", "json", "-o", str(workdir / "report.json")]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"process   {wall:6.3f} s  exit {proc.returncode}, peak RSS {rss_mb:.0f} MB")
+    if proc.returncode not in (0, 1):
+        print(proc.stderr, file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from harborguard.cli import main
+
+main()

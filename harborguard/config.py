@@ -1,0 +1,165 @@
+"""Option resolution: command line > environment > config file > default.
+
+Every option that a CI job would otherwise repeat can come from the environment or from a
+config file (``harborguard.yaml`` in the working directory, or ``--config PATH``) whose keys
+are the long option names. Passwords are never read from a file or a flag.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harborguard.errors import InputError
+
+DEFAULT_CONFIG = "harborguard.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    name: str  # the long option name, also the config-file key
+    env: str | None
+    convert: Callable[[Any, str], Any]
+    default: Any = None
+
+
+def _string(value: Any, where: str) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(f"{where}: expected a string, got {type(value).__name__}")
+
+
+def _positive_float(value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: expected a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise InputError(f"{where}: must be greater than 0, got {value!r}")
+    return number
+
+
+def _positive_int(value: Any, where: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise InputError(f"{where}: expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise InputError(f"{where}: must be at least 1, got {value!r}")
+    return number
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise InputError(f"{where}: expected true or false, got {value!r}")
+
+
+def _choice(*choices: str) -> Callable[[Any, str], str]:
+    def convert(value: Any, where: str) -> str:
+        text = _string(value, where)
+        if text not in choices:
+            raise InputError(f"{where}: expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return convert
+
+
+OPTIONS: dict[str, OptionSpec] = {
+    spec.name: spec
+    for spec in (
+        OptionSpec("harbor", "HARBOR_URL", _string),
+        OptionSpec("username", "HARBOR_USERNAME", _string),
+        OptionSpec("ca-bundle", "HARBORGUARD_CA_BUNDLE", _string),
+        OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _positive_float, 30.0),
+        OptionSpec("concurrency", "HARBORGUARD_CONCURRENCY", _positive_int, 8),
+        OptionSpec("harbor-version", "HARBORGUARD_HARBOR_VERSION", _string),
+        OptionSpec("quiet", "HARBORGUARD_QUIET", _flag, False),
+        OptionSpec("no-progress", "HARBORGUARD_NO_PROGRESS", _flag, False),
+        OptionSpec("snapshot", "HARBORGUARD_SNAPSHOT", _string),
+        OptionSpec("policy", "HARBORGUARD_POLICY", _string),
+        OptionSpec("now", "HARBORGUARD_NOW", _string),
+        OptionSpec("order", "HARBORGUARD_ORDER", _choice("push", "semver"), "push"),
+        OptionSpec("format", "HARBORGUARD_FORMAT", _choice("table", "json")),
+        OptionSpec("fail-on", "HARBORGUARD_FAIL_ON", _choice("error", "warning"), "error"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    path: str | None
+    values: Mapping[str, Any]
+
+
+def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
+    """``--config PATH`` must exist; the default ``harborguard.yaml`` is optional."""
+    if explicit is None:
+        candidate = Path(cwd or os.getcwd()) / DEFAULT_CONFIG
+        if not candidate.is_file():
+            return ConfigFile(None, {})
+        path = str(candidate)
+    else:
+        path = explicit
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read config file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise InputError(f"{path}: not valid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InputError(f"{path}: a config file is a map of long option names to values")
+    for key in data:
+        if key in ("password", "password-stdin"):
+            raise InputError(
+                f"{path}: key {key!r} is not allowed; give the password in HARBOR_PASSWORD "
+                "or with --password-stdin"
+            )
+        if key not in OPTIONS:
+            known = ", ".join(sorted(OPTIONS))
+            raise InputError(f"{path}: unknown key {key!r}; known keys: {known}")
+    return ConfigFile(path, dict(data))
+
+
+class Resolver:
+    """Resolves each option once, in DESIGN.md's order of precedence."""
+
+    def __init__(
+        self, cli: Mapping[str, Any], env: Mapping[str, str], config: ConfigFile
+    ) -> None:
+        self._cli = cli
+        self._env = env
+        self._config = config
+
+    @property
+    def config_path(self) -> str | None:
+        return self._config.path
+
+    def get(self, name: str) -> Any:
+        spec = OPTIONS[name]
+        value = self._cli.get(name)
+        if value is not None and value is not False:
+            return spec.convert(value, f"--{name}")
+        if spec.env is not None and self._env.get(spec.env) not in (None, ""):
+            return spec.convert(self._env[spec.env], f"environment variable {spec.env}")
+        if name in self._config.values:
+            return spec.convert(self._config.values[name], f"{self._config.path}: key {name!r}")
+        return spec.default

@@ -1,0 +1,54 @@
+"""Findings: one per artifact and problem, with the codes and severities DESIGN.md fixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+SEVERITY: dict[str, Severity] = {
+    "in-use-deleted": "error",
+    "rollback-deleted": "error",
+    "in-use-missing": "error",
+    "policy-error": "error",
+    "version-order-inversion": "warning",
+    "time-tie": "warning",
+    "version-disorder": "warning",
+    "policy-invalid": "warning",
+    "not-deployed": "warning",
+    "not-in-manifests": "warning",
+    "digest-moved": "warning",
+    "unresolved-reference": "warning",
+    "unmatched-reference": "info",
+}
+
+RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    digest: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    project: str | None = None
+    repository: str | None = None
+    digest: str | None = None
+    tags: tuple[str, ...] | None = None
+    rule: int | None = None
+    related: tuple[Related, ...] = ()
+    component: str | None = None
+    environment: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.code]
+
+
+def at_or_above(finding: Finding, threshold: Severity) -> bool:
+    return RANK[finding.severity] >= RANK[threshold]

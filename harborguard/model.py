@@ -1,0 +1,78 @@
+"""Domain objects for what Harbor holds: projects, repositories, artifacts.
+
+Times are integers: whole Unix seconds, the resolution Harbor's retention works at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harborguard.policy import ImmutableRule, RetentionPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One artifact (manifest or index) as listed by Harbor's artifact API."""
+
+    digest: str
+    tags: tuple[str, ...]
+    type: str
+    size: int
+    # Retention's candidate times: the max over the artifact and its tags, floored to
+    # seconds. pull_s is Go's zero time (GO_ZERO_SECONDS) when never pulled.
+    push_s: int
+    pull_s: int
+    # The artifact's own push time (Harbor's CreationTime), also floored.
+    created_s: int
+    children: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    # True when the API (with_immutable_status=true) flagged any tag immutable.
+    immutable_flag: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    name: str  # with the project, as Harbor names it: "toolforge/builds-api"
+    artifacts: tuple[Artifact, ...]
+    additions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def short_name(self) -> str:
+        """The name retention matches: without the project (Harbor's ParseRepository)."""
+        return split_repository(self.name)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    name: str
+    id: int | None
+    retention: RetentionPolicy | None
+    immutable_rules: tuple[ImmutableRule, ...]
+    repositories: tuple[Repository, ...]
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Incomplete:
+    what: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    harbor: str | None
+    harbor_version: str | None
+    taken_at: str | None
+    projects: tuple[Project, ...]
+    incomplete: tuple[Incomplete, ...] = ()
+
+
+def split_repository(name: str) -> tuple[str, str]:
+    """Harbor's utils.ParseRepository: (project, rest); no '/' means no project part."""
+    name = name.strip("/")
+    if "/" not in name:
+        return "", name
+    project, _, rest = name.partition("/")
+    return project, rest

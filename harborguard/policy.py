@@ -1,0 +1,334 @@
+"""Retention policies and immutable-tag rules, read the way Harbor reads them.
+
+Harbor stores what its API accepts and fails at run time on what it cannot build, so this
+reader is lenient: a field of the wrong type becomes Go's zero value (what Go's JSON decoder
+leaves behind) and is recorded as a *problem* (Harbor's API would refuse the policy). Only a
+file that is not an object with a ``rules`` list is bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harborguard.errors import InputError
+
+MAX_RULES = 15  # Harbor's API refuses more (POST/PUT /retentions)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorSpec:
+    kind: str
+    decoration: str
+    pattern: str
+    extras: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One rule as stored. ``index`` is its 0-based position in the policy's ``rules``."""
+
+    index: int
+    id: int
+    priority: int
+    disabled: bool
+    action: str
+    template: str
+    # None when the key is missing or null: Harbor then refuses to build the rule.
+    params: Mapping[str, Any] | None
+    tag_selectors: tuple[SelectorSpec, ...]
+    # Only the "repository" key matters for a project-level policy.
+    scope_selectors: Mapping[str, tuple[SelectorSpec, ...]]
+
+    @property
+    def repository_selectors(self) -> tuple[SelectorSpec, ...]:
+        return self.scope_selectors.get("repository", ())
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    id: int | None
+    algorithm: str
+    rules: tuple[RuleSpec, ...]
+    scope_level: str | None
+    scope_ref: int | None
+    # Why Harbor's API would refuse this policy (empty when it would accept it).
+    problems: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ImmutableRule:
+    id: int
+    disabled: bool
+    tag_selectors: tuple[SelectorSpec, ...]
+    scope_selectors: Mapping[str, tuple[SelectorSpec, ...]]
+
+
+class _Reader:
+    """Reads fields with Go's zero-value semantics, noting every type mismatch."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def _wrong(self, where: str, expected: str, value: Any) -> None:
+        self.problems.append(f"{where} is {_json_type(value)}, not {expected}")
+
+    def string(self, obj: Mapping[str, Any], key: str, where: str) -> str:
+        value = obj.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        self._wrong(f"{where}.{key}", "a string", value)
+        return ""
+
+    def boolean(self, obj: Mapping[str, Any], key: str, where: str) -> bool:
+        value = obj.get(key)
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        self._wrong(f"{where}.{key}", "a boolean", value)
+        return False
+
+    def integer(self, obj: Mapping[str, Any], key: str, where: str) -> int:
+        value = obj.get(key)
+        if value is None:
+            return 0
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        self._wrong(f"{where}.{key}", "an integer", value)
+        return 0
+
+    def extras(self, obj: Mapping[str, Any], where: str) -> str:
+        value = obj.get("extras")
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping):
+            # A YAML (or JSON) map stands for the JSON text Harbor stores.
+            return json.dumps(value, separators=(",", ":"))
+        self._wrong(f"{where}.extras", "a string or a map", value)
+        return ""
+
+    def selector(self, value: Any, where: str) -> SelectorSpec:
+        if not isinstance(value, Mapping):
+            self._wrong(where, "an object", value)
+            value = {}
+        return SelectorSpec(
+            kind=self.string(value, "kind", where),
+            decoration=self.string(value, "decoration", where),
+            pattern=self.string(value, "pattern", where),
+            extras=self.extras(value, where),
+        )
+
+    def selector_list(self, value: Any, where: str) -> tuple[SelectorSpec, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self._wrong(where, "a list", value)
+            return ()
+        return tuple(self.selector(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+    def scope_selectors(self, value: Any, where: str) -> dict[str, tuple[SelectorSpec, ...]]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self._wrong(where, "an object", value)
+            return {}
+        return {
+            str(key): self.selector_list(items, f"{where}.{key}") for key, items in value.items()
+        }
+
+    def params(self, obj: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+        value = obj.get("params")
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            return dict(value)
+        self._wrong(f"{where}.params", "an object", value)
+        return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def parse_policy(data: Any, origin: str) -> RetentionPolicy:
+    """Builds a policy from Harbor's ``GET /retentions/{id}`` shape.
+
+    Raises InputError only when ``data`` is not an object with a ``rules`` list.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(f"{origin}: a retention policy must be an object with a 'rules' list")
+    rules_value = data.get("rules")
+    if not isinstance(rules_value, list):
+        raise InputError(
+            f"{origin}: field 'rules' is missing or not a list; a policy looks like "
+            "GET /api/v2.0/retentions/{id} returns it"
+        )
+    reader = _Reader()
+    rules: list[RuleSpec] = []
+    for index, raw in enumerate(rules_value):
+        where = f"rules[{index}]"
+        if not isinstance(raw, Mapping):
+            reader._wrong(where, "an object", raw)
+            raw = {}
+        rules.append(
+            RuleSpec(
+                index=index,
+                id=reader.integer(raw, "id", where),
+                priority=reader.integer(raw, "priority", where),
+                disabled=reader.boolean(raw, "disabled", where),
+                action=reader.string(raw, "action", where),
+                template=reader.string(raw, "template", where),
+                params=reader.params(raw, where),
+                tag_selectors=reader.selector_list(
+                    raw.get("tag_selectors"), f"{where}.tag_selectors"
+                ),
+                scope_selectors=reader.scope_selectors(
+                    raw.get("scope_selectors"), f"{where}.scope_selectors"
+                ),
+            )
+        )
+    scope = data.get("scope")
+    scope_level: str | None = None
+    scope_ref: int | None = None
+    if isinstance(scope, Mapping):
+        scope_level = reader.string(scope, "level", "scope")
+        scope_ref = reader.integer(scope, "ref", "scope")
+    elif scope is not None:
+        reader._wrong("scope", "an object", scope)
+    policy_id = data.get("id")
+    problems = list(reader.problems)
+    if len(rules) > MAX_RULES:
+        problems.append(f"{len(rules)} rules; Harbor allows at most {MAX_RULES}")
+    problems.extend(_conflicts(rules))
+    if scope_level not in (None, "project"):
+        problems.append(f"scope level {scope_level!r}; Harbor only supports 'project'")
+    return RetentionPolicy(
+        id=policy_id if isinstance(policy_id, int) and not isinstance(policy_id, bool) else None,
+        algorithm=reader.string(data, "algorithm", "policy"),
+        rules=tuple(rules),
+        scope_level=scope_level,
+        scope_ref=scope_ref,
+        problems=tuple(problems),
+    )
+
+
+def _conflicts(rules: list[RuleSpec]) -> list[str]:
+    """Harbor answers 409 when two rules marshal to the same JSON once ``id`` is zeroed."""
+    seen: dict[str, int] = {}
+    found: list[str] = []
+    for rule in rules:
+        key = json.dumps(
+            [
+                rule.priority,
+                rule.disabled,
+                rule.action,
+                rule.template,
+                _go_json_value(rule.params),
+                [_selector_key(s) for s in rule.tag_selectors],
+                {k: [_selector_key(s) for s in v] for k, v in rule.scope_selectors.items()},
+            ],
+            sort_keys=True,
+        )
+        if key in seen:
+            found.append(
+                f"rule {rule.index} is conflict with rule {seen[key]} (Harbor answers 409)"
+            )
+        else:
+            seen[key] = rule.index
+    return found
+
+
+def _selector_key(s: SelectorSpec) -> list[str]:
+    return [s.kind, s.decoration, s.pattern, s.extras]
+
+
+def _go_json_value(value: Any) -> Any:
+    """Numbers as Go's float64 sees them, so 5 and 5.0 compare equal."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _go_json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_go_json_value(v) for v in value]
+    return str(value)
+
+
+def parse_immutable_rules(data: Any, origin: str) -> tuple[ImmutableRule, ...]:
+    """Immutable-tag rules, sorted by ID as Harbor's matcher reads them."""
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise InputError(f"{origin}: immutable_rules must be a list")
+    reader = _Reader()
+    rules: list[ImmutableRule] = []
+    for index, raw in enumerate(data):
+        where = f"{origin}[{index}]"
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{where}: an immutable rule must be an object")
+        rules.append(
+            ImmutableRule(
+                id=reader.integer(raw, "id", where),
+                disabled=reader.boolean(raw, "disabled", where),
+                tag_selectors=reader.selector_list(raw.get("tag_selectors"), where),
+                scope_selectors=reader.scope_selectors(raw.get("scope_selectors"), where),
+            )
+        )
+    return tuple(sorted(rules, key=lambda r: r.id))
+
+
+def load_policy_file(path: str) -> RetentionPolicy:
+    """Reads ``--policy FILE`` (JSON or YAML). Raises InputError with one line on failure."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: policy file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read policy file: {exc}") from None
+    data = load_json_or_yaml(text, path)
+    return parse_policy(data, path)
+
+
+def load_json_or_yaml(text: str, path: str) -> Any:
+    """JSON first (fast, exact numbers), then YAML; one clear line on failure."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            json_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError(f"{path}: {json_error}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise InputError(f"{path}: not valid JSON or YAML{where}") from None

@@ -1,0 +1,429 @@
+"""The retention engine: what Harbor's retention job would keep and delete.
+
+Pure: takes a project's data, a policy, the immutable-tag rules, ``now`` and the Harbor
+behaviour to reproduce; returns decisions. It follows Harbor's pipeline (RETENTION.md
+sections 4 and 12): launch (repository selectors, once per project), then per repository
+build every rule, run each rule with tag selectors, OR the results, and check every
+deletion target against the immutable-tag rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harborguard.harborversion import Behaviour
+from harborguard.model import Artifact, Project, Repository, split_repository
+from harborguard.policy import ImmutableRule, RetentionPolicy, RuleSpec
+from harborguard.retention.immutable import check_immutable
+from harborguard.retention.selectors import (
+    PatternError,
+    Selector,
+    SelectorBuildError,
+    build_selector,
+)
+from harborguard.retention.templates import (
+    BuildError,
+    Evaluator,
+    build_evaluator,
+    day_cutoff,
+    evaluate_count,
+    evaluate_days,
+)
+from harborguard.timeutil import format_nanos, format_seconds
+
+Action = Literal["retain", "delete", "immutable"]
+Status = Literal[
+    "no-policy", "no-rules", "launch-failed", "not-in-scope", "failed", "no-rule-ran", "evaluated"
+]
+# Ranks a count rule's selected candidates for a what-if order; None keeps Harbor's sort.
+Ranker = Callable[[Evaluator, Sequence["Candidate"]], list["Candidate"]]
+
+
+class Candidate:
+    """Harbor's selector.Candidate for one artifact of one repository."""
+
+    __slots__ = ("artifact", "pos", "namespace", "repository", "tags", "push_s", "pull_s")
+
+    def __init__(self, artifact: Artifact, pos: int, namespace: str, repository: str) -> None:
+        self.artifact = artifact
+        self.pos = pos  # index in API order
+        self.namespace = namespace
+        self.repository = repository
+        self.tags = artifact.tags
+        self.push_s = artifact.push_s
+        self.pull_s = artifact.pull_s
+
+
+@dataclass(frozen=True, slots=True)
+class _RepoCandidate:
+    """What the launcher selects repositories with (no tags)."""
+
+    namespace: str
+    repository: str
+    index: int
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    reason: str
+    retained_by: tuple[int, ...] = ()
+    tie: bool = False
+    immutable_rule: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRun:
+    """One rule's evaluation in one repository (for explanations and findings)."""
+
+    rule: RuleSpec
+    evaluator: Evaluator
+    selected: int  # candidates that passed the tag selectors
+    kept: frozenset[int]  # positions kept
+    # Count rules: position -> 0-based rank in Harbor's sorted order.
+    rank_of: Mapping[int, int] = field(default_factory=dict)
+    # Day rules: positions that passed the tag selectors, and the cut-off used.
+    selected_positions: frozenset[int] = frozenset()
+    tie_key: int | None = None
+    tie_positions: frozenset[int] = frozenset()
+    cutoff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryOutcome:
+    repository: Repository
+    status: Status
+    decisions: tuple[Decision, ...]  # aligned with repository.artifacts (API order)
+    rules_in_scope: tuple[int, ...] = ()
+    error: str | None = None
+    error_rule: int | None = None  # index of the rule that made the job fail, when known
+    # A tag-pattern error: Harbor's OR processor can lose it in a goroutine race.
+    error_uncertain: bool = False
+    runs: tuple[RuleRun, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOutcome:
+    project: Project
+    policy: RetentionPolicy | None
+    repositories: tuple[RepositoryOutcome, ...]
+    launch_error: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def _keep_all(repo: Repository, status: Status, reason: str, **extra: object) -> RepositoryOutcome:
+    decision = Decision("retain", reason)
+    return RepositoryOutcome(
+        repository=repo,
+        status=status,
+        decisions=tuple(decision for _ in repo.artifacts),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def evaluate_project(
+    project: Project,
+    policy: RetentionPolicy | None,
+    now_ns: int,
+    behaviour: Behaviour,
+    *,
+    immutable_rules: Sequence[ImmutableRule] | None = None,
+    ranker: Ranker | None = None,
+) -> ProjectOutcome:
+    rules_immutable = project.immutable_rules if immutable_rules is None else immutable_rules
+    repos = project.repositories
+    if policy is None:
+        return ProjectOutcome(
+            project,
+            None,
+            tuple(_keep_all(r, "no-policy", "the project has no retention policy") for r in repos),
+        )
+    if not policy.rules:
+        return ProjectOutcome(
+            project,
+            policy,
+            tuple(_keep_all(r, "no-rules", "the retention policy has no rules") for r in repos),
+        )
+    try:
+        assignment = _launch(repos, policy, behaviour)
+    except (SelectorBuildError, PatternError) as exc:
+        message = f"launcher: {exc}"
+        return ProjectOutcome(
+            project,
+            policy,
+            tuple(
+                _keep_all(
+                    r,
+                    "launch-failed",
+                    f"repository failed: the retention job cannot start ({message})",
+                    error=message,
+                )
+                for r in repos
+            ),
+            launch_error=message,
+        )
+    outcomes = []
+    for index, repo in enumerate(repos):
+        rules = assignment[index]
+        if not rules:
+            outcomes.append(_keep_all(repo, "not-in-scope", "not covered by any rule"))
+            continue
+        outcomes.append(
+            _evaluate_repository(repo, rules, policy, now_ns, behaviour, rules_immutable, ranker)
+        )
+    return ProjectOutcome(project, policy, tuple(outcomes))
+
+
+def _launch(
+    repos: Sequence[Repository], policy: RetentionPolicy, behaviour: Behaviour
+) -> list[list[RuleSpec]]:
+    """Launcher.Launch: each enabled rule joins every repository its selectors pass (AND)."""
+    all_candidates = []
+    for index, repo in enumerate(repos):
+        namespace, rest = split_repository(repo.name)
+        all_candidates.append(_RepoCandidate(namespace, rest, index))
+    assignment: list[list[RuleSpec]] = [[] for _ in repos]
+    for rule in policy.rules:
+        if rule.disabled:
+            continue
+        selected = all_candidates
+        for spec in rule.repository_selectors:
+            selector = build_selector(
+                spec.kind, spec.decoration, spec.pattern, spec.extras,
+                v111=behaviour.doublestar_v111,
+            )
+            selected = selector.select(selected)
+        for candidate in selected:
+            assignment[candidate.index].append(rule)
+    return assignment
+
+
+def _describe(rule: RuleSpec, evaluator: Evaluator) -> str:
+    return f"rule {rule.index} ({evaluator.describe()})"
+
+
+def _evaluate_repository(
+    repo: Repository,
+    rules: list[RuleSpec],
+    policy: RetentionPolicy,
+    now_ns: int,
+    behaviour: Behaviour,
+    immutable_rules: Sequence[ImmutableRule],
+    ranker: Ranker | None,
+) -> RepositoryOutcome:
+    in_scope = tuple(r.index for r in rules)
+    v111 = behaviour.doublestar_v111
+    # Builder.Build: every rule first (template, action, tag selectors), then the algorithm.
+    built: list[tuple[RuleSpec, Evaluator, list[Selector]]] = []
+    failing: int | None = None
+    try:
+        for rule in rules:
+            failing = rule.index
+            evaluator = build_evaluator(rule.template, rule.params)
+            if rule.action == "":
+                raise BuildError("get action performer by metadata: empty action")
+            if rule.action != "retain":
+                raise BuildError(
+                    f"get action performer by metadata: action {rule.action} is not registered"
+                )
+            selectors = []
+            for spec in rule.tag_selectors:
+                try:
+                    selectors.append(
+                        build_selector(spec.kind, spec.decoration, spec.pattern, spec.extras,
+                                       v111=v111)
+                    )
+                except SelectorBuildError as exc:
+                    raise BuildError(f"get selector by metadata: {exc}") from None
+            built.append((rule, evaluator, selectors))
+        failing = None
+        if policy.algorithm != "or":
+            raise BuildError(
+                f"get processor for algorithm: {policy.algorithm}: "
+                f"no processor registered with algorithm: {policy.algorithm}"
+            )
+    except BuildError as exc:
+        message = f"retention job: {exc}"
+        return _keep_all(
+            repo,
+            "failed",
+            f"repository failed: {message}",
+            rules_in_scope=in_scope,
+            error=message,
+            error_rule=failing,
+        )
+
+    namespace, short = split_repository(repo.name)
+    candidates = [Candidate(a, i, namespace, short) for i, a in enumerate(repo.artifacts)]
+    runnable = [(r, e, s) for r, e, s in built if s]
+    if not candidates:
+        return RepositoryOutcome(repo, "evaluated", (), rules_in_scope=in_scope)
+    if not runnable:
+        return _keep_all(
+            repo,
+            "no-rule-ran",
+            "no rule ran: every rule in scope has empty tag selectors",
+            rules_in_scope=in_scope,
+        )
+
+    runs: list[RuleRun] = []
+    errors: list[str] = []
+    error_rules: list[int] = []
+    for rule, evaluator, selectors in runnable:
+        selected: Sequence[Candidate] = candidates
+        try:
+            for selector in selectors:
+                selected = selector.select(selected)
+        except PatternError as exc:
+            errors.append(f"rule {rule.index}: tag pattern {exc}")
+            error_rules.append(rule.index)
+            continue
+        runs.append(_run_rule(rule, evaluator, selected, now_ns, behaviour, ranker))
+    if errors:
+        message = "retention job: artifact processing error: " + "; ".join(errors)
+        return _keep_all(
+            repo,
+            "failed",
+            f"repository failed: {message}",
+            rules_in_scope=in_scope,
+            error=message,
+            error_rule=error_rules[0],
+            error_uncertain=True,
+        )
+    return RepositoryOutcome(
+        repository=repo,
+        status="evaluated",
+        decisions=_decide(candidates, runs, short, immutable_rules, behaviour),
+        rules_in_scope=in_scope,
+        runs=tuple(runs),
+    )
+
+
+def _run_rule(
+    rule: RuleSpec,
+    evaluator: Evaluator,
+    selected: Sequence[Candidate],
+    now_ns: int,
+    behaviour: Behaviour,
+    ranker: Ranker | None,
+) -> RuleRun:
+    kind = evaluator.template.kind
+    if kind == "always":
+        return RuleRun(rule, evaluator, len(selected), frozenset(c.pos for c in selected))
+    if kind == "days":
+        kept = evaluate_days(evaluator, selected, now_ns)
+        cutoff, inclusive = day_cutoff(evaluator, now_ns)
+        shown = format_seconds(cutoff) if inclusive else format_nanos(cutoff)
+        return RuleRun(
+            rule,
+            evaluator,
+            len(selected),
+            frozenset(c.pos for c in kept),
+            selected_positions=frozenset(c.pos for c in selected),
+            cutoff=shown,
+        )
+    rank = None if ranker is None else (lambda cs: ranker(evaluator, cs))
+    outcome = evaluate_count(evaluator, selected, behaviour.go_sort, rank)
+    ranked = outcome.ranked
+    tie_positions: frozenset[int] = frozenset()
+    if outcome.tie_key is not None:
+        key = evaluator.template.key
+        tie_positions = frozenset(c.pos for c in ranked if key(c) == outcome.tie_key)
+    return RuleRun(
+        rule,
+        evaluator,
+        len(selected),
+        frozenset(c.pos for c in ranked[: outcome.kept]),
+        rank_of={c.pos: i for i, c in enumerate(ranked)},
+        tie_key=outcome.tie_key,
+        tie_positions=tie_positions,
+    )
+
+
+def _decide(
+    candidates: Sequence[Candidate],
+    runs: Sequence[RuleRun],
+    short_name: str,
+    immutable_rules: Sequence[ImmutableRule],
+    behaviour: Behaviour,
+) -> tuple[Decision, ...]:
+    kept_by: dict[int, list[int]] = {}
+    for run in runs:
+        for pos in run.kept:
+            kept_by.setdefault(pos, []).append(run.rule.index)
+    tie_runs = [run for run in runs if run.tie_positions]
+    decisions = []
+    for c in candidates:
+        keepers = sorted(kept_by.get(c.pos, ()))
+        tied = False
+        for run in tie_runs:
+            if c.pos in run.tie_positions and not any(
+                k != run.rule.index for k in keepers
+            ):
+                tied = True
+                break
+        if keepers:
+            if tied and check_immutable(short_name, c.tags, immutable_rules, behaviour).immutable:
+                tied = False  # an immutable tag saves it whichever way the tie falls
+            decisions.append(
+                Decision(
+                    "retain",
+                    _kept_reason(keepers, runs),
+                    retained_by=tuple(keepers),
+                    tie=tied,
+                )
+            )
+            continue
+        verdict = check_immutable(short_name, c.tags, immutable_rules, behaviour)
+        if verdict.immutable:
+            decisions.append(
+                Decision(
+                    "immutable",
+                    f"not kept by any rule; protected by immutable-tag rule {verdict.rule_id}",
+                    immutable_rule=verdict.rule_id,
+                )
+            )
+            continue
+        reason = "not kept by any rule"
+        detail = _why_not_kept(c, runs)
+        if detail:
+            reason += ": " + detail
+        if verdict.error:
+            reason += f" (immutability check failed: {verdict.error})"
+        decisions.append(Decision("delete", reason, tie=tied))
+    return tuple(decisions)
+
+
+def _kept_reason(keepers: list[int], runs: Sequence[RuleRun]) -> str:
+    by_index = {run.rule.index: run for run in runs}
+    parts = [_describe(by_index[i].rule, by_index[i].evaluator) for i in keepers]
+    return ("kept by " if len(parts) == 1 else "kept by rules ") + ", ".join(
+        p if len(parts) == 1 else p.removeprefix("rule ") for p in parts
+    )
+
+
+def _why_not_kept(c: Candidate, runs: Sequence[RuleRun]) -> str:
+    notes = []
+    for run in runs:
+        kind = run.evaluator.template.kind
+        place = run.rank_of.get(c.pos)
+        if kind == "count" and place is not None:
+            notes.append(
+                f"{_describe(run.rule, run.evaluator)} ranked it #{place + 1} of {run.selected} "
+                f"by {run.evaluator.template.key_name}"
+            )
+        elif kind == "days" and c.pos in run.selected_positions:
+            key = run.evaluator.template.key(c)
+            if key <= 0 and run.evaluator.template.name == "nDaysSinceLastPull":
+                notes.append(f"{_describe(run.rule, run.evaluator)}: never pulled")
+            else:
+                notes.append(
+                    f"{_describe(run.rule, run.evaluator)}: {run.evaluator.template.key_name} "
+                    f"before the cut-off {run.cutoff}"
+                )
+    if not notes:
+        return "no rule's tag selectors selected it"
+    return "; ".join(notes)

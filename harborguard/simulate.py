@@ -1,0 +1,107 @@
+"""The simulate job: snapshot + policy + now -> decisions and findings. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harborguard.findings import Finding
+from harborguard.harborversion import Behaviour
+from harborguard.model import Incomplete, Snapshot
+from harborguard.policy import RetentionPolicy
+from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
+
+UNCERTAIN = (
+    " Harbor's OR processor can lose a tag-pattern error in a goroutine race (the broken rule"
+    " then keeps nothing and the job deletes), so this outcome is not guaranteed."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    now_ns: int
+    order: str
+    behaviour: Behaviour
+    projects: tuple[ProjectOutcome, ...]
+    findings: tuple[Finding, ...]
+    incomplete: tuple[Incomplete, ...]
+    notes: tuple[str, ...] = ()
+
+
+def simulate(
+    snapshot: Snapshot,
+    now_ns: int,
+    behaviour: Behaviour,
+    *,
+    policy: RetentionPolicy | None = None,
+    order: str = "push",
+    ranker: Ranker | None = None,
+) -> RunResult:
+    """Evaluates every project; ``policy`` (from --policy) replaces each project's own."""
+    outcomes = []
+    findings: list[Finding] = []
+    for project in snapshot.projects:
+        effective = policy if policy is not None else project.retention
+        outcome = evaluate_project(project, effective, now_ns, behaviour, ranker=ranker)
+        outcomes.append(outcome)
+        if policy is not None:
+            findings.extend(_invalid_findings(project.name, policy))
+        findings.extend(policy_error_findings(outcome))
+    notes = (behaviour.warning,) if behaviour.warning else ()
+    return RunResult(
+        now_ns=now_ns,
+        order=order,
+        behaviour=behaviour,
+        projects=tuple(outcomes),
+        findings=tuple(findings),
+        incomplete=snapshot.incomplete,
+        notes=notes,
+    )
+
+
+def _invalid_findings(project: str, policy: RetentionPolicy) -> list[Finding]:
+    return [
+        Finding(
+            code="policy-invalid",
+            project=project,
+            message=f"Harbor's API would refuse this policy: {problem}",
+        )
+        for problem in policy.problems
+    ]
+
+
+def policy_error_findings(outcome: ProjectOutcome) -> Sequence[Finding]:
+    project = outcome.project.name
+    if outcome.launch_error is not None:
+        count = len(outcome.repositories)
+        return [
+            Finding(
+                code="policy-error",
+                project=project,
+                message=(
+                    f"Harbor's retention job for project {project} fails before it starts "
+                    f"({outcome.launch_error}); nothing is deleted in any of its {count} "
+                    "repositories"
+                ),
+            )
+        ]
+    found = []
+    for repo in outcome.repositories:
+        if repo.status != "failed":
+            continue
+        message = (
+            f"Harbor's retention task for {repo.repository.name} fails ({repo.error}); "
+            "nothing is deleted there"
+        )
+        if repo.error_uncertain:
+            message += "." + UNCERTAIN
+        found.append(
+            Finding(
+                code="policy-error",
+                project=project,
+                repository=repo.repository.name,
+                rule=repo.error_rule,
+                message=message,
+            )
+        )
+    return found

@@ -1,0 +1,220 @@
+"""Reader for ``harborguard.snapshot/v1`` files: raw Harbor API payloads.
+
+Validation is hand-written rather than run through a JSON Schema library: it has to name
+the exact field in one line and stay fast on 100,000 artifacts. The shipped schema
+(schemas/snapshot-v1.schema.json) describes the same contract and the test suite checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harborguard.errors import InputError
+from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
+from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
+from harborguard.timeutil import GO_ZERO_SECONDS, parse_seconds
+
+SNAPSHOT_SCHEMA = "harborguard.snapshot/v1"
+
+
+class _Bad(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+
+
+def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in obj:
+        raise _Bad(f"{where}.{key}" if where else key, "missing")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise _Bad(f"{where}.{key}" if where else key, f"has the wrong type ({_type(value)})")
+    return value
+
+
+def _type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _time(value: Any, where: str) -> int:
+    """Go's zero time for absent/null (json leaves time.Time untouched), else seconds."""
+    if value is None:
+        return GO_ZERO_SECONDS
+    if not isinstance(value, str):
+        raise _Bad(where, f"has the wrong type ({_type(value)}), expected an RFC 3339 time")
+    try:
+        return parse_seconds(value)
+    except ValueError:
+        raise _Bad(where, f"is not an RFC 3339 time: {value!r}") from None
+
+
+def _artifact(raw: Any, where: str) -> Artifact:
+    if not isinstance(raw, Mapping):
+        raise _Bad(where, "an artifact must be an object")
+    digest = _need(raw, "digest", str, where)
+    created = _time(raw.get("push_time"), f"{where}.push_time")
+    push = created
+    pull = _time(raw.get("pull_time"), f"{where}.pull_time")
+    tags_raw = raw.get("tags")
+    names: list[str] = []
+    immutable = False
+    if tags_raw is not None:
+        if not isinstance(tags_raw, list):
+            raise _Bad(f"{where}.tags", f"has the wrong type ({_type(tags_raw)})")
+        for i, tag in enumerate(tags_raw):
+            tw = f"{where}.tags[{i}]"
+            if not isinstance(tag, Mapping):
+                raise _Bad(tw, "a tag must be an object")
+            names.append(_need(tag, "name", str, tw))
+            tag_push = _time(tag.get("push_time"), f"{tw}.push_time")
+            tag_pull = _time(tag.get("pull_time"), f"{tw}.pull_time")
+            if tag_push > push:
+                push = tag_push
+            if tag_pull > pull:
+                pull = tag_pull
+            if tag.get("immutable") is True:
+                immutable = True
+    size = raw.get("size")
+    refs = raw.get("references")
+    children: tuple[str, ...] = ()
+    if isinstance(refs, list):
+        children = tuple(
+            r["child_digest"]
+            for r in refs
+            if isinstance(r, Mapping) and isinstance(r.get("child_digest"), str)
+        )
+    labels = raw.get("labels")
+    label_names: tuple[str, ...] = ()
+    if isinstance(labels, list):
+        label_names = tuple(
+            lb["name"]
+            for lb in labels
+            if isinstance(lb, Mapping) and isinstance(lb.get("name"), str)
+        )
+    kind = raw.get("type")
+    return Artifact(
+        digest=digest,
+        tags=tuple(names),
+        type=kind if isinstance(kind, str) else "",
+        size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+        push_s=push,
+        pull_s=pull,
+        created_s=created,
+        children=children,
+        labels=label_names,
+        immutable_flag=immutable,
+    )
+
+
+def _repository(raw: Any, where: str) -> Repository:
+    if not isinstance(raw, Mapping):
+        raise _Bad(where, "a repository entry must be an object")
+    repo = _need(raw, "repository", Mapping, where)
+    name = _need(repo, "name", str, f"{where}.repository")
+    artifacts_raw = _need(raw, "artifacts", list, where)
+    artifacts = tuple(
+        _artifact(a, f"{where}.artifacts[{i}]") for i, a in enumerate(artifacts_raw)
+    )
+    additions_raw = raw.get("additions") or {}
+    if not isinstance(additions_raw, Mapping):
+        raise _Bad(f"{where}.additions", f"has the wrong type ({_type(additions_raw)})")
+    additions: dict[str, dict[str, str]] = {}
+    for digest, files in additions_raw.items():
+        if not isinstance(files, Mapping):
+            raise _Bad(f"{where}.additions.{digest}", "must map file names to text")
+        additions[str(digest)] = {str(k): v for k, v in files.items() if isinstance(v, str)}
+    return Repository(name=name, artifacts=artifacts, additions=additions)
+
+
+def _project(raw: Any, where: str) -> Project:
+    if not isinstance(raw, Mapping):
+        raise _Bad(where, "a project entry must be an object")
+    project = _need(raw, "project", Mapping, where)
+    name = _need(project, "name", str, f"{where}.project")
+    pid = project.get("project_id")
+    if "retention" not in raw:
+        raise _Bad(f"{where}.retention", "missing (null when the project has no policy)")
+    retention_raw = raw["retention"]
+    try:
+        retention = (
+            None if retention_raw is None else parse_policy(retention_raw, f"{where}.retention")
+        )
+    except InputError as exc:
+        raise _Bad(f"{where}.retention", str(exc).split(": ", 1)[-1]) from None
+    rules_raw = _need(raw, "immutable_rules", list, where)
+    try:
+        immutable = parse_immutable_rules(rules_raw, f"{where}.immutable_rules")
+    except InputError as exc:
+        raise _Bad(f"{where}.immutable_rules", str(exc).split(": ", 1)[-1]) from None
+    repos_raw = _need(raw, "repositories", list, where)
+    repositories = tuple(
+        _repository(r, f"{where}.repositories[{i}]") for i, r in enumerate(repos_raw)
+    )
+    return Project(
+        name=name,
+        id=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        retention=retention,
+        immutable_rules=immutable,
+        repositories=repositories,
+        raw=project,
+    )
+
+
+def parse_snapshot(data: Any, origin: str) -> Snapshot:
+    """Builds a Snapshot, raising InputError naming the file and field on any defect."""
+    try:
+        if not isinstance(data, Mapping):
+            raise _Bad("(top level)", "a snapshot must be an object")
+        schema = data.get("schema")
+        if schema != SNAPSHOT_SCHEMA:
+            raise _Bad("schema", f"is {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
+        harbor = data.get("harbor")
+        version = data.get("harbor_version")
+        taken_at = _need(data, "taken_at", str, "")
+        _time(taken_at, "taken_at")
+        incomplete_raw = data.get("incomplete") or []
+        if not isinstance(incomplete_raw, list):
+            raise _Bad("incomplete", f"has the wrong type ({_type(incomplete_raw)})")
+        incomplete = []
+        for i, item in enumerate(incomplete_raw):
+            if not isinstance(item, Mapping):
+                raise _Bad(f"incomplete[{i}]", "must be an object with 'what' and 'reason'")
+            incomplete.append(
+                Incomplete(
+                    what=_need(item, "what", str, f"incomplete[{i}]"),
+                    reason=_need(item, "reason", str, f"incomplete[{i}]"),
+                )
+            )
+        projects_raw = _need(data, "projects", list, "")
+        projects = tuple(_project(p, f"projects[{i}]") for i, p in enumerate(projects_raw))
+    except _Bad as exc:
+        raise InputError(f"{origin}: {exc}") from None
+    return Snapshot(
+        harbor=harbor if isinstance(harbor, str) else None,
+        harbor_version=version if isinstance(version, str) else None,
+        taken_at=taken_at,
+        projects=projects,
+        incomplete=tuple(incomplete),
+    )
+
+
+def load_snapshot(path: str) -> Snapshot:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: snapshot file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read snapshot: {exc}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
+    else:
+        data = load_json_or_yaml(text, path)
+    return parse_snapshot(data, path)
