@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -50,12 +51,11 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120) -> st
     source = report["source"]
     origin = source["snapshot"] or source["harbor"] or "?"
     policy = "each project's own policy" if source["policy"] == "harbor" else source["policy"]
+    console.print(Text.assemble(("harborguard simulate ", "bold"), origin))
     console.print(
-        Text.assemble(
-            ("harborguard simulate", "bold"),
-            f"  {origin}  policy: {policy}  now: {report['now']}  "
-            f"order: {report['order']}  Harbor: {report['harbor_version']}",
-        )
+        f"policy: {policy}; now: {report['now']}; order: {report['order']}; "
+        f"Harbor behaviour: {report['harbor_version']}",
+        style="dim",
     )
     by_repo: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for artifact in report["artifacts"]:
@@ -108,28 +108,46 @@ def _render_repository(
     console.print(title)
     if not rows:
         return
+    tag_width = min(48, max(len(_tags_cell(row)) for row in rows))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("action", no_wrap=True)
-    table.add_column("tags", overflow="fold", max_width=48)
-    table.add_column("digest", no_wrap=True)
-    table.add_column("type", no_wrap=True)
-    table.add_column("pushed", no_wrap=True)
-    table.add_column("pulled", no_wrap=True)
-    table.add_column("why", overflow="fold")
+    table.add_column("action", no_wrap=True, min_width=9)
+    table.add_column("tags", no_wrap=True, min_width=tag_width, overflow="ellipsis")
+    table.add_column("type", no_wrap=True, min_width=5)
+    table.add_column("pushed (UTC)", no_wrap=True, min_width=19)
+    table.add_column("pulled", no_wrap=True, min_width=10)
+    table.add_column("why", no_wrap=True, overflow="ellipsis")
     for row in rows:
         action = Text(row["action"], style=ACTION_STYLE[row["action"]])
         if row["tie"]:
             action.append(" (tie)", "yellow")
         table.add_row(
             action,
-            ", ".join(row["tags"]) or "(untagged)",
-            _short_digest(row["digest"]),
+            _tags_cell(row),
             row["type"],
             row["push_time"].replace("T", " ").rstrip("Z"),
-            (row["pull_time"] or "never").replace("T", " ").rstrip("Z"),
-            row["reason"],
+            (row["pull_time"] or "never")[:10],
+            _short_reason(row),
         )
     console.print(table)
+
+
+def _tags_cell(row: dict[str, Any]) -> str:
+    return ", ".join(row["tags"]) or f"(untagged {_short_digest(row['digest'])})"
+
+
+_RANKED = re.compile(r"rule (\d+) \((\w+) (\d+)[^)]*\) ranked it (#\d+) of \d+ by (\w+)[^;]*")
+
+
+def _short_reason(row: dict[str, Any]) -> str:
+    """The report's reason, shortened to fit a line; JSON keeps the full sentence."""
+    if row["action"] == "retain" and row["retained_by"]:
+        rules = row["retained_by"]
+        return ("rule " if len(rules) == 1 else "rules ") + ", ".join(map(str, rules))
+    reason = str(row["reason"])
+    if row["action"] == "immutable":
+        return reason.removeprefix("not kept by any rule; protected by ")
+    reason = reason.removeprefix("not kept by any rule: ")
+    return _RANKED.sub(r"\4 by \5, rule \1 keeps \3", reason)
 
 
 def _render_findings(console: Console, report: dict[str, Any]) -> None:

@@ -358,7 +358,11 @@ class _Unsupported(Exception):
 
 
 def _alt(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+    if len(parts) == 1:
+        return parts[0]
+    if sorted(parts) == ["", "[^/]+"]:  # a trailing '*': keeps the common regexes simple
+        return "[^/]*"
+    return "(?:" + "|".join(parts) + ")"
 
 
 def _merge(*groups: _Groups) -> _Groups:

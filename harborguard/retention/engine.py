@@ -244,6 +244,7 @@ def _evaluate_repository(
             raise BuildError(
                 f"get processor for algorithm: {policy.algorithm}: "
                 f"no processor registered with algorithm: {policy.algorithm}"
+                ' (Harbor only registers "or"; set "algorithm": "or")'
             )
     except BuildError as exc:
         message = f"retention job: {exc}"

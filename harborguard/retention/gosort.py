@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from itertools import compress, repeat
 from typing import Any, Literal, TypeVar, get_args
 
 T = TypeVar("T")
@@ -77,24 +76,25 @@ def sort_by_key_desc(items: list[T], key: Callable[[T], int], variant: GoSort) -
     """Return ``items`` ordered as Harbor's ``sort.Slice(x, key(x[i]) > key(x[j]))`` leaves them.
 
     The result is always Go's, but work is skipped where the outcome is provably fixed:
-    ranges whose keys are all distinct or that Go would insertion-sort alone are finished
-    by Python's sort (``_finish_if_determined``), partitions are computed in bulk
-    (``_partition_keyed``), and under pdqsort input already in non-increasing key order
-    comes back unchanged, because choosePivot then counts no inversion (increasingHint) and
-    partialInsertionSort scans to the end without a swap.
+
+    * ranges (the whole input included) whose keys are pairwise distinct, or that Go would
+      finish with insertion sort alone, are sorted by Python (``_finish_if_determined``);
+    * under pdqsort, input already in non-increasing key order comes back unchanged:
+      choosePivot's order2 calls then never swap (increasingHint) and partialInsertionSort
+      scans to the end without moving anything. go1.18 has no such path; its
+      median-of-three swaps even sorted input.
     """
     _check_variant(variant)
-    keys = [key(item) for item in items]
-    out = list(items)
+    keys = list(map(key, items))
     n = len(keys)
-    if variant == "go1.18":
-        if _finish_if_determined(keys, out, 0, n, _STABLE_LIMIT_GO118):
-            return out
-    else:
-        if _finish_if_determined(keys, out, 0, n, _STABLE_LIMIT_PDQ):
-            return out
-        if all(map(operator.ge, keys, keys[1:])):
-            return out
+    stable_limit = _STABLE_LIMIT_GO118 if variant == "go1.18" else _STABLE_LIMIT_PDQ
+    if n <= stable_limit or len(set(keys)) == n:
+        # The same shortcut as _finish_if_determined, without copying items first.
+        order = sorted(range(n), key=keys.__getitem__, reverse=True)
+        return list(map(items.__getitem__, order))
+    if variant != "go1.18" and all(map(operator.ge, keys, keys[1:])):
+        return list(items)
+    out = list(items)
     _go_sort(keys, out, operator.gt, variant, keyed=True)
     return out
 
@@ -121,12 +121,14 @@ def _go_sort(xs: list[Any], ys: list[Any], lt: _Less, variant: GoSort, *, keyed:
 def _finish_if_determined(xs: list[Any], ys: list[Any], a: int, b: int, stable_limit: int) -> bool:
     """Sort ``xs[a:b]`` by descending int key in C if Go's result there is already known.
 
-    Two facts make this exact. A Go sort of ``xs[a:b]`` only ever permutes that range (every
-    index it touches lies inside it; the one read below ``a`` sees an earlier pivot that is
-    never greater), so the range ends up as *some* sorted arrangement of its own elements.
-    If its keys are pairwise distinct, that arrangement is unique. If the range is at most
-    ``stable_limit`` long, Go finishes it with insertion sort alone, which is stable. Either
-    way a stable Python sort produces the same arrangement.
+    Two facts make this exact for keys under ``>``. Go's sort of ``xs[a:b]`` only permutes
+    that range: it writes nowhere else, and its only reads below ``a`` (pdqsort's
+    equal-partition test and partialInsertionSort's leftward shift) meet an earlier pivot,
+    never greater than anything in the range. So the range ends up as *some* sorted
+    arrangement of its own elements, which is unique when its keys are pairwise distinct.
+    And a range of at most ``stable_limit`` is finished by insertion sort alone, which is
+    stable. Either way Python's stable sort produces the same arrangement, without the
+    per-comparison cost.
     """
     n = b - a
     if n > stable_limit and len(set(xs[a:b])) != n:
@@ -330,16 +332,10 @@ def _pdqsort(
         # Go checks ``a > 0`` against the whole slice, not the current range: the element
         # before ``a`` is the pivot of an enclosing partition.
         if a > 0 and not lt(xs[a - 1], xs[pivot]):
-            if keyed:
-                a = _partition_equal_keyed(xs, ys, a, b, pivot)
-            else:
-                a = _partition_equal(xs, ys, lt, a, b, pivot)
+            a = _partition_equal(xs, ys, lt, a, b, pivot)
             continue
 
-        if keyed:
-            mid, was_partitioned = _partition_keyed(xs, ys, a, b, pivot)
-        else:
-            mid, was_partitioned = _partition(xs, ys, lt, a, b, pivot)
+        mid, was_partitioned = _partition(xs, ys, lt, a, b, pivot)
         left_len, right_len = mid - a, b - mid
         balance_threshold = length // 8
         if left_len < right_len:
@@ -387,9 +383,7 @@ def _partition(
     return j, False
 
 
-def _partition_equal(
-    xs: list[Any], ys: list[Any], lt: _Less, a: int, b: int, pivot: int
-) -> int:
+def _partition_equal(xs: list[Any], ys: list[Any], lt: _Less, a: int, b: int, pivot: int) -> int:
     xs[a], xs[pivot] = xs[pivot], xs[a]
     ys[a], ys[pivot] = ys[pivot], ys[a]
     pv = xs[a]
@@ -405,46 +399,6 @@ def _partition_equal(
         ys[i], ys[j] = ys[j], ys[i]
         i += 1
         j -= 1
-
-
-def _partition_keyed(xs: list[Any], ys: list[Any], a: int, b: int, pivot: int) -> tuple[int, bool]:
-    """``_partition`` for ``lt = operator.gt``, with the scans done in bulk.
-
-    The Hoare loop pairs the k-th element of the left region (the first ``m`` slots after
-    the pivot, ``m`` being how many belong left) that belongs right with the k-th element,
-    counting from the end, of the right region that belongs left, and swaps each pair; the
-    pivot then lands at ``a + m``. Whether an element belongs left depends on that element
-    alone, so all flags can be computed up front.
-    """
-    xs[a], xs[pivot] = xs[pivot], xs[a]
-    ys[a], ys[pivot] = ys[pivot], ys[a]
-    goes_left = list(map(operator.gt, xs[a + 1 : b], repeat(xs[a])))
-    m = sum(goes_left)
-    mid = a + m
-    misplaced = list(compress(range(a + 1, mid + 1), map(operator.not_, goes_left[:m])))
-    if misplaced:
-        from_right = compress(range(b - 1, mid, -1), reversed(goes_left[m:]))
-        for i, j in zip(misplaced, from_right):
-            xs[i], xs[j] = xs[j], xs[i]
-            ys[i], ys[j] = ys[j], ys[i]
-    xs[mid], xs[a] = xs[a], xs[mid]
-    ys[mid], ys[a] = ys[a], ys[mid]
-    return mid, not misplaced
-
-
-def _partition_equal_keyed(xs: list[Any], ys: list[Any], a: int, b: int, pivot: int) -> int:
-    """``_partition_equal`` for ``lt = operator.gt``, paired in bulk as in ``_partition_keyed``."""
-    xs[a], xs[pivot] = xs[pivot], xs[a]
-    ys[a], ys[pivot] = ys[pivot], ys[a]
-    goes_right = list(map(operator.gt, repeat(xs[a]), xs[a + 1 : b]))
-    e = (b - a - 1) - sum(goes_right)
-    end = a + 1 + e
-    misplaced = compress(range(a + 1, end), goes_right[:e])
-    from_right = compress(range(b - 1, end - 1, -1), map(operator.not_, reversed(goes_right[e:])))
-    for i, j in zip(misplaced, from_right):
-        xs[i], xs[j] = xs[j], xs[i]
-        ys[i], ys[j] = ys[j], ys[i]
-    return end
 
 
 def _partial_insertion_sort(xs: list[Any], ys: list[Any], lt: _Less, a: int, b: int) -> bool:

@@ -1,0 +1,46 @@
+"""Every report any test produces is validated against the shipped JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+import harborguard.cli
+import harborguard.report.build
+
+_original_build = harborguard.report.build.build_report
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("harborguard").joinpath(f"schemas/{name}").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+REPORT_VALIDATOR = jsonschema.Draft202012Validator(load_schema("report-v1.schema.json"))
+SNAPSHOT_VALIDATOR = jsonschema.Draft202012Validator(load_schema("snapshot-v1.schema.json"))
+VALIDATED: list[int] = []
+
+
+def validate_report(report: dict[str, Any]) -> None:
+    # Round-trip through JSON so the document is validated as a consumer sees it.
+    REPORT_VALIDATOR.validate(json.loads(json.dumps(report)))
+    VALIDATED.append(1)
+
+
+def _checked_build(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    report = _original_build(*args, **kwargs)
+    validate_report(report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _validate_every_report(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(harborguard.report.build, "build_report", _checked_build)
+    monkeypatch.setattr(harborguard.cli, "build_report", _checked_build)
+    yield

@@ -1,0 +1,245 @@
+"""The command line: exit codes, the JSON contract, bad input, option precedence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from harborguard import __version__
+from harborguard.cli import cli
+from tests.builders import T, art, policy, rule, sel, snapshot
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+S = 1
+
+
+def write(tmp_path: Path, name: str, data: Any) -> str:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def simple_snapshot(tmp_path: Path, retention: dict[str, Any] | None = None) -> str:
+    from datetime import timedelta
+
+    artifacts = [art(f"a{i}", [f"1.0.{i}"], T - timedelta(seconds=10 * (i + 1))) for i in range(4)]
+    data = snapshot({"app": artifacts}, retention or policy(rule("latestPushedK", 2)))
+    return write(tmp_path, "snap.json", data)
+
+
+def test_version() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0 and out.strip() == f"harborguard {__version__}"
+
+
+def test_every_command_has_help() -> None:
+    for args in (["--help"], ["simulate", "--help"]):
+        code, out, _ = invoke(*args)
+        assert code == 0 and "Usage:" in out
+
+
+def test_json_contract(tmp_path: Path) -> None:
+    code, out, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["schema"] == "harborguard.report/v1"
+    assert report["tool"] == f"harborguard {__version__}"
+    assert report["now"] == "2026-01-01T00:00:00Z"
+    assert report["order"] == "push"
+    assert report["source"] == {"harbor": "https://harbor.example.org",
+                                "snapshot": str(tmp_path / "snap.json"), "policy": "harbor"}
+    assert [a["action"] for a in report["artifacts"]] == ["retain", "retain", "delete", "delete"]
+    first = report["artifacts"][0]
+    assert first["push_time"] == "2025-12-31T23:59:50Z" and first["pull_time"] is None
+    assert first["retained_by"] == [0] and first["tie"] is False and first["in_use"] == []
+    assert first["reason"] == "kept by rule 0 (latestPushedK 2)"
+    assert report["artifacts"][2]["reason"].startswith("not kept by any rule")
+    assert report["summary"] == {"artifacts": 4, "retain": 2, "delete": 2, "immutable": 0,
+                                 "bytes_deleted": 2000, "errors": 0, "warnings": 0}
+
+
+def test_global_options_before_or_after_subcommand(tmp_path: Path) -> None:
+    snap = simple_snapshot(tmp_path)
+    _, before, _ = invoke("--harbor-version", "v2.9.0", "simulate", "--snapshot", snap,
+                          "--format", "json")
+    _, after, _ = invoke("simulate", "--snapshot", snap, "--format", "json",
+                         "--harbor-version", "v2.9.0")
+    assert json.loads(before)["harbor_version"] == json.loads(after)["harbor_version"] == "v2.9.0"
+
+
+def test_precedence_cli_env_config_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snap = simple_snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    def version(*args: str, env: dict[str, str] | None = None) -> str:
+        code, out, err = invoke("simulate", "--snapshot", snap, "--format", "json", *args, env=env)
+        assert code == 0, err
+        report = json.loads(out)
+        return str(report["harbor_version"])
+
+    assert version() == "main"  # the snapshot records no version: the main branch
+    (tmp_path / "harborguard.yaml").write_text("harbor-version: v2.11.0\n")
+    assert version() == "v2.11.0"
+    assert version(env={"HARBORGUARD_HARBOR_VERSION": "v2.12.0"}) == "v2.12.0"
+    assert version("--harbor-version", "v2.13.0",
+                   env={"HARBORGUARD_HARBOR_VERSION": "v2.12.0"}) == "v2.13.0"
+    code, out, _ = invoke("simulate", "--snapshot", snap, "--format", "json")
+    assert json.loads(out)["source"]["config"].endswith("harborguard.yaml")
+
+
+def test_unknown_config_key_is_bad_input(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "cfg.yaml", "harbor-verison: v2.11.0\n")
+    code, out, err = invoke("--config", cfg, "simulate", "--snapshot", simple_snapshot(tmp_path))
+    assert code == 2 and out == ""
+    assert "unknown key 'harbor-verison'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_exit_1_on_policy_error_and_fail_on(tmp_path: Path) -> None:
+    broken = policy(rule("nothing"))
+    snap = simple_snapshot(tmp_path, broken)
+    code, out, _ = invoke("simulate", "--snapshot", snap, "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [f["code"] for f in report["findings"]] == ["policy-error"]
+    assert report["summary"]["delete"] == 0 and report["summary"]["errors"] == 1
+
+
+def test_warning_gates_only_with_fail_on_warning(tmp_path: Path) -> None:
+    snap = simple_snapshot(tmp_path)
+    proposed = policy(*[rule("latestPushedK", 2) for _ in range(2)])
+    pfile = write(tmp_path, "p.json", proposed)
+    code, out, _ = invoke("simulate", "--snapshot", snap, "--policy", pfile, "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert [f["code"] for f in report["findings"]] == ["policy-invalid"]
+    assert report["source"]["policy"] == pfile
+    code, _, _ = invoke("simulate", "--snapshot", snap, "--policy", pfile, "--format", "json",
+                        "--fail-on", "warning")
+    assert code == 1
+
+
+def test_policy_in_yaml_with_extras_map(tmp_path: Path) -> None:
+    snap = simple_snapshot(tmp_path)
+    pfile = write(tmp_path, "p.yaml", """
+algorithm: or
+rules:
+  - action: retain
+    template: latestPushedK
+    params: {latestPushedK: 1}
+    tag_selectors:
+      - {kind: doublestar, decoration: matches, pattern: "1.0.*", extras: {untagged: false}}
+    scope_selectors:
+      repository: [{kind: doublestar, decoration: repoMatches, pattern: "**"}]
+""")
+    code, out, err = invoke("simulate", "--snapshot", snap, "--policy", pfile, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["summary"]["retain"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "not valid JSON (line 1, column 2"),
+        ("[1, 2]", "a snapshot must be an object"),
+        (json.dumps({"schema": "other/v9"}), "schema: is 'other/v9'"),
+        (json.dumps({"schema": "harborguard.snapshot/v1", "taken_at": "2026-01-01T00:00:00Z"}),
+         "projects: missing"),
+    ],
+)
+def test_bad_snapshot_is_one_line_exit_2(tmp_path: Path, content: str, needle: str) -> None:
+    path = write(tmp_path, "bad.json", content)
+    code, out, err = invoke("simulate", "--snapshot", path, "--format", "json")
+    assert code == 2 and out == ""
+    assert needle in err and path in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_missing_field_names_the_field(tmp_path: Path) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, None)
+    del data["projects"][0]["repositories"][0]["artifacts"][0]["digest"]
+    code, _, err = invoke("simulate", "--snapshot", write(tmp_path, "s.json", data))
+    assert code == 2
+    assert "projects[0].repositories[0].artifacts[0].digest: missing" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [("rules: [", "not valid JSON or YAML"), ("{}", "'rules' is missing"),
+     ("[]", "must be an object"), ("rules: 5", "'rules' is missing or not a list")],
+)
+def test_bad_policy_is_exit_2(tmp_path: Path, content: str, needle: str) -> None:
+    pfile = write(tmp_path, "p.yaml", content)
+    code, out, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--policy", pfile)
+    assert code == 2 and out == "" and needle in err
+
+
+def test_missing_files_and_bad_now(tmp_path: Path) -> None:
+    code, _, err = invoke("simulate", "--snapshot", str(tmp_path / "nope.json"))
+    assert code == 2 and "snapshot file not found" in err
+    code, _, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--now", "yesterday")
+    assert code == 2 and "--now" in err
+    code, _, err = invoke("simulate")
+    assert code == 2 and "--snapshot" in err
+
+
+def test_incomplete_snapshot_exits_3(tmp_path: Path) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, None)
+    data["incomplete"] = [{"what": "proj/other", "reason": "HTTP 503 after 4 attempts"}]
+    code, out, _ = invoke("simulate", "--snapshot", write(tmp_path, "s.json", data),
+                          "--format", "json")
+    assert code == 3
+    assert json.loads(out)["incomplete"] == data["incomplete"]
+
+
+def test_output_file_written_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    code, out, _ = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "-o", str(target))
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["schema"] == "harborguard.report/v1"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_table_view_groups_by_repository() -> None:
+    code, out, _ = invoke("simulate", "--snapshot", str(EXAMPLE), "--format", "table")
+    assert code in (0, 1)
+    assert "toolforge/builds-api" in out and "Summary:" in out
+    assert "0.0.130-20240221160838-03b2a120" in out
+
+
+def test_example_snapshot_reproduces_the_incident() -> None:
+    code, out, _ = invoke("simulate", "--snapshot", str(EXAMPLE), "--format", "json")
+    report = json.loads(out)
+    fate = {tuple(a["tags"]): a["action"] for a in report["artifacts"]
+            if a["repository"] == "toolforge/builds-api"}
+    assert fate[("0.0.130-20240221160838-03b2a120_image",)] == "delete"
+    assert fate[("0.0.131-20240222212602-322f874b_image",)] == "retain"
+    assert fate[("0.0.99-20231003123435-edb508d4_image",)] == "retain"
+    assert fate[("0.0.100-20231004160507-65ccbdcf_image",)] == "delete"
+
+
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "harborguard", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"harborguard {__version__}"
+
+
+def test_label_selector_is_policy_error_not_bad_input(tmp_path: Path) -> None:
+    labelled = policy(rule("latestPushedK", 1, tags=[sel("x", "withLabels", None, kind="label")]))
+    code, out, _ = invoke("simulate", "--snapshot", simple_snapshot(tmp_path, labelled),
+                          "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert "selector label is not registered" in report["findings"][0]["message"]
+    assert report["findings"][0]["rule"] == 0
