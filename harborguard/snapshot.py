@@ -9,7 +9,7 @@ that the two agree.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ SNAPSHOT_SCHEMA = "harborguard.snapshot/v1"
 
 class _Bad(Exception):
     def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}" if message else where)
 
 
 def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -51,50 +51,62 @@ def _time(value: Any, where: str) -> int:
         raise _Bad(where, f"is not an RFC 3339 time: {value!r}") from None
 
 
-def _artifact(raw: Any, where: str) -> Artifact:
-    if not isinstance(raw, Mapping):
-        raise _Bad(where, "an artifact must be an object")
-    digest = _need(raw, "digest", str, where)
-    created = _time(raw.get("push_time"), f"{where}.push_time")
+def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
+    """``where`` builds the field path only when there is an error to report."""
+    if not isinstance(raw, dict):
+        raise _Bad(where(), "an artifact must be an object")
+    digest = raw.get("digest")
+    if not isinstance(digest, str):
+        digest = _need(raw, "digest", str, where())
+    get = raw.get
+    try:
+        created = _time(get("push_time"), "push_time")
+        pull = _time(get("pull_time"), "pull_time")
+    except _Bad as exc:
+        raise _Bad(f"{where()}.{exc.args[0]}", "") from None
     push = created
-    pull = _time(raw.get("pull_time"), f"{where}.pull_time")
-    tags_raw = raw.get("tags")
+    tags_raw = get("tags")
     names: list[str] = []
     immutable = False
-    if tags_raw is not None:
+    if tags_raw:
         if not isinstance(tags_raw, list):
-            raise _Bad(f"{where}.tags", f"has the wrong type ({_type(tags_raw)})")
+            raise _Bad(f"{where()}.tags", f"has the wrong type ({_type(tags_raw)})")
         for i, tag in enumerate(tags_raw):
-            tw = f"{where}.tags[{i}]"
-            if not isinstance(tag, Mapping):
-                raise _Bad(tw, "a tag must be an object")
-            names.append(_need(tag, "name", str, tw))
-            tag_push = _time(tag.get("push_time"), f"{tw}.push_time")
-            tag_pull = _time(tag.get("pull_time"), f"{tw}.pull_time")
+            if not isinstance(tag, dict) or not isinstance(tag.get("name"), str):
+                tw = f"{where()}.tags[{i}]"
+                if not isinstance(tag, dict):
+                    raise _Bad(tw, "a tag must be an object")
+                _need(tag, "name", str, tw)
+            names.append(tag["name"])
+            try:
+                tag_push = _time(tag.get("push_time"), "push_time")
+                tag_pull = _time(tag.get("pull_time"), "pull_time")
+            except _Bad as exc:
+                raise _Bad(f"{where()}.tags[{i}].{exc.args[0]}", "") from None
             if tag_push > push:
                 push = tag_push
             if tag_pull > pull:
                 pull = tag_pull
             if tag.get("immutable") is True:
                 immutable = True
-    size = raw.get("size")
-    refs = raw.get("references")
+    size = get("size")
+    refs = get("references")
     children: tuple[str, ...] = ()
-    if isinstance(refs, list):
+    if refs and isinstance(refs, list):
         children = tuple(
             r["child_digest"]
             for r in refs
-            if isinstance(r, Mapping) and isinstance(r.get("child_digest"), str)
+            if isinstance(r, dict) and isinstance(r.get("child_digest"), str)
         )
-    labels = raw.get("labels")
+    labels = get("labels")
     label_names: tuple[str, ...] = ()
-    if isinstance(labels, list):
+    if labels and isinstance(labels, list):
         label_names = tuple(
             lb["name"]
             for lb in labels
-            if isinstance(lb, Mapping) and isinstance(lb.get("name"), str)
+            if isinstance(lb, dict) and isinstance(lb.get("name"), str)
         )
-    kind = raw.get("type")
+    kind = get("type")
     return Artifact(
         digest=digest,
         tags=tuple(names),
@@ -116,7 +128,8 @@ def _repository(raw: Any, where: str) -> Repository:
     name = _need(repo, "name", str, f"{where}.repository")
     artifacts_raw = _need(raw, "artifacts", list, where)
     artifacts = tuple(
-        _artifact(a, f"{where}.artifacts[{i}]") for i, a in enumerate(artifacts_raw)
+        _artifact(a, lambda i=i: f"{where}.artifacts[{i}]")  # type: ignore[misc]
+        for i, a in enumerate(artifacts_raw)
     )
     additions_raw = raw.get("additions") or {}
     if not isinstance(additions_raw, Mapping):

@@ -53,9 +53,34 @@ def _parse(text: str) -> tuple[int, int]:
     return seconds, nanos
 
 
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_seconds_cache: dict[str, int] = {}
+
+
 def parse_seconds(text: str) -> int:
-    """Whole Unix seconds, floored, as Go's Time.Unix() gives them."""
-    return _parse(text)[0]
+    """Whole Unix seconds, floored, as Go's Time.Unix() gives them.
+
+    Cached, and parsed by datetime.fromisoformat (C) when the text is plainly RFC 3339:
+    snapshots repeat the same timestamps (artifact and tag, never-pulled) many times.
+    """
+    cached = _seconds_cache.get(text)
+    if cached is not None:
+        return cached
+    value: int | None = None
+    if len(text) >= 20 and text[4] == "-" and text[7] == "-" and text[10] in "Tt " \
+            and text[13] == ":" and text[16] == ":":
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            value = (parsed - _EPOCH_UTC) // _SECOND
+    if value is None:
+        value = _parse(text)[0]
+    if len(_seconds_cache) < 1_000_000:
+        _seconds_cache[text] = value
+    return value
 
 
 def parse_nanos(text: str) -> int:

@@ -106,6 +106,7 @@ def _split_alternatives(s: str) -> tuple[list[str], int] | None:
 
 
 def _is_zero_length(p: str) -> bool:
+    # Go's syntactic test for "can match nothing": "***" or "*{,}" fail it, so "a***" rejects "a".
     if p in ("", "*", "**"):
         return True
     if p[0] == "{":
@@ -239,7 +240,7 @@ def _decode(b: bytes, i: int) -> tuple[int, int]:
     size = 2 if 0xC2 <= c <= 0xDF else 3 if 0xE0 <= c <= 0xEF else 4 if 0xF0 <= c <= 0xF4 else 0
     try:
         return ord(b[i : i + size].decode()), size
-    except (UnicodeDecodeError, TypeError):  # TypeError: ord() of a short or empty decode
+    except (UnicodeDecodeError, TypeError):  # TypeError: a bad lead byte gave ord("")
         return _RUNE_ERROR, 1
 
 
@@ -544,10 +545,10 @@ def _translate(pattern: str, *, v111: bool = False) -> tuple[str, bool] | None:
 def compile_pattern(pattern: str, *, v111: bool = False) -> Callable[[str], bool]:
     """A matcher equivalent to ``lambda name: match(pattern, name, v111=v111)``, but fast.
 
-    Patterns that translate (every well-formed pattern Harbor users write does) run as one
-    anchored regex; names the regex cannot speak for (a backslash in the name, and for some
-    patterns an empty component, or non-ASCII names under v1.1.1) and untranslatable patterns
-    (malformed ones, so that errors stay lazy and exact) go to the memoised interpreter.
+    Patterns that translate (the usual retention patterns all do) run as one anchored regex.
+    Untranslatable patterns (malformed ones among them, so errors stay lazy and exact) and names
+    the regex cannot speak for (a backslash in the name; for some patterns an empty component;
+    non-ASCII names under v1.1.1) go to the memoised interpreter.
     """
 
     @lru_cache(maxsize=1 << 16)

@@ -16,7 +16,7 @@ from typing import Literal
 from harborguard.harborversion import Behaviour
 from harborguard.model import Artifact, Project, Repository, split_repository
 from harborguard.policy import ImmutableRule, RetentionPolicy, RuleSpec
-from harborguard.retention.immutable import check_immutable
+from harborguard.retention.immutable import ImmutableChecker
 from harborguard.retention.selectors import (
     PatternError,
     Selector,
@@ -134,6 +134,7 @@ def evaluate_project(
     ranker: Ranker | None = None,
 ) -> ProjectOutcome:
     rules_immutable = project.immutable_rules if immutable_rules is None else immutable_rules
+    checker = ImmutableChecker(rules_immutable, behaviour)
     repos = project.repositories
     if policy is None:
         return ProjectOutcome(
@@ -172,7 +173,7 @@ def evaluate_project(
             outcomes.append(_keep_all(repo, "not-in-scope", "not covered by any rule"))
             continue
         outcomes.append(
-            _evaluate_repository(repo, rules, policy, now_ns, behaviour, rules_immutable, ranker)
+            _evaluate_repository(repo, rules, policy, now_ns, behaviour, checker, ranker)
         )
     return ProjectOutcome(project, policy, tuple(outcomes))
 
@@ -211,7 +212,7 @@ def _evaluate_repository(
     policy: RetentionPolicy,
     now_ns: int,
     behaviour: Behaviour,
-    immutable_rules: Sequence[ImmutableRule],
+    checker: ImmutableChecker,
     ranker: Ranker | None,
 ) -> RepositoryOutcome:
     in_scope = tuple(r.index for r in rules)
@@ -297,7 +298,7 @@ def _evaluate_repository(
     return RepositoryOutcome(
         repository=repo,
         status="evaluated",
-        decisions=_decide(candidates, runs, short, immutable_rules, behaviour),
+        decisions=_decide(candidates, runs, short, checker),
         rules_in_scope=in_scope,
         runs=tuple(runs),
     )
@@ -348,37 +349,33 @@ def _decide(
     candidates: Sequence[Candidate],
     runs: Sequence[RuleRun],
     short_name: str,
-    immutable_rules: Sequence[ImmutableRule],
-    behaviour: Behaviour,
+    checker: ImmutableChecker,
 ) -> tuple[Decision, ...]:
     kept_by: dict[int, list[int]] = {}
     for run in runs:
         for pos in run.kept:
             kept_by.setdefault(pos, []).append(run.rule.index)
     tie_runs = [run for run in runs if run.tie_positions]
+    explain = _Explainer(runs)
     decisions = []
     for c in candidates:
-        keepers = sorted(kept_by.get(c.pos, ()))
+        pos = c.pos
+        keepers = kept_by.get(pos)
         tied = False
         for run in tie_runs:
-            if c.pos in run.tie_positions and not any(
-                k != run.rule.index for k in keepers
+            if pos in run.tie_positions and (
+                not keepers or all(k == run.rule.index for k in keepers)
             ):
                 tied = True
                 break
         if keepers:
-            if tied and check_immutable(short_name, c.tags, immutable_rules, behaviour).immutable:
+            if tied and checker.check(short_name, c.tags).immutable:
                 tied = False  # an immutable tag saves it whichever way the tie falls
             decisions.append(
-                Decision(
-                    "retain",
-                    _kept_reason(keepers, runs),
-                    retained_by=tuple(keepers),
-                    tie=tied,
-                )
+                Decision("retain", explain.kept(keepers), retained_by=tuple(keepers), tie=tied)
             )
             continue
-        verdict = check_immutable(short_name, c.tags, immutable_rules, behaviour)
+        verdict = checker.check(short_name, c.tags)
         if verdict.immutable:
             decisions.append(
                 Decision(
@@ -388,43 +385,53 @@ def _decide(
                 )
             )
             continue
-        reason = "not kept by any rule"
-        detail = _why_not_kept(c, runs)
-        if detail:
-            reason += ": " + detail
+        reason = explain.not_kept(c)
         if verdict.error:
             reason += f" (immutability check failed: {verdict.error})"
         decisions.append(Decision("delete", reason, tie=tied))
     return tuple(decisions)
 
 
-def _kept_reason(keepers: list[int], runs: Sequence[RuleRun]) -> str:
-    by_index = {run.rule.index: run for run in runs}
-    parts = [_describe(by_index[i].rule, by_index[i].evaluator) for i in keepers]
-    return ("kept by " if len(parts) == 1 else "kept by rules ") + ", ".join(
-        p if len(parts) == 1 else p.removeprefix("rule ") for p in parts
-    )
+class _Explainer:
+    """Reasons in words, with every per-rule phrase built once per repository."""
 
+    def __init__(self, runs: Sequence[RuleRun]) -> None:
+        self._runs = runs
+        self._described = {run.rule.index: _describe(run.rule, run.evaluator) for run in runs}
+        self._kept: dict[tuple[int, ...], str] = {}
 
-def _why_not_kept(c: Candidate, runs: Sequence[RuleRun]) -> str:
-    notes = []
-    for run in runs:
-        kind = run.evaluator.template.kind
-        place = run.rank_of.get(c.pos)
-        if kind == "count" and place is not None:
-            notes.append(
-                f"{_describe(run.rule, run.evaluator)} ranked it #{place + 1} of {run.selected} "
-                f"by {run.evaluator.template.key_name}"
-            )
-        elif kind == "days" and c.pos in run.selected_positions:
-            key = run.evaluator.template.key(c)
-            if key <= 0 and run.evaluator.template.name == "nDaysSinceLastPull":
-                notes.append(f"{_describe(run.rule, run.evaluator)}: never pulled")
+    def kept(self, keepers: list[int]) -> str:
+        key = tuple(keepers)
+        text = self._kept.get(key)
+        if text is None:
+            if len(keepers) == 1:
+                text = "kept by " + self._described[keepers[0]]
             else:
-                notes.append(
-                    f"{_describe(run.rule, run.evaluator)}: {run.evaluator.template.key_name} "
-                    f"before the cut-off {run.cutoff}"
+                text = "kept by rules " + ", ".join(
+                    self._described[i].removeprefix("rule ") for i in keepers
                 )
-    if not notes:
-        return "no rule's tag selectors selected it"
-    return "; ".join(notes)
+            self._kept[key] = text
+        return text
+
+    def not_kept(self, c: Candidate) -> str:
+        notes = []
+        for run in self._runs:
+            template = run.evaluator.template
+            described = self._described[run.rule.index]
+            if template.kind == "count":
+                place = run.rank_of.get(c.pos)
+                if place is not None:
+                    notes.append(
+                        f"{described} ranked it #{place + 1} of {run.selected} "
+                        f"by {template.key_name}"
+                    )
+            elif template.kind == "days" and c.pos in run.selected_positions:
+                if template.name == "nDaysSinceLastPull" and template.key(c) <= 0:
+                    notes.append(f"{described}: never pulled")
+                else:
+                    notes.append(
+                        f"{described}: {template.key_name} before the cut-off {run.cutoff}"
+                    )
+        if not notes:
+            return "not kept by any rule: no rule's tag selectors selected it"
+        return "not kept by any rule: " + "; ".join(notes)

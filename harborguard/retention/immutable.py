@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from harborguard.harborversion import Behaviour
 from harborguard.model import split_repository
 from harborguard.policy import ImmutableRule
-from harborguard.retention.selectors import PatternError, SelectorBuildError, build_selector
+from harborguard.retention.selectors import (
+    PatternError,
+    Selector,
+    SelectorBuildError,
+    build_selector,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,33 +37,119 @@ class ImmutableVerdict:
     error: str | None = None  # a selector error that ended the check
 
 
+class ImmutableChecker:
+    """The matcher for one project, selectors built once (Harbor rebuilds them per call)."""
+
+    def __init__(self, rules: Sequence[ImmutableRule], behaviour: Behaviour) -> None:
+        self._double_strip = behaviour.immutable_double_strip
+        tag_extras = "" if behaviour.immutable_untagged_legacy else '{"untagged": false}'
+        v111 = behaviour.doublestar_v111
+        self._rules: list[tuple[int, Selector | str, Selector | str]] = []
+        for rule in rules:
+            repo_selectors = rule.scope_selectors.get("repository", ())
+            if rule.disabled or not repo_selectors:
+                continue
+            first = repo_selectors[0]
+            repo_sel = _build(first.kind, first.decoration, first.pattern, "", v111)
+            if rule.tag_selectors:
+                tag = rule.tag_selectors[0]
+                tag_sel = _build(tag.kind, tag.decoration, tag.pattern, tag_extras, v111)
+            else:
+                tag_sel = ""  # no tag selector: the rule is skipped once the repository matches
+            self._rules.append((rule.id, repo_sel, tag_sel))
+        self._cache: dict[str, _RepositoryRules] = {}
+        # A tag decoration used as a repository selector looks at the tags too: no caching.
+        self._tag_dependent = any(
+            not isinstance(repo_sel, str) and repo_sel.decoration in ("matches", "excludes")
+            for _, repo_sel, _ in self._rules
+        )
+
+    def _for_repository(self, repository: str) -> _RepositoryRules:
+        """Rules whose repository selector accepts ``repository``, up to the first error.
+
+        Harbor walks the rules in order and stops at the first selector error; the rules
+        before that error still get their tag selectors checked, in order, in check().
+        """
+        cached = self._cache.get(repository)
+        if cached is not None:
+            return cached
+        name = split_repository(repository)[1] if self._double_strip else repository
+        probe = _Probe(name, ())
+        applicable: list[tuple[int, Selector | str]] = []
+        stop: ImmutableVerdict | None = None
+        for rule_id, repo_sel, tag_sel in self._rules:
+            if isinstance(repo_sel, str):
+                stop = ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {repo_sel}")
+                break
+            try:
+                if not repo_sel.accepts(probe):
+                    continue
+            except PatternError as exc:
+                stop = ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
+                break
+            applicable.append((rule_id, tag_sel))
+        result = _RepositoryRules(tuple(applicable), stop)
+        self._cache[repository] = result
+        return result
+
+    def check(self, repository: str, tags: tuple[str, ...]) -> ImmutableVerdict:
+        """``repository`` is the name without the project, as retention's candidate has it."""
+        if self._tag_dependent:
+            return self._walk(repository, tags)
+        rules = self._for_repository(repository)
+        probe = _Probe("", tags)
+        for rule_id, tag_sel in rules.applicable:
+            if isinstance(tag_sel, str):
+                if tag_sel:
+                    return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {tag_sel}")
+                continue
+            try:
+                if tag_sel.accepts(probe):
+                    return ImmutableVerdict(True, rule_id)
+            except PatternError as exc:
+                return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
+        return rules.stop if rules.stop is not None else ImmutableVerdict(False)
+
+
+    def _walk(self, repository: str, tags: tuple[str, ...]) -> ImmutableVerdict:
+        """Harbor's Matcher.Match, rule by rule, for one candidate."""
+        name = split_repository(repository)[1] if self._double_strip else repository
+        probe = _Probe(name, tags)
+        for rule_id, repo_sel, tag_sel in self._rules:
+            try:
+                if isinstance(repo_sel, str):
+                    return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {repo_sel}")
+                if not repo_sel.accepts(probe):
+                    continue
+                if isinstance(tag_sel, str):
+                    if tag_sel:
+                        return ImmutableVerdict(
+                            False, rule_id, f"immutable rule {rule_id}: {tag_sel}"
+                        )
+                    continue
+                if tag_sel.accepts(probe):
+                    return ImmutableVerdict(True, rule_id)
+            except PatternError as exc:
+                return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
+        return ImmutableVerdict(False)
+
+
+@dataclass(frozen=True, slots=True)
+class _RepositoryRules:
+    applicable: tuple[tuple[int, Selector | str], ...]
+    stop: ImmutableVerdict | None
+
+
 def check_immutable(
     repository: str, tags: tuple[str, ...], rules: Sequence[ImmutableRule], behaviour: Behaviour
 ) -> ImmutableVerdict:
-    """``repository`` is the name without the project, as retention's candidate has it."""
-    if behaviour.immutable_double_strip:
-        repository = split_repository(repository)[1]
-    probe = _Probe(repository, tags)
-    tag_extras = "" if behaviour.immutable_untagged_legacy else '{"untagged": false}'
-    v111 = behaviour.doublestar_v111
-    for rule in rules:
-        if rule.disabled:
-            continue
-        repo_selectors = rule.scope_selectors.get("repository", ())
-        if not repo_selectors:
-            continue
-        try:
-            first = repo_selectors[0]
-            selector = build_selector(first.kind, first.decoration, first.pattern, "", v111=v111)
-            if not selector.accepts(probe):
-                continue
-            if not rule.tag_selectors:
-                continue
-            tag = rule.tag_selectors[0]
-            selector = build_selector(tag.kind, tag.decoration, tag.pattern, tag_extras, v111=v111)
-            if not selector.accepts(probe):
-                continue
-        except (SelectorBuildError, PatternError) as exc:
-            return ImmutableVerdict(False, rule.id, f"immutable rule {rule.id}: {exc}")
-        return ImmutableVerdict(True, rule.id)
-    return ImmutableVerdict(False)
+    """One-off check (builds the selectors each time, as Harbor does)."""
+    return ImmutableChecker(rules, behaviour).check(repository, tags)
+
+
+def _build(kind: str, decoration: str, pattern: str, extras: str, v111: bool) -> Selector | str:
+    """The selector, or Harbor's error text when index.Get refuses it."""
+    try:
+        return build_selector(kind, decoration, pattern, extras, v111=v111)
+    except SelectorBuildError as exc:
+        return str(exc) or "selector error"

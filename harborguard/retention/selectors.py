@@ -35,18 +35,39 @@ class Selectable(Protocol):
 C = TypeVar("C", bound=Selectable)
 
 
+class _CachedMatcher:
+    """A compiled pattern with a memo of its answers: the same tags recur across
+    repositories and rules. Errors are not memoised, so they surface every time."""
+
+    __slots__ = ("_match", "_memo")
+
+    def __init__(self, match: Callable[[str], bool]) -> None:
+        self._match = match
+        self._memo: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        memo = self._memo
+        result = memo.get(name)
+        if result is None:
+            result = bool(self._match(name))
+            if len(memo) < 500_000:
+                memo[name] = result
+        return result
+
+
 @lru_cache(maxsize=4096)
 def _matcher(pattern: str, v111: bool) -> Callable[[str], bool]:
     if pattern == "":
         # Harbor's match() special-cases the empty pattern before calling doublestar.
         return _always
-    return compile_pattern(pattern, v111=v111)
+    return _CachedMatcher(compile_pattern(pattern, v111=v111))
 
 
 def _always(_: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1024)
 def untagged_flag(decoration: str, extras: str) -> bool:
     """The selector's ``untagged`` flag exactly as Go's json.Unmarshal leaves it."""
     default = decoration != "excludes"
@@ -113,8 +134,26 @@ class Selector:
         return matched != decoration.endswith("Excludes")
 
     def select(self, candidates: Sequence[C]) -> list[C]:
-        accepts = self.accepts
-        return [c for c in candidates if accepts(c)]
+        """Selector.Select: keeps input order; raises PatternError like Harbor's."""
+        decoration = self.decoration
+        if decoration not in ("matches", "excludes"):
+            accepts = self.accepts
+            return [c for c in candidates if accepts(c)]
+        match = self._match
+        untagged = self.untagged
+        wanted = decoration == "matches"  # excludes selects on the first non-matching tag
+        out: list[C] = []
+        append = out.append
+        for c in candidates:
+            tags = c.tags
+            if tags:
+                for tag in tags:
+                    if match(tag) is wanted:
+                        append(c)
+                        break
+            elif untagged is wanted:
+                append(c)
+        return out
 
 
 def build_selector(
