@@ -12,6 +12,7 @@ and the peak RSS of that process. Not a test: nothing here asserts on time.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -108,6 +109,7 @@ def generate(path: Path) -> None:
 
 
 def main() -> None:
+    gc.disable()  # as harborguard.cli.main does
     workdir = Path(tempfile.mkdtemp(prefix="hg-bench-"))
     path = workdir / "snapshot.json"
     generate(path)

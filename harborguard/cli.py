@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -207,4 +208,7 @@ simulate_command.name = "simulate"
 
 
 def main() -> None:
+    # Runs build hundreds of thousands of acyclic objects (artifacts, decisions, report
+    # rows); the cyclic collector would rescan them again and again for nothing.
+    gc.disable()
     cli(prog_name="harborguard")

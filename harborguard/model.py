@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from harborguard.policy import ImmutableRule, RetentionPolicy
 
 
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """One artifact (manifest or index) as listed by Harbor's artifact API."""
+class Artifact(NamedTuple):
+    """One artifact (manifest or index) as listed by Harbor's artifact API.
+
+    A NamedTuple rather than a frozen dataclass: it is built 100,000 times per large
+    snapshot and a tuple is several times cheaper to make.
+    """
 
     digest: str
     tags: tuple[str, ...]

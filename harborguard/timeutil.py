@@ -55,7 +55,9 @@ def _parse(text: str) -> tuple[int, int]:
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
-_seconds_cache: dict[str, int] = {}
+# Text -> seconds; readers may consult it directly before calling parse_seconds().
+SECONDS_CACHE: dict[str, int] = {}
+_seconds_cache = SECONDS_CACHE
 
 
 def parse_seconds(text: str) -> int:

@@ -22,10 +22,21 @@ class Source:
     policy: str  # "harbor" for each project's own policy, else the --policy path
 
 
+_DAY_TEXT: dict[int, str] = {}
+_TWO = [f"{n:02d}" for n in range(60)]
+
+
 def _time(seconds: int) -> str:
-    if seconds >= 0:  # the fast path for 100,000 artifacts
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    return format_seconds(seconds)
+    """RFC 3339 'Z' text for whole seconds; the date part is cached (200,000 calls a run)."""
+    if seconds < 0:
+        return format_seconds(seconds)
+    day, rest = divmod(seconds, 86400)
+    date = _DAY_TEXT.get(day)
+    if date is None:
+        date = _DAY_TEXT[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{date}T{_TWO[hours]}:{_TWO[minutes]}:{_TWO[secs]}Z"
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from harborguard.harborversion import Behaviour
 from harborguard.model import Artifact, Project, Repository, split_repository
@@ -66,8 +66,9 @@ class _RepoCandidate:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """One artifact's fate. A NamedTuple: built once per artifact, 100,000 times a run."""
+
     action: Action
     reason: str
     retained_by: tuple[int, ...] = ()
@@ -396,9 +397,24 @@ class _Explainer:
     """Reasons in words, with every per-rule phrase built once per repository."""
 
     def __init__(self, runs: Sequence[RuleRun]) -> None:
-        self._runs = runs
         self._described = {run.rule.index: _describe(run.rule, run.evaluator) for run in runs}
         self._kept: dict[tuple[int, ...], str] = {}
+        # Per rule: how to say why it did not keep a candidate it saw.
+        self._parts: list[tuple[RuleRun, str, str, str]] = []
+        for run in runs:
+            template = run.evaluator.template
+            described = self._described[run.rule.index]
+            if template.kind == "count":
+                self._parts.append(
+                    (run, f"{described} ranked it #", f" of {run.selected} by {template.key_name}",
+                     "")
+                )
+            elif template.kind == "days":
+                self._parts.append(
+                    (run, f"{described}: {template.key_name} before the cut-off {run.cutoff}",
+                     "", f"{described}: never pulled"
+                     if template.name == "nDaysSinceLastPull" else "")
+                )
 
     def kept(self, keepers: list[int]) -> str:
         key = tuple(keepers)
@@ -415,23 +431,16 @@ class _Explainer:
 
     def not_kept(self, c: Candidate) -> str:
         notes = []
-        for run in self._runs:
-            template = run.evaluator.template
-            described = self._described[run.rule.index]
-            if template.kind == "count":
-                place = run.rank_of.get(c.pos)
+        pos = c.pos
+        for run, first, second, never in self._parts:
+            if second:  # a count rule: its rank, if it saw the candidate
+                place = run.rank_of.get(pos)
                 if place is not None:
-                    notes.append(
-                        f"{described} ranked it #{place + 1} of {run.selected} "
-                        f"by {template.key_name}"
-                    )
-            elif template.kind == "days" and c.pos in run.selected_positions:
-                if template.name == "nDaysSinceLastPull" and template.key(c) <= 0:
-                    notes.append(f"{described}: never pulled")
-                else:
-                    notes.append(
-                        f"{described}: {template.key_name} before the cut-off {run.cutoff}"
-                    )
+                    notes.append(f"{first}{place + 1}{second}")
+            elif pos in run.selected_positions:
+                notes.append(never if never and c.pull_s <= 0 else first)
         if not notes:
             return "not kept by any rule: no rule's tag selectors selected it"
+        if len(notes) == 1:
+            return "not kept by any rule: " + notes[0]
         return "not kept by any rule: " + "; ".join(notes)

@@ -37,6 +37,9 @@ class ImmutableVerdict:
     error: str | None = None  # a selector error that ended the check
 
 
+_NOT_IMMUTABLE = ImmutableVerdict(False)
+
+
 class ImmutableChecker:
     """The matcher for one project, selectors built once (Harbor rebuilds them per call)."""
 
@@ -97,6 +100,8 @@ class ImmutableChecker:
         if self._tag_dependent:
             return self._walk(repository, tags)
         rules = self._for_repository(repository)
+        if not rules.applicable:
+            return rules.stop if rules.stop is not None else _NOT_IMMUTABLE
         probe = _Probe("", tags)
         for rule_id, tag_sel in rules.applicable:
             if isinstance(tag_sel, str):
@@ -104,11 +109,12 @@ class ImmutableChecker:
                     return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {tag_sel}")
                 continue
             try:
-                if tag_sel.accepts(probe):
+                hit = tag_sel.accepts_tags(tags) if tag_sel.on_tags else tag_sel.accepts(probe)
+                if hit:
                     return ImmutableVerdict(True, rule_id)
             except PatternError as exc:
                 return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
-        return rules.stop if rules.stop is not None else ImmutableVerdict(False)
+        return rules.stop if rules.stop is not None else _NOT_IMMUTABLE
 
 
     def _walk(self, repository: str, tags: tuple[str, ...]) -> ImmutableVerdict:

@@ -113,45 +113,55 @@ class Selector:
         self.untagged = untagged_flag(decoration, extras)
         self._match = _matcher(pattern, v111)
 
+    @property
+    def on_tags(self) -> bool:
+        """matches/excludes look at the tags; the other decorations at a name."""
+        return self.decoration in ("matches", "excludes")
+
+    def accepts_tags(self, tags: tuple[str, ...]) -> bool:
+        """matches/excludes on one tag list, in Harbor's order (first decisive tag wins)."""
+        if not tags:
+            return self.untagged is (self.decoration == "matches")
+        wanted = self.decoration == "matches"
+        match = self._match
+        for tag in tags:
+            if match(tag) is wanted:
+                return True
+        return False
+
     def accepts(self, candidate: Selectable) -> bool:
         """Raises PatternError when the matcher reaches a malformed part of the pattern."""
-        match = self._match
         decoration = self.decoration
-        if decoration == "matches":
-            tags = candidate.tags
-            if tags:
-                return any(match(t) for t in tags)
-            return self.untagged
-        if decoration == "excludes":
-            tags = candidate.tags
-            if tags:
-                return any(not match(t) for t in tags)
-            return not self.untagged
+        if decoration == "matches" or decoration == "excludes":
+            return self.accepts_tags(candidate.tags)
         value = candidate.repository if decoration.startswith("repo") else candidate.namespace
         if not value:
             return False  # Harbor only matches a non-empty name
-        matched = match(value)
+        matched = self._match(value)
         return matched != decoration.endswith("Excludes")
 
     def select(self, candidates: Sequence[C]) -> list[C]:
         """Selector.Select: keeps input order; raises PatternError like Harbor's."""
-        decoration = self.decoration
-        if decoration not in ("matches", "excludes"):
+        if not self.on_tags:
             accepts = self.accepts
             return [c for c in candidates if accepts(c)]
         match = self._match
-        untagged = self.untagged
-        wanted = decoration == "matches"  # excludes selects on the first non-matching tag
+        memo = match._memo if isinstance(match, _CachedMatcher) else {}
+        untagged_selected = self.untagged is (self.decoration == "matches")
+        wanted = self.decoration == "matches"  # excludes selects on the first non-matching tag
         out: list[C] = []
         append = out.append
         for c in candidates:
             tags = c.tags
             if tags:
                 for tag in tags:
-                    if match(tag) is wanted:
+                    hit = memo.get(tag)
+                    if hit is None:
+                        hit = match(tag)
+                    if hit is wanted:
                         append(c)
                         break
-            elif untagged is wanted:
+            elif untagged_selected:
                 append(c)
         return out
 
