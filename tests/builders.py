@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from harborguard.harborversion import resolve
@@ -15,6 +16,16 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 D = timedelta(days=1)
 NEVER = "0001-01-01T00:00:00.000Z"
 T_TEXT = "2026-01-01T00:00:00Z"
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder (test data no one here wrote), beside the checkout."""
+    here = Path(__file__).resolve().parent
+    for parent in here.parents:
+        candidate = parent / "shared"
+        if (candidate / "realworld").is_dir():
+            return candidate
+    raise FileNotFoundError("shared/ (with realworld/ and toolforge/) not found beside the repo")
 
 
 def iso(when: datetime) -> str:
