@@ -10,6 +10,7 @@ from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
+from harborguard.retention.templates import legacy_validation
 
 UNCERTAIN = (
     " Harbor's OR processor can lose a tag-pattern error in a goroutine race (the broken rule"
@@ -45,7 +46,7 @@ def simulate(
         outcome = evaluate_project(project, effective, now_ns, behaviour, ranker=ranker)
         outcomes.append(outcome)
         if policy is not None:
-            findings.extend(_invalid_findings(project.name, policy))
+            findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
     notes = (behaviour.warning,) if behaviour.warning else ()
     return RunResult(
@@ -59,8 +60,10 @@ def simulate(
     )
 
 
-def _invalid_findings(project: str, policy: RetentionPolicy) -> list[Finding]:
-    return [
+def _invalid_findings(
+    project: str, policy: RetentionPolicy, behaviour: Behaviour
+) -> list[Finding]:
+    found = [
         Finding(
             code="policy-invalid",
             project=project,
@@ -68,6 +71,20 @@ def _invalid_findings(project: str, policy: RetentionPolicy) -> list[Finding]:
         )
         for problem in policy.problems
     ]
+    if behaviour.validates_params:
+        for rule in policy.rules:
+            problem = legacy_validation(rule.template, rule.params)
+            if problem is not None:
+                found.append(
+                    Finding(
+                        code="policy-invalid",
+                        project=project,
+                        rule=rule.index,
+                        message=f"Harbor {behaviour.label}'s API would refuse rule {rule.index}: "
+                        f"{problem}",
+                    )
+                )
+    return found
 
 
 def policy_error_findings(outcome: ProjectOutcome) -> Sequence[Finding]:

@@ -299,7 +299,9 @@ def _evaluate_repository(
     return RepositoryOutcome(
         repository=repo,
         status="evaluated",
-        decisions=_decide(candidates, runs, short, checker),
+        decisions=_note_referenced_children(
+            repo.artifacts, _decide(candidates, runs, short, checker)
+        ),
         rules_in_scope=in_scope,
         runs=tuple(runs),
     )
@@ -391,6 +393,31 @@ def _decide(
             reason += f" (immutability check failed: {verdict.error})"
         decisions.append(Decision("delete", reason, tie=tied))
     return tuple(decisions)
+
+
+def _note_referenced_children(
+    artifacts: Sequence[Artifact], decisions: tuple[Decision, ...]
+) -> tuple[Decision, ...]:
+    """A tagged child of a kept index is DEL in a dry run, like Harbor's; a real run fails
+    to delete it ("referenced by others", ERR) and it stays. Say so in the reason."""
+    parents: dict[str, str] = {}
+    for artifact, decision in zip(artifacts, decisions, strict=True):
+        if artifact.children and decision.action != "delete":
+            label = ", ".join(artifact.tags) or artifact.digest[:19]
+            for child in artifact.children:
+                parents.setdefault(child, label)
+    if not parents:
+        return decisions
+    noted = []
+    for artifact, decision in zip(artifacts, decisions, strict=True):
+        parent = parents.get(artifact.digest)
+        if decision.action == "delete" and parent is not None:
+            decision = decision._replace(
+                reason=f"{decision.reason}; a real run fails to delete it (ERR: referenced by "
+                f"the kept index {parent}) and it stays"
+            )
+        noted.append(decision)
+    return tuple(noted)
 
 
 class _Explainer:

@@ -175,3 +175,37 @@ def evaluate_days(evaluator: Evaluator, candidates: Sequence[Any], now_ns: int) 
     if inclusive:
         return [c for c in candidates if key(c) >= cutoff]
     return [c for c in candidates if key(c) * NS > cutoff]
+
+
+# Parameter validators that Harbor v2.0-v2.1 ran at the API (rule/*/evaluator.go Valid).
+_LEGACY_LIMITS = {
+    "latestPushedK": ("count", 32767),
+    "latestPulledN": ("count", 32767),
+    "nDaysSinceLastPush": ("days", 20190904),
+    "nDaysSinceLastPull": ("days", 20190904),
+}
+
+
+def legacy_validation(template: str, params: Mapping[str, Any] | None) -> str | None:
+    """Why Harbor v2.0-v2.1's API would refuse this rule's template and parameters."""
+    spec = TEMPLATES.get(template)
+    if not template:
+        return "empty rule template ID"
+    if spec is None:
+        return f"rule evaluator {template} is not registered"
+    if spec.kind == "always":
+        return None
+    if params is None or template not in params:
+        return f"missing required parameter {template} for rule {template}"
+    limit = _LEGACY_LIMITS.get(template)
+    if limit is None:
+        return None
+    value = parse_json_int(params[template])
+    if value is None:
+        return f"{template} type error"
+    if value < 0:
+        return f"{template} is less than zero"
+    kind, top = limit
+    if (kind == "count" and value >= top) or (kind == "days" and value > top):
+        return f"{template} is too large"
+    return None

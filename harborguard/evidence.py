@@ -1,0 +1,31 @@
+"""Evidence that an image is in use, from any source (kubectl, manifests, git history, helm).
+
+Every source produces ``Usage`` records; ``check`` matches them to Harbor artifacts. The
+shape is the report's ``in_use`` entry (DESIGN.md): ``source``, ``kind``, ``ref``,
+``where``, plus what matching needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+UsageSource = Literal["kubectl", "manifests", "git-history", "helm"]
+UsageKind = Literal["running", "declared", "rollback"]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    source: UsageSource
+    kind: UsageKind  # running: a pod; declared: a controller/manifest/chart; rollback
+    ref: str  # the image reference as written, e.g. "tools-harbor.example/toolforge/x:1.0"
+    where: str  # "namespace/Kind/name", "path:line" or "commit:path:line"
+    # A registry digest the runtime resolved (pod status imageID), when known.
+    digest: str | None = None
+    component: str | None = None
+    environment: str | None = None
+    # A chart version usage (the chart artifact itself) rather than a container image.
+    chart: bool = False
+
+    def as_report(self) -> dict[str, str]:
+        return {"source": self.source, "kind": self.kind, "ref": self.ref, "where": self.where}
