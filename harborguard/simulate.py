@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harborguard.analysis import time_tie_findings
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
@@ -48,6 +49,7 @@ def simulate(
         if policy is not None:
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
+    findings.extend(time_tie_findings(outcomes))
     notes = (behaviour.warning,) if behaviour.warning else ()
     return RunResult(
         now_ns=now_ns,

@@ -145,3 +145,14 @@ def test_legacy_param_validation_only_for_v2_0_and_v2_1(tmp_path: object) -> Non
     assert [f.message for f in old.findings if f.code == "policy-invalid"] == [
         "Harbor v2.1.0's API would refuse rule 0: latestPushedK is too large"]
     assert [f for f in new.findings if f.code == "policy-invalid"] == []
+
+
+def test_time_tie_finding_names_the_tied_artifacts() -> None:
+    same = T - 60 * S
+    artifacts = [art("n", ["new"], T - 5 * S), art("x", ["x"], same), art("y", ["y"], same)]
+    result = run(artifacts, policy(rule("latestPushedK", 2)))
+    ties = [f for f in result.findings if f.code == "time-tie"]
+    assert [(f.tags, f.severity, f.rule) for f in ties] == [(("x",), "warning", 0),
+                                                            (("y",), "warning", 0)]
+    assert ties[1].related[0].tags == ("x",)
+    assert "Harbor deletes y only because of API order" in ties[1].message
