@@ -34,6 +34,36 @@ class Behaviour:
     warning: str | None  # set when harborguard is not exact for this version
 
 
+# Per release: the Go that built it (GOBUILDIMAGE/GOVERSION in Harbor's Makefile at the tag)
+# and the doublestar its src/go.mod requires. Go <= 1.18: quickSort with a Shell pass;
+# 1.19-1.23: pdqsort, xorshift (13, 17, 5); >= 1.24: pdqsort, xorshift (13, 7, 17).
+_GO: dict[tuple[int, int, int], tuple[int, int]] = {
+    (2, 0, 0): (1, 13), (2, 1, 0): (1, 14), (2, 2, 0): (1, 15), (2, 3, 0): (1, 15),
+    (2, 4, 0): (1, 17), (2, 5, 0): (1, 17), (2, 5, 5): (1, 18), (2, 6, 0): (1, 18),
+    (2, 6, 4): (1, 19), (2, 7, 0): (1, 19), (2, 7, 4): (1, 21), (2, 8, 0): (1, 20),
+    (2, 8, 5): (1, 21), (2, 9, 0): (1, 20), (2, 9, 1): (1, 21), (2, 9, 5): (1, 22),
+    (2, 10, 0): (1, 21), (2, 10, 3): (1, 22), (2, 11, 0): (1, 22), (2, 12, 0): (1, 23),
+    (2, 13, 0): (1, 23), (2, 13, 2): (1, 24), (2, 14, 0): (1, 24), (2, 14, 4): (1, 25),
+    (2, 15, 0): (1, 25), (2, 15, 2): (1, 26),
+}
+# Releases that require doublestar v1.3.4 (v2.9.5 did, then v2.10.0-v2.10.2 did not).
+_DOUBLESTAR_134 = ((2, 9, 5), (2, 10, 3))
+
+
+def _go_for(version: tuple[int, int, int]) -> tuple[int, int]:
+    """The Go of the nearest listed release at or below ``version`` in the same minor."""
+    same_minor = [r for r in _GO if r[:2] == version[:2] and r <= version]
+    if same_minor:
+        return _GO[max(same_minor)]
+    return _GO[max(r for r in _GO if r <= version)] if version >= (2, 0, 0) else (1, 13)
+
+
+def _sort_variant(go: tuple[int, int]) -> GoSortVariant:
+    if go <= (1, 18):
+        return "go1.18"
+    return "go1.19" if go <= (1, 23) else "go1.24"
+
+
 def resolve(version: str | None) -> Behaviour:
     parsed = _parse(version)
     if parsed is None or parsed > NEWEST_KNOWN:
@@ -53,23 +83,18 @@ def resolve(version: str | None) -> Behaviour:
             ),
         )
     major_minor = parsed[:2]
-    if major_minor <= (2, 6):
-        go_sort: GoSortVariant = "go1.18"
-    elif major_minor <= (2, 13):
-        go_sort = "go1.19"
-    else:
-        go_sort = "go1.24"
     warning = None
     if parsed < EXACT_FROM:
         warning = (
             f"Harbor {version} predates v2.10.3: harborguard reproduces its known differences "
             "(RETENTION.md section 10) but is only exact for v2.10.3 and later"
         )
+    v134 = parsed == _DOUBLESTAR_134[0] or parsed >= _DOUBLESTAR_134[1]
     return Behaviour(
         label=version or "main",
         version=parsed,
-        doublestar_v111=parsed < EXACT_FROM,
-        go_sort=go_sort,
+        doublestar_v111=not v134,
+        go_sort=_sort_variant(_go_for(parsed)),
         immutable_untagged_legacy=major_minor <= (2, 4),
         immutable_double_strip=True,
         validates_params=major_minor <= (2, 1),

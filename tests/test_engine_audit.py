@@ -757,14 +757,6 @@ def test_namespace_selectors_never_match_in_immutable_rules(decoration: str) -> 
         assert immutable_action([imm(1, [sel(pattern, decoration, None)])]) == "delete"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="immutable/match/rule/match.go:71-78 runs the first tag selector on the full "
-    "candidate (Repository set, retention/policy/action/performer.go:97-101), so a "
-    "repoMatches/repoExcludes tag selector tests the repository name "
-    "(doublestar/selector.go:76-98); harborguard probes tag selectors with an empty "
-    "repository and never matches",
-)
 @pytest.mark.parametrize(
     "tag_selector", [sel("app", "repoMatches", None), sel("other", "repoExcludes", None)]
 )
@@ -866,16 +858,7 @@ def test_nested_repository_double_strip_by_release(
     ("version", "expected"),
     [
         ("v2.9.4", "evaluated-kept"),
-        pytest.param(
-            "v2.9.5",
-            "failed",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Harbor v2.9.5's src/go.mod requires github.com/bmatcuk/doublestar v1.3.4 "
-                "(v2.9.4 and v2.10.0-v2.10.2: v1.1.1); harborversion.resolve maps every version "
-                "below v2.10.3 to v1.1.1 (RETENTION.md section 10 omits v2.9.5)",
-            ),
-        ),
+        ("v2.9.5", "failed"),  # fixed: was a documented discrepancy
         ("v2.10.2", "evaluated-kept"),
         ("v2.10.3", "failed"),
     ],
@@ -908,16 +891,7 @@ def _retagged(keys: list[int]) -> list[dict[str, Any]]:
     [
         # Go <= 1.18 sort.Slice: a gap-6 Shell pass before insertion sort swaps p0 and p6.
         ("v2.6.3", {"p6", "p1"}),  # Makefile GOBUILDIMAGE=golang:1.18.8
-        pytest.param(
-            "v2.6.4",
-            {"p6", "p0"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Harbor v2.6.4's Makefile builds with GOBUILDIMAGE=golang:1.19.4 (pdqsort, "
-                "insertion sort up to 12: stable); harborversion maps all of v2.6 to go1.18 "
-                "(RETENTION.md 2.8 says v2.6 and earlier used Go <= 1.18)",
-            ),
-        ),
+        ("v2.6.4", {"p6", "p0"}),  # fixed: was a documented discrepancy
         ("v2.7.0", {"p6", "p0"}),
     ],
 )
@@ -932,17 +906,7 @@ def test_small_sort_by_release(version: str, expected: set[str]) -> None:
     ("version", "expected"),
     [
         ("v2.13.1", {"p9", "p6"}),  # GOBUILDIMAGE=golang:1.23.8: xorshift (13, 17, 5)
-        pytest.param(
-            "v2.13.2",
-            {"p9", "p12"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Harbor v2.13.2-v2.13.5 Makefiles build with golang:1.24.x, whose "
-                "sort.Slice breakPatterns xorshift is (13, 7, 17); harborversion maps all of v2.13 "
-                "to go1.19 (RETENTION.md 10 says 'Go 1.24+ from v2.14', 2.8 says Go 1.22/1.23 "
-                "only up to v2.13.1)",
-            ),
-        ),
+        ("v2.13.2", {"p9", "p12"}),  # fixed: was a documented discrepancy
         ("v2.14.0", {"p9", "p12"}),  # golang:1.24.6
     ],
 )

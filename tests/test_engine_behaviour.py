@@ -28,6 +28,9 @@ def decisions(result):  # type: ignore[no-untyped-def]
         ("v2.11.1-6b7ecba1", False, "go1.19", False, True, "v2.11.1-6b7ecba1"),
         ("v2.10.2", True, "go1.19", False, True, "v2.10.2"),
         ("v2.6.0", True, "go1.18", False, True, "v2.6.0"),
+        ("v2.6.4", True, "go1.19", False, True, "v2.6.4"),
+        ("v2.9.5", False, "go1.19", False, True, "v2.9.5"),
+        ("v2.13.2", False, "go1.24", False, True, "v2.13.2"),
         ("v2.4.3", True, "go1.18", True, True, "v2.4.3"),
     ],
 )

@@ -102,7 +102,9 @@ class ImmutableChecker:
         rules = self._for_repository(repository)
         if not rules.applicable:
             return rules.stop if rules.stop is not None else _NOT_IMMUTABLE
-        probe = _Probe("", tags)
+        # The tag selector sees the whole candidate: a repo* decoration there reads the name.
+        name = split_repository(repository)[1] if self._double_strip else repository
+        probe = _Probe(name, tags)
         for rule_id, tag_sel in rules.applicable:
             if isinstance(tag_sel, str):
                 if tag_sel:
