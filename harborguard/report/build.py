@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harborguard import TOOL
+from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
@@ -62,7 +64,15 @@ def _rule_text(template: str, params: Any) -> str:
         return f"{template or '(no template)'}: {exc}"
 
 
-def build_report(run: RunResult, source: Source) -> dict[str, Any]:
+def build_report(
+    run: RunResult,
+    source: Source,
+    *,
+    in_use: Mapping[tuple[str, str, str], Sequence[Usage]] | None = None,
+    extra_findings: Sequence[Finding] = (),
+) -> dict[str, Any]:
+    """``in_use`` maps (project, repository, digest) to the evidence a check found."""
+    usage_of = in_use or {}
     artifacts: list[dict[str, Any]] = []
     repositories: list[dict[str, Any]] = []
     projects: list[dict[str, Any]] = []
@@ -120,10 +130,16 @@ def build_report(run: RunResult, source: Source) -> dict[str, Any]:
                         "reason": decision.reason,
                         "retained_by": list(decision.retained_by),
                         "tie": decision.tie,
-                        "in_use": [],
+                        "in_use": [
+                            u.as_report()
+                            for u in usage_of.get((name, repo.repository.name, artifact.digest), ())
+                        ]
+                        if usage_of
+                        else [],
                     }
                 )
-    findings = [finding_dict(f) for f in run.findings]
+    all_findings = [*run.findings, *extra_findings]
+    findings = [finding_dict(f) for f in all_findings]
     return {
         "schema": REPORT_SCHEMA,
         "tool": TOOL,
@@ -143,7 +159,7 @@ def build_report(run: RunResult, source: Source) -> dict[str, Any]:
             "delete": counts["delete"],
             "immutable": counts["immutable"],
             "bytes_deleted": bytes_deleted,
-            "errors": sum(1 for f in run.findings if f.severity == "error"),
-            "warnings": sum(1 for f in run.findings if f.severity == "warning"),
+            "errors": sum(1 for f in all_findings if f.severity == "error"),
+            "warnings": sum(1 for f in all_findings if f.severity == "warning"),
         },
     }

@@ -1,0 +1,92 @@
+"""check: usages matched to artifacts (digest, index child, tag) and the verdicts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from harborguard.check import check, harbor_host
+from harborguard.evidence import Usage
+from tests.builders import T, art, dig, policy, rule, run
+
+S = timedelta(seconds=1)
+HOST = "harbor.example.org"
+
+
+def usage(ref: str, kind: str = "running", digest: str | None = None,
+          source: str = "kubectl") -> Usage:
+    return Usage(source=source, kind=kind, ref=ref, where="ns/Pod/p",  # type: ignore[arg-type]
+                 digest=digest)
+
+
+def _result():  # type: ignore[no-untyped-def]
+    index = art("idx", ["2.0"], T - 5 * S)
+    index["references"] = [{"parent_id": 9, "child_id": 10, "child_digest": dig("child-amd64")}]
+    artifacts = [index, art("new", ["1.3"], T - 10 * S), art("mid", ["1.2"], T - 20 * S),
+                 art("old", ["1.1"], T - 30 * S)]
+    return run({"app": artifacts}, policy(rule("latestPushedK", 2)))
+
+
+def codes(found):  # type: ignore[no-untyped-def]
+    return sorted((f.code, f.tags) for f in found.findings)
+
+
+def test_harbor_host() -> None:
+    assert harbor_host("https://user:pw@Harbor.Example.org:8443/x") == "harbor.example.org:8443"
+    assert harbor_host("harbor.example.org") == "harbor.example.org"
+    assert harbor_host(None) is None
+
+
+def test_running_image_that_the_policy_deletes() -> None:
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.2")], [HOST])
+    assert codes(found) == [("in-use-deleted", ("1.2",))]
+    assert found.in_use[("proj", "proj/app", dig("mid"))][0].where == "ns/Pod/p"
+    assert "the policy deletes it" in found.findings[0].message
+
+
+def test_rollback_target_deleted() -> None:
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.1", kind="rollback")], [HOST])
+    assert codes(found) == [("rollback-deleted", ("1.1",))]
+
+
+def test_digest_first_then_index_children_then_tag() -> None:
+    by_digest = usage(f"{HOST}/proj/app:1.3", digest=dig("mid"))
+    found = check(_result(), [by_digest], [HOST])
+    assert list(found.in_use) == [("proj", "proj/app", dig("mid"))]
+    child = usage(f"{HOST}/proj/app@{dig('child-amd64')}")
+    found = check(_result(), [child], [HOST])
+    assert list(found.in_use) == [("proj", "proj/app", dig("idx"))] and not found.findings
+
+
+def test_missing_repository_tag_and_digest() -> None:
+    refs = [usage(f"{HOST}/proj/gone:1"), usage(f"{HOST}/proj/app:9.9"),
+            usage(f"{HOST}/proj/app@sha256:{'0' * 64}")]
+    found = check(_result(), refs, [HOST])
+    assert [f.code for f in found.findings] == ["in-use-missing"] * 3
+
+
+def test_digest_moved_when_the_tag_now_names_another_build() -> None:
+    moved = usage(f"{HOST}/proj/app:1.3", digest="sha256:" + "1" * 64)
+    found = check(_result(), [moved], [HOST])
+    assert [f.code for f in found.findings] == ["digest-moved"]
+
+
+def test_other_registries_ignored_aliases_and_unfetched_projects() -> None:
+    found = check(_result(), [usage("docker.io/library/nginx:1"),
+                              usage("alias.example/proj/app:1.2"),
+                              usage(f"{HOST}/other/app:1")], [HOST, "alias.example"])
+    assert found.ignored == 1
+    assert sorted(f.code for f in found.findings) == ["in-use-deleted", "unmatched-reference"]
+
+
+def test_unparseable_reference_is_info_not_a_crash() -> None:
+    found = check(_result(), [usage("UPPER/Case:1")], [HOST])
+    assert [(f.code, f.severity) for f in found.findings] == [("unmatched-reference", "info")]
+
+
+def test_tie_kept_artifact_in_use_is_an_error() -> None:
+    same = T - 60 * S
+    artifacts = [art("x", ["x"], same), art("y", ["y"], same)]
+    result = run({"app": artifacts}, policy(rule("latestPushedK", 1)))
+    found = check(result, [usage(f"{HOST}/proj/app:x")], [HOST])
+    assert [f.code for f in found.findings] == ["in-use-deleted"]
+    assert "only by the order of equal timestamps" in found.findings[0].message
