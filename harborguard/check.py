@@ -33,14 +33,32 @@ class CheckResult:
 
 
 def harbor_host(url: str | None) -> str | None:
-    """``https://user@Harbor.example:443/`` -> ``harbor.example:443``."""
+    """``https://user@Harbor.example:8443/`` -> ``harbor.example:8443``; default ports go."""
     if not url:
         return None
     parts = urlsplit(url if "://" in url else f"https://{url}")
     host = parts.hostname
     if not host:
         return None
-    return f"{host.lower()}:{parts.port}" if parts.port else host.lower()
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    if parts.port and parts.port != default:
+        return f"{host.lower()}:{parts.port}"
+    return host.lower()
+
+
+def registry_names(hosts: Iterable[str]) -> set[str]:
+    """Every spelling of the given registries: with and without an explicit :443."""
+    names: set[str] = set()
+    for host in hosts:
+        if not host:
+            continue
+        host = host.lower()
+        names.add(host)
+        if host.endswith(":443"):
+            names.add(host[:-4])
+        elif ":" not in host:
+            names.add(f"{host}:443")
+    return names
 
 
 class _RepoIndex:
@@ -70,7 +88,7 @@ def check(
     usages: Iterable[Usage],
     hosts: Sequence[str],
 ) -> CheckResult:
-    registries = {h.lower() for h in hosts if h}
+    registries = registry_names(hosts)
     projects = {p.project.name: p for p in run.projects}
     repos: dict[str, _RepoIndex] = {}
     for project in run.projects:

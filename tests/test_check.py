@@ -32,6 +32,7 @@ def codes(found):  # type: ignore[no-untyped-def]
 
 def test_harbor_host() -> None:
     assert harbor_host("https://user:pw@Harbor.Example.org:8443/x") == "harbor.example.org:8443"
+    assert harbor_host("https://harbor.example.org:443") == "harbor.example.org"
     assert harbor_host("harbor.example.org") == "harbor.example.org"
     assert harbor_host(None) is None
 

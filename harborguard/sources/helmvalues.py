@@ -1,0 +1,374 @@
+"""Images named in Helm values and Kubernetes manifests, read as YAML nodes (with lines).
+
+Helm values have no schema: by convention an image is ``image: repo:tag`` or a map
+``image: {registry, repository | name | image, tag, digest}``. What the chart's templates
+do with those keys is unknown without running them, so a map without a tag or digest is
+reported as unresolved rather than guessed to be ``latest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import Node
+
+from harborguard.errors import InputError
+from harborguard.sources import gotmpl
+
+# Keys that name a version: a template we cannot resolve there hides a usage.
+_VERSION_KEYS = frozenset({"tag", "version", "chartVersion", "appVersion", "digest"})
+_IMAGE_KEYS = ("registry", "repository", "name", "image", "tag", "digest")
+_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A value that names a version or an image but cannot be known without templates."""
+
+    where: str  # "path:line" or "commit:path:line"
+    text: str  # the line as written
+    reason: str
+    component: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageField:
+    value: str
+    line: int
+    text: str  # the source line
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    """One ``image`` key in a values file: a string, or the fields of a map."""
+
+    path: tuple[str | int, ...]  # where in the values tree: ("controller", "image")
+    file: str  # relative path, or "" for a chart's values.yaml served by Harbor
+    line: int
+    text: str
+    ref: ImageField | None = None  # `image: repo:tag`
+    fields: dict[str, ImageField] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesScan:
+    images: tuple[ImageSpec, ...]
+    unresolved: tuple[Unresolved, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartImage:
+    ref: str
+    digest: str | None
+    # The release values file line that set the image; None when the chart's own values.yaml
+    # or the tag template named it (the chart version's line is then the place to cite).
+    where: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartImages:
+    images: tuple[ChartImage, ...]
+    unresolved: tuple[Unresolved, ...]
+
+
+def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
+    """Every ``image`` key of a Helm values document, and version values hidden by templates."""
+    images: list[ImageSpec] = []
+    unresolved: list[Unresolved] = []
+
+    def text(line: int) -> str:
+        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+    def walk(node: Node, path: tuple[str | int, ...]) -> None:
+        if gotmpl.is_mapping(node):
+            for key, _key_node, value in gotmpl.items(node):
+                if key == "image":
+                    spec = _image_spec(value, path + (key,), file, text)
+                    if spec is not None:
+                        images.append(spec)
+                        continue
+                if key in _VERSION_KEYS:
+                    written = gotmpl.scalar(value)
+                    if written is not None and gotmpl.is_templated(written):
+                        line = gotmpl.line_of(value)
+                        unresolved.append(
+                            Unresolved(f"{file}:{line}", text(line), f"{key} is set by a template")
+                        )
+                        continue
+                walk(value, path + (key,))
+        else:
+            for index, item in enumerate(gotmpl.sequence(node)):
+                walk(item, path + (index,))
+
+    walk(root, ())
+    return ValuesScan(tuple(images), tuple(unresolved))
+
+
+def _image_spec(
+    node: Node, path: tuple[str | int, ...], file: str, text: Callable[[int], str]
+) -> ImageSpec | None:
+    written = gotmpl.scalar(node)
+    line = gotmpl.line_of(node)
+    if written is not None:
+        if not written.strip():
+            return None
+        return ImageSpec(
+            path, file, line, text(line), ref=ImageField(written.strip(), line, text(line))
+        )
+    fields: dict[str, ImageField] = {}
+    for key, _key_node, value in gotmpl.items(node):
+        if key in _IMAGE_KEYS:
+            field_value = gotmpl.scalar(value)
+            if field_value is not None and field_value.strip():
+                value_line = gotmpl.line_of(value)
+                fields[key] = ImageField(field_value.strip(), value_line, text(value_line))
+    if not fields:
+        # e.g. `image: {pullPolicy: Always}`: says nothing about which image.
+        return None
+    return ImageSpec(path, file, line, text(line), fields=fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedImage:
+    ref: str
+    repository: str
+    digest: str | None
+    pin: ImageField  # the field that names the version (or the image, for a template tag)
+
+
+def resolve_image(
+    spec: ImageSpec, *, default_tag: str | None = None, own_repository: str | None = None
+) -> ResolvedImage | str:
+    """The image a values entry names, or why it cannot be known.
+
+    ``default_tag`` is the ``--image-tag-template`` tag; it only fills the image stored in
+    the chart's own Harbor repository (``own_repository``), the one the chart's CI builds.
+    """
+    if spec.ref is not None:
+        if gotmpl.is_templated(spec.ref.value):
+            return "the image is set by a template"
+        value = spec.ref.value
+        return ResolvedImage(value, _repository_of(value), _digest_of(value), spec.ref)
+    fields = spec.fields
+    if any(gotmpl.is_templated(f.value) for f in fields.values()):
+        return "part of the image is set by a template"
+    name_field = fields.get("repository") or fields.get("name") or fields.get("image")
+    if name_field is None:
+        return "an image tag without a repository"
+    repository = name_field.value
+    registry = fields.get("registry")
+    if registry is not None and not repository.startswith(registry.value.rstrip("/") + "/"):
+        repository = f"{registry.value.rstrip('/')}/{repository}"
+    tag = fields.get("tag")
+    digest = fields.get("digest")
+    if tag is None and digest is None:
+        if default_tag is not None and own_repository is not None:
+            if _same_repository(repository, own_repository):
+                return ResolvedImage(f"{repository}:{default_tag}", repository, None, name_field)
+        return "an image without a tag (the chart's templates decide it; not assumed latest)"
+    ref = f"{repository}:{tag.value}" if tag is not None else repository
+    if digest is not None:
+        ref = f"{ref}@{digest.value}"
+    pin = tag if tag is not None else digest
+    assert pin is not None
+    return ResolvedImage(ref, repository, digest.value if digest else None, pin)
+
+
+def _same_repository(left: str, right: str) -> bool:
+    def norm(text: str) -> str:
+        return text.removeprefix("oci://").rstrip("/").lower()
+
+    return norm(left) == norm(right)
+
+
+def _repository_of(ref: str) -> str:
+    name = ref.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    # A colon after the last slash starts the tag; one before it is a registry port.
+    return name[:colon] if colon > slash else name
+
+
+def _digest_of(ref: str) -> str | None:
+    _, at, digest = ref.partition("@")
+    return digest if at and digest.startswith("sha256:") else None
+
+
+def chart_images(
+    values_yaml_text: str | None,
+    version: str,
+    image_tag_template: str | None,
+    *,
+    repository: str | None = None,
+    overrides: Iterable[ImageSpec] = (),
+    declared_at: str = "",
+) -> ChartImages:
+    """The images a deployed chart version runs.
+
+    ``values_yaml_text``: the chart's values.yaml as Harbor serves it for that version (an
+    artifact addition), or None. ``image_tag_template`` (``{version}_image``) gives the tag
+    of the image in the chart's own repository (``repository``, e.g.
+    ``tools-harbor.wmcloud.org/toolforge/builds-api``). ``overrides``: the images the
+    release's values files set, which Helm merges over the chart's. ``declared_at`` is the
+    line that declares the chart version, cited for anything the chart itself decides.
+    """
+    default_tag = _tag_from_template(image_tag_template, version, repository)
+    chart_label = f"{repository or 'chart'}:{version}"
+    unresolved: list[Unresolved] = []
+    chart_specs: list[ImageSpec] = []
+    if values_yaml_text is not None:
+        try:
+            documents = gotmpl.compose(values_yaml_text)
+        except yaml.YAMLError as exc:
+            unresolved.append(
+                Unresolved(
+                    declared_at,
+                    f"chartVersion: {version}",
+                    f"the values.yaml of {chart_label} is {gotmpl.yaml_error(exc)}",
+                )
+            )
+            documents = []
+        lines = values_yaml_text.split("\n")
+        for document in documents[:1]:
+            chart_specs.extend(scan_values(document, "", lines).images)
+    images: list[ChartImage] = []
+    own_image = False
+    for spec in _merge(chart_specs, list(overrides)):
+        result = resolve_image(spec, default_tag=default_tag, own_repository=repository)
+        if isinstance(result, str):
+            if spec.file:
+                unresolved.append(Unresolved(f"{spec.file}:{spec.line}", spec.text, result))
+            else:
+                unresolved.append(
+                    Unresolved(
+                        declared_at,
+                        f"{_dotted(spec.path)}: {spec.text} (values.yaml of {chart_label})",
+                        result,
+                    )
+                )
+            continue
+        own_image = own_image or (
+            repository is not None and _same_repository(result.repository, repository)
+        )
+        where = f"{spec.file}:{result.pin.line}" if spec.file else None
+        images.append(ChartImage(result.ref, result.digest, where))
+    if values_yaml_text is None:
+        if default_tag is not None and repository is not None:
+            if not own_image:
+                images.append(ChartImage(f"{repository}:{default_tag}", None, None))
+        else:
+            unresolved.append(
+                Unresolved(
+                    declared_at,
+                    f"chartVersion: {version}",
+                    f"the images of {chart_label} are unknown: no values.yaml from Harbor "
+                    "and no --image-tag-template",
+                )
+            )
+    return ChartImages(tuple(_unique(images)), tuple(unresolved))
+
+
+def _tag_from_template(template: str | None, version: str, repository: str | None) -> str | None:
+    if template is None:
+        return None
+    chart = repository.rstrip("/").rsplit("/", 1)[-1] if repository else ""
+    try:
+        return template.format(version=version, chart=chart)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"--image-tag-template {template!r}: {exc}; use {{version}} and {{chart}}, "
+            "e.g. '{version}_image'"
+        ) from None
+
+
+def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
+    """Release values over chart values, image by image, as Helm merges maps key by key."""
+    by_path: dict[tuple[str | int, ...], ImageSpec] = {}
+    for spec in chart:
+        by_path[spec.path] = spec
+    for spec in release:
+        base = by_path.get(spec.path)
+        if base is None or spec.ref is not None or base.ref is not None:
+            by_path[spec.path] = spec
+            continue
+        fields = dict(base.fields)
+        fields.update(spec.fields)
+        # Cite the release file when it set the tag or digest, else the chart version.
+        pins_here = any(key in spec.fields for key in ("tag", "digest"))
+        owner = spec if pins_here else base
+        by_path[spec.path] = ImageSpec(spec.path, owner.file, owner.line, owner.text, None, fields)
+    return list(by_path.values())
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(f"[{part}]" if isinstance(part, int) else part for part in path)
+
+
+def _unique(images: list[ChartImage]) -> list[ChartImage]:
+    seen: set[tuple[str, str | None]] = set()
+    out: list[ChartImage] = []
+    for image in images:
+        if (image.ref, image.where) not in seen:
+            seen.add((image.ref, image.where))
+            out.append(image)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestImage:
+    ref: str
+    digest: str | None
+    line: int
+    object: str  # "Kind/name", for messages
+
+
+def is_kubernetes_object(node: Node) -> bool:
+    return gotmpl.scalar(gotmpl.get(node, "apiVersion")) is not None and (
+        gotmpl.scalar(gotmpl.get(node, "kind")) is not None
+    )
+
+
+def scan_kubernetes(
+    node: Node, file: str, lines: Sequence[str]
+) -> tuple[list[ManifestImage], list[Unresolved]]:
+    """Container images of a workload object, as the kubectl source reads them (and Lists)."""
+    found: list[ManifestImage] = []
+    unresolved: list[Unresolved] = []
+    kind = gotmpl.scalar(gotmpl.get(node, "kind")) or ""
+    if kind.endswith("List"):
+        for item in gotmpl.sequence(gotmpl.get(node, "items")):
+            more, hidden = scan_kubernetes(item, file, lines)
+            found.extend(more)
+            unresolved.extend(hidden)
+        return found, unresolved
+    spec_path = _POD_SPEC_PATHS.get(kind)
+    if spec_path is None:
+        return found, unresolved
+    name = gotmpl.scalar(gotmpl.get_path(node, "metadata.name")) or "?"
+    pod_spec = gotmpl.get_path(node, ".".join(spec_path))
+    for group in _CONTAINER_GROUPS:
+        for container in gotmpl.sequence(gotmpl.get(pod_spec, group)):
+            image_node = gotmpl.get(container, "image")
+            image = gotmpl.scalar(image_node)
+            if image_node is None or image is None or not image.strip():
+                continue
+            line = gotmpl.line_of(image_node)
+            quoted = lines[line - 1].strip() if 0 < line <= len(lines) else image
+            if gotmpl.is_templated(image):
+                unresolved.append(
+                    Unresolved(f"{file}:{line}", quoted, f"{kind}/{name}: the image is a template")
+                )
+                continue
+            found.append(ManifestImage(image.strip(), _digest_of(image), line, f"{kind}/{name}"))
+    return found, unresolved
