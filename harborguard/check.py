@@ -197,7 +197,7 @@ def _judge(
     at_risk = decision.action == "delete" or (decision.tie and decision.action == "retain")
     if not at_risk:
         return None
-    current = [u for u in found if u.kind != "rollback"]
+    current = sorted((u for u in found if u.kind != "rollback"), key=lambda u: u.kind != "running")
     code = "in-use-deleted" if current else "rollback-deleted"
     evidence = current or found
     first = evidence[0]
@@ -213,7 +213,9 @@ def _judge(
             "the policy keeps it only by the order of equal timestamps (tie at a count "
             "rule's cut); another order would delete it"
         )
-    what = "is in use" if current else "is a rollback target"
+    what = {"running": "is running", "declared": "is declared"}.get(
+        first.kind, "is a rollback target"
+    )
     return Finding(
         code=code,
         project=project,

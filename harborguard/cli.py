@@ -7,7 +7,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -16,14 +18,16 @@ import click
 
 from harborguard import __version__
 from harborguard.config import Resolver, load_config
-from harborguard.errors import InputError
-from harborguard.findings import at_or_above
+from harborguard.errors import InputError, SourceError
+from harborguard.evidence import Usage
+from harborguard.findings import Finding, at_or_above
 from harborguard.harborversion import resolve as resolve_behaviour
-from harborguard.policy import load_policy_file
+from harborguard.model import Incomplete, Snapshot
+from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, build_report
 from harborguard.simulate import RunResult, simulate
-from harborguard.snapshot import load_snapshot
+from harborguard.snapshot import load_snapshot, parse_snapshot
 from harborguard.timeutil import parse_nanos, utc_now_nanos
 
 
@@ -51,28 +55,69 @@ GLOBAL_NAMES = (
 )
 
 
-def global_options(func: F) -> F:
-    """Options accepted both before and after the subcommand (DESIGN.md, Commands)."""
-    decorators = [
-        click.option("--harbor", metavar="URL", help="Harbor base URL [env HARBOR_URL]."),
-        click.option("--username", metavar="NAME",
-                     help="Harbor user or robot account [env HARBOR_USERNAME]."),
-        click.option("--password-stdin", is_flag=True, default=None,
-                     help="Read the password from standard input (else HARBOR_PASSWORD)."),
-        click.option("--ca-bundle", metavar="PATH", help="CA bundle for a private CA."),
-        click.option("--timeout", metavar="SECONDS", help="HTTP timeout (default 30)."),
-        click.option("--concurrency", metavar="N", help="Parallel requests (default 8)."),
-        click.option("--harbor-version", metavar="V",
-                     help="Harbor release whose retention behaviour to reproduce "
-                          "(default: the snapshot's; unknown or newer: main)."),
-        click.option("--config", metavar="PATH",
-                     help="Config file (default ./harborguard.yaml if present)."),
-        click.option("--quiet", is_flag=True, default=None, help="No notes on stderr."),
-        click.option("--no-progress", is_flag=True, default=None, help="No progress bar."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+global_options = _stack(
+    click.option("--harbor", metavar="URL", help="Harbor base URL [env HARBOR_URL]."),
+    click.option("--username", metavar="NAME",
+                 help="Harbor user or robot account, e.g. robot$proj+ci [env HARBOR_USERNAME]."),
+    click.option("--password-stdin", is_flag=True, default=None,
+                 help="Read the password from standard input (else HARBOR_PASSWORD)."),
+    click.option("--ca-bundle", metavar="PATH", help="CA bundle for a private CA."),
+    click.option("--timeout", metavar="SECONDS", help="Timeout per request (default 30)."),
+    click.option("--concurrency", metavar="N", help="Parallel requests to Harbor (default 8)."),
+    click.option("--harbor-version", metavar="V",
+                 help="Harbor release whose retention behaviour to reproduce "
+                      "(default: the snapshot's or server's; unknown or newer: main)."),
+    click.option("--config", metavar="PATH",
+                 help="Config file (default ./harborguard.yaml if present)."),
+    click.option("--quiet", is_flag=True, default=None, help="No notes on stderr."),
+    click.option("--no-progress", is_flag=True, default=None, help="No progress bar."),
+)
+
+source_options = _stack(
+    click.option("--snapshot", "snapshot_path", metavar="FILE",
+                 help="A harborguard.snapshot/v1 file (see `harborguard snapshot`)."),
+    click.option("--project", "projects", metavar="P", multiple=True,
+                 help="Read this project live from --harbor (repeatable)."),
+    click.option("--all-projects", is_flag=True, default=None,
+                 help="Read every project the account can list, live from --harbor."),
+)
+
+simulate_options = _stack(
+    click.option("--policy", metavar="FILE",
+                 help="Evaluate this policy (Harbor's JSON, or YAML) instead of each project's."),
+    click.option("--now", metavar="TIME",
+                 help="RFC 3339 time to evaluate at (default: the snapshot's taken_at, or now)."),
+    click.option("--order", type=click.Choice(["push", "semver"]), default=None,
+                 help="push: Harbor's behaviour (default); semver: what-if ranking by version."),
+    click.option("--version-pattern", metavar="REGEX",
+                 help="Read versions from tags with this regex (named groups major, minor, "
+                      "patch, optional pre and key)."),
+    click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
+                 help="Output format (default: table on a terminal, else json)."),
+    click.option("-o", "--output", metavar="FILE", help="Write the report to FILE atomically."),
+    click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+                 help="Lowest finding severity that makes the exit code 1 (default error)."),
+)
+
+evidence_options = _stack(
+    click.option("--kubectl", "use_kubectl", is_flag=True, default=None,
+                 help="Ask the cluster: runs `kubectl get pods,deployments,... -o json`."),
+    click.option("--context", metavar="C", help="kubectl context."),
+    click.option("--namespace", metavar="N", help="Only this namespace (default: all)."),
+    click.option("--kubectl-json", metavar="FILE", multiple=True,
+                 help="Saved `kubectl get ... -o json` output (repeatable)."),
+    click.option("--registry-alias", metavar="HOST", multiple=True,
+                 help="Another name of the same Harbor in image references (repeatable)."),
+)
 
 
 def _merged_globals(ctx: click.Context, local: dict[str, Any]) -> dict[str, Any]:
@@ -92,15 +137,175 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     """Tell, before it happens, what a Harbor tag-retention policy will delete.
 
     Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 bad invocation or
-    unreadable input; 3 incomplete data.
+    unreadable input; 3 incomplete data (something could not be fetched or parsed).
     """
     ctx.obj = {k: v for k, v in options.items() if v is not None}
 
 
-def _resolver(options: dict[str, Any]) -> Resolver:
+@dataclass
+class _Run:
+    """What one invocation resolved and loaded, shared by the commands."""
+
+    resolver: Resolver
+    options: dict[str, Any]
+    incomplete: list[Incomplete] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        return self.resolver.get(name)
+
+
+def _start(ctx: click.Context, local: dict[str, Any], command: dict[str, Any]) -> _Run:
+    options = _merged_globals(ctx, local)
     config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
-    cli_values = {k.replace("_", "-"): v for k, v in options.items()}
-    return Resolver(cli_values, os.environ, config)
+    cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
+    return _Run(Resolver(cli_values, os.environ, config), options)
+
+
+@contextmanager
+def _edge() -> Iterator[None]:
+    """Core errors become one line and the documented exit code."""
+    try:
+        yield
+    except InputError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _password(run: _Run) -> str | None:
+    if run.options.get("password_stdin"):
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise InputError("--password-stdin: standard input is empty")
+        return value
+    return os.environ.get("HARBOR_PASSWORD") or None
+
+
+def _harbor_client(run: _Run) -> Any:
+    from harborguard.sources.harbor import HarborClient
+
+    url = run.get("harbor")
+    if not url:
+        raise InputError("--project/--all-projects read a live Harbor: give --harbor URL "
+                         "(or HARBOR_URL)")
+    return HarborClient(
+        url,
+        username=run.get("username"),
+        password=_password(run),
+        ca_bundle=run.get("ca-bundle"),
+        timeout=run.get("timeout"),
+        concurrency=run.get("concurrency"),
+    )
+
+
+ProgressHook = Callable[[int, int], None]
+
+
+def _progress(run: _Run, label: str) -> tuple[ProgressHook | None, Callable[[], None]]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+    if run.get("no-progress") or run.get("quiet") or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), transient=True, console=Console(stderr=True))
+    task = bar.add_task(label, total=None)
+    bar.start()
+
+    def update(done: int, known: int) -> None:
+        bar.update(task, completed=done, total=max(known, 1))
+
+    return update, bar.stop
+
+
+def _load_source(run: _Run, *, need_policies: bool) -> tuple[Snapshot, str | None]:
+    """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
+    path = run.get("snapshot")
+    projects = list(run.options.get("projects") or ())
+    all_projects = bool(run.options.get("all_projects"))
+    if path and (projects or all_projects):
+        raise InputError("give either --snapshot FILE or --project/--all-projects, not both")
+    if path:
+        return load_snapshot(path), path
+    if not projects and not all_projects:
+        raise InputError(
+            "no data source: give --snapshot FILE, or --harbor URL with --project P "
+            "(repeatable) or --all-projects"
+        )
+    from harborguard.sources.harbor import fetch_snapshot
+
+    client = _harbor_client(run)
+    progress, stop = _progress(run, "reading Harbor")
+    try:
+        data = fetch_snapshot(client, projects, all_projects=all_projects, progress=progress,
+                              with_policies=need_policies)
+    except SourceError as exc:
+        raise _SourceFailed(str(exc)) from None
+    finally:
+        stop()
+    return parse_snapshot(data, client.url), None
+
+
+class _SourceFailed(Exception):
+    """Harbor could not be read at all: the run is incomplete (exit 3)."""
+
+
+def _incomplete_exit(message: str) -> NoReturn:
+    click.echo(f"harborguard: error: {message}", err=True)
+    sys.exit(int(Exit.INCOMPLETE))
+
+
+def _now(run: _Run, snapshot: Snapshot, live: bool) -> int:
+    text = run.get("now") or (None if live else snapshot.taken_at)
+    if not text:
+        return utc_now_nanos()
+    try:
+        return parse_nanos(text)
+    except ValueError:
+        raise InputError(
+            f"--now: {text!r} is not an RFC 3339 time with a zone, e.g. 2026-03-01T00:00:00Z"
+        ) from None
+
+
+def _simulate(run: _Run) -> tuple[RunResult, Snapshot, Source]:
+    policy_path = run.get("policy")
+    policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
+    if run.get("order") != "push":
+        raise InputError("--order semver is not available yet; use --order push")
+    snapshot, snapshot_path = _load_source(run, need_policies=policy is None)
+    now_ns = _now(run, snapshot, live=snapshot_path is None)
+    behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
+    result = simulate(snapshot, now_ns, behaviour, policy=policy, order=run.get("order"))
+    source = Source(harbor=snapshot.harbor, snapshot=snapshot_path,
+                    policy=policy_path or "harbor")
+    return result, snapshot, source
+
+
+def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | None,
+          extra: Sequence[Finding] = ()) -> NoReturn:
+    if run.resolver.config_path:
+        report["source"]["config"] = run.resolver.config_path
+    if run.incomplete:
+        report["incomplete"].extend({"what": i.what, "reason": i.reason} for i in run.incomplete)
+    fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
+    colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    width = shutil.get_terminal_size((120, 24)).columns if colour else 120
+    text = render(fmt, report, colour=colour, width=width)
+    if output:
+        _write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+    if not run.get("quiet"):
+        for note in [*result.notes, *run.notes]:
+            click.echo(f"harborguard: note: {note}", err=True)
+    findings = [*result.findings, *extra]
+    if result.incomplete or run.incomplete:
+        code = Exit.INCOMPLETE
+    elif any(at_or_above(f, run.get("fail-on")) for f in findings):
+        code = Exit.FINDINGS
+    else:
+        code = Exit.OK
+    sys.exit(int(code))
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -115,96 +320,139 @@ def _write_atomically(path: str, text: str) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write report: {exc}") from None
+        raise InputError(f"{path}: cannot write: {exc}") from None
 
 
-def _exit_code(run: RunResult, fail_on: str) -> Exit:
-    if run.incomplete:
-        return Exit.INCOMPLETE
-    if any(at_or_above(f, fail_on) for f in run.findings):  # type: ignore[arg-type]
-        return Exit.FINDINGS
-    return Exit.OK
+def _command_values(**values: Any) -> dict[str, Any]:
+    return {k.replace("_", "-"): v for k, v in values.items()}
 
 
-def _fail(exc: InputError) -> NoReturn:
-    raise BadInput(str(exc))
-
-
-@cli.command()
-@click.option("--snapshot", "snapshot_path", metavar="FILE",
-              help="A harborguard.snapshot/v1 file (see `harborguard snapshot`).")
-@click.option("--policy", metavar="FILE",
-              help="Evaluate this policy (Harbor's JSON, or YAML) instead of each project's.")
-@click.option("--now", metavar="TIME",
-              help="RFC 3339 time to evaluate at (default: the snapshot's taken_at).")
-@click.option("--order", type=click.Choice(["push", "semver"]), default=None,
-              help="push: Harbor's behaviour (default); semver: what-if ranking by version.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
-              help="Output format (default: table on a terminal, else json).")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE atomically.")
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
-              help="Lowest finding severity that makes the exit code 1 (default error).")
+@cli.command("simulate")
+@source_options
+@simulate_options
 @global_options
 @click.pass_context
-def simulate_command(ctx: click.Context, /, snapshot_path: str | None, policy: str | None,
-                     now: str | None, order: str | None, fmt: str | None, output: str | None,
-                     fail_on: str | None, **local: Any) -> None:
+def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
+                     all_projects: bool | None, policy: str | None, now: str | None,
+                     order: str | None, version_pattern: str | None, fmt: str | None,
+                     output: str | None, fail_on: str | None, **local: Any) -> None:
     """Dry-run the retention policy: what each repository keeps and deletes, and why."""
-    options = _merged_globals(ctx, local)
-    try:
-        resolver = _resolver(
-            {**options, "snapshot": snapshot_path, "policy": policy, "now": now,
-             "order": order, "format": fmt, "fail-on": fail_on}
-        )
-        snapshot_file = resolver.get("snapshot")
-        if snapshot_file is None:
-            raise InputError(
-                "no data source: give --snapshot FILE (live --harbor/--project access is "
-                "not available yet)"
-            )
-        order_value = resolver.get("order")
-        if order_value != "push":
-            raise InputError("--order semver is not available yet; use --order push")
-        snapshot = load_snapshot(snapshot_file)
-        policy_path = resolver.get("policy")
-        policy_override = load_policy_file(policy_path) if policy_path else None
-        now_text = resolver.get("now") or snapshot.taken_at
+    local.update(projects=projects, all_projects=all_projects)
+    with _edge():
+        run = _start(ctx, local, _command_values(
+            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
+            fail_on=fail_on, version_pattern=version_pattern))
         try:
-            now_ns = parse_nanos(now_text) if now_text else utc_now_nanos()
-        except ValueError:
-            raise InputError(
-                f"--now: {now_text!r} is not an RFC 3339 time with a zone, "
-                "e.g. 2026-03-01T00:00:00Z"
-            ) from None
-        behaviour = resolve_behaviour(resolver.get("harbor-version") or snapshot.harbor_version)
-        run = simulate(snapshot, now_ns, behaviour, policy=policy_override, order=order_value)
-        source = Source(
-            harbor=snapshot.harbor,
-            snapshot=snapshot_file,
-            policy=policy_path or "harbor",
-        )
-        report = build_report(run, source)
-        if resolver.config_path:
-            report["source"]["config"] = resolver.config_path
-        out_format = resolver.get("format") or (
-            "table" if output is None and sys.stdout.isatty() else "json"
-        )
-        colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = shutil.get_terminal_size((120, 24)).columns if colour else 120
-        text = render(out_format, report, colour=colour, width=width)
-        if output:
-            _write_atomically(output, text)
+            result, _, source = _simulate(run)
+        except _SourceFailed as exc:
+            _incomplete_exit(f"cannot read Harbor: {exc}")
+        report = build_report(result, source)
+        _emit(run, result, report, output)
+
+
+def _gather_evidence(run: _Run, options: dict[str, Any]) -> list[Usage]:
+    from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json, run_kubectl
+
+    usages: list[Usage] = []
+    for path in options.get("kubectl_json") or ():
+        data = load_kubectl_file(path)
+        evidence = parse_kubectl_json(data, path)
+        usages.extend(evidence.usages)
+        run.notes.extend(evidence.problems)
+    if options.get("use_kubectl"):
+        try:
+            data = run_kubectl(context=options.get("context"), namespace=options.get("namespace"),
+                               timeout=run.get("timeout"))
+        except SourceError as exc:
+            run.incomplete.append(Incomplete(what="kubectl", reason=str(exc)))
         else:
-            click.echo(text, nl=False)
-        if not resolver.get("quiet"):
-            for note in run.notes:
-                click.echo(f"harborguard: note: {note}", err=True)
-        ctx.exit(_exit_code(run, resolver.get("fail-on")))
-    except InputError as exc:
-        _fail(exc)
+            evidence = parse_kubectl_json(data, "kubectl")
+            usages.extend(evidence.usages)
+            run.notes.extend(evidence.problems)
+    return usages
 
 
-simulate_command.name = "simulate"
+@cli.command("check")
+@source_options
+@simulate_options
+@evidence_options
+@global_options
+@click.pass_context
+def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
+                  all_projects: bool | None, policy: str | None, now: str | None,
+                  order: str | None, version_pattern: str | None, fmt: str | None,
+                  output: str | None, fail_on: str | None, use_kubectl: bool | None,
+                  context: str | None, namespace: str | None, kubectl_json: tuple[str, ...],
+                  registry_alias: tuple[str, ...], **local: Any) -> None:
+    """Simulate, then cross-check deletions against images in use (cluster, manifests)."""
+    from harborguard.check import check, harbor_host
+
+    local.update(projects=projects, all_projects=all_projects)
+    evidence = {"use_kubectl": use_kubectl, "context": context, "namespace": namespace,
+                "kubectl_json": kubectl_json}
+    with _edge():
+        run = _start(ctx, local, _command_values(
+            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
+            fail_on=fail_on, version_pattern=version_pattern))
+        if not use_kubectl and not kubectl_json:
+            raise InputError("check needs evidence: --kubectl, --kubectl-json FILE "
+                             "(and, soon, --manifests DIR --environment ENV)")
+        try:
+            result, snapshot, source = _simulate(run)
+        except _SourceFailed as exc:
+            _incomplete_exit(f"cannot read Harbor: {exc}")
+        usages = _gather_evidence(run, evidence)
+        hosts = [h for h in (harbor_host(snapshot.harbor), *registry_alias) if h]
+        if not hosts:
+            raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST "
+                             "with the registry name image references use")
+        checked = check(result, usages, hosts)
+        report = build_report(result, source, in_use=checked.in_use,
+                              extra_findings=checked.findings)
+        _emit(run, result, report, output, extra=checked.findings)
+
+
+@cli.command("snapshot")
+@click.option("--project", "projects", metavar="P", multiple=True,
+              help="Project to read (repeatable).")
+@click.option("--all-projects", is_flag=True, default=None,
+              help="Every project the account can list.")
+@click.option("-o", "--output", metavar="FILE", required=True,
+              help="Where to write the harborguard.snapshot/v1 file (atomically).")
+@global_options
+@click.pass_context
+def snapshot_command(ctx: click.Context, /, projects: tuple[str, ...],
+                     all_projects: bool | None, output: str, **local: Any) -> None:
+    """Fetch everything a simulation needs from a live Harbor into a snapshot file."""
+    import json
+
+    from harborguard.sources.harbor import fetch_snapshot
+
+    local.update(projects=projects, all_projects=all_projects)
+    with _edge():
+        run = _start(ctx, local, {})
+        if not projects and not all_projects:
+            raise InputError("give --project P (repeatable) or --all-projects")
+        client = _harbor_client(run)
+        progress, stop = _progress(run, "reading Harbor")
+        try:
+            data = fetch_snapshot(client, list(projects), all_projects=bool(all_projects),
+                                  progress=progress)
+        except SourceError as exc:
+            stop()
+            _incomplete_exit(str(exc))
+        finally:
+            stop()
+        _write_atomically(output, json.dumps(data, indent=1) + "\n")
+        missing = data.get("incomplete") or []
+        if not run.get("quiet"):
+            repos = sum(len(p.get("repositories", [])) for p in data.get("projects", []))
+            click.echo(f"harborguard: wrote {output}: {len(data.get('projects', []))} projects, "
+                       f"{repos} repositories" + (f"; {len(missing)} items could not be read"
+                                                  if missing else ""), err=True)
+            for item in missing:
+                click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
+        sys.exit(int(Exit.INCOMPLETE if missing else Exit.OK))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,37 @@ def test_label_selector_is_policy_error_not_bad_input(tmp_path: Path) -> None:
     assert code == 1
     assert "selector label is not registered" in report["findings"][0]["message"]
     assert report["findings"][0]["rule"] == 0
+
+
+def test_check_catches_the_incident_from_kubectl_json() -> None:
+    from tests.builders import shared_dir
+
+    cluster = shared_dir() / "toolforge" / "kubectl_list_example.json"
+    code, out, err = invoke("check", "--snapshot", str(EXAMPLE), "--kubectl-json", str(cluster),
+                            "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    found = {(f["code"], tuple(f["tags"])) for f in report["findings"]}
+    assert ("in-use-deleted", ("0.0.130-20240221160838-03b2a120_image",)) in found
+    assert ("rollback-deleted", ("0.0.128-20240212150430-023b8914_image",)) in found
+    running = [a for a in report["artifacts"] if any(u["kind"] == "running" for u in a["in_use"])]
+    assert [a["tags"] for a in running] == [["0.0.130-20240221160838-03b2a120_image"]]
+    assert "is running (kubectl: builds-api/Pod/" in next(
+        f["message"] for f in report["findings"] if f["code"] == "in-use-deleted")
+
+
+def test_check_without_evidence_is_bad_invocation() -> None:
+    code, _, err = invoke("check", "--snapshot", str(EXAMPLE))
+    assert code == 2 and "needs evidence" in err
+
+
+def test_check_with_failing_kubectl_is_incomplete(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "kubectl"
+    fake.write_text("#!/bin/sh\necho 'error: You must be logged in to the server' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    code, out, _ = invoke("check", "--snapshot", str(EXAMPLE), "--kubectl", "--format", "json")
+    assert code == 3
+    report = json.loads(out)
+    assert report["incomplete"][0]["what"] == "kubectl"
