@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 from harborguard.findings import Finding, Related
 from harborguard.model import Artifact
-from harborguard.retention.engine import ProjectOutcome, RepositoryOutcome
+from harborguard.retention.engine import Decision, ProjectOutcome, RepositoryOutcome, RuleRun
 from harborguard.timeutil import format_seconds
+from harborguard.versions import Version, VersionPattern, artifact_version, short_labels
 
 
 def _label(artifact: Artifact) -> str:
@@ -60,3 +61,177 @@ def _repository_ties(project: str, repo: RepositoryOutcome) -> list[Finding]:
                 )
             )
     return found
+
+
+def _versions(
+    repo: RepositoryOutcome, pattern: VersionPattern | None
+) -> list[tuple[int, Version]]:
+    out = []
+    for pos, artifact in enumerate(repo.repository.artifacts):
+        version = artifact_version(artifact.tags, pattern)
+        if version is not None:
+            out.append((pos, version))
+    return out
+
+
+def version_findings(
+    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
+) -> list[Finding]:
+    """``version-order-inversion`` (one per deleted artifact newer than a kept one) and
+    ``version-disorder`` (push order and version order disagree in a repository)."""
+    found: list[Finding] = []
+    for project in outcomes:
+        for repo in project.repositories:
+            versioned = _versions(repo, pattern)
+            if len(versioned) < 2:
+                continue
+            if repo.status == "evaluated":
+                found.extend(_inversions(project.project.name, repo, versioned))
+            disorder = _disorder(project.project.name, repo, versioned)
+            if disorder is not None:
+                found.append(disorder)
+    return found
+
+
+def _inversions(
+    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]]
+) -> list[Finding]:
+    artifacts = repo.repository.artifacts
+    decisions = repo.decisions
+    kept = sorted(
+        ((v, pos) for pos, v in versioned if decisions[pos].action != "delete"),
+        key=lambda item: item[0].sort_key,
+    )
+    if not kept:
+        return []
+    lowest_kept = kept[0][0]
+    runs = {run.rule.index: run for run in repo.runs}
+    labels = short_labels(v.tag for _, v in versioned)
+    found: list[Finding] = []
+    for pos, version in versioned:
+        if decisions[pos].action != "delete" or not version > lowest_kept:
+            continue
+        older = [(v, p) for v, p in kept if v < version]
+        newest_older_version, newest_older = older[-1]
+        deleted = artifacts[pos]
+        keeper = artifacts[newest_older]
+        keeper_decision = decisions[newest_older]
+        older_label = labels.get(newest_older_version.tag, newest_older_version.tag)
+        rule, why = _why_kept(keeper, keeper_decision, deleted, runs, older_label)
+        more = f" and {len(older) - 1} more older versions" if len(older) > 1 else ""
+        found.append(
+            Finding(
+                code="version-order-inversion",
+                project=project,
+                repository=repo.repository.name,
+                digest=deleted.digest,
+                tags=deleted.tags,
+                rule=rule,
+                related=tuple(
+                    Related(artifacts[p].digest, artifacts[p].tags) for _, p in reversed(older)
+                ),
+                message=(
+                    f"deletes {labels.get(version.tag, version.tag)} but keeps {older_label}"
+                    f"{more}: {why}"
+                ),
+            )
+        )
+    return found
+
+
+def _why_kept(
+    keeper: Artifact, decision: Decision, deleted: Artifact, runs: dict[int, RuleRun],
+    label: str,
+) -> tuple[int | None, str]:
+    if decision.action == "immutable":
+        return None, f"immutable-tag rule {decision.immutable_rule} protects {label}"
+    for index in decision.retained_by:
+        run = runs.get(index)
+        if run is None:
+            continue
+        template = run.evaluator.template
+        described = f"rule {index} ({run.evaluator.describe()})"
+        if template.kind == "count":
+            verb = {"push time": "pushed", "pull time": "pulled"}.get(template.key_name, "active")
+            return index, (
+                f"{described} orders by {template.key_name} and {label} was {verb} later "
+                f"({_when(template.key(keeper))} vs {_when(template.key(deleted))})"
+            )
+        if template.kind == "days":
+            return index, (
+                f"{described} keeps by {template.key_name} (cut-off {run.cutoff}), not by version"
+            )
+        return index, f"{described} keeps what its tag selectors match, whatever the version"
+    return None, f"{label} is kept"
+
+
+def _when(seconds: int) -> str:
+    return "never" if seconds <= 0 else format_seconds(seconds)
+
+
+DISORDER_SHARE = 0.10
+# Fewer versions than this say too little about a repository's history to warn about.
+DISORDER_MIN_VERSIONS = 5
+
+
+def _disorder(
+    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]]
+) -> Finding | None:
+    """Share of version pairs whose push order contradicts their version order.
+
+    Pairs with equal versions (a chart and its image) or equal push times say nothing
+    either way and are left out. Counted in O(n log n) with a Fenwick tree.
+    """
+    artifacts = repo.repository.artifacts
+    keys = sorted({v.sort_key for _, v in versioned})
+    if len(keys) < DISORDER_MIN_VERSIONS:
+        return None
+    rank = {k: i + 1 for i, k in enumerate(keys)}
+    items = sorted(((artifacts[p].push_s, rank[v.sort_key]) for p, v in versioned))
+    size = len(keys)
+    tree = [0] * (size + 1)
+
+    def add(i: int) -> None:
+        while i <= size:
+            tree[i] += 1
+            i += i & -i
+
+    def count_le(i: int) -> int:
+        total = 0
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
+    discordant = comparable = 0
+    inserted = 0
+    start = 0
+    same_version: dict[int, int] = {}
+    while start < len(items):
+        end = start
+        while end < len(items) and items[end][0] == items[start][0]:
+            end += 1
+        for _, r in items[start:end]:  # earlier pushes vs this push time
+            higher = inserted - count_le(r)  # pushed earlier, yet a higher version
+            equal = same_version.get(r, 0)
+            discordant += higher
+            comparable += inserted - equal
+        for _, r in items[start:end]:
+            add(r)
+            inserted += 1
+            same_version[r] = same_version.get(r, 0) + 1
+        start = end
+    if comparable == 0 or discordant / comparable <= DISORDER_SHARE:
+        return None
+    share = discordant / comparable
+    return Finding(
+        code="version-disorder",
+        project=project,
+        repository=repo.repository.name,
+        message=(
+            f"push order and version order disagree for {share:.0%} of version pairs "
+            f"({discordant} of {comparable}): push times here do not follow releases (a "
+            "migration, replication or re-tagging?), so rules that rank by push time keep an "
+            "arbitrary set of versions; compare with --order semver"
+        ),
+    )

@@ -26,9 +26,11 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, build_report
+from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
 from harborguard.timeutil import parse_nanos, utc_now_nanos
+from harborguard.versions import VersionPattern
 
 
 class Exit(IntEnum):
@@ -267,15 +269,27 @@ def _now(run: _Run, snapshot: Snapshot, live: bool) -> int:
         ) from None
 
 
+def _version_pattern(run: _Run) -> VersionPattern | None:
+    source = run.get("version-pattern")
+    if not source:
+        return None
+    try:
+        return VersionPattern(source)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 def _simulate(run: _Run) -> tuple[RunResult, Snapshot, Source]:
     policy_path = run.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
-    if run.get("order") != "push":
-        raise InputError("--order semver is not available yet; use --order push")
+    pattern = _version_pattern(run)
+    order = run.get("order")
+    ranker = SemverRanker(pattern) if order == "semver" else None
     snapshot, snapshot_path = _load_source(run, need_policies=policy is None)
     now_ns = _now(run, snapshot, live=snapshot_path is None)
     behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
-    result = simulate(snapshot, now_ns, behaviour, policy=policy, order=run.get("order"))
+    result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order, ranker=ranker,
+                      pattern=pattern)
     source = Source(harbor=snapshot.harbor, snapshot=snapshot_path,
                     policy=policy_path or "harbor")
     return result, snapshot, source

@@ -92,6 +92,7 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("order", "HARBORGUARD_ORDER", _choice("push", "semver"), "push"),
         OptionSpec("format", "HARBORGUARD_FORMAT", _choice("table", "json")),
         OptionSpec("fail-on", "HARBORGUARD_FAIL_ON", _choice("error", "warning"), "error"),
+        OptionSpec("version-pattern", "HARBORGUARD_VERSION_PATTERN", _string),
     )
 }
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harborguard.analysis import time_tie_findings
+from harborguard.analysis import time_tie_findings, version_findings
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
 from harborguard.retention.templates import legacy_validation
+from harborguard.versions import VersionPattern
 
 UNCERTAIN = (
     " Harbor's OR processor can lose a tag-pattern error in a goroutine race (the broken rule"
@@ -38,6 +39,7 @@ def simulate(
     policy: RetentionPolicy | None = None,
     order: str = "push",
     ranker: Ranker | None = None,
+    pattern: VersionPattern | None = None,
 ) -> RunResult:
     """Evaluates every project; ``policy`` (from --policy) replaces each project's own."""
     outcomes = []
@@ -50,6 +52,7 @@ def simulate(
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
     findings.extend(time_tie_findings(outcomes))
+    findings.extend(version_findings(outcomes, pattern))
     notes = (behaviour.warning,) if behaviour.warning else ()
     return RunResult(
         now_ns=now_ns,

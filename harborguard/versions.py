@@ -19,9 +19,10 @@ Default rules (``parse_tag(tag)``), applied to the whole tag:
   pre-releases would rank ``3.12-slim`` between ``3.11.9`` and ``3.12.0``. ``22-stable`` and
   ``22-20240203`` fall here too; ``--version-pattern`` reads them if they are versions.
 * A bare number (no dot) is a version only with at most six digits and no leading zero
-  (``22``, ``1234``). Git abbreviates shas to seven or more hex digits, and about 2-4% of
-  those are all decimal, so a longer bare number is too often a sha to rank as the newest
-  version. Dates such as ``20240203`` fall here too: use ``--version-pattern``.
+  (``22``, ``1234``). Git abbreviates shas to seven or more hex digits by default, and
+  2-4% of seven- and eight-digit ones are all decimal: ranked as versions, they would
+  outrank every real version. Dates such as ``20240203`` fall here too: use
+  ``--version-pattern``.
 * Leading zeros, which SemVer forbids, are read by value in the dotted core and in numeric
   pre-release identifiers: CalVer tags such as ``24.04`` and ``2024.02.03`` and fixed-width
   time fields then order correctly, and ``1.02.3`` simply equals ``1.2.3``. ``Version.semver``
@@ -33,8 +34,9 @@ Default rules (``parse_tag(tag)``), applied to the whole tag:
 
 ``--version-pattern REGEX`` replaces these rules; see ``VersionPattern``.
 
-Parsing is memoised per distinct tag (and pattern), so a repository with thousands of tags
-and repeated passes (simulate, findings, the table) parse each tag once.
+Parsing is memoised per distinct tag (and pattern), so repeated passes (simulate, findings,
+the table) parse each tag once; the memo is emptied at 131,072 entries rather than grow
+without bound.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str
 def simple_snapshot(tmp_path: Path, retention: dict[str, Any] | None = None) -> str:
     from datetime import timedelta
 
-    artifacts = [art(f"a{i}", [f"1.0.{i}"], T - timedelta(seconds=10 * (i + 1))) for i in range(4)]
+    artifacts = [art(f"a{i}", [f"1.0.{3 - i}"], T - timedelta(seconds=10 * (i + 1)))
+                 for i in range(4)]
     data = snapshot({"app": artifacts}, retention or policy(rule("latestPushedK", 2)))
     return write(tmp_path, "snap.json", data)
 
@@ -254,7 +255,7 @@ def test_check_catches_the_incident_from_kubectl_json() -> None:
                             "--format", "json")
     assert code == 1, err
     report = json.loads(out)
-    found = {(f["code"], tuple(f["tags"])) for f in report["findings"]}
+    found = {(f["code"], tuple(f["tags"] or ())) for f in report["findings"]}
     assert ("in-use-deleted", ("0.0.130-20240221160838-03b2a120_image",)) in found
     assert ("rollback-deleted", ("0.0.128-20240212150430-023b8914_image",)) in found
     running = [a for a in report["artifacts"] if any(u["kind"] == "running" for u in a["in_use"])]

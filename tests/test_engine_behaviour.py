@@ -159,3 +159,53 @@ def test_time_tie_finding_names_the_tied_artifacts() -> None:
                                                             (("y",), "warning", 0)]
     assert ties[1].related[0].tags == ("x",)
     assert "Harbor deletes y only because of API order" in ties[1].message
+
+
+def _incident():  # type: ignore[no-untyped-def]
+    """0.0.96-0.0.99 re-pushed last (a migration), then 0.0.131; 0.0.100-0.0.130 older."""
+    versions = [f"0.0.{n}" for n in (96, 97, 98, 99)] + [f"0.0.{n}" for n in range(100, 131)]
+    migrated = T - 10_000 * S
+    artifacts = []
+    for i, version in enumerate(sorted(versions)):  # lexical order: 0.0.100 ... 0.0.99
+        artifacts.append(art(version, [version], migrated + i * S))
+    artifacts.append(art("0.0.131", ["0.0.131"], T - 100 * S))
+    return sorted(artifacts, key=lambda a: a["push_time"], reverse=True)
+
+
+def test_version_order_inversion_names_both_and_the_rule() -> None:
+    result = run(_incident(), policy(rule("latestPushedK", 5)))
+    inversions = [f for f in result.findings if f.code == "version-order-inversion"]
+    by_tag = {f.tags: f for f in inversions}
+    assert ("0.0.130",) in by_tag and ("0.0.100",) in by_tag
+    message = by_tag[("0.0.130",)].message
+    assert message.startswith("deletes 0.0.130 but keeps 0.0.99 and 3 more older versions: "
+                              "rule 0 (latestPushedK 5) orders by push time and 0.0.99 was "
+                              "pushed later")
+    assert by_tag[("0.0.130",)].rule == 0
+    assert [r.tags for r in by_tag[("0.0.130",)].related] == [("0.0.99",), ("0.0.98",),
+                                                             ("0.0.97",), ("0.0.96",)]
+    assert [f.code for f in result.findings if f.code == "version-disorder"] == [
+        "version-disorder"]
+
+
+def test_semver_order_what_if_keeps_the_newest_versions() -> None:
+    from harborguard.retention.semver_order import SemverRanker
+    from harborguard.simulate import simulate
+    from harborguard.snapshot import parse_snapshot
+    from harborguard.timeutil import parse_nanos
+    from tests.builders import snapshot
+
+    snap = parse_snapshot(snapshot({"app": _incident()}, policy(rule("latestPushedK", 5))), "s")
+    result = simulate(snap, parse_nanos("2026-01-01T00:00:00Z"), resolve(None), order="semver",
+                      ranker=SemverRanker())
+    kept = {a.tags[0] for r in result.projects[0].repositories
+            for a, d in zip(r.repository.artifacts, r.decisions, strict=True)
+            if d.action == "retain"}
+    assert kept == {"0.0.131", "0.0.130", "0.0.129", "0.0.128", "0.0.127"}
+    assert not [f for f in result.findings if f.code == "version-order-inversion"]
+
+
+def test_no_version_findings_when_push_order_follows_versions() -> None:
+    artifacts = [art(f"v{i}", [f"1.{i}.0"], T - (100 - i) * S) for i in range(20)]
+    result = run(list(reversed(artifacts)), policy(rule("latestPushedK", 5)))
+    assert [f.code for f in result.findings] == []

@@ -37,8 +37,17 @@ Action = Literal["retain", "delete", "immutable"]
 Status = Literal[
     "no-policy", "no-rules", "launch-failed", "not-in-scope", "failed", "no-rule-ran", "evaluated"
 ]
-# Ranks a count rule's selected candidates for a what-if order; None keeps Harbor's sort.
-Ranker = Callable[[Evaluator, Sequence["Candidate"]], list["Candidate"]]
+
+
+class Ranker:
+    """A what-if order for count rules (``--order semver``): ranks the candidates a rule
+    selected and names the key whose equality at the cut is a tie. None keeps Harbor's."""
+
+    def rank(self, evaluator: Evaluator, candidates: Sequence[Candidate]) -> list[Candidate]:
+        raise NotImplementedError
+
+    def key(self, evaluator: Evaluator) -> Callable[[Candidate], object]:
+        raise NotImplementedError
 
 
 class Candidate:
@@ -330,20 +339,28 @@ def _run_rule(
             selected_positions=frozenset(c.pos for c in selected),
             cutoff=shown,
         )
-    rank = None if ranker is None else (lambda cs: ranker(evaluator, cs))
-    outcome = evaluate_count(evaluator, selected, behaviour.go_sort, rank)
+    if ranker is None:
+        outcome = evaluate_count(evaluator, selected, behaviour.go_sort)
+        tie_of: Callable[[Candidate], object] = evaluator.template.key
+    else:
+        tie_of = ranker.key(evaluator)
+        outcome = evaluate_count(
+            evaluator, selected, behaviour.go_sort,
+            lambda cs: ranker.rank(evaluator, cs), tie_of,
+        )
     ranked = outcome.ranked
     tie_positions: frozenset[int] = frozenset()
+    tie_time = None
     if outcome.tie_key is not None:
-        key = evaluator.template.key
-        tie_positions = frozenset(c.pos for c in ranked if key(c) == outcome.tie_key)
+        tie_positions = frozenset(c.pos for c in ranked if tie_of(c) == outcome.tie_key)
+        tie_time = evaluator.template.key(ranked[outcome.kept - 1])
     return RuleRun(
         rule,
         evaluator,
         len(selected),
         frozenset(c.pos for c in ranked[: outcome.kept]),
         rank_of={c.pos: i for i, c in enumerate(ranked)},
-        tie_key=outcome.tie_key,
+        tie_key=tie_time,
         tie_positions=tie_positions,
     )
 

@@ -140,19 +140,25 @@ def evaluate_count(
     evaluator: Evaluator,
     candidates: Sequence[Any],
     variant: GoSortVariant,
-    rank: Callable[[Sequence[Any]], list[Any]] | None = None,
+    order: Callable[[Sequence[Any]], list[Any]] | None = None,
+    order_key: Callable[[Any], Any] | None = None,
 ) -> CountOutcome:
+    """Harbor's count templates: sort by the key (Go's sort.Slice), keep the first K.
+
+    ``order``/``order_key`` replace Harbor's ranking for a what-if (``--order semver``);
+    a tie is then equality of ``order_key`` at the cut.
+    """
     key = evaluator.template.key
-    if rank is None:
+    if order is None:
         ranked = sort_by_key_desc(list(candidates), key, variant)
-        tie_key_of: Callable[[Any], Any] = key
+        tie_of: Callable[[Any], Any] = key
     else:
-        ranked = rank(candidates)
-        tie_key_of = key
+        ranked = order(candidates)
+        tie_of = order_key or key
     kept = min(evaluator.value, len(ranked))
     tie_key = None
-    if 0 < kept < len(ranked) and tie_key_of(ranked[kept - 1]) == tie_key_of(ranked[kept]):
-        tie_key = tie_key_of(ranked[kept - 1])
+    if 0 < kept < len(ranked) and tie_of(ranked[kept - 1]) == tie_of(ranked[kept]):
+        tie_key = tie_of(ranked[kept - 1])
     return CountOutcome(ranked, kept, tie_key)
 
 
