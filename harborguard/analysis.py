@@ -9,7 +9,13 @@ from harborguard.findings import Finding, Related
 from harborguard.model import Artifact
 from harborguard.retention.engine import Decision, ProjectOutcome, RepositoryOutcome, RuleRun
 from harborguard.timeutil import format_seconds
-from harborguard.versions import Version, VersionPattern, artifact_version, short_labels
+from harborguard.versions import (
+    Version,
+    VersionPattern,
+    artifact_version,
+    describe_fates,
+    short_labels,
+)
 
 
 def _label(artifact: Artifact) -> str:
@@ -118,7 +124,7 @@ def _inversions(
         keeper_decision = decisions[newest_older]
         older_label = labels.get(newest_older_version.tag, newest_older_version.tag)
         rule, why = _why_kept(keeper, keeper_decision, deleted, runs, older_label)
-        more = f" and {len(older) - 1} more older versions" if len(older) > 1 else ""
+        more = f" (and {len(older) - 1} more older artifacts)" if len(older) > 1 else ""
         found.append(
             Finding(
                 code="version-order-inversion",
@@ -235,3 +241,32 @@ def _disorder(
             "arbitrary set of versions; compare with --order semver"
         ),
     )
+
+
+def fate_summaries(
+    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
+) -> dict[str, str]:
+    """Per evaluated repository, its versions' fates as ranges: "keeps 0.0.96..0.0.99,
+    0.0.131; deletes 0.0.100..0.0.130", so a jump shows at a glance."""
+    out: dict[str, str] = {}
+    for project in outcomes:
+        for repo in project.repositories:
+            if repo.status != "evaluated":
+                continue
+            # Build metadata does not change a version (a chart and its image are one
+            # release), so runs are labelled without it.
+            items = [
+                (version, _without_build(version), repo.decisions[pos].action != "delete")
+                for pos, version in _versions(repo, pattern)
+            ]
+            text = describe_fates(items)
+            if text:
+                out[repo.repository.name] = text
+    return out
+
+
+def _without_build(version: Version) -> str:
+    tag, build = version.tag, version.build
+    if build and len(tag) > len(build) and tag[-len(build) - 1] in "+_":
+        return tag[: -len(build) - 1]
+    return tag

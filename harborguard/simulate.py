@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from harborguard.analysis import time_tie_findings, version_findings
+from harborguard.analysis import fate_summaries, time_tie_findings, version_findings
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
@@ -29,6 +29,8 @@ class RunResult:
     findings: tuple[Finding, ...]
     incomplete: tuple[Incomplete, ...]
     notes: tuple[str, ...] = ()
+    # Repository name -> its versions' fates as ranges (see analysis.fate_summaries).
+    fates: Mapping[str, str] = field(default_factory=dict)
 
 
 def simulate(
@@ -62,6 +64,7 @@ def simulate(
         findings=tuple(findings),
         incomplete=snapshot.incomplete,
         notes=notes,
+        fates=fate_summaries(outcomes, pattern),
     )
 
 

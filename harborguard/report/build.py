@@ -110,6 +110,7 @@ def build_report(
                     "status": repo.status,
                     "rules": list(repo.rules_in_scope),
                     "error": repo.error,
+                    "versions": run.fates.get(repo.repository.name),
                 }
             )
             for artifact, decision in zip(repo.repository.artifacts, repo.decisions, strict=True):

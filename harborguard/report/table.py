@@ -106,6 +106,8 @@ def _render_repository(
     title.append(f"  {len(rows)} artifacts: keeps {len(rows) - deleted}, deletes {deleted}")
     title.append(f"  [{applied}]", "dim")
     console.print(title)
+    if repo.get("versions"):
+        console.print(Text(f"  versions: {repo['versions']}", style="cyan"))
     if not rows:
         return
     tag_width = min(48, max(len(_tags_cell(row)) for row in rows))
@@ -150,16 +152,36 @@ def _short_reason(row: dict[str, Any]) -> str:
     return _RANKED.sub(r"\4 by \5, rule \1 keeps \3", reason)
 
 
+# The table shows this many findings of one code in one repository; JSON has them all.
+FINDINGS_SHOWN = 3
+
+
 def _render_findings(console: Console, report: dict[str, Any]) -> None:
-    if report["findings"]:
+    findings = sorted(
+        report["findings"],
+        key=lambda f: {"error": 0, "warning": 1, "info": 2}[f["severity"]],
+    )
+    if findings:
         console.print()
         console.print(Text("Findings", style="bold"))
-        for f in report["findings"]:
+        shown: dict[tuple[str, str], int] = defaultdict(int)
+        hidden: dict[tuple[str, str], int] = defaultdict(int)
+        for f in findings:
             where = f["repository"] or f["project"] or ""
+            group = (f["code"], where)
+            if shown[group] >= FINDINGS_SHOWN:
+                hidden[group] += 1
+                continue
+            shown[group] += 1
             line = Text("  ")
             line.append(f"{f['severity']:<7}", SEVERITY_STYLE[f["severity"]])
             line.append(f" {f['code']}  {where}: {f['message']}")
             console.print(line)
+        for (code, where), count in hidden.items():
+            console.print(
+                Text(f"          ... {count} more {code} in {where} (see --format json)",
+                     style="dim")
+            )
     if report["incomplete"]:
         console.print()
         console.print(Text("Missing data (the result is incomplete)", style="bold red"))

@@ -8,6 +8,7 @@ reported as unresolved rather than guessed to be ``latest``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,13 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 _CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
+# registry host (with a dot or a port) / path : tag and/or @digest, nothing else: so URLs,
+# bare host names (registry-admission's allowedRegistries) and paths do not match.
+_FULL_REFERENCE = re.compile(
+    r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?|[a-z0-9-]+:\d+|localhost)"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class ImageField:
     value: str
     line: int
     text: str  # the source line
+    file: str = ""  # "" for a chart's values.yaml served by Harbor: not a file of ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,13 @@ class ImageSpec:
     text: str
     ref: ImageField | None = None  # `image: repo:tag`
     fields: dict[str, ImageField] = field(default_factory=dict)
+
+    @property
+    def naming_field(self) -> ImageField:
+        """The field that names the image: cited when it cannot be resolved."""
+        fields = self.fields
+        named = self.ref or fields.get("repository") or fields.get("name") or fields.get("image")
+        return named or next(iter(fields.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,15 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
     def walk(node: Node, path: tuple[str | int, ...]) -> None:
+        written = gotmpl.scalar(node)
+        if written is not None:
+            # A full reference under another key (a buildpacks `builder:`, a sidecar list)
+            # is an image in use as much as one under `image:`.
+            if _FULL_REFERENCE.match(written.strip()):
+                line = gotmpl.line_of(node)
+                field = ImageField(written.strip(), line, text(line), file)
+                images.append(ImageSpec(path, file, line, text(line), ref=field))
+            return
         if gotmpl.is_mapping(node):
             for key, _key_node, value in gotmpl.items(node):
                 if key == "image":
@@ -123,16 +148,15 @@ def _image_spec(
     if written is not None:
         if not written.strip():
             return None
-        return ImageSpec(
-            path, file, line, text(line), ref=ImageField(written.strip(), line, text(line))
-        )
+        field = ImageField(written.strip(), line, text(line), file)
+        return ImageSpec(path, file, line, text(line), ref=field)
     fields: dict[str, ImageField] = {}
     for key, _key_node, value in gotmpl.items(node):
         if key in _IMAGE_KEYS:
             field_value = gotmpl.scalar(value)
             if field_value is not None and field_value.strip():
                 value_line = gotmpl.line_of(value)
-                fields[key] = ImageField(field_value.strip(), value_line, text(value_line))
+                fields[key] = ImageField(field_value.strip(), value_line, text(value_line), file)
     if not fields:
         # e.g. `image: {pullPolicy: Always}`: says nothing about which image.
         return None
@@ -234,7 +258,7 @@ def chart_images(
             unresolved.append(
                 Unresolved(
                     declared_at,
-                    f"chartVersion: {version}",
+                    chart_label,
                     f"the values.yaml of {chart_label} is {gotmpl.yaml_error(exc)}",
                 )
             )
@@ -247,13 +271,14 @@ def chart_images(
     for spec in _merge(chart_specs, list(overrides)):
         result = resolve_image(spec, default_tag=default_tag, own_repository=repository)
         if isinstance(result, str):
-            if spec.file:
-                unresolved.append(Unresolved(f"{spec.file}:{spec.line}", spec.text, result))
+            named = spec.naming_field
+            if named.file:
+                unresolved.append(Unresolved(f"{named.file}:{named.line}", named.text, result))
             else:
                 unresolved.append(
                     Unresolved(
                         declared_at,
-                        f"{_dotted(spec.path)}: {spec.text} (values.yaml of {chart_label})",
+                        f"{_dotted(spec.path)}: {named.text} (values.yaml of {chart_label})",
                         result,
                     )
                 )
@@ -261,7 +286,8 @@ def chart_images(
         own_image = own_image or (
             repository is not None and _same_repository(result.repository, repository)
         )
-        where = f"{spec.file}:{result.pin.line}" if spec.file else None
+        pin = result.pin
+        where = f"{pin.file}:{pin.line}" if pin.file else None
         images.append(ChartImage(result.ref, result.digest, where))
     if values_yaml_text is None:
         if default_tag is not None and repository is not None:
@@ -271,7 +297,7 @@ def chart_images(
             unresolved.append(
                 Unresolved(
                     declared_at,
-                    f"chartVersion: {version}",
+                    chart_label,
                     f"the images of {chart_label} are unknown: no values.yaml from Harbor "
                     "and no --image-tag-template",
                 )
@@ -303,11 +329,8 @@ def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
             by_path[spec.path] = spec
             continue
         fields = dict(base.fields)
-        fields.update(spec.fields)
-        # Cite the release file when it set the tag or digest, else the chart version.
-        pins_here = any(key in spec.fields for key in ("tag", "digest"))
-        owner = spec if pins_here else base
-        by_path[spec.path] = ImageSpec(spec.path, owner.file, owner.line, owner.text, None, fields)
+        fields.update(spec.fields)  # each field keeps the file and line that set it
+        by_path[spec.path] = ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
     return list(by_path.values())
 
 

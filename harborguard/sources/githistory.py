@@ -1,0 +1,500 @@
+"""The rollback window: chart versions a component had before the one at HEAD (``--history N``).
+
+In the February 2024 incident the repository named 0.0.131 while the cluster still ran
+0.0.130; only the repository's history knew that 0.0.130 was the version to roll back to.
+This reads that history with the ``git`` CLI, read-only (``git log``, ``git cat-file``,
+``git ls-tree``), along the first-parent chain of the committed HEAD, reading each
+component's environment values file under whichever name it had at each commit.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from harborguard.errors import InputError, SourceError
+from harborguard.evidence import Usage
+from harborguard.sources.helmfile import (
+    HELMFILE_NAMES,
+    Component,
+    UnreadableFile,
+    chart_version_of,
+    env_values_candidates,
+    glob_in,
+    load_values_file,
+    read_helmfile,
+    values_stem,
+)
+from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
+from harborguard.sources.manifests import ChartValues, component_usages
+
+_GIT_TIMEOUT = 120.0
+# Never take locks or touch the index: CI may run this next to other git processes.
+_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackVersion:
+    version: str
+    commit: str  # short hash of the commit that set this version
+    date: str  # its committer date (ISO 8601)
+    where: str  # "commit:path:line" of the chartVersion line
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHistory:
+    component: str
+    values_path: str  # the environment values file at HEAD, relative to the manifests root
+    head_version: str  # declared evidence; read_manifests reports it
+    versions: tuple[RollbackVersion, ...]  # newest first, at most `depth`
+    # True when fewer than `depth` were found because the clone is shallow.
+    cut_by_shallow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvidence:
+    root: str
+    environment: str
+    depth: int
+    usages: tuple[Usage, ...]
+    components: tuple[ComponentHistory, ...]
+    commits_walked: int  # first-parent commits from HEAD back to the oldest one read
+    visible_commits: int  # first-parent commits this clone has at all
+    shallow: bool
+    oldest_commit: str | None  # the oldest first-parent commit this clone has
+    oldest_date: str | None
+    # Sentences for the report: where fewer than `depth` versions were found, and why.
+    limits: tuple[str, ...]
+    problems: tuple[str, ...]
+    unresolved: tuple[Unresolved, ...]
+
+    def summary(self) -> str:
+        reach = (
+            f"back to {self.oldest_commit} ({self.oldest_date})" if self.oldest_commit else "none"
+        )
+        clone = "a shallow clone" if self.shallow else "a full clone"
+        return (
+            f"git history: read {self.commits_walked} of {self.visible_commits} first-parent "
+            f"commits, {clone} reaching {reach}"
+        )
+
+
+def read_history(
+    root: str,
+    environment: str,
+    depth: int,
+    *,
+    git: str = "git",
+    chart_values: ChartValues | None = None,
+    image_tag_template: str | None = None,
+) -> HistoryEvidence:
+    """Per component, the ``depth`` distinct chart versions before the one at HEAD.
+
+    Each becomes ``rollback`` usages: the chart artifact and, as for declared versions,
+    its images (``chart_values`` / ``image_tag_template``). Raises SourceError (one line)
+    when git is missing, ``root`` is not in a git checkout or the checkout has no commits.
+    """
+    if depth < 0:
+        raise InputError(f"--history {depth}: must be 0 or more")
+    base = Path(root)
+    if not base.is_dir():
+        raise InputError(f"--manifests {root}: not a directory")
+    executable = shutil.which(git)
+    if executable is None:
+        raise SourceError(
+            f"{git} not found on PATH; --history reads the deployment repository's git "
+            "history: install git, or pass --history 0 to do without the rollback window"
+        )
+    with _Git.open(executable, base) as repo:
+        return _History(repo, root, environment, depth, chart_values, image_tag_template).run()
+
+
+class _Git:
+    """git commands in one repository, and one ``cat-file --batch`` for file contents."""
+
+    def __init__(self, executable: str, top: str, prefix: str) -> None:
+        self.executable = executable
+        self.top = top
+        self.prefix = prefix  # the manifests root inside the repository: "" or "deploy/"
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._listings: dict[tuple[str, str], list[str]] = {}
+
+    @classmethod
+    @contextmanager
+    def open(cls, executable: str, root: Path) -> Iterator[_Git]:
+        probe = cls(executable, str(root), "")
+        top = probe.run("rev-parse", "--show-toplevel", what="not_repo", cwd=str(root))
+        prefix = probe.run("rev-parse", "--show-prefix", what="not_repo", cwd=str(root))
+        repo = cls(executable, top.strip(), prefix.strip())
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+    def run(self, *args: str, what: str = "", cwd: str | None = None) -> str:
+        command = [self.executable, "-C", cwd or self.top, *args]
+        try:
+            done = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=_GIT_TIMEOUT,
+                env={**os.environ, **_GIT_ENV},
+                check=False,
+            )
+        except FileNotFoundError:
+            raise SourceError(
+                f"{self.executable} not found; install git, or pass --history 0"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise SourceError(
+                f"`git {' '.join(args)}` did not finish within {_GIT_TIMEOUT:g}s in {self.top}"
+            ) from None
+        if done.returncode != 0:
+            reason = _first_line(done.stderr)
+            if what == "no_commits":
+                raise SourceError(
+                    f"the git checkout at {self.top} has no commits; --history reads the "
+                    "committed history: commit first, clone the repository, or pass --history 0"
+                )
+            if what == "not_repo":
+                raise SourceError(
+                    f"{cwd or self.top} is not in a git checkout ({reason}); --history reads "
+                    "the repository's history: point --manifests at a git clone, or pass "
+                    "--history 0"
+                )
+            raise SourceError(f"`git {' '.join(args)}` failed in {self.top}: {reason}")
+        return done.stdout.decode("utf-8", errors="replace")
+
+    def cat(self, commit: str, path: str) -> str | None:
+        """A file's text at a commit; None if it does not exist there (or is a folder)."""
+        batch = self._batch_process()
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write(f"{commit}:{self.prefix}{path}\n".encode())
+        batch.stdin.flush()
+        header = batch.stdout.readline().decode("utf-8", errors="replace").split()
+        if len(header) != 3:
+            return None  # "<name> missing"
+        size = int(header[2])
+        data = batch.stdout.read(size + 1)[:size]
+        if header[1] != "blob":
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
+
+    def files(self, commit: str, directory: str) -> list[str]:
+        """Every file under ``directory`` (relative to the manifests root) at a commit."""
+        key = (commit, directory)
+        if key not in self._listings:
+            target = f"{self.prefix}{directory}".rstrip("/")
+            args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
+            out = self.run(*args, "--", target) if target else self.run(*args)
+            names = [n for n in out.split("\0") if n]
+            self._listings[key] = [
+                n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
+            ]
+        return self._listings[key]
+
+    def _batch_process(self) -> subprocess.Popen[bytes]:
+        if self._batch is None:
+            try:
+                self._batch = subprocess.Popen(
+                    [self.executable, "-C", self.top, "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env={**os.environ, **_GIT_ENV},
+                )
+            except OSError as exc:
+                raise SourceError(f"cannot run {self.executable} cat-file: {exc}") from None
+        return self._batch
+
+    def close(self) -> None:
+        if self._batch is not None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            try:
+                self._batch.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._batch.kill()
+                self._batch.wait()
+            if self._batch.stdout is not None:
+                self._batch.stdout.close()
+            self._batch = None
+
+
+class _Tree:
+    """The manifests tree at one commit, as helmfile.TreeReader."""
+
+    def __init__(self, repo: _Git, commit: str) -> None:
+        self.repo = repo
+        self.commit = commit
+
+    def read(self, path: str) -> str | None:
+        return self.repo.cat(self.commit, path)
+
+    def glob(self, pattern: str) -> list[str]:
+        fixed = pattern.split("*", 1)[0].split("?", 1)[0]
+        directory = posixpath.dirname(fixed)
+        return glob_in(self.repo.files(self.commit, directory), pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    full: str
+    short: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One version in the walk: the oldest commit so far of its run of commits."""
+
+    version: str
+    commit: _Commit
+    path: str
+    line: int
+
+
+class _History:
+    def __init__(
+        self,
+        repo: _Git,
+        root: str,
+        environment: str,
+        depth: int,
+        chart_values: ChartValues | None,
+        image_tag_template: str | None,
+    ) -> None:
+        self.repo = repo
+        self.root = root
+        self.environment = environment
+        self.depth = depth
+        self.chart_values = chart_values
+        self.image_tag_template = image_tag_template
+        self.usages: list[Usage] = []
+        self.unresolved: list[Unresolved] = []
+        self.problems: list[str] = []
+        self.limits: list[str] = []
+
+    def run(self) -> HistoryEvidence:
+        repo = self.repo
+        repo.run("rev-parse", "--verify", "-q", "HEAD^{commit}", what="no_commits")
+        shallow = repo.run("rev-parse", "--is-shallow-repository").strip() == "true"
+        chain = repo.run("rev-list", "--first-parent", "HEAD").split()
+        position = {commit: index for index, commit in enumerate(chain)}
+        oldest = chain[-1] if chain else None
+        oldest_date = (
+            repo.run("log", "-1", "--format=%cI", oldest).strip() if oldest is not None else None
+        )
+        histories: list[ComponentHistory] = []
+        deepest = 0
+        if self.depth > 0:
+            for directory, values_path in self._components():
+                walked = self._component(directory, values_path, shallow, oldest, position)
+                if walked is not None:
+                    history, reached = walked
+                    histories.append(history)
+                    deepest = max(deepest, reached)
+        return HistoryEvidence(
+            root=self.root,
+            environment=self.environment,
+            depth=self.depth,
+            usages=tuple(dict.fromkeys(self.usages)),
+            components=tuple(histories),
+            commits_walked=deepest,
+            visible_commits=len(chain),
+            shallow=shallow,
+            oldest_commit=oldest[:12] if oldest else None,
+            oldest_date=oldest_date,
+            limits=tuple(self.limits),
+            problems=tuple(self.problems),
+            unresolved=tuple(dict.fromkeys(self.unresolved)),
+        )
+
+    def _components(self) -> list[tuple[str, str]]:
+        """(component folder, its environment values file) at HEAD."""
+        found: dict[str, str] = {}
+        for path in self.repo.files("HEAD", ""):
+            parts = path.split("/")
+            if len(parts) >= 2 and parts[-2] == "values":
+                if values_stem(parts[-1]) == self.environment:
+                    directory = posixpath.dirname(posixpath.dirname(path))
+                    # With both names present helmfile's `<env>.yaml*` reads both and the
+                    # .gotmpl one last, so its chartVersion wins.
+                    if directory not in found or path.endswith(".gotmpl"):
+                        found[directory] = path
+        return sorted(found.items())
+
+    def _component(
+        self,
+        directory: str,
+        values_path: str,
+        shallow: bool,
+        oldest: str | None,
+        position: dict[str, int],
+    ) -> tuple[ComponentHistory, int] | None:
+        name = _component_name(directory) or posixpath.basename(self.root.rstrip("/"))
+        head_version = self._version_at("HEAD", directory)
+        if head_version is None:
+            return None  # no chartVersion: nothing versioned to roll back to
+        candidates = env_values_candidates(directory, self.environment)
+        log = self.repo.run(
+            "log",
+            "--first-parent",
+            "--format=%H%x09%h%x09%cI",
+            "HEAD",
+            "--",
+            *(f"{self.repo.prefix}{path}" for path in candidates),
+        )
+        seen: set[str] = {head_version.version}
+        found: list[_Seen] = []
+        previous: str | None = head_version.version
+        reached = 0
+        for line in log.splitlines():
+            full, short, date = line.split("\t")
+            commit = _Commit(full, short, date)
+            reached = max(reached, position.get(full, 0) + 1)
+            at = self._version_at(full, directory, commit)
+            if at is None:
+                previous = None
+                continue
+            if found and at.version == previous == found[-1].version:
+                # Still the same version: cite the commit that set it, not a later edit. A
+                # shallow clone's oldest commit looks like it added every file; it did not.
+                if not (shallow and full == oldest):
+                    found[-1] = _Seen(at.version, commit, at.path, at.line)
+                continue
+            previous = at.version
+            if len(found) == self.depth:
+                break  # the run of the last version wanted has ended
+            if at.version in seen:
+                continue  # a revert to a version already counted
+            seen.add(at.version)
+            found.append(_Seen(at.version, commit, at.path, at.line))
+        versions: list[RollbackVersion] = []
+        for item in found:
+            where = f"{item.commit.short}:{item.path}:{item.line}"
+            versions.append(
+                RollbackVersion(item.version, item.commit.short, item.commit.date, where)
+            )
+            self._usages(name, directory, item)
+        cut = False
+        if len(found) < self.depth and shallow and oldest is not None:
+            # Cut by the clone only if the file already existed at its oldest commit.
+            if any(self.repo.cat(oldest, path) is not None for path in candidates):
+                cut = True
+                self.limits.append(
+                    f"{name}: found {len(found)} of {self.depth} earlier chart versions for "
+                    f"{self.environment}; the clone is shallow and its history starts at "
+                    f"{oldest[:12]}; fetch more history (git fetch --deepen=100, or "
+                    "git fetch --unshallow) to see the rest of the rollback window"
+                )
+        history = ComponentHistory(name, values_path, head_version.version, tuple(versions), cut)
+        return history, reached
+
+    def _version_at(self, commit: str, directory: str, info: _Commit | None = None) -> _Seen | None:
+        tree = _Tree(self.repo, commit)
+        chosen: _Seen | None = None
+        for path in env_values_candidates(directory, self.environment):
+            loaded = load_values_file(tree, path, self.environment)
+            if loaded is None:
+                continue
+            if isinstance(loaded, str):
+                self.problems.append(f"{commit[:12]}:{loaded}")
+                continue
+            version = chart_version_of(loaded)
+            if version is not None:
+                when = info or _Commit(commit, commit[:12], "")
+                chosen = _Seen(version[0], when, path, version[1])
+        return chosen
+
+    def _usages(self, name: str, directory: str, item: _Seen) -> None:
+        """The rollback usages of one version: chart artifact and images, as at that commit."""
+        tree = _Tree(self.repo, item.commit.full)
+        component: Component | None = None
+        overrides: list[ImageSpec] = []
+        for helmfile_name in sorted(HELMFILE_NAMES):
+            path = posixpath.join(directory, helmfile_name) if directory else helmfile_name
+            try:
+                if tree.read(path) is None:
+                    continue
+            except UnreadableFile:
+                continue
+            read = read_helmfile(tree, path, self.environment, name)
+            for candidate in read.components:
+                if candidate.chart_version == item.version and candidate.oci:
+                    component = candidate
+                    overrides.extend(self._release_images(tree, candidate))
+                    for _owner, images in read.inline_images:
+                        if _owner is candidate:
+                            overrides.extend(images)
+                    break
+            if component is not None:
+                break
+        prefix = item.commit.short
+        if component is None or component.chart_ref is None:
+            self.unresolved.append(
+                Unresolved(
+                    f"{prefix}:{item.path}:{item.line}",
+                    f"chartVersion: {item.version}",
+                    "no helmfile at that commit names an OCI chart for this version",
+                    name,
+                )
+            )
+            return
+        # The line that names the version is the values file's, whatever the helmfile says.
+        component = Component(
+            name=name,
+            environment=self.environment,
+            release=component.release,
+            namespace=component.namespace,
+            chart=component.chart,
+            chart_repository=component.chart_repository,
+            oci=component.oci,
+            chart_version=item.version,
+            declared_at=f"{item.path}:{item.line}",
+            values_files=component.values_files,
+        )
+        usages, hidden = component_usages(
+            component,
+            overrides,
+            chart_values=self.chart_values,
+            image_tag_template=self.image_tag_template,
+            source="git-history",
+            kind="rollback",
+            where=lambda text: f"{prefix}:{text}",
+        )
+        self.usages.extend(usages)
+        self.unresolved.extend(hidden)
+
+    def _release_images(self, tree: _Tree, component: Component) -> list[ImageSpec]:
+        images: list[ImageSpec] = []
+        for path in component.values_files:
+            loaded = load_values_file(tree, path, self.environment)
+            if isinstance(loaded, str):
+                self.problems.append(f"{tree.commit[:12]}:{loaded}")
+            elif loaded is not None and loaded.root is not None:
+                images.extend(scan_values(loaded.root, path, loaded.rendered.lines).images)
+        return images
+
+
+def _component_name(directory: str) -> str | None:
+    parts = [p for p in directory.split("/") if p]
+    if "components" in parts[:-1]:
+        return parts[parts.index("components") + 1]
+    return parts[-1] if parts else None
+
+
+def _first_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", errors="replace")
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return line or "(nothing on stderr)"

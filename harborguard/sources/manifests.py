@@ -1,0 +1,435 @@
+"""Evidence from a deployment repository's working tree (``--manifests DIR --environment ENV``).
+
+Understands the toolforge-deploy layout (``components/<name>/helmfile.yaml`` with
+``values/<env>.yaml[.gotmpl]``), Helm values anywhere, and plain Kubernetes YAML. Templates
+are never executed (see gotmpl.py). One file that cannot be read is named in ``problems``
+and the others are still read: a bad file must not hide the usages in the rest.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from yaml.nodes import Node
+
+from harborguard.errors import InputError
+from harborguard.evidence import Usage, UsageKind, UsageSource
+from harborguard.sources import gotmpl
+from harborguard.sources.helmfile import (
+    HELMFILE_NAMES,
+    Component,
+    HelmfileRead,
+    UnreadableFile,
+    ValuesFile,
+    chart_version_of,
+    load_values_file,
+    read_helmfile,
+    values_stem,
+)
+from harborguard.sources.helmvalues import (
+    ChartImages,
+    ImageSpec,
+    Unresolved,
+    chart_images,
+    is_kubernetes_object,
+    resolve_image,
+    scan_kubernetes,
+    scan_values,
+)
+
+__all__ = [
+    "ChartImages",
+    "ChartValues",
+    "Component",
+    "ManifestEvidence",
+    "Unresolved",
+    "chart_images",
+    "component_usages",
+    "read_manifests",
+]
+
+# (chart repository, version) -> the chart's values.yaml as Harbor serves it, or None.
+# The repository is the Harbor repository of the chart, e.g.
+# "tools-harbor.wmcloud.org/toolforge/builds-api".
+ChartValues = Callable[[str, str], "str | None"]
+
+_YAML_SUFFIXES = (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEvidence:
+    root: str
+    environment: str
+    usages: tuple[Usage, ...]
+    components: tuple[Component, ...]
+    # One line per file that could not be read or parsed: "<path>: <why>".
+    problems: tuple[str, ...]
+    # Values naming a version or an image that only running the templates would tell.
+    unresolved: tuple[Unresolved, ...]
+    files_read: int
+
+
+class _FsReader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, path: str) -> str | None:
+        full = self.root / path
+        try:
+            raw = full.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return None
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
+
+    def glob(self, pattern: str) -> list[str]:
+        found = globmod.glob(pattern, root_dir=self.root)
+        return sorted(p.replace(os.sep, "/") for p in found if (self.root / p).is_file())
+
+
+def read_manifests(
+    root: str,
+    environment: str,
+    *,
+    chart_values: ChartValues | None = None,
+    image_tag_template: str | None = None,
+) -> ManifestEvidence:
+    """Usages the manifests under ``root`` declare for ``environment``.
+
+    ``chart_values`` looks up a chart version's values.yaml (from a snapshot's additions or
+    live from Harbor); ``image_tag_template`` (``{version}_image``) names the image tag a
+    chart version deploys. Without either, a chart's images are ``unresolved``, never
+    silently absent. Raises InputError when ``root`` is not a directory.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        what = "does not exist" if not base.exists() else "is not a directory"
+        raise InputError(
+            f"--manifests {root}: {what}; pass the deployment repository's checkout "
+            "(the folder holding components/)"
+        )
+    if not environment:
+        raise InputError("--environment is empty; name the environment, e.g. tools")
+    scan = _Scan(_FsReader(base), environment, base.name)
+    scan.run(_yaml_files(base))
+    for component in scan.components:
+        if not _charted(component):
+            continue
+        found, hidden = component_usages(
+            component,
+            scan.release_images(component),
+            chart_values=chart_values,
+            image_tag_template=image_tag_template,
+            source="manifests",
+            kind="declared",
+        )
+        scan.usages.extend(found)
+        scan.unresolved.extend(hidden)
+    return ManifestEvidence(
+        root=str(root),
+        environment=environment,
+        usages=tuple(dict.fromkeys(scan.usages)),
+        components=tuple(scan.components),
+        problems=tuple(scan.problems),
+        unresolved=tuple(dict.fromkeys(scan.unresolved)),
+        files_read=scan.files_read,
+    )
+
+
+class _Scan:
+    """One pass over the tree: helmfiles first (they say which values each release uses)."""
+
+    def __init__(self, reader: _FsReader, environment: str, fallback_name: str) -> None:
+        self.reader = reader
+        self.environment = environment
+        self.fallback_name = fallback_name
+        self.usages: list[Usage] = []
+        self.unresolved: list[Unresolved] = []
+        self.problems: list[str] = []
+        self.components: list[Component] = []
+        self.files_read = 0
+        self.helmfiles: dict[str, HelmfileRead] = {}  # folder -> what its helmfile says
+        self.claims: dict[str, list[Component]] = {}  # values file -> releases using it
+        self.file_images: dict[str, list[ImageSpec]] = {}  # release values file -> images
+
+    def run(self, files: list[str]) -> None:
+        for path in files:
+            if _is_helmfile(path):
+                self._helmfile(path)
+        others = set().union(*(h.environments for h in self.helmfiles.values()))
+        others.discard(self.environment)
+        for path in files:
+            if not _is_helmfile(path) and _for_environment(path, self.environment, others):
+                self._file(path)
+
+    def release_images(self, component: Component) -> list[ImageSpec]:
+        """The images a release's values set, in the order Helm merges them."""
+        images: list[ImageSpec] = []
+        for path in component.values_files:
+            images.extend(self.file_images.get(path, ()))
+        for read in self.helmfiles.values():
+            for owner, inline in read.inline_images:
+                if owner is component:
+                    images.extend(inline)
+        return images
+
+    def _helmfile(self, path: str) -> None:
+        name = _component_name(path) or self.fallback_name
+        read = read_helmfile(self.reader, path, self.environment, name)
+        self.files_read += 1
+        self.helmfiles[posixpath.dirname(path)] = read
+        self.problems.extend(read.problems)
+        self.unresolved.extend(read.unresolved)
+        self.components.extend(read.components)
+        for component in read.components:
+            for values_path in component.values_files:
+                self.claims.setdefault(values_path, []).append(component)
+
+    def _file(self, path: str) -> None:
+        owner = _governing_helmfile(path, self.helmfiles)
+        lookup = owner.lookup() if owner is not None else None
+        loaded = load_values_file(self.reader, path, self.environment, lookup)
+        if loaded is None:
+            return
+        self.files_read += 1
+        if isinstance(loaded, str):
+            self.problems.append(loaded)
+            return
+        charted = any(_charted(c) for c in self.claims.get(path, ()))
+        claimed = self.claims.get(path)
+        name = claimed[0].name if claimed else _component_name(path)
+        for document in loaded.documents:
+            if gotmpl.is_mapping(document) and is_kubernetes_object(document):
+                self._kubernetes(document, loaded, name)
+                continue
+            scan = scan_values(document, path, loaded.rendered.lines)
+            self.unresolved.extend(_owned(scan.unresolved, name))
+            if charted:
+                # Helm merges these over the chart's own values: resolved with the chart.
+                self.file_images.setdefault(path, []).extend(scan.images)
+            else:
+                self._standalone(scan.images, name)
+        if owner is None and _is_env_values(path, self.environment):
+            orphan = _values_only_component(loaded, path, self.environment, self.fallback_name)
+            if orphan is not None:
+                self.components.append(orphan[0])
+                self.unresolved.append(orphan[1])
+
+    def _kubernetes(self, document: Node, loaded: ValuesFile, name: str | None) -> None:
+        containers, hidden = scan_kubernetes(document, loaded.path, loaded.rendered.lines)
+        self.usages.extend(
+            Usage(
+                "manifests",
+                "declared",
+                image.ref,
+                f"{loaded.path}:{image.line}",
+                digest=image.digest,
+                component=name,
+                environment=self.environment,
+            )
+            for image in containers
+        )
+        self.unresolved.extend(_owned(hidden, name))
+
+    def _standalone(self, images: tuple[ImageSpec, ...], name: str | None) -> None:
+        for spec in images:
+            result = resolve_image(spec)
+            if isinstance(result, str):
+                named = spec.naming_field
+                where = f"{named.file}:{named.line}"
+                self.unresolved.append(Unresolved(where, named.text, result, name))
+                continue
+            self.usages.append(
+                Usage(
+                    "manifests",
+                    "declared",
+                    result.ref,
+                    f"{result.pin.file}:{result.pin.line}",
+                    digest=result.digest,
+                    component=name,
+                    environment=self.environment,
+                )
+            )
+
+
+def component_usages(
+    component: Component,
+    overrides: list[ImageSpec],
+    *,
+    chart_values: ChartValues | None,
+    image_tag_template: str | None,
+    source: UsageSource,
+    kind: UsageKind,
+    where: Callable[[str], str] | None = None,
+) -> tuple[list[Usage], list[Unresolved]]:
+    """The chart artifact of a deployed chart version, and the images it runs.
+
+    ``where`` rewrites a "path:line" (git history prefixes the commit).
+    """
+    chart_ref = component.chart_ref
+    version = component.chart_version
+    declared_at = component.declared_at
+    if chart_ref is None or version is None or declared_at is None:
+        raise ValueError(f"component {component.name} has no chart version to protect")
+    cite = where or (lambda text: text)
+    usages = [
+        _usage(source, kind, f"{chart_ref}:{version}", cite(declared_at), component, chart=True)
+    ]
+    values_text = chart_values(chart_ref, version) if chart_values is not None else None
+    images = chart_images(
+        values_text,
+        version,
+        image_tag_template,
+        repository=chart_ref,
+        overrides=overrides,
+        declared_at=declared_at,
+    )
+    for image in images.images:
+        usages.append(
+            _usage(
+                source,
+                kind,
+                image.ref,
+                cite(image.where or declared_at),
+                component,
+                digest=image.digest,
+            )
+        )
+    hidden = [
+        Unresolved(cite(u.where), u.text, u.reason, u.component or component.name)
+        for u in images.unresolved
+    ]
+    return usages, hidden
+
+
+def _usage(
+    source: UsageSource,
+    kind: UsageKind,
+    ref: str,
+    where: str,
+    component: Component,
+    *,
+    chart: bool = False,
+    digest: str | None = None,
+) -> Usage:
+    return Usage(
+        source,
+        kind,
+        ref,
+        where,
+        digest=digest,
+        component=component.name,
+        environment=component.environment,
+        chart=chart,
+    )
+
+
+def _charted(component: Component) -> bool:
+    """A chart version that is an artifact in a registry: worth protecting."""
+    return bool(
+        component.oci and component.chart_ref and component.chart_version and component.declared_at
+    )
+
+
+def _owned(found: tuple[Unresolved, ...] | list[Unresolved], name: str | None) -> list[Unresolved]:
+    return [Unresolved(u.where, u.text, u.reason, u.component or name) for u in found]
+
+
+def _values_only_component(
+    loaded: ValuesFile, path: str, environment: str, fallback: str
+) -> tuple[Component, Unresolved] | None:
+    """An environment values file with a chartVersion but no helmfile to name the chart."""
+    found = chart_version_of(loaded)
+    if found is None:
+        return None
+    version, line = found
+    name = _component_name(path) or fallback
+    repository = gotmpl.scalar(gotmpl.get(loaded.root, "chartRepository"))
+    component = Component(
+        name=name,
+        environment=environment,
+        release=None,
+        namespace=None,
+        chart=None,
+        chart_repository=None,
+        oci=False,
+        chart_version=version,
+        declared_at=f"{path}:{line}",
+        values_files=(path,),
+    )
+    via = f" (chartRepository: {repository})" if repository else ""
+    return component, Unresolved(
+        f"{path}:{line}",
+        loaded.rendered.lines[line - 1].strip(),
+        f"no helmfile beside it names the chart or the repository{via}",
+        name,
+    )
+
+
+def _yaml_files(root: Path) -> list[str]:
+    """YAML files under root, sorted; skips hidden entries (.git, CI configuration) and the
+    templates of charts kept in the repository (those are Helm's, not values)."""
+    found: list[str] = []
+    for directory, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if "Chart.yaml" in names and "templates" in dirs:
+            dirs.remove("templates")
+        relative = Path(directory).relative_to(root).as_posix()
+        for name in sorted(names):
+            if name.startswith(".") or not name.endswith(_YAML_SUFFIXES):
+                continue
+            if name in ("Chart.yaml", "Chart.lock"):
+                continue
+            found.append(name if relative == "." else f"{relative}/{name}")
+    return sorted(found)
+
+
+def _component_name(path: str) -> str | None:
+    """``components/<name>/...`` -> name; else the folder of a helmfile or of values/."""
+    parts = path.split("/")
+    if "components" in parts[:-2]:
+        return parts[parts.index("components") + 1]
+    if _is_helmfile(path) and len(parts) > 1:
+        return parts[-2] if parts[-2] != "helmfile.d" else (parts[-3] if len(parts) > 2 else None)
+    if len(parts) > 2 and parts[-2] == "values":
+        return parts[-3]
+    return None
+
+
+def _is_env_values(path: str, environment: str) -> bool:
+    parts = path.split("/")
+    return len(parts) >= 2 and parts[-2] == "values" and values_stem(parts[-1]) == environment
+
+
+def _for_environment(path: str, environment: str, others: set[str]) -> bool:
+    """Skips the values files of other environments (values/toolsbeta.yaml for tools)."""
+    parts = path.split("/")
+    stem = values_stem(parts[-1])
+    if len(parts) >= 2 and parts[-2] == "values":
+        return stem == environment
+    return stem not in others
+
+
+def _governing_helmfile(path: str, helmfiles: dict[str, HelmfileRead]) -> HelmfileRead | None:
+    directory = posixpath.dirname(path)
+    while True:
+        if directory in helmfiles:
+            return helmfiles[directory]
+        if not directory:
+            return None
+        directory = posixpath.dirname(directory)
+
+
+def _is_helmfile(path: str) -> bool:
+    return posixpath.basename(path) in HELMFILE_NAMES or "/helmfile.d/" in f"/{path}"
