@@ -178,7 +178,7 @@ def test_version_order_inversion_names_both_and_the_rule() -> None:
     by_tag = {f.tags: f for f in inversions}
     assert ("0.0.130",) in by_tag and ("0.0.100",) in by_tag
     message = by_tag[("0.0.130",)].message
-    assert message.startswith("deletes 0.0.130 but keeps 0.0.99 and 3 more older versions: "
+    assert message.startswith("deletes 0.0.130 but keeps 0.0.99 (and 3 more older artifacts): "
                               "rule 0 (latestPushedK 5) orders by push time and 0.0.99 was "
                               "pushed later")
     assert by_tag[("0.0.130",)].rule == 0
