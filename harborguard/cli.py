@@ -25,7 +25,7 @@ from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
-from harborguard.report.build import Source, build_report
+from harborguard.report.build import Source, add_previous_actions, build_report
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
@@ -279,20 +279,37 @@ def _version_pattern(run: _Run) -> VersionPattern | None:
         raise InputError(str(exc)) from None
 
 
+@dataclass
+class _Prepared:
+    snapshot: Snapshot
+    snapshot_path: str | None
+    now_ns: int
+    behaviour: Any
+    pattern: VersionPattern | None
+    ranker: SemverRanker | None
+
+    def simulate(self, policy: RetentionPolicy | None, order: str) -> RunResult:
+        return simulate(self.snapshot, self.now_ns, self.behaviour, policy=policy, order=order,
+                        ranker=self.ranker, pattern=self.pattern)
+
+
+def _prepare(run: _Run, *, need_policies: bool) -> _Prepared:
+    pattern = _version_pattern(run)
+    ranker = SemverRanker(pattern) if run.get("order") == "semver" else None
+    snapshot, snapshot_path = _load_source(run, need_policies=need_policies)
+    now_ns = _now(run, snapshot, live=snapshot_path is None)
+    behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
+    return _Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
+
+
 def _simulate(run: _Run) -> tuple[RunResult, Snapshot, Source]:
     policy_path = run.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
-    pattern = _version_pattern(run)
-    order = run.get("order")
-    ranker = SemverRanker(pattern) if order == "semver" else None
-    snapshot, snapshot_path = _load_source(run, need_policies=policy is None)
-    now_ns = _now(run, snapshot, live=snapshot_path is None)
-    behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
-    result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order, ranker=ranker,
-                      pattern=pattern)
-    source = Source(harbor=snapshot.harbor, snapshot=snapshot_path,
+    prepared = _prepare(run, need_policies=policy is None)
+    result = prepared.simulate(policy, run.get("order"))
+    source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")
-    return result, snapshot, source
+    return result, prepared.snapshot, source
 
 
 def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | None,
@@ -386,6 +403,22 @@ def _gather_evidence(run: _Run, options: dict[str, Any]) -> list[Usage]:
     return usages
 
 
+def _has_evidence(evidence: dict[str, Any]) -> bool:
+    return bool(evidence.get("use_kubectl") or evidence.get("kubectl_json"))
+
+
+def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: dict[str, Any],
+                 aliases: Sequence[str]) -> Any:
+    from harborguard.check import check, harbor_host
+
+    usages = _gather_evidence(run, evidence)
+    hosts = [h for h in (harbor_host(snapshot.harbor), *aliases) if h]
+    if not hosts:
+        raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
+                         "the registry name image references use")
+    return check(result, usages, hosts)
+
+
 @cli.command("check")
 @source_options
 @simulate_options
@@ -399,8 +432,6 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
                   context: str | None, namespace: str | None, kubectl_json: tuple[str, ...],
                   registry_alias: tuple[str, ...], **local: Any) -> None:
     """Simulate, then cross-check deletions against images in use (cluster, manifests)."""
-    from harborguard.check import check, harbor_host
-
     local.update(projects=projects, all_projects=all_projects)
     evidence = {"use_kubectl": use_kubectl, "context": context, "namespace": namespace,
                 "kubectl_json": kubectl_json}
@@ -408,22 +439,69 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
             fail_on=fail_on, version_pattern=version_pattern))
-        if not use_kubectl and not kubectl_json:
+        if not _has_evidence(evidence):
             raise InputError("check needs evidence: --kubectl, --kubectl-json FILE "
                              "(and, soon, --manifests DIR --environment ENV)")
         try:
             result, snapshot, source = _simulate(run)
         except _SourceFailed as exc:
             _incomplete_exit(f"cannot read Harbor: {exc}")
-        usages = _gather_evidence(run, evidence)
-        hosts = [h for h in (harbor_host(snapshot.harbor), *registry_alias) if h]
-        if not hosts:
-            raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST "
-                             "with the registry name image references use")
-        checked = check(result, usages, hosts)
+        checked = _cross_check(run, result, snapshot, evidence, registry_alias)
         report = build_report(result, source, in_use=checked.in_use,
-                              extra_findings=checked.findings)
+                              extra_findings=checked.findings, command="check")
         _emit(run, result, report, output, extra=checked.findings)
+
+
+@cli.command("diff")
+@source_options
+@simulate_options
+@click.option("--against", metavar="FILE",
+              help="The policy to compare with (default: each project's current policy).")
+@evidence_options
+@global_options
+@click.pass_context
+def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
+                 all_projects: bool | None, policy: str | None, now: str | None,
+                 order: str | None, version_pattern: str | None, fmt: str | None,
+                 output: str | None, fail_on: str | None, against: str | None,
+                 use_kubectl: bool | None, context: str | None, namespace: str | None,
+                 kubectl_json: tuple[str, ...], registry_alias: tuple[str, ...],
+                 **local: Any) -> None:
+    """What a proposed policy (--policy NEW) changes against the current one (or --against)."""
+    local.update(projects=projects, all_projects=all_projects)
+    evidence = {"use_kubectl": use_kubectl, "context": context, "namespace": namespace,
+                "kubectl_json": kubectl_json}
+    with _edge():
+        run = _start(ctx, local, _command_values(
+            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
+            fail_on=fail_on, version_pattern=version_pattern))
+        new_path = run.get("policy")
+        if not new_path:
+            raise InputError("diff needs the proposed policy: --policy NEW")
+        new_policy = load_policy_file(new_path)
+        old_policy = load_policy_file(against) if against else None
+        try:
+            prepared = _prepare(run, need_policies=old_policy is None)
+        except _SourceFailed as exc:
+            _incomplete_exit(f"cannot read Harbor: {exc}")
+        order_value = run.get("order")
+        result = prepared.simulate(new_policy, order_value)
+        previous = prepared.simulate(old_policy, order_value)
+        source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
+                        policy=new_path)
+        checked = (
+            _cross_check(run, result, prepared.snapshot, evidence, registry_alias)
+            if _has_evidence(evidence) else None
+        )
+        report = build_report(
+            result, source,
+            in_use=None if checked is None else checked.in_use,
+            extra_findings=() if checked is None else checked.findings,
+            command="diff",
+        )
+        add_previous_actions(report, previous)
+        report["source"]["against"] = against or "harbor"
+        _emit(run, result, report, output, extra=() if checked is None else checked.findings)
 
 
 @cli.command("snapshot")

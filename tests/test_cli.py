@@ -279,3 +279,34 @@ def test_check_with_failing_kubectl_is_incomplete(tmp_path: Path,
     assert code == 3
     report = json.loads(out)
     assert report["incomplete"][0]["what"] == "kubectl"
+
+
+def test_diff_marks_previous_action_and_fate_changes(tmp_path: Path) -> None:
+    from tests.builders import shared_dir
+
+    proposed = write(tmp_path, "new.yaml", """
+algorithm: or
+rules:
+  - action: retain
+    template: latestPushedK
+    params: {latestPushedK: 20}
+    tag_selectors: [{kind: doublestar, decoration: matches, pattern: "**"}]
+    scope_selectors: {repository: [{kind: doublestar, decoration: repoMatches, pattern: "**"}]}
+""")
+    cluster = shared_dir() / "toolforge" / "kubectl_list_example.json"
+    code, out, err = invoke("diff", "--snapshot", str(EXAMPLE), "--policy", proposed,
+                            "--kubectl-json", str(cluster), "--format", "json")
+    assert code == 1, err  # the proposal still deletes the running 0.0.130
+    report = json.loads(out)
+    assert report["command"] == "diff" and report["source"]["against"] == "harbor"
+    assert all("previous_action" in a for a in report["artifacts"])
+    changes = [a for a in report["artifacts"] if a["previous_action"] != a["action"]]
+    assert report["summary"]["changed"] == len(changes) > 0
+    assert {(a["previous_action"], a["action"]) for a in changes} == {("delete", "retain"),
+                                                                    ("immutable", "retain")}
+    assert "in-use-deleted" in {f["code"] for f in report["findings"]}
+    code, out, _ = invoke("diff", "--snapshot", str(EXAMPLE), "--policy", proposed,
+                          "--format", "table")
+    assert "fate changes" in out and "delete -> retain" in out
+    code, _, err = invoke("diff", "--snapshot", str(EXAMPLE))
+    assert code == 2 and "--policy NEW" in err

@@ -70,6 +70,7 @@ def build_report(
     *,
     in_use: Mapping[tuple[str, str, str], Sequence[Usage]] | None = None,
     extra_findings: Sequence[Finding] = (),
+    command: str = "simulate",
 ) -> dict[str, Any]:
     """``in_use`` maps (project, repository, digest) to the evidence a check found."""
     usage_of = in_use or {}
@@ -144,6 +145,7 @@ def build_report(
     return {
         "schema": REPORT_SCHEMA,
         "tool": TOOL,
+        "command": command,
         "now": format_nanos(run.now_ns),
         "order": run.order,
         "harbor_version": run.behaviour.label,
@@ -164,3 +166,19 @@ def build_report(
             "warnings": sum(1 for f in all_findings if f.severity == "warning"),
         },
     }
+
+
+def add_previous_actions(report: dict[str, Any], previous: RunResult) -> None:
+    """``diff``: every artifact gets the action the other (current) policy gives it."""
+    before = {
+        (outcome.project.name, repo.repository.name, artifact.digest): decision.action
+        for outcome in previous.projects
+        for repo in outcome.repositories
+        for artifact, decision in zip(repo.repository.artifacts, repo.decisions, strict=True)
+    }
+    changed = 0
+    for artifact in report["artifacts"]:
+        key = (artifact["project"], artifact["repository"], artifact["digest"])
+        artifact["previous_action"] = before.get(key, artifact["action"])
+        changed += artifact["previous_action"] != artifact["action"]
+    report["summary"]["changed"] = changed

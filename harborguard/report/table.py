@@ -51,7 +51,11 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120) -> st
     source = report["source"]
     origin = source["snapshot"] or source["harbor"] or "?"
     policy = "each project's own policy" if source["policy"] == "harbor" else source["policy"]
-    console.print(Text.assemble(("harborguard simulate ", "bold"), origin))
+    if "against" in source:
+        against = "each project's own" if source["against"] == "harbor" else source["against"]
+        policy = f"{policy} (compared with {against})"
+    console.print(Text.assemble((f"harborguard {report.get('command', 'simulate')} ", "bold"),
+                                origin))
     console.print(
         f"policy: {policy}; now: {report['now']}; order: {report['order']}; "
         f"Harbor behaviour: {report['harbor_version']}",
@@ -102,9 +106,15 @@ def _render_repository(
             console.print(Text(f"  {repo['error']}", style="red"))
         return
     deleted = sum(1 for r in rows if r["action"] == "delete")
+    changed = [r for r in rows if r.get("previous_action", r["action"]) != r["action"]]
+    if "previous_action" in (rows[0] if rows else {}):
+        # diff: what the new policy changes comes first.
+        rows = changed + [r for r in rows if r not in changed]
     applied = ", ".join(f"rule {i} ({rules.get(i, '?')})" for i in repo["rules"])
     title.append(f"  {len(rows)} artifacts: keeps {len(rows) - deleted}, deletes {deleted}")
     title.append(f"  [{applied}]", "dim")
+    if changed:
+        title.append(f"  {len(changed)} fate changes", "bold yellow")
     console.print(title)
     if repo.get("versions"):
         console.print(Text(f"  versions: {repo['versions']}", style="cyan"))
@@ -112,7 +122,8 @@ def _render_repository(
         return
     tag_width = min(48, max(len(_tags_cell(row)) for row in rows))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("action", no_wrap=True, min_width=9)
+    diffing = any(r.get("previous_action", r["action"]) != r["action"] for r in rows)
+    table.add_column("action", no_wrap=True, min_width=19 if diffing else 9)
     table.add_column("tags", no_wrap=True, min_width=tag_width, overflow="ellipsis")
     table.add_column("type", no_wrap=True, min_width=5)
     table.add_column("pushed (UTC)", no_wrap=True, min_width=19)
@@ -120,6 +131,9 @@ def _render_repository(
     table.add_column("why", no_wrap=True, overflow="ellipsis")
     for row in rows:
         action = Text(row["action"], style=ACTION_STYLE[row["action"]])
+        before = row.get("previous_action", row["action"])
+        if before != row["action"]:
+            action = Text.assemble((before, ACTION_STYLE[before]), " -> ", action)
         if row["tie"]:
             action.append(" (tie)", "yellow")
         table.add_row(

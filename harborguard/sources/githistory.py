@@ -37,6 +37,8 @@ from harborguard.sources.manifests import ChartValues, component_usages
 _GIT_TIMEOUT = 120.0
 # Never take locks or touch the index: CI may run this next to other git processes.
 _GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+# A user's configuration must not change the output parsed here.
+_GIT_CONFIG = ("-c", "log.showSignature=false", "-c", "color.ui=false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ class _Git:
             repo.close()
 
     def run(self, *args: str, what: str = "", cwd: str | None = None) -> str:
-        command = [self.executable, "-C", cwd or self.top, *args]
+        command = [self.executable, "-C", cwd or self.top, *_GIT_CONFIG, *args]
         try:
             done = subprocess.run(
                 command,
@@ -179,8 +181,9 @@ class _Git:
         batch.stdin.write(f"{commit}:{self.prefix}{path}\n".encode())
         batch.stdin.flush()
         header = batch.stdout.readline().decode("utf-8", errors="replace").split()
-        if len(header) != 3:
-            return None  # "<name> missing"
+        # "<oid> <type> <size>", or "<commit>:<path> missing" (the path may hold spaces).
+        if len(header) != 3 or not header[2].isdigit() or header[2] == "missing":
+            return None
         size = int(header[2])
         data = batch.stdout.read(size + 1)[:size]
         if header[1] != "blob":
@@ -360,6 +363,8 @@ class _History:
         previous: str | None = head_version.version
         reached = 0
         for line in log.splitlines():
+            if line.count("\t") != 2:
+                continue
             full, short, date = line.split("\t")
             commit = _Commit(full, short, date)
             reached = max(reached, position.get(full, 0) + 1)

@@ -13,6 +13,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,10 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Kills the process group and reaps it without waiting on stray children."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if sys.platform == "win32":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     try:

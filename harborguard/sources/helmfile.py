@@ -90,11 +90,7 @@ def values_stem(name: str) -> str | None:
 
 def env_values_candidates(directory: str, environment: str) -> list[str]:
     """The names an environment's values file has had (tools.yaml became tools.yaml.gotmpl)."""
-    base = (
-        posixpath.join(directory, "values", environment)
-        if directory
-        else (posixpath.join("values", environment))
-    )
+    base = posixpath.join(directory, "values", environment)
     return [base + suffix for suffix in (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")]
 
 

@@ -141,7 +141,7 @@ def read_manifests(
         environment=environment,
         usages=tuple(dict.fromkeys(scan.usages)),
         components=tuple(scan.components),
-        problems=tuple(scan.problems),
+        problems=tuple(dict.fromkeys(scan.problems)),
         unresolved=tuple(dict.fromkeys(scan.unresolved)),
         files_read=scan.files_read,
     )
