@@ -1,0 +1,258 @@
+"""The helm source: `helm list --all-namespaces -o json` output, files and a fake helm on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harborguard.errors import InputError, SourceError
+from harborguard.evidence import Usage
+from harborguard.sources.helm import (
+    HELM_ARGS,
+    HelmRelease,
+    helm_command,
+    load_helm_file,
+    parse_helm_list,
+    run_helm,
+    split_chart,
+)
+
+HARBOR = "tools-harbor.wmcloud.org/toolforge"
+V130 = "0.0.130-20240221160838-03b2a120"
+
+# Composed in the shape helm 3 prints (revision is a string), for the cluster of the
+# incident: builds-api still at 0.0.130 while the repository named 0.0.131.
+HELM_LIST: list[dict[str, Any]] = [
+    {"name": "builds-api", "namespace": "builds-api", "revision": "14",
+     "updated": "2024-02-21 16:30:01.123456789 +0000 UTC", "status": "deployed",
+     "chart": f"builds-api-{V130}", "app_version": "0.0.130"},
+    {"name": "ingress-nginx-gen2", "namespace": "ingress-nginx-gen2", "revision": "7",
+     "updated": "2023-11-02 10:00:00.0 +0000 UTC", "status": "deployed",
+     "chart": "ingress-nginx-4.3.0", "app_version": "1.4.0"},
+    {"name": "cert-manager", "namespace": "cert-manager", "revision": "3",
+     "updated": "2023-05-01 10:00:00.0 +0000 UTC", "status": "failed",
+     "chart": "cert-manager-v1.11.0", "app_version": "v1.11.0"},
+    {"name": "raw", "namespace": "cert-manager", "revision": 2,
+     "updated": "2023-05-01 10:00:00.0 +0000 UTC", "status": "deployed",
+     "chart": "raw-v0.3.0", "app_version": ""},
+]
+
+
+def test_parse_the_releases() -> None:
+    releases = parse_helm_list(HELM_LIST, "helm list")
+    assert releases[0] == HelmRelease(
+        name="builds-api", namespace="builds-api", revision=14,
+        updated="2024-02-21 16:30:01.123456789 +0000 UTC", status="deployed",
+        chart=f"builds-api-{V130}", app_version="0.0.130", origin="helm list")
+    assert [(r.name, r.revision, r.status, r.app_version) for r in releases[1:]] == [
+        ("ingress-nginx-gen2", 7, "deployed", "1.4.0"),
+        ("cert-manager", 3, "failed", "v1.11.0"),
+        ("raw", 2, "deployed", None),
+    ]
+    assert parse_helm_list([], "helm list") == []
+
+
+@pytest.mark.parametrize(
+    ("field", "name", "version"),
+    [
+        (f"builds-api-{V130}", "builds-api", V130),
+        ("ingress-nginx-4.3.0", "ingress-nginx", "4.3.0"),
+        ("cert-manager-v1.11.0", "cert-manager", "v1.11.0"),
+        ("raw-v0.3.0", "raw", "v0.3.0"),
+        ("my-chart-2-1.0.0+build.5", "my-chart-2", "1.0.0+build.5"),
+        ("app-1.0.0-rc.1", "app", "1.0.0-rc.1"),
+        # Not that chart: another one, or only a prefix of its name.
+        ("ingress-nginx-4.3.0", "nginx", None),
+        ("cert-manager-v1.11.0", "cert", None),
+        ("builds-api-0.0.130", "builds-api-0.0.130", None),
+        ("builds-api", "builds-api", None),
+        ("builds-api-latest", "builds-api", None),
+        ("anything-1.0.0", "", None),
+    ],
+)
+def test_split_chart(field: str, name: str, version: str | None) -> None:
+    assert split_chart(field, name) == version
+
+
+def test_chart_usage_is_the_chart_artifact() -> None:
+    release = parse_helm_list(HELM_LIST, "helm list")[0]
+    assert release.version("builds-api") == V130
+    usage = release.chart_usage("builds-api", f"oci://{HARBOR}/", component="builds-api",
+                                environment="tools")
+    assert usage == Usage("helm", "declared", f"{HARBOR}/builds-api:{V130}",
+                          "builds-api/HelmRelease/builds-api", component="builds-api",
+                          environment="tools", chart=True)
+    assert release.chart_usage("jobs-api", HARBOR) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"releases": []}, "helm list: expected the JSON list `helm list -o json` prints, got "
+                           "an object"),
+        ("text", "expected the JSON list `helm list -o json` prints, got str"),
+        ([1], "helm list: release [0]: expected an object, got int"),
+        ([{"name": "a", "namespace": "n"}], "release [0]: `chart` is missing or not a string"),
+        ([{"name": "", "namespace": "n", "chart": "c-1"}], "`name` is missing"),
+        ([{"name": "a", "namespace": "n", "chart": "c-1", "revision": "x"}],
+         "release [0] (n/a): revision 'x' is not a number"),
+    ],
+)
+def test_malformed_output_is_a_source_error(data: Any, message: str) -> None:
+    with pytest.raises(SourceError, match="^helm list") as raised:
+        parse_helm_list(data, "helm list")
+    assert message in str(raised.value)
+
+
+# -- --helm-json FILE ------------------------------------------------------------------------
+
+
+def test_load_file(tmp_path: Path) -> None:
+    path = tmp_path / "helm.json"
+    path.write_text(json.dumps(HELM_LIST))
+    releases = load_helm_file(path)
+    assert [r.name for r in releases] == ["builds-api", "ingress-nginx-gen2", "cert-manager",
+                                         "raw"]
+    assert releases[0].origin == str(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"NAME NAMESPACE REVISION\n", "not JSON (line 1, column 1)"),
+        (b"\xff\xfe[\x00]\x00", "not UTF-8 text"),
+        (b'{"a": 1}', "expected the JSON list"),
+    ],
+)
+def test_unusable_file_is_an_input_error_naming_it(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "helm.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"^{path}") as raised:
+        load_helm_file(path)
+    assert message in str(raised.value)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        load_helm_file(tmp_path / "nope.json")
+    with pytest.raises(InputError, match="cannot read"):
+        load_helm_file(tmp_path)
+
+
+# -- the subprocess, with a fake helm on PATH -----------------------------------------------
+
+FAKE = """\
+#!{python}
+import json, os, subprocess, sys, time
+with open(os.environ["FAKE_HELM_ARGS"], "w") as f:
+    json.dump(sys.argv[1:], f)
+mode = os.environ["FAKE_HELM_MODE"]
+if mode == "ok":
+    sys.stdout.write(open(os.environ["FAKE_HELM_OUTPUT"]).read())
+elif mode == "fail":
+    sys.stderr.write("\\nError: Kubernetes cluster unreachable: Get "
+                     "\\"https://admin:hunter2@k8s.example/version\\": EOF\\nmore\\n")
+    sys.exit(1)
+elif mode == "fail-silent":
+    sys.exit(2)
+elif mode == "sleep":
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(60)
+elif mode == "garbage":
+    sys.stdout.write("NAME\\tNAMESPACE\\n")
+elif mode == "object":
+    sys.stdout.write("{{}}")
+"""
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake helm is a script")
+
+
+@pytest.fixture
+def fake_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "helm"
+    exe.write_text(FAKE.format(python=sys.executable))
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    output = tmp_path / "out.json"
+    output.write_text(json.dumps(HELM_LIST))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("FAKE_HELM_ARGS", str(tmp_path / "args.json"))
+    monkeypatch.setenv("FAKE_HELM_OUTPUT", str(output))
+    monkeypatch.setenv("FAKE_HELM_MODE", "ok")
+    return tmp_path / "args.json"
+
+
+def test_run_helm(fake_helm: Path) -> None:
+    data = run_helm(timeout=30)
+    assert json.loads(fake_helm.read_text()) == list(HELM_ARGS)
+    assert HELM_ARGS == ("list", "--all-namespaces", "--max", "0", "-o", "json")
+    assert [r.name for r in parse_helm_list(data, "helm list")][0] == "builds-api"
+
+
+def test_command_line() -> None:
+    assert helm_command("/opt/helm") == ["/opt/helm", *HELM_ARGS]
+
+
+def test_failure_names_command_and_first_stderr_line_without_credentials(
+    fake_helm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_HELM_MODE", "fail")
+    with pytest.raises(SourceError) as raised:
+        run_helm(timeout=30)
+    message = str(raised.value)
+    assert message.startswith("`helm list --all-namespaces --max 0 -o json` failed with exit "
+                              "code 1: Error: Kubernetes cluster unreachable")
+    assert "hunter2" not in message and "***@k8s.example" in message
+    assert "\n" not in message
+
+
+def test_failure_without_stderr(fake_helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_HELM_MODE", "fail-silent")
+    with pytest.raises(SourceError, match=r"exit code 2: \(nothing on stderr\)"):
+        run_helm(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [("garbage", "printed output that is not JSON"),
+     ("object", "printed JSON that is not a list of releases")],
+)
+def test_garbage_output(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, mode: str,
+                        message: str) -> None:
+    monkeypatch.setenv("FAKE_HELM_MODE", mode)
+    with pytest.raises(SourceError, match=message):
+        run_helm(timeout=30)
+
+
+def test_timeout_kills_helm_and_its_children(
+    fake_helm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_HELM_MODE", "sleep")
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"did not finish within 0.5s"):
+        run_helm(timeout=0.5)
+    assert time.monotonic() - started < 10
+
+
+def test_helm_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SourceError, match="helm not found on PATH .*--helm-json FILE"):
+        run_helm(timeout=5)
+
+
+def test_not_executable(tmp_path: Path) -> None:
+    exe = tmp_path / "helm"
+    exe.write_text("not a program")
+    exe.chmod(0o644)
+    with pytest.raises(SourceError, match="cannot run"):
+        run_helm(timeout=5, executable=str(exe))
