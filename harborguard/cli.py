@@ -19,8 +19,8 @@ import click
 from harborguard import __version__
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError
-from harborguard.evidence import Usage
 from harborguard.findings import Finding, at_or_above
+from harborguard.gather import EvidenceOptions, gather
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
@@ -110,16 +110,41 @@ simulate_options = _stack(
                  help="Lowest finding severity that makes the exit code 1 (default error)."),
 )
 
-evidence_options = _stack(
+kubectl_options = _stack(
     click.option("--kubectl", "use_kubectl", is_flag=True, default=None,
                  help="Ask the cluster: runs `kubectl get pods,deployments,... -o json`."),
     click.option("--context", metavar="C", help="kubectl context."),
     click.option("--namespace", metavar="N", help="Only this namespace (default: all)."),
     click.option("--kubectl-json", metavar="FILE", multiple=True,
                  help="Saved `kubectl get ... -o json` output (repeatable)."),
+)
+
+manifest_options = _stack(
+    click.option("--manifests", metavar="DIR",
+                 help="A deployment repository checkout (toolforge-deploy layout, Helm values, "
+                      "Kubernetes YAML)."),
+    click.option("--environment", metavar="ENV",
+                 help="Which environment's values the manifests deploy, e.g. tools."),
+    click.option("--image-tag-template", metavar="TEMPLATE",
+                 help="The image tag a chart version deploys, e.g. {version}_image."),
+    click.option("--helm", "use_helm", is_flag=True, default=None,
+                 help="Ask the cluster: runs `helm list --all-namespaces -o json`."),
+    click.option("--helm-json", metavar="FILE", multiple=True,
+                 help="Saved `helm list --all-namespaces -o json` output (repeatable)."),
+)
+
+evidence_options = _stack(
+    kubectl_options,
+    manifest_options,
+    click.option("--history", metavar="N",
+                 help="Also protect the N versions before HEAD in the manifests' git history "
+                      "(default 1 when --manifests is a git checkout)."),
     click.option("--registry-alias", metavar="HOST", multiple=True,
                  help="Another name of the same Harbor in image references (repeatable)."),
 )
+
+EVIDENCE_NAMES = ("use_kubectl", "context", "namespace", "kubectl_json", "manifests",
+                  "environment", "image_tag_template", "use_helm", "helm_json", "history")
 
 
 def _merged_globals(ctx: click.Context, local: dict[str, Any]) -> dict[str, Any]:
@@ -381,42 +406,47 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
         _emit(run, result, report, output)
 
 
-def _gather_evidence(run: _Run, options: dict[str, Any]) -> list[Usage]:
-    from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json, run_kubectl
-
-    usages: list[Usage] = []
-    for path in options.get("kubectl_json") or ():
-        data = load_kubectl_file(path)
-        evidence = parse_kubectl_json(data, path)
-        usages.extend(evidence.usages)
-        run.notes.extend(evidence.problems)
-    if options.get("use_kubectl"):
-        try:
-            data = run_kubectl(context=options.get("context"), namespace=options.get("namespace"),
-                               timeout=run.get("timeout"))
-        except SourceError as exc:
-            run.incomplete.append(Incomplete(what="kubectl", reason=str(exc)))
-        else:
-            evidence = parse_kubectl_json(data, "kubectl")
-            usages.extend(evidence.usages)
-            run.notes.extend(evidence.problems)
-    return usages
-
-
-def _has_evidence(evidence: dict[str, Any]) -> bool:
-    return bool(evidence.get("use_kubectl") or evidence.get("kubectl_json"))
+def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:
+    history = run.get("history")
+    manifests = run.get("manifests")
+    environment = run.get("environment")
+    if manifests and not environment:
+        raise InputError("--manifests needs --environment ENV (e.g. tools): which values apply")
+    return EvidenceOptions(
+        use_kubectl=bool(values.get("use_kubectl")),
+        context=values.get("context"),
+        namespace=values.get("namespace"),
+        kubectl_json=tuple(values.get("kubectl_json") or ()),
+        manifests=manifests,
+        environment=environment,
+        history=history,
+        use_helm=bool(values.get("use_helm")),
+        helm_json=tuple(values.get("helm_json") or ()),
+        image_tag_template=run.get("image-tag-template"),
+        timeout=run.get("timeout"),
+    )
 
 
-def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: dict[str, Any],
-                 aliases: Sequence[str]) -> Any:
+def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: EvidenceOptions,
+                 aliases: Sequence[str]) -> tuple[Any, list[Finding]]:
+    """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
     from harborguard.check import check, harbor_host
 
-    usages = _gather_evidence(run, evidence)
-    hosts = [h for h in (harbor_host(snapshot.harbor), *aliases) if h]
+    hosts = [h for h in (harbor_host(snapshot.harbor), *aliases, *run.get("registry-alias"))
+             if h]
     if not hosts:
         raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
                          "the registry name image references use")
-    return check(result, usages, hosts)
+    gathered = gather(evidence, snapshot, hosts)
+    run.incomplete.extend(gathered.incomplete)
+    run.notes.extend(gathered.notes)
+    checked = check(result, gathered.usages, hosts)
+    return checked, [*checked.findings, *gathered.findings]
+
+
+def _split(local: dict[str, Any]) -> dict[str, Any]:
+    """Takes the evidence options out of a command's keyword arguments."""
+    return {name: local.pop(name, None) for name in EVIDENCE_NAMES}
 
 
 @cli.command("check")
@@ -428,28 +458,30 @@ def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: dic
 def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
                   all_projects: bool | None, policy: str | None, now: str | None,
                   order: str | None, version_pattern: str | None, fmt: str | None,
-                  output: str | None, fail_on: str | None, use_kubectl: bool | None,
-                  context: str | None, namespace: str | None, kubectl_json: tuple[str, ...],
-                  registry_alias: tuple[str, ...], **local: Any) -> None:
-    """Simulate, then cross-check deletions against images in use (cluster, manifests)."""
+                  output: str | None, fail_on: str | None, registry_alias: tuple[str, ...],
+                  **local: Any) -> None:
+    """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
+    the deployment repository (--manifests, --history) and Helm (--helm)."""
     local.update(projects=projects, all_projects=all_projects)
-    evidence = {"use_kubectl": use_kubectl, "context": context, "namespace": namespace,
-                "kubectl_json": kubectl_json}
+    values = _split(local)
     with _edge():
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern))
-        if not _has_evidence(evidence):
-            raise InputError("check needs evidence: --kubectl, --kubectl-json FILE "
-                             "(and, soon, --manifests DIR --environment ENV)")
+            fail_on=fail_on, version_pattern=version_pattern, manifests=values["manifests"],
+            environment=values["environment"], history=values["history"],
+            image_tag_template=values["image_tag_template"]))
+        evidence = _evidence(run, values)
+        if not evidence.any:
+            raise InputError("check needs evidence: --kubectl, --kubectl-json FILE, "
+                             "--manifests DIR --environment ENV, --helm or --helm-json FILE")
         try:
             result, snapshot, source = _simulate(run)
         except _SourceFailed as exc:
             _incomplete_exit(f"cannot read Harbor: {exc}")
-        checked = _cross_check(run, result, snapshot, evidence, registry_alias)
-        report = build_report(result, source, in_use=checked.in_use,
-                              extra_findings=checked.findings, command="check")
-        _emit(run, result, report, output, extra=checked.findings)
+        checked, findings = _cross_check(run, result, snapshot, evidence, registry_alias)
+        report = build_report(result, source, in_use=checked.in_use, extra_findings=findings,
+                              command="check")
+        _emit(run, result, report, output, extra=findings)
 
 
 @cli.command("diff")
@@ -464,17 +496,17 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
                  all_projects: bool | None, policy: str | None, now: str | None,
                  order: str | None, version_pattern: str | None, fmt: str | None,
                  output: str | None, fail_on: str | None, against: str | None,
-                 use_kubectl: bool | None, context: str | None, namespace: str | None,
-                 kubectl_json: tuple[str, ...], registry_alias: tuple[str, ...],
-                 **local: Any) -> None:
+                 registry_alias: tuple[str, ...], **local: Any) -> None:
     """What a proposed policy (--policy NEW) changes against the current one (or --against)."""
     local.update(projects=projects, all_projects=all_projects)
-    evidence = {"use_kubectl": use_kubectl, "context": context, "namespace": namespace,
-                "kubectl_json": kubectl_json}
+    values = _split(local)
     with _edge():
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern))
+            fail_on=fail_on, version_pattern=version_pattern, manifests=values["manifests"],
+            environment=values["environment"], history=values["history"],
+            image_tag_template=values["image_tag_template"]))
+        evidence = _evidence(run, values)
         new_path = run.get("policy")
         if not new_path:
             raise InputError("diff needs the proposed policy: --policy NEW")
@@ -489,19 +521,17 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
         previous = prepared.simulate(old_policy, order_value)
         source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                         policy=new_path)
-        checked = (
-            _cross_check(run, result, prepared.snapshot, evidence, registry_alias)
-            if _has_evidence(evidence) else None
-        )
-        report = build_report(
-            result, source,
-            in_use=None if checked is None else checked.in_use,
-            extra_findings=() if checked is None else checked.findings,
-            command="diff",
-        )
+        in_use = None
+        findings: list[Finding] = []
+        if evidence.any:
+            checked, findings = _cross_check(run, result, prepared.snapshot, evidence,
+                                             registry_alias)
+            in_use = checked.in_use
+        report = build_report(result, source, in_use=in_use, extra_findings=findings,
+                              command="diff")
         add_previous_actions(report, previous)
         report["source"]["against"] = against or "harbor"
-        _emit(run, result, report, output, extra=() if checked is None else checked.findings)
+        _emit(run, result, report, output, extra=findings)
 
 
 @cli.command("snapshot")

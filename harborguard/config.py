@@ -54,6 +54,23 @@ def _positive_int(value: Any, where: str) -> int:
     return number
 
 
+def _non_negative_int(value: Any, where: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise InputError(f"{where}: expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise InputError(f"{where}: must be 0 or more, got {value!r}")
+    return number
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    """A list in the config file; comma-separated in the environment."""
+    if isinstance(value, list | tuple):
+        return tuple(_string(v, where) for v in value)
+    return tuple(part.strip() for part in _string(value, where).split(",") if part.strip())
+
+
 def _flag(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -93,6 +110,11 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("format", "HARBORGUARD_FORMAT", _choice("table", "json")),
         OptionSpec("fail-on", "HARBORGUARD_FAIL_ON", _choice("error", "warning"), "error"),
         OptionSpec("version-pattern", "HARBORGUARD_VERSION_PATTERN", _string),
+        OptionSpec("manifests", "HARBORGUARD_MANIFESTS", _string),
+        OptionSpec("environment", "HARBORGUARD_ENVIRONMENT", _string),
+        OptionSpec("history", "HARBORGUARD_HISTORY", _non_negative_int),
+        OptionSpec("image-tag-template", "HARBORGUARD_IMAGE_TAG_TEMPLATE", _string),
+        OptionSpec("registry-alias", "HARBORGUARD_REGISTRY_ALIAS", _string_list, ()),
     )
 }
 

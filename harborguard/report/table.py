@@ -37,7 +37,9 @@ def _short_digest(digest: str) -> str:
     return f"{algo}:{hexpart[:12]}" if hexpart else digest
 
 
-def render(report: dict[str, Any], colour: bool = False, width: int = 120) -> str:
+def render(report: dict[str, Any], colour: bool = False, width: int = 120,
+           **options: Any) -> str:
+    """The terminal view; ``options`` (such as fail_on) are accepted and ignored."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,

@@ -1,0 +1,240 @@
+"""``--format junit``: JUnit XML for CI test-report readers (GitLab, Jenkins).
+
+Shape: ``<testsuites>`` > ``<testsuite>`` > ``<testcase>`` > ``<failure>``/``<error>``/
+``<system-out>``, with ``tests``, ``failures``, ``errors`` (and ``skipped="0"``,
+``time="0"``) on every ``testsuite`` and on ``testsuites``.
+
+- One ``testsuite`` per Harbor project, in report order, so Jenkins and GitLab group the
+  cases the way an operator thinks of them ("which project's policy is wrong") and a
+  whole-instance audit stays navigable; plus a last suite named ``harborguard`` for the run
+  itself: a passing ``harborguard: summary`` case (the report's summary, source and notes in
+  ``system-out``, so the file is never empty), one ``<error>`` case per ``incomplete`` entry
+  (an incomplete run never reads as green), and findings that name no project.
+- Per repository, a case ``"<repository>: retention"`` (classname: the repository). It
+  fails when the repository has a finding at or above ``fail_on``; its ``system-out``
+  holds the kept/deleted counts, the rules, the version ranges, the fate changes (``diff``)
+  and the deleted artifacts.
+- Per finding, a case ``"<code>: <repository>:<tags>"``: a ``<failure type="<code>"
+  message="...">`` when its severity is at or above ``fail_on``, else a passing case with
+  the message in ``system-out``. ``info`` findings never fail. A repository with error
+  findings therefore shows one failing retention case plus one failing case per finding.
+
+``fail_on`` is the CLI's ``--fail-on`` (``error`` by default, ``warning`` for ``drift``):
+the JUnit verdict then agrees with the exit code. The XML is built with ElementTree (so
+it is escaped) after stripping characters XML 1.0 cannot carry (control characters, lone
+surrogates, U+FFFE/U+FFFF).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Any
+
+from harborguard.findings import RANK
+from harborguard.report.table import STATUS_TEXT, _short_digest, _short_reason, human_bytes
+
+RUN_SUITE = "harborguard"
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def _clean(value: object) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+def _tags(tags: list[str] | None, digest: str | None) -> str:
+    if tags:
+        return ",".join(tags)
+    return f"@{_short_digest(digest)}" if digest else ""
+
+
+def _subject(finding: dict[str, Any]) -> str:
+    tags = _tags(finding["tags"], finding["digest"])
+    if finding["repository"]:
+        where = str(finding["repository"])
+    elif finding.get("component"):
+        env = finding.get("environment")
+        where = f"{finding['component']} ({env})" if env else str(finding["component"])
+    else:
+        where = str(finding["project"] or "")
+    if not tags:
+        return where
+    return f"{where}{'' if tags.startswith('@') else ':'}{tags}" if where else tags
+
+
+class _Suite:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cases: list[ET.Element] = []
+        self.failures = 0
+        self.errors = 0
+        self._names: dict[tuple[str, str], int] = defaultdict(int)
+
+    def case(self, classname: str, name: str) -> ET.Element:
+        key = (classname, name)
+        self._names[key] += 1
+        if self._names[key] > 1:  # CI readers key cases by classname and name
+            name = f"{name} ({self._names[key]})"
+        element = ET.Element("testcase", classname=_clean(classname), name=_clean(name),
+                             time="0")
+        self.cases.append(element)
+        return element
+
+    def fail(self, case: ET.Element, tag: str, kind: str, message: str, text: str) -> None:
+        child = ET.SubElement(case, tag, type=_clean(kind), message=_clean(message))
+        child.text = _clean(text)
+        if tag == "failure":
+            self.failures += 1
+        else:
+            self.errors += 1
+
+    def element(self) -> ET.Element:
+        suite = ET.Element("testsuite", name=_clean(self.name), tests=str(len(self.cases)),
+                           failures=str(self.failures), errors=str(self.errors), skipped="0",
+                           time="0")
+        suite.extend(self.cases)
+        return suite
+
+
+def _out(case: ET.Element, lines: list[str]) -> None:
+    ET.SubElement(case, "system-out").text = _clean("\n".join(lines))
+
+
+def _finding_text(f: dict[str, Any]) -> list[str]:
+    lines = [f"{f['severity']} {f['code']}: {f['message']}"]
+    for key in ("project", "repository", "digest", "component", "environment", "rule"):
+        if f.get(key) is not None:
+            lines.append(f"{key}: {f[key]}")
+    if f["tags"]:
+        lines.append(f"tags: {', '.join(f['tags'])}")
+    lines.extend(f"related: {_tags(r['tags'], None) or r['digest']} ({r['digest']})"
+                 for r in f["related"])
+    return lines
+
+
+def _artifact_line(a: dict[str, Any]) -> str:
+    tags = ", ".join(a["tags"]) or f"(untagged {_short_digest(a['digest'])})"
+    extra = " (tie)" if a["tie"] else ""
+    uses = a.get("in_use") or []
+    if uses:
+        extra += " IN USE: " + "; ".join(f"{u['source']} {u['kind']} {u['where']}" for u in uses)
+    return f"  {tags}  {a['type']}  pushed {a['push_time']}  {_short_reason(a)}{extra}"
+
+
+def _repository_text(repo: dict[str, Any], artifacts: list[dict[str, Any]],
+                     rules: dict[int, str]) -> list[str]:
+    deleted = [a for a in artifacts if a["action"] == "delete"]
+    immutable = sum(1 for a in artifacts if a["action"] == "immutable")
+    freed = sum(a["size"] for a in deleted)
+    lines = [f"{repo['repository']}: {len(artifacts)} artifacts: keeps "
+             f"{len(artifacts) - len(deleted)} ({immutable} by immutable tags), deletes "
+             f"{len(deleted)}; up to {human_bytes(freed)} freed after garbage collection"]
+    if repo["status"] != "evaluated":
+        lines.append(f"status: {repo['status']}: {STATUS_TEXT.get(repo['status'], '')}")
+    if repo.get("error"):
+        lines.append(f"error: {repo['error']}")
+    if repo["rules"]:
+        lines.append("rules: " + ", ".join(f"{i} ({rules.get(i, '?')})" for i in repo["rules"]))
+    if repo.get("versions"):
+        lines.append(f"versions: {repo['versions']}")
+    changed = [a for a in artifacts if a.get("previous_action") not in (None, a["action"])]
+    if changed:
+        lines.append(f"fate changes ({len(changed)}):")
+        lines.extend(f"{_artifact_line(a)}  [{a['previous_action']} -> {a['action']}]"
+                     for a in changed)
+    if deleted:
+        lines.append(f"deleted ({len(deleted)}):")
+        lines.extend(_artifact_line(a) for a in deleted)
+    return lines
+
+
+def _summary_text(report: dict[str, Any], fail_on: str) -> list[str]:
+    s = report["summary"]
+    source = report["source"]
+    lines = [
+        f"{report['tool']}; now {report['now']}; order {report['order']}; Harbor behaviour "
+        f"{report['harbor_version']}; fail-on {fail_on}",
+        f"source: {source['snapshot'] or source['harbor'] or '-'}; policy: {source['policy']}"
+        + (f"; config: {source['config']}" if source.get("config") else ""),
+        f"{s['artifacts']} artifacts in {len(report.get('repositories', []))} repositories: "
+        f"{s['delete']} deleted, {s['retain']} kept, {s['immutable']} saved by immutable tags; "
+        f"up to {human_bytes(s['bytes_deleted'])} freed; {s['errors']} errors, "
+        f"{s['warnings']} warnings",
+    ]
+    if report["incomplete"]:
+        lines.append(f"INCOMPLETE: {len(report['incomplete'])} items missing")
+    lines.extend(f"note: {n}" for n in report.get("notes", []))
+    return lines
+
+
+def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
+           fail_on: str = "error", **options: Any) -> str:
+    """The JUnit document. ``fail_on`` ("error" or "warning"): the lowest finding severity
+    that makes a case fail, as the CLI's --fail-on; colour and width are unused."""
+    threshold = RANK[fail_on]
+    suites: dict[str | None, _Suite] = {}  # None: the run suite
+
+    def suite(project: str | None) -> _Suite:
+        if project not in suites:
+            suites[project] = _Suite(project or RUN_SUITE)
+        return suites[project]
+
+    for project in report.get("projects", []):
+        suite(project["project"])
+    rules = {p["project"]: {r["index"]: r["description"]
+                            for r in (p["policy"] or {}).get("rules", [])}
+             for p in report.get("projects", [])}
+    by_repo: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for artifact in report["artifacts"]:
+        by_repo[(artifact["project"], artifact["repository"])].append(artifact)
+    failing: dict[tuple[str | None, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in report["findings"]:
+        if f["repository"] and f["severity"] != "info" and RANK[f["severity"]] >= threshold:
+            failing[(f["project"], f["repository"])].append(f)
+
+    for repo in report.get("repositories", []):
+        target = suite(repo["project"])
+        case = target.case(repo["repository"], f"{repo['repository']}: retention")
+        bad = failing.get((repo["project"], repo["repository"]), [])
+        if bad:
+            codes = ", ".join(dict.fromkeys(f["code"] for f in bad))
+            target.fail(case, "failure", codes,
+                        f"{len(bad)} findings at or above {fail_on}: {codes}",
+                        "\n".join(f"{f['code']}: {f['message']}" for f in bad))
+        _out(case, _repository_text(repo, by_repo.get((repo["project"], repo["repository"]),
+                                                      []),
+                                    rules.get(repo["project"], {})))
+
+    run = suite(None)
+    run.case(RUN_SUITE, f"{RUN_SUITE}: summary")
+    _out(run.cases[-1], _summary_text(report, fail_on))
+    for item in report["incomplete"]:
+        case = run.case(RUN_SUITE, f"incomplete: {item['what']}")
+        run.fail(case, "error", "incomplete", f"{item['what']}: {item['reason']}",
+                 f"could not be fetched or parsed: {item['what']}: {item['reason']}\n"
+                 "the result is incomplete: a missing part may hold images the policy deletes")
+
+    for f in report["findings"]:
+        target = suite(f["project"])
+        classname = f["repository"] or f["project"] or RUN_SUITE
+        case = target.case(classname, f"{f['code']}: {_subject(f)}")
+        text = _finding_text(f)
+        if f["severity"] != "info" and RANK[f["severity"]] >= threshold:
+            target.fail(case, "failure", f["code"], f["message"], "\n".join(text))
+        else:
+            _out(case, text)
+
+    # The run suite last: project suites first, in report order.
+    ordered = [s for key, s in suites.items() if key is not None] + [suites[None]]
+    root = ET.Element(
+        "testsuites", name="harborguard",
+        tests=str(sum(len(s.cases) for s in ordered)),
+        failures=str(sum(s.failures for s in ordered)),
+        errors=str(sum(s.errors for s in ordered)), time="0",
+    )
+    root.extend(s.element() for s in ordered)
+    ET.indent(root, space="  ")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            + ET.tostring(root, encoding="unicode") + "\n")
