@@ -11,10 +11,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-# The main job on the embedded example: the Toolforge incident of February 2024.
+# The main job on the embedded example: the Toolforge incident of February 2024. A
+# toolforge-deploy checkout is built (.demo/) whose history moves builds-api to 0.0.131,
+# and the cluster (examples/cluster-kubectl.json) still runs 0.0.130.
 # Exit 1 means "findings at or above --fail-on"; the demo shows them rather than failing.
 demo: $(STAMP)
-	$(BIN)/harborguard simulate --snapshot examples/toolforge-snapshot.json --format table \
+	@sh examples/build-deploy-repo.sh .demo/toolforge-deploy
+	$(BIN)/harborguard check --snapshot examples/toolforge-snapshot.json \
+		--manifests .demo/toolforge-deploy --environment tools \
+		--image-tag-template '{version}_image' \
+		--kubectl-json examples/cluster-kubectl.json --format table \
 		|| [ $$? -eq 1 ]
 
 test: $(STAMP)

@@ -345,7 +345,7 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
         report["incomplete"].extend({"what": i.what, "reason": i.reason} for i in run.incomplete)
     fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    width = shutil.get_terminal_size((120, 24)).columns if colour else 120
+    width = shutil.get_terminal_size((140, 24)).columns if colour else 140
     text = render(fmt, report, colour=colour, width=width)
     if output:
         _write_atomically(output, text)

@@ -217,7 +217,9 @@ def test_table_view_groups_by_repository() -> None:
     code, out, _ = invoke("simulate", "--snapshot", str(EXAMPLE), "--format", "table")
     assert code in (0, 1)
     assert "toolforge/builds-api" in out and "Summary:" in out
-    assert "0.0.130-20240221160838-03b2a120" in out
+    assert "versions: keeps 0.0.96..0.0.99, 0.0.131; deletes 0.0.77..0.0.94, 0.0.100..0.0.130" \
+        in out
+    assert "more deleted artifacts, none of them in use" in out
 
 
 def test_example_snapshot_reproduces_the_incident() -> None:

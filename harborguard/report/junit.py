@@ -128,9 +128,10 @@ def _repository_text(repo: dict[str, Any], artifacts: list[dict[str, Any]],
     deleted = [a for a in artifacts if a["action"] == "delete"]
     immutable = sum(1 for a in artifacts if a["action"] == "immutable")
     freed = sum(a["size"] for a in deleted)
+    saved = f" ({immutable} of them by immutable tags)" if immutable else ""
     lines = [f"{repo['repository']}: {len(artifacts)} artifacts: keeps "
-             f"{len(artifacts) - len(deleted)} ({immutable} by immutable tags), deletes "
-             f"{len(deleted)}; up to {human_bytes(freed)} freed after garbage collection"]
+             f"{len(artifacts) - len(deleted)}{saved}, deletes {len(deleted)}; "
+             f"up to {human_bytes(freed)} freed after garbage collection"]
     if repo["status"] != "evaluated":
         lines.append(f"status: {repo['status']}: {STATUS_TEXT.get(repo['status'], '')}")
     if repo.get("error"):
@@ -200,8 +201,11 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
         bad = failing.get((repo["project"], repo["repository"]), [])
         if bad:
             codes = ", ".join(dict.fromkeys(f["code"] for f in bad))
-            target.fail(case, "failure", codes,
-                        f"{len(bad)} findings at or above {fail_on}: {codes}",
+            counted = (f"{len(bad)} error" if fail_on == "error"
+                       else f"{len(bad)} finding") + ("" if len(bad) == 1 else "s")
+            if fail_on != "error":
+                counted += f" at {fail_on} or above"
+            target.fail(case, "failure", codes, f"{counted}: {codes}",
                         "\n".join(f"{f['code']}: {f['message']}" for f in bad))
         _out(case, _repository_text(repo, by_repo.get((repo["project"], repo["repository"]),
                                                       []),

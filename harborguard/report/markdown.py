@@ -32,12 +32,12 @@ from harborguard.report.table import (
 )
 
 MAX_BYTES = 60_000
-ARTIFACT_HINT = "see the JSON or JUnit report (the CI job's artifact) for everything"
+ARTIFACT_HINT = "see the JSON or JUnit report (the CI job's artifacts) for everything"
+MORE_HINT = "see the JSON or JUnit report"
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_DELETES = {"in-use-deleted": "images still in use", "rollback-deleted": "rollback targets"}
 _ERROR_TEXT = {
-    "in-use-deleted": "the policy would delete images still in use",
-    "rollback-deleted": "the policy would delete rollback targets",
     "in-use-missing": "images in use are already missing from Harbor",
     "policy-error": "Harbor's retention job would fail",
 }
@@ -122,7 +122,11 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
     findings = report["findings"]
     errors = [f for f in findings if f["severity"] == "error"]
     warnings = sum(1 for f in findings if f["severity"] == "warning")
-    why = "; ".join(dict.fromkeys(_ERROR_TEXT.get(f["code"], f["code"]) for f in errors))
+    codes = list(dict.fromkeys(f["code"] for f in errors))
+    deletes = [_DELETES[c] for c in _DELETES if c in codes]
+    reasons = [f"the policy would delete {' and '.join(deletes)}"] if deletes else []
+    reasons += [_ERROR_TEXT.get(c, c) for c in codes if c not in _DELETES]
+    why = "; ".join(reasons)
     if report["incomplete"]:
         missing = _plural(len(report["incomplete"]), "item")
         tail = f"; {_plural(len(errors), 'error')} in what was read" if errors else ""
@@ -174,7 +178,7 @@ def _warning_rows(report: dict[str, Any]) -> list[tuple[str, int]]:
         hidden = len(items) - FINDINGS_SHOWN
         if hidden > 0:
             rows.append((_row(md(severity), md(code), md(where) or "—", "…",
-                              md(f"… {hidden} more {code} here ({ARTIFACT_HINT})")), hidden))
+                              md(f"… {hidden} more {code} here ({MORE_HINT})")), hidden))
     return rows
 
 
@@ -236,8 +240,8 @@ class _Repository:
                     "| --- | --- | --- | --- | --- |", *deletes, ""]
         left = len(self.change_rows) + len(self.delete_rows) - len(changes) - len(deletes)
         if left:
-            out += [md(f"… {left} more rows not shown here ({ARTIFACT_HINT})."), ""]
-        out.append("</details>")
+            out += [md(f"… {left} more not shown here ({MORE_HINT})."), ""]
+        out += ["</details>", ""]
         return out, left
 
 
@@ -291,9 +295,8 @@ def _summary(report: dict[str, Any]) -> list[str]:
         lines += ["", md(f"Against the previous policy: {_plural(len(changed), 'artifact')} "
                          f"change fate ({newly} newly deleted, {len(changed) - newly} no "
                          "longer deleted).")]
-    source = report["source"]
-    lines += ["", md(f"{report['tool']}; policy: {source['policy']}"
-                     + (f"; config: {source['config']}" if source.get("config") else ""))]
+    config = report["source"].get("config")
+    lines += ["", md(report["tool"] + (f"; config file: {config}" if config else ""))]
     for note in report.get("notes", []):
         lines += ["", "Note: " + md(note)]
     return lines

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+# Repositories with more artifacts than this list only the rows that matter.
+ROWS_IN_FULL = 40
 ACTION_STYLE = {"retain": "green", "delete": "bold red", "immutable": "cyan"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 STATUS_TEXT = {
@@ -74,6 +76,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
         rows = by_repo.get((repo["project"], repo["repository"]), [])
         _render_repository(console, repo, rows, rules_by_project.get(repo["project"], {}))
     _render_findings(console, report)
+    _render_verdict(console, report)
     s = report["summary"]
     console.print()
     verdict = Text.assemble(
@@ -122,6 +125,14 @@ def _render_repository(
         console.print(Text(f"  versions: {repo['versions']}", style="cyan"))
     if not rows:
         return
+    hidden = 0
+    if len(rows) > ROWS_IN_FULL:
+        # Long repositories: every kept artifact and every deletion that matters (in use,
+        # tied, changed by a diff); the rest are counted (the versions line names them).
+        shown = [r for r in rows if r["action"] != "delete" or r["in_use"] or r["tie"]
+                 or r.get("previous_action", r["action"]) != r["action"]]
+        hidden = len(rows) - len(shown)
+        rows = shown or rows[:ROWS_IN_FULL]
     tag_width = min(48, max(len(_tags_cell(row)) for row in rows))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     diffing = any(r.get("previous_action", r["action"]) != r["action"] for r in rows)
@@ -131,8 +142,11 @@ def _render_repository(
     table.add_column("pushed (UTC)", no_wrap=True, min_width=19)
     table.add_column("pulled", no_wrap=True, min_width=10)
     table.add_column("why", no_wrap=True, overflow="ellipsis")
+    table.add_column("in use", no_wrap=True, min_width=12)
     for row in rows:
         action = Text(row["action"], style=ACTION_STYLE[row["action"]])
+        if row["in_use"]:
+            action.append(" *", "bold red" if row["action"] == "delete" else "bold")
         before = row.get("previous_action", row["action"])
         if before != row["action"]:
             action = Text.assemble((before, ACTION_STYLE[before]), " -> ", action)
@@ -145,8 +159,20 @@ def _render_repository(
             row["push_time"].replace("T", " ").rstrip("Z"),
             (row["pull_time"] or "never")[:10],
             _short_reason(row),
+            _usage_cell(row),
         )
     console.print(table)
+    if hidden:
+        console.print(Text(f"  ... and {hidden} more deleted artifacts, none of them in use "
+                           "(--format json lists every artifact)", style="dim"))
+
+
+def _usage_cell(row: dict[str, Any]) -> str:
+    uses = row["in_use"]
+    if not uses:
+        return ""
+    strongest = min((u["kind"] for u in uses), key=["running", "declared", "rollback"].index)
+    return f"{strongest} ({len(uses)})"
 
 
 def _tags_cell(row: dict[str, Any]) -> str:
@@ -205,3 +231,37 @@ def _render_findings(console: Console, report: dict[str, Any]) -> None:
             console.print(f"  {item['what']}: {item['reason']}")
     for note in report.get("notes", []):
         console.print(Text(f"note: {note}", style="yellow"))
+
+
+CONSEQUENCE = {
+    "in-use-deleted": "is in use now; once Harbor deletes it, the next restart or rescheduling "
+    "(a node drain, a certificate renewal) cannot pull the image: ImagePullBackOff",
+    "rollback-deleted": "is a rollback target; rolling back to it would fail",
+    "in-use-missing": "is already gone from Harbor but still referenced: a restart cannot "
+    "pull it today",
+    "digest-moved": "runs a build whose digest is gone; a restart would run a different build",
+}
+
+
+def _render_verdict(console: Console, report: dict[str, Any]) -> None:
+    """In plain words: what this policy would break, and what to do about it."""
+    harmful = [f for f in report["findings"] if f["code"] in CONSEQUENCE]
+    if not harmful:
+        if report.get("command") in ("check", "diff") and not report["incomplete"]:
+            console.print()
+            console.print(Text("Nothing in use would be deleted.", style="bold green"))
+        return
+    console.print()
+    console.print(Text("What this policy would break", style="bold red"))
+    for f in harmful:
+        label = ", ".join(f["tags"] or []) or (f["digest"] or "?")
+        console.print(
+            Text.assemble("  - ", (f"{f['repository']}:{label}", "bold"),
+                          f" {CONSEQUENCE[f['code']]}.")
+        )
+    console.print(
+        "  Keep these before the policy runs: add a rule that retains them (for example "
+        "`always` on the deployed tags), rank by version (see --order semver), or deploy "
+        "first. Details are in the findings above; --format json lists every piece of "
+        "evidence."
+    )
