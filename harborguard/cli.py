@@ -534,6 +534,57 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
         _emit(run, result, report, output, extra=findings)
 
 
+@cli.command("drift")
+@kubectl_options
+@manifest_options
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
+              help="Output format (default: table on a terminal, else json).")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE atomically.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+              help="Lowest finding severity that makes the exit code 1 (default warning).")
+@global_options
+@click.pass_context
+def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
+                  fail_on: str | None, **local: Any) -> None:
+    """Versions merged to the manifests but not running (not-deployed), and the reverse."""
+    from harborguard.drift import helm_drift, image_drift
+
+    values = _split(local)
+    with _edge():
+        run = _start(ctx, local, _command_values(
+            format=fmt, fail_on=fail_on or "warning", manifests=values["manifests"],
+            environment=values["environment"], image_tag_template=values["image_tag_template"],
+            history=0))
+        evidence = _evidence(run, values)
+        if not evidence.manifests:
+            raise InputError("drift compares the manifests with the cluster: give --manifests DIR "
+                             "--environment ENV")
+        cluster = (evidence.use_helm or evidence.helm_json or evidence.use_kubectl
+                   or evidence.kubectl_json)
+        if not cluster:
+            raise InputError("drift needs the cluster's side: --helm, --helm-json FILE, "
+                             "--kubectl or --kubectl-json FILE")
+        gathered = gather(evidence, None, ())
+        run.incomplete.extend(gathered.incomplete)
+        run.notes.extend(gathered.notes)
+        environment = evidence.environment or ""
+        findings: list[Finding] = []
+        if evidence.use_helm or evidence.helm_json:
+            findings.extend(helm_drift(gathered.components, gathered.releases, environment))
+        if gathered.kubectl_read:
+            declared = [u for u in gathered.usages if u.source == "manifests"]
+            findings.extend(image_drift(declared, gathered.usages, environment))
+        result = RunResult(
+            now_ns=utc_now_nanos(), order="push", behaviour=resolve_behaviour(None),
+            projects=(), findings=tuple(findings), incomplete=(),
+        )
+        report = build_report(result, Source(harbor=None, snapshot=None, policy="harbor"),
+                              command="drift")
+        report["source"]["manifests"] = evidence.manifests
+        report["source"]["environment"] = environment
+        _emit(run, result, report, output)
+
+
 @cli.command("snapshot")
 @click.option("--project", "projects", metavar="P", multiple=True,
               help="Project to read (repeatable).")

@@ -75,8 +75,8 @@ def _size(lines: Iterable[str]) -> int:
     return sum(len(line.encode("utf-8")) + 1 for line in lines)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def _plural(count: int, word: str, many: str = "") -> str:
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _where(finding: dict[str, Any]) -> str:
@@ -336,16 +336,18 @@ def _fit_warnings(rows: list[tuple[str, int]], budget: int) -> tuple[list[str], 
     return [*head, *kept, tail], left
 
 
-def _fit_repositories(repos: list[_Repository], budget: int) -> tuple[list[str], int, int]:
-    """The repository blocks within ``budget``; and (rows, repositories) left out."""
+def _fit_repositories(repos: list[_Repository],
+                      budget: int) -> tuple[list[str], int, list[_Repository]]:
+    """The repository blocks within ``budget``; the rows left out of the repositories shown;
+    the repositories left out."""
     if not repos:
-        return [], 0, 0
+        return [], 0, []
     head = ["", "### Deletions by repository", ""]
     for cap in _ROW_CAPS:
         blocks = [repo.lines(cap) for repo in repos]
         lines = head + [line for block, _ in blocks for line in block]
         if _size(lines) <= budget:
-            return lines, sum(left for _, left in blocks), 0
+            return lines, sum(left for _, left in blocks), []
     # Even one line per repository is too much: keep the ones that matter most.
     blocks = [repo.lines(0) for repo in repos]
     priority = sorted(range(len(repos)),
@@ -361,11 +363,11 @@ def _fit_repositories(repos: list[_Repository], budget: int) -> tuple[list[str],
         used += cost
     omitted = [repos[i] for i in range(len(repos)) if i not in chosen]
     lines = head + [line for i in sorted(chosen) for line in blocks[i][0]]
-    lines += ["", md(f"… {_plural(len(omitted), 'more repository')} not shown "
-                     f"({sum(r.deleted for r in omitted)} deletions); {ARTIFACT_HINT}.")]
-    rows = sum(blocks[i][1] for i in chosen) + sum(
-        len(r.change_rows) + len(r.delete_rows) for r in omitted)
-    return lines, rows, len(omitted)
+    what = (f"{_plural(len(omitted), 'more repository', 'more repositories')} not shown"
+            if chosen else f"The details of all {len(omitted)} repositories are not shown")
+    lines += [md(f"{what} ({_plural(sum(r.deleted for r in omitted), 'deletion')}); "
+                 f"{ARTIFACT_HINT}."), ""]
+    return lines, sum(blocks[i][1] for i in chosen), omitted
 
 
 def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
@@ -385,9 +387,12 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
                                                             max(0, budget))
     left_out: list[str] = []
     if repos_left:
-        left_out.append(f"the details of {_plural(repos_left, 'repository')}")
+        deletions = _plural(sum(r.deleted for r in repos_left), "deletion")
+        left_out.append(f"the details of "
+                        f"{_plural(len(repos_left), 'repository', 'repositories')} "
+                        f"({deletions})")
     if rows_left:
-        left_out.append(f"{_plural(rows_left, 'artifact row')} of the repository details")
+        left_out.append(f"{_plural(rows_left, 'artifact row')} of the repositories shown")
     if warnings_left:
         left_out.append(_plural(warnings_left, "warning"))
     note = []

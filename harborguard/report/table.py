@@ -53,6 +53,8 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
         soft_wrap=False,
     )
     source = report["source"]
+    if report.get("command") == "drift":
+        return _render_drift(console, buffer, report)
     origin = source["snapshot"] or source["harbor"] or "?"
     policy = "each project's own policy" if source["policy"] == "harbor" else source["policy"]
     if "against" in source:
@@ -209,7 +211,7 @@ def _render_findings(console: Console, report: dict[str, Any]) -> None:
         shown: dict[tuple[str, str], int] = defaultdict(int)
         hidden: dict[tuple[str, str], int] = defaultdict(int)
         for f in findings:
-            where = f["repository"] or f["project"] or ""
+            where = f["repository"] or f["project"] or f["component"] or ""
             group = (f["code"], where)
             if shown[group] >= FINDINGS_SHOWN:
                 hidden[group] += 1
@@ -265,3 +267,24 @@ def _render_verdict(console: Console, report: dict[str, Any]) -> None:
         "first. Details are in the findings above; --format json lists every piece of "
         "evidence."
     )
+
+
+def _render_drift(console: Console, buffer: io.StringIO, report: dict[str, Any]) -> str:
+    source = report["source"]
+    console.print(Text.assemble(("harborguard drift ", "bold"), source.get("manifests", "?"),
+                                f"  environment: {source.get('environment', '?')}"))
+    _render_findings(console, report)
+    drifted = [f for f in report["findings"] if f["code"] in ("not-deployed", "not-in-manifests")]
+    console.print()
+    if report["incomplete"]:
+        console.print(Text("INCOMPLETE: some evidence could not be read; drift may be missing.",
+                           style="bold red"))
+    elif drifted:
+        console.print(Text(f"Drift: {len(drifted)} differences between the manifests and the "
+                           "cluster. A merged version that is not deployed is not protected "
+                           "by what runs, and what runs is not protected by the manifests.",
+                           style="bold yellow"))
+    else:
+        console.print(Text("No drift: the cluster runs what the manifests name.",
+                           style="bold green"))
+    return buffer.getvalue()

@@ -575,7 +575,9 @@ class _Run:
             version = self._system_info()
             taken_at = now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if all_projects:
-                _Listing(self, f"{API}/projects", self._on_project_list, key="name").start()
+                # with_detail is Harbor's default; it is what carries metadata.retention_id.
+                _Listing(self, f"{API}/projects", self._on_project_list, key="name",
+                         params={"with_detail": "true"}).start()
             for position, name in enumerate(names):
                 self.request(
                     f"{API}/projects/{quote(name, safe='')}",
@@ -730,7 +732,7 @@ class _Run:
         for position, payload in enumerate(result):
             name = payload.get("name") if isinstance(payload, dict) else None
             if not isinstance(name, str) or not name.startswith(prefix) or name == prefix:
-                self._missing((project.position, position), f"{project.name}/?",
+                self._missing((project.position, position), project.name,
                               f"repositories[{position}]: no repository name under {prefix}")
                 continue
             repository = _Repository(position, name, payload)

@@ -1,0 +1,108 @@
+"""The drift job: what the deployment repository names vs what the cluster runs. Pure.
+
+``not-deployed``: a version merged to the manifests is not what runs (the alert the
+incident asked for: builds-api 0.0.131 was merged and never deployed). ``not-in-manifests``:
+what runs is not what the manifests name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from harborguard.evidence import Usage
+from harborguard.findings import Finding
+from harborguard.imageref import ImageRef, parse_image_ref
+from harborguard.sources.helm import HelmRelease
+from harborguard.sources.helmfile import Component
+
+
+def helm_drift(
+    components: Sequence[Component], releases: Sequence[HelmRelease], environment: str
+) -> list[Finding]:
+    found: list[Finding] = []
+    matched: set[tuple[str, str]] = set()
+    for component in components:
+        if not component.release or not component.chart or not component.chart_version:
+            continue
+        candidates = [
+            r for r in releases
+            if r.name == component.release
+            and (not component.namespace or r.namespace == component.namespace)
+        ]
+        declared = f"{component.chart} {component.chart_version} ({component.declared_at})"
+        if not candidates:
+            found.append(Finding(
+                code="not-deployed", component=component.name, environment=environment,
+                message=f"the manifests name {declared}, but no Helm release "
+                f"{component.namespace or '*'}/{component.release} runs in the cluster: "
+                "merged but never deployed",
+            ))
+            continue
+        for release in candidates:
+            matched.add((release.namespace, release.name))
+            running = release.version(component.chart)
+            where = f"{release.namespace}/HelmRelease/{release.name}"
+            if running is None:
+                found.append(Finding(
+                    code="not-in-manifests", component=component.name, environment=environment,
+                    message=f"{where} runs chart {release.chart!r}, not the helmfile's "
+                    f"{component.chart}",
+                ))
+            elif running != component.chart_version:
+                found.append(Finding(
+                    code="not-deployed", component=component.name, environment=environment,
+                    message=f"the manifests name {declared}, but {where} runs {running} "
+                    f"(revision {release.revision}, {release.status or 'status unknown'}, "
+                    f"updated {release.updated or '?'}): merged but not deployed",
+                ))
+    for release in releases:
+        if (release.namespace, release.name) not in matched:
+            found.append(Finding(
+                code="not-in-manifests", environment=environment,
+                message=f"Helm release {release.namespace}/{release.name} runs {release.chart}, "
+                "which no component of the manifests declares for this environment",
+            ))
+    return found
+
+
+def _parsed(usage: Usage) -> ImageRef | None:
+    try:
+        return parse_image_ref(usage.ref)
+    except ValueError:
+        return None
+
+
+def image_drift(
+    declared: Sequence[Usage], running: Sequence[Usage], environment: str
+) -> list[Finding]:
+    """Images the manifests declare vs images running, per repository they both name."""
+    declared_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
+    for usage in declared:
+        ref = _parsed(usage)
+        if ref is not None and not usage.chart:
+            declared_by_repo[ref.repository][ref.tag or ref.digest or ""] = usage
+    running_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
+    for usage in running:
+        ref = _parsed(usage)
+        if ref is not None and usage.kind == "running":
+            running_by_repo[ref.repository].setdefault(ref.tag or ref.digest or "", usage)
+    found: list[Finding] = []
+    for repository in sorted(set(declared_by_repo) & set(running_by_repo)):
+        wanted, runs = declared_by_repo[repository], running_by_repo[repository]
+        for version, usage in wanted.items():
+            if version not in runs:
+                others = ", ".join(f"{v} ({u.where})" for v, u in list(runs.items())[:3])
+                found.append(Finding(
+                    code="not-deployed", component=usage.component, environment=environment,
+                    message=f"the manifests declare {repository}:{version} ({usage.where}), "
+                    f"but the cluster runs {others}: merged but not deployed",
+                ))
+        for version, usage in runs.items():
+            if version not in wanted:
+                found.append(Finding(
+                    code="not-in-manifests", component=usage.component, environment=environment,
+                    message=f"{usage.where} runs {repository}:{version}, which the manifests "
+                    f"do not name (they declare {', '.join(wanted)})",
+                ))
+    return found

@@ -1,0 +1,133 @@
+"""drift and check with deployment-repository evidence, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harborguard.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SNAPSHOT = str(EXAMPLES / "toolforge-snapshot.json")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def deploy_repo(tmp_path_factory: pytest.TempPathFactory) -> str:
+    dest = tmp_path_factory.mktemp("deploy") / "toolforge-deploy"
+    subprocess.run(["sh", str(EXAMPLES / "build-deploy-repo.sh"), str(dest)], check=True,
+                   capture_output=True)
+    return str(dest)
+
+
+def test_ci_check_without_cluster_protects_the_previous_version(deploy_repo: str) -> None:
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo,
+                            "--environment", "tools", "--image-tag-template", "{version}_image",
+                            "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    errors = {(f["code"], tuple(f["tags"])) for f in report["findings"]
+              if f["severity"] == "error"}
+    assert ("rollback-deleted", ("0.0.130-20240221160838-03b2a120_image",)) in errors
+    assert ("rollback-deleted", ("0.0.130-20240221160838-03b2a120",)) in errors
+    uses = {u["where"].split(":", 1)[1]: u for a in report["artifacts"] for u in a["in_use"]
+            if u["source"] == "git-history"}
+    assert "components/builds-api/values/tools.yaml:1" in uses  # the name it had then
+    declared = [u for a in report["artifacts"] for u in a["in_use"] if u["source"] == "manifests"]
+    assert any(u["where"] == "components/builds-api/values/tools.yaml.gotmpl:1" for u in declared)
+
+
+def test_history_zero_does_not_protect_the_previous_version(deploy_repo: str) -> None:
+    code, out, _ = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo,
+                          "--environment", "tools", "--history", "0", "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def test_manifests_need_environment_and_missing_dir_is_bad_input(deploy_repo: str) -> None:
+    code, _, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo)
+    assert code == 2 and "--environment" in err
+    code, _, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", "/nonexistent/x",
+                          "--environment", "tools")
+    assert code == 2 and "/nonexistent/x" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_yaml_file_in_manifests_makes_the_run_incomplete(tmp_path: Path) -> None:
+    root = tmp_path / "deploy"
+    values = root / "components" / "builds-api" / "values"
+    values.mkdir(parents=True)
+    (root / "components" / "builds-api" / "helmfile.yaml").write_text(
+        (EXAMPLES / "toolforge-deploy/components/builds-api/helmfile.yaml").read_text())
+    (values / "tools.yaml.gotmpl").write_text(
+        (EXAMPLES / "toolforge-deploy/components/builds-api/values/tools.yaml.gotmpl").read_text())
+    broken = root / "components" / "other" / "values.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("image: [unclosed\n")
+    code, out, _ = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(root),
+                          "--environment", "tools", "--history", "0", "--format", "json")
+    assert code == 3
+    report = json.loads(out)
+    assert any("components/other/values.yaml" in i["what"] for i in report["incomplete"])
+    assert any(a["in_use"] for a in report["artifacts"])  # the other files were still read
+
+
+def test_drift_from_helm_json(deploy_repo: str) -> None:
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--helm-json", str(EXAMPLES / "cluster-helm.json"), "--format", "json")
+    assert code == 1  # drift's default --fail-on is warning
+    report = json.loads(out)
+    assert report["command"] == "drift" and report["artifacts"] == []
+    assert report["source"]["harbor"] is None
+    not_deployed = [f for f in report["findings"] if f["code"] == "not-deployed"]
+    assert len(not_deployed) == 1 and not_deployed[0]["component"] == "builds-api"
+    assert "runs 0.0.130-20240221160838-03b2a120" in not_deployed[0]["message"]
+
+
+def test_drift_with_a_fake_helm_and_kubectl_on_path(deploy_repo: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    helm = tmp_path / "helm"
+    helm.write_text(f"#!/bin/sh\ncat {EXAMPLES / 'cluster-helm.json'}\n")
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncat {EXAMPLES / 'cluster-kubectl.json'}\n")
+    for fake in (helm, kubectl):
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    code, out, err = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                            "--helm", "--kubectl", "--image-tag-template", "{version}_image",
+                            "--format", "json")
+    assert code == 1, err
+    codes = sorted(f["code"] for f in json.loads(out)["findings"])
+    assert codes == ["not-deployed", "not-deployed", "not-in-manifests"]
+
+
+def test_drift_when_helm_fails_is_incomplete(deploy_repo: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    helm = tmp_path / "helm"
+    helm.write_text("#!/bin/sh\necho 'Error: Kubernetes cluster unreachable' >&2\nexit 1\n")
+    helm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--helm", "--format", "json")
+    assert code == 3
+    assert json.loads(out)["incomplete"][0]["what"] == "helm"
+
+
+def test_no_drift_when_the_cluster_runs_what_is_merged(deploy_repo: str, tmp_path: Path) -> None:
+    releases = json.loads((EXAMPLES / "cluster-helm.json").read_text())
+    releases[0]["chart"] = "builds-api-0.0.131-20240222212602-322f874b"
+    path = tmp_path / "helm.json"
+    path.write_text(json.dumps(releases))
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--helm-json", str(path), "--format", "table")
+    assert code == 0 and "No drift" in out
