@@ -346,7 +346,7 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
-    text = render(fmt, report, colour=colour, width=width)
+    text = render(fmt, report, colour=colour, width=width, fail_on=run.get("fail-on"))
     if output:
         _write_atomically(output, text)
     else:

@@ -107,7 +107,7 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("policy", "HARBORGUARD_POLICY", _string),
         OptionSpec("now", "HARBORGUARD_NOW", _string),
         OptionSpec("order", "HARBORGUARD_ORDER", _choice("push", "semver"), "push"),
-        OptionSpec("format", "HARBORGUARD_FORMAT", _choice("table", "json")),
+        OptionSpec("format", "HARBORGUARD_FORMAT", _choice("table", "json", "markdown", "junit")),
         OptionSpec("fail-on", "HARBORGUARD_FAIL_ON", _choice("error", "warning"), "error"),
         OptionSpec("version-pattern", "HARBORGUARD_VERSION_PATTERN", _string),
         OptionSpec("manifests", "HARBORGUARD_MANIFESTS", _string),

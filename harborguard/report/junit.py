@@ -50,15 +50,18 @@ def _tags(tags: list[str] | None, digest: str | None) -> str:
     return f"@{_short_digest(digest)}" if digest else ""
 
 
+def _where(finding: dict[str, Any]) -> str:
+    if finding["repository"]:
+        return str(finding["repository"])
+    if finding.get("component"):
+        env = finding.get("environment")
+        return f"{finding['component']} ({env})" if env else str(finding["component"])
+    return str(finding["project"] or "")
+
+
 def _subject(finding: dict[str, Any]) -> str:
     tags = _tags(finding["tags"], finding["digest"])
-    if finding["repository"]:
-        where = str(finding["repository"])
-    elif finding.get("component"):
-        env = finding.get("environment")
-        where = f"{finding['component']} ({env})" if env else str(finding["component"])
-    else:
-        where = str(finding["project"] or "")
+    where = _where(finding)
     if not tags:
         return where
     return f"{where}{'' if tags.startswith('@') else ':'}{tags}" if where else tags
@@ -154,16 +157,17 @@ def _repository_text(repo: dict[str, Any], artifacts: list[dict[str, Any]],
 def _summary_text(report: dict[str, Any], fail_on: str) -> list[str]:
     s = report["summary"]
     source = report["source"]
-    lines = [
-        f"{report['tool']}; now {report['now']}; order {report['order']}; Harbor behaviour "
-        f"{report['harbor_version']}; fail-on {fail_on}",
-        f"source: {source['snapshot'] or source['harbor'] or '-'}; policy: {source['policy']}"
-        + (f"; config: {source['config']}" if source.get("config") else ""),
+    lines = [f"{report['tool']} {report.get('command', '')}".rstrip()
+             + f"; now {report['now']}; order {report['order']}; Harbor behaviour "
+             f"{report['harbor_version']}; fail-on {fail_on}"]
+    lines.extend(f"{key}: {source[key]}" for key in
+                 ("harbor", "snapshot", "policy", "against", "manifests", "environment",
+                  "config") if source.get(key) is not None)
+    lines.append(
         f"{s['artifacts']} artifacts in {len(report.get('repositories', []))} repositories: "
         f"{s['delete']} deleted, {s['retain']} kept, {s['immutable']} saved by immutable tags; "
-        f"up to {human_bytes(s['bytes_deleted'])} freed; {s['errors']} errors, "
-        f"{s['warnings']} warnings",
-    ]
+        f"up to {human_bytes(s['bytes_deleted'])} freed; errors: {s['errors']}, "
+        f"warnings: {s['warnings']}")
     if report["incomplete"]:
         lines.append(f"INCOMPLETE: {len(report['incomplete'])} items missing")
     lines.extend(f"note: {n}" for n in report.get("notes", []))
@@ -222,7 +226,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
 
     for f in report["findings"]:
         target = suite(f["project"])
-        classname = f["repository"] or f["project"] or RUN_SUITE
+        classname = _where(f) or RUN_SUITE
         case = target.case(classname, f"{f['code']}: {_subject(f)}")
         text = _finding_text(f)
         if f["severity"] != "info" and RANK[f["severity"]] >= threshold:
@@ -233,7 +237,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     # The run suite last: project suites first, in report order.
     ordered = [s for key, s in suites.items() if key is not None] + [suites[None]]
     root = ET.Element(
-        "testsuites", name="harborguard",
+        "testsuites", name=_clean(f"harborguard {report.get('command', '')}".rstrip()),
         tests=str(sum(len(s.cases) for s in ordered)),
         failures=str(sum(s.failures for s in ordered)),
         errors=str(sum(s.errors for s in ordered)), time="0",

@@ -145,15 +145,30 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
     return "**harborguard: no problems found**"
 
 
+def _policy_text(policy: str) -> str:
+    return "each project's own policy" if policy == "harbor" else policy
+
+
+def _is_drift(report: dict[str, Any]) -> bool:
+    return report.get("command") == "drift"
+
+
 def _meta(report: dict[str, Any]) -> str:
     source = report["source"]
-    origin = source["snapshot"] or source["harbor"] or "manifests"
-    policy = "each project's own policy" if source["policy"] == "harbor" else source["policy"]
+    command = report.get("command")
+    if _is_drift(report):
+        return md(f"harborguard drift · manifests: {source.get('manifests', '?')} · "
+                  f"environment: {source.get('environment', '?')} · now: {report['now']}")
+    origin = source["snapshot"] or source["harbor"] or "?"
+    policy = _policy_text(source["policy"])
+    if "against" in source:
+        policy += f" (compared with {_policy_text(source['against'])})"
     s = report["summary"]
     deletes = (f"{s['delete']} of {s['artifacts']} artifacts deleted "
                f"(up to {human_bytes(s['bytes_deleted'])})")
-    return md(f"{deletes} · {origin} · policy: {policy} · now: {report['now']} · "
-              f"order: {report['order']} · Harbor behaviour: {report['harbor_version']}")
+    return md(f"{deletes} · harborguard {command or 'simulate'} {origin} · policy: {policy} · "
+              f"now: {report['now']} · order: {report['order']} · "
+              f"Harbor behaviour: {report['harbor_version']}")
 
 
 def _errors(report: dict[str, Any]) -> list[str]:
@@ -281,10 +296,18 @@ def _incomplete(report: dict[str, Any]) -> list[str]:
 
 def _summary(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
-    text = (f"{s['artifacts']} artifacts in {len(report.get('repositories', []))} "
-            f"repositories: {s['delete']} deleted, {s['retain']} kept, {s['immutable']} saved "
-            f"by immutable tags; up to {human_bytes(s['bytes_deleted'])} freed after garbage "
-            f"collection; {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}")
+    counts = f"{_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}"
+    if _is_drift(report):
+        drifted = sum(1 for f in report["findings"]
+                      if f["code"] in ("not-deployed", "not-in-manifests"))
+        text = (f"{_plural(drifted, 'difference')} between the manifests and the cluster; "
+                f"{counts}")
+    else:
+        text = (f"{s['artifacts']} artifacts in "
+                f"{_plural(len(report.get('repositories', [])), 'repository', 'repositories')}: "
+                f"{s['delete']} deleted, {s['retain']} kept, {s['immutable']} saved by "
+                f"immutable tags; up to {human_bytes(s['bytes_deleted'])} freed after garbage "
+                f"collection; {counts}")
     if report["incomplete"]:
         text += f"; INCOMPLETE: {_plural(len(report['incomplete']), 'item')} missing"
     changed = [a for a in report["artifacts"]
