@@ -247,9 +247,17 @@ def _progress(run: _Run, label: str) -> tuple[ProgressHook | None, Callable[[], 
 
 def _load_source(run: _Run, *, need_policies: bool) -> tuple[Snapshot, str | None]:
     """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
-    path = run.get("snapshot")
-    projects = list(run.options.get("projects") or ())
-    all_projects = bool(run.options.get("all_projects"))
+    cli_projects = list(run.options.get("projects") or ())
+    cli_all = bool(run.options.get("all_projects"))
+    if cli_projects or cli_all:
+        # The command line chose a live read: a snapshot from the environment or the
+        # config file does not apply (and one on the command line is a contradiction).
+        path = run.options.get("snapshot")
+        projects, all_projects = cli_projects, cli_all
+    else:
+        path = run.get("snapshot")
+        projects = [] if path else list(run.get("project"))
+        all_projects = False if path else bool(run.get("all-projects"))
     if path and (projects or all_projects):
         raise InputError("give either --snapshot FILE or --project/--all-projects, not both")
     if path:
@@ -393,7 +401,7 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
                      order: str | None, version_pattern: str | None, fmt: str | None,
                      output: str | None, fail_on: str | None, **local: Any) -> None:
     """Dry-run the retention policy: what each repository keeps and deletes, and why."""
-    local.update(projects=projects, all_projects=all_projects)
+    local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
     with _edge():
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
@@ -462,7 +470,7 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
                   **local: Any) -> None:
     """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
     the deployment repository (--manifests, --history) and Helm (--helm)."""
-    local.update(projects=projects, all_projects=all_projects)
+    local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
     values = _split(local)
     with _edge():
         run = _start(ctx, local, _command_values(
@@ -498,7 +506,7 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
                  output: str | None, fail_on: str | None, against: str | None,
                  registry_alias: tuple[str, ...], **local: Any) -> None:
     """What a proposed policy (--policy NEW) changes against the current one (or --against)."""
-    local.update(projects=projects, all_projects=all_projects)
+    local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
     values = _split(local)
     with _edge():
         run = _start(ctx, local, _command_values(

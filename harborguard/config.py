@@ -115,6 +115,8 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("history", "HARBORGUARD_HISTORY", _non_negative_int),
         OptionSpec("image-tag-template", "HARBORGUARD_IMAGE_TAG_TEMPLATE", _string),
         OptionSpec("registry-alias", "HARBORGUARD_REGISTRY_ALIAS", _string_list, ()),
+        OptionSpec("project", "HARBORGUARD_PROJECT", _string_list, ()),
+        OptionSpec("all-projects", "HARBORGUARD_ALL_PROJECTS", _flag, False),
     )
 }
 
