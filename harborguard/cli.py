@@ -269,11 +269,11 @@ def _load_source(run: _Run, *, need_policies: bool) -> tuple[Snapshot, str | Non
         )
     from harborguard.sources.harbor import fetch_snapshot
 
-    client = _harbor_client(run)
     progress, stop = _progress(run, "reading Harbor")
     try:
-        data = fetch_snapshot(client, projects, all_projects=all_projects, progress=progress,
-                              with_policies=need_policies)
+        with _harbor_client(run) as client:
+            data = fetch_snapshot(client, projects, all_projects=all_projects,
+                                  progress=progress, with_policies=need_policies)
     except SourceError as exc:
         raise _SourceFailed(str(exc)) from None
     finally:
@@ -614,11 +614,11 @@ def snapshot_command(ctx: click.Context, /, projects: tuple[str, ...],
         run = _start(ctx, local, {})
         if not projects and not all_projects:
             raise InputError("give --project P (repeatable) or --all-projects")
-        client = _harbor_client(run)
         progress, stop = _progress(run, "reading Harbor")
         try:
-            data = fetch_snapshot(client, list(projects), all_projects=bool(all_projects),
-                                  progress=progress)
+            with _harbor_client(run) as client:
+                data = fetch_snapshot(client, list(projects), all_projects=bool(all_projects),
+                                      progress=progress)
         except SourceError as exc:
             stop()
             _incomplete_exit(str(exc))

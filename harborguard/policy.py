@@ -174,14 +174,17 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def parse_policy(data: Any, origin: str) -> RetentionPolicy:
+def parse_policy(data: Any, origin: str, *, from_harbor: bool = False) -> RetentionPolicy:
     """Builds a policy from Harbor's ``GET /retentions/{id}`` shape.
 
-    Raises InputError only when ``data`` is not an object with a ``rules`` list.
+    Raises InputError only when ``data`` is not an object with a ``rules`` list. What Harbor
+    itself sends (``from_harbor``) may lack ``rules``: go-swagger drops an empty list.
     """
     if not isinstance(data, Mapping):
         raise InputError(f"{origin}: a retention policy must be an object with a 'rules' list")
     rules_value = data.get("rules")
+    if rules_value is None and from_harbor:
+        rules_value = []
     if not isinstance(rules_value, list):
         raise InputError(
             f"{origin}: field 'rules' is missing or not a list; a policy looks like "

@@ -46,9 +46,16 @@ def simulate(
     """Evaluates every project; ``policy`` (from --policy) replaces each project's own."""
     outcomes = []
     findings: list[Finding] = []
+    unreadable = {
+        item.what: item.reason for item in snapshot.incomplete
+        if item.reason.startswith("retention policy")
+    }
     for project in snapshot.projects:
         effective = policy if policy is not None else project.retention
-        outcome = evaluate_project(project, effective, now_ns, behaviour, ranker=ranker)
+        outcome = evaluate_project(
+            project, effective, now_ns, behaviour, ranker=ranker,
+            policy_unreadable=None if policy is not None else unreadable.get(project.name),
+        )
         outcomes.append(outcome)
         if policy is not None:
             findings.extend(_invalid_findings(project.name, policy, behaviour))

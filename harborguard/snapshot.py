@@ -170,7 +170,9 @@ def _project(raw: Any, where: str) -> Project:
     retention_raw = raw["retention"]
     try:
         retention = (
-            None if retention_raw is None else parse_policy(retention_raw, f"{where}.retention")
+            None
+            if retention_raw is None
+            else parse_policy(retention_raw, f"{where}.retention", from_harbor=True)
         )
     except InputError as exc:
         raise _Bad(f"{where}.retention", str(exc).split(": ", 1)[-1]) from None

@@ -312,3 +312,24 @@ rules:
     assert "fate changes" in out and "delete -> retain" in out
     code, _, err = invoke("diff", "--snapshot", str(EXAMPLE))
     assert code == 2 and "--policy NEW" in err
+
+
+def test_unreadable_policy_is_not_evaluated_not_safe(tmp_path: Path) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, None)
+    data["incomplete"] = [{"what": "proj", "reason": "retention policy: HTTP 403 (needs "
+                                                      "tag-retention:read)"}]
+    code, out, _ = invoke("simulate", "--snapshot", write(tmp_path, "s.json", data),
+                          "--format", "json")
+    report = json.loads(out)
+    assert code == 3
+    assert report["repositories"][0]["status"] == "policy-unreadable"
+    assert report["artifacts"][0]["reason"].startswith("not evaluated")
+
+
+def test_snapshot_policy_without_rules_key_is_an_empty_policy(tmp_path: Path) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, {"id": 3, "algorithm": "or",
+                                                 "scope": {"level": "project", "ref": 1}})
+    code, out, err = invoke("simulate", "--snapshot", write(tmp_path, "s.json", data),
+                            "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["repositories"][0]["status"] == "no-rules"

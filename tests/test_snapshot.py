@@ -49,6 +49,7 @@ MUTATIONS = [
     ("taken_at", lambda d: d.pop("taken_at")),
     ("schema", lambda d: d.update(schema="harborguard.snapshot/v2")),
     ("projects[0].retention", lambda d: d["projects"][0].update(retention={"rules": "x"})),
+    ("projects[0].retention", lambda d: d["projects"][0].update(retention=[])),
 ]
 
 

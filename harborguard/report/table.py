@@ -17,6 +17,7 @@ ACTION_STYLE = {"retain": "green", "delete": "bold red", "immutable": "cyan"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 STATUS_TEXT = {
     "no-policy": "the project has no retention policy: everything stays",
+    "policy-unreadable": "NOT EVALUATED: the retention policy could not be read",
     "no-rules": "the policy has no rules: everything stays",
     "launch-failed": "the retention job fails before it starts: everything stays",
     "not-in-scope": "not covered by any rule: everything stays",

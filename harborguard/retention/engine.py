@@ -35,7 +35,7 @@ from harborguard.timeutil import format_nanos, format_seconds
 
 Action = Literal["retain", "delete", "immutable"]
 Status = Literal[
-    "no-policy", "no-rules", "launch-failed", "not-in-scope", "failed", "no-rule-ran", "evaluated"
+    "no-policy", "policy-unreadable", "no-rules", "launch-failed", "not-in-scope", "failed", "no-rule-ran", "evaluated"
 ]
 
 
@@ -142,10 +142,18 @@ def evaluate_project(
     *,
     immutable_rules: Sequence[ImmutableRule] | None = None,
     ranker: Ranker | None = None,
+    policy_unreadable: str | None = None,
 ) -> ProjectOutcome:
     rules_immutable = project.immutable_rules if immutable_rules is None else immutable_rules
     checker = ImmutableChecker(rules_immutable, behaviour)
     repos = project.repositories
+    if policy is None and policy_unreadable is not None:
+        reason = f"not evaluated: the retention policy could not be read ({policy_unreadable})"
+        return ProjectOutcome(
+            project,
+            None,
+            tuple(_keep_all(r, "policy-unreadable", reason) for r in repos),
+        )
     if policy is None:
         return ProjectOutcome(
             project,
