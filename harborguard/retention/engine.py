@@ -35,7 +35,8 @@ from harborguard.timeutil import format_nanos, format_seconds
 
 Action = Literal["retain", "delete", "immutable"]
 Status = Literal[
-    "no-policy", "policy-unreadable", "no-rules", "launch-failed", "not-in-scope", "failed", "no-rule-ran", "evaluated"
+    "no-policy", "policy-unreadable", "no-rules", "launch-failed", "not-in-scope", "failed",
+    "no-rule-ran", "evaluated",
 ]
 
 
