@@ -1,4 +1,4 @@
-# Everything runs from a fresh clone with only Python 3.11 and make.
+# Everything runs from a fresh clone with only Python 3.11, make and git.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

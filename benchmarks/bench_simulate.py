@@ -51,7 +51,8 @@ def generate(path: Path) -> None:
         t = now - rng.randint(3600, 86400 * 400)
         for i in range(PER_REPO):
             t -= rng.choice((0, 1, 7, 60, 3600, 86400))  # some share a second
-            tags = [f"1.{i // 10}.{i % 10}"]
+            n = PER_REPO - 1 - i  # newer pushes carry higher versions, as releases do
+            tags = [f"1.{n // 10}.{n % 10}"]
             if i % 17 == 0:
                 tags.append(f"release-{i}")
             if i == 0:

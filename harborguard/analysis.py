@@ -3,6 +3,7 @@ version order) policies that keep old versions while deleting newer ones. Pure."
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from harborguard.findings import Finding, Related
@@ -85,18 +86,31 @@ def version_findings(
 ) -> list[Finding]:
     """``version-order-inversion`` (one per deleted artifact newer than a kept one) and
     ``version-disorder`` (push order and version order disagree in a repository)."""
+    return analyse_versions(outcomes, pattern)[0]
+
+
+def analyse_versions(
+    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
+) -> tuple[list[Finding], dict[str, str]]:
+    """The version findings and, per evaluated repository, its fates as ranges; each tag
+    is read once."""
     found: list[Finding] = []
+    fates: dict[str, str] = {}
     for project in outcomes:
         for repo in project.repositories:
             versioned = _versions(repo, pattern)
-            if len(versioned) < 2:
+            if not versioned:
                 continue
             if repo.status == "evaluated":
-                found.extend(_inversions(project.project.name, repo, versioned))
+                fate = _fates(repo, versioned)
+                if fate:
+                    fates[repo.repository.name] = fate
+                if len(versioned) > 1:
+                    found.extend(_inversions(project.project.name, repo, versioned))
             disorder = _disorder(project.project.name, repo, versioned)
             if disorder is not None:
                 found.append(disorder)
-    return found
+    return found, fates
 
 
 def _inversions(
@@ -105,26 +119,32 @@ def _inversions(
     artifacts = repo.repository.artifacts
     decisions = repo.decisions
     kept = sorted(
-        ((v, pos) for pos, v in versioned if decisions[pos].action != "delete"),
-        key=lambda item: item[0].sort_key,
+        ((v.sort_key, pos, v) for pos, v in versioned if decisions[pos].action != "delete"),
+        key=lambda item: item[0],
     )
     if not kept:
         return []
-    lowest_kept = kept[0][0]
+    kept_keys = [item[0] for item in kept]
+    lowest = kept_keys[0]
     runs = {run.rule.index: run for run in repo.runs}
-    labels = short_labels(v.tag for _, v in versioned)
+    labels: dict[str, str] | None = None
     found: list[Finding] = []
     for pos, version in versioned:
-        if decisions[pos].action != "delete" or not version > lowest_kept:
+        key = version.sort_key
+        if decisions[pos].action != "delete" or not key > lowest:
             continue
-        older = [(v, p) for v, p in kept if v < version]
-        newest_older_version, newest_older = older[-1]
+        if labels is None:
+            labels = short_labels(v.tag for _, v in versioned)
+        # Kept artifacts with a lower version: a prefix of the sorted kept list.
+        count = bisect_left(kept_keys, key)
+        older = kept[:count]
+        _, newest_older, newest_older_version = older[-1]
         deleted = artifacts[pos]
         keeper = artifacts[newest_older]
         keeper_decision = decisions[newest_older]
         older_label = labels.get(newest_older_version.tag, newest_older_version.tag)
         rule, why = _why_kept(keeper, keeper_decision, deleted, runs, older_label)
-        more = f" (and {len(older) - 1} more older artifacts)" if len(older) > 1 else ""
+        more = f" (and {count - 1} more older artifacts)" if count > 1 else ""
         found.append(
             Finding(
                 code="version-order-inversion",
@@ -134,7 +154,7 @@ def _inversions(
                 tags=deleted.tags,
                 rule=rule,
                 related=tuple(
-                    Related(artifacts[p].digest, artifacts[p].tags) for _, p in reversed(older)
+                    Related(artifacts[p].digest, artifacts[p].tags) for _, p, _ in reversed(older)
                 ),
                 message=(
                     f"deletes {labels.get(version.tag, version.tag)} but keeps {older_label}"
@@ -248,21 +268,17 @@ def fate_summaries(
 ) -> dict[str, str]:
     """Per evaluated repository, its versions' fates as ranges: "keeps 0.0.96..0.0.99,
     0.0.131; deletes 0.0.100..0.0.130", so a jump shows at a glance."""
-    out: dict[str, str] = {}
-    for project in outcomes:
-        for repo in project.repositories:
-            if repo.status != "evaluated":
-                continue
-            # Build metadata does not change a version (a chart and its image are one
-            # release), so runs are labelled without it.
-            items = [
-                (version, _without_build(version), repo.decisions[pos].action != "delete")
-                for pos, version in _versions(repo, pattern)
-            ]
-            text = describe_fates(items)
-            if text:
-                out[repo.repository.name] = text
-    return out
+    return analyse_versions(outcomes, pattern)[1]
+
+
+def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:
+    # Build metadata does not change a version (a chart and its image are one release),
+    # so runs are labelled without it.
+    items = [
+        (version, _without_build(version), repo.decisions[pos].action != "delete")
+        for pos, version in versioned
+    ]
+    return describe_fates(items)
 
 
 def _without_build(version: Version) -> str:

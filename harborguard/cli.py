@@ -67,6 +67,8 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 global_options = _stack(
+    click.version_option(__version__, "--version", prog_name="harborguard",
+                         message="%(prog)s %(version)s"),
     click.option("--harbor", metavar="URL", help="Harbor base URL [env HARBOR_URL]."),
     click.option("--username", metavar="NAME",
                  help="Harbor user or robot account, e.g. robot$proj+ci [env HARBOR_USERNAME]."),
@@ -156,8 +158,6 @@ def _merged_globals(ctx: click.Context, local: dict[str, Any]) -> dict[str, Any]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="harborguard",
-                      message="%(prog)s %(version)s")
 @global_options
 @click.pass_context
 def cli(ctx: click.Context, /, **options: Any) -> None:
@@ -177,13 +177,19 @@ class _Run:
     options: dict[str, Any]
     incomplete: list[Incomplete] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    fail_on_default: str | None = None  # drift: warning
 
     def get(self, name: str) -> Any:
+        if name == "fail-on" and self.fail_on_default is not None:
+            return self.resolver.get(name, default=self.fail_on_default)
         return self.resolver.get(name)
 
 
 def _start(ctx: click.Context, local: dict[str, Any], command: dict[str, Any]) -> _Run:
     options = _merged_globals(ctx, local)
+    for name in ("projects", "all_projects", "snapshot"):
+        if local.get(name):
+            options[name] = local[name]
     config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
     cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
     return _Run(Resolver(cli_values, os.environ, config), options)
@@ -245,7 +251,8 @@ def _progress(run: _Run, label: str) -> tuple[ProgressHook | None, Callable[[], 
     return update, bar.stop
 
 
-def _load_source(run: _Run, *, need_policies: bool) -> tuple[Snapshot, str | None]:
+def _load_source(run: _Run, *, need_policies: bool,
+                 need_additions: bool = False) -> tuple[Snapshot, str | None]:
     """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
     cli_projects = list(run.options.get("projects") or ())
     cli_all = bool(run.options.get("all_projects"))
@@ -273,7 +280,8 @@ def _load_source(run: _Run, *, need_policies: bool) -> tuple[Snapshot, str | Non
     try:
         with _harbor_client(run) as client:
             data = fetch_snapshot(client, projects, all_projects=all_projects,
-                                  progress=progress, with_policies=need_policies)
+                                  progress=progress, with_policies=need_policies,
+                                  with_additions=need_additions)
     except SourceError as exc:
         raise _SourceFailed(str(exc)) from None
     finally:
@@ -290,10 +298,40 @@ def _incomplete_exit(message: str) -> NoReturn:
     sys.exit(int(Exit.INCOMPLETE))
 
 
+def _unreadable_harbor(run: _Run, exc: _SourceFailed, output: str | None,
+                       command: str) -> NoReturn:
+    """Harbor could not be read: still a report (exit 3) saying what is missing, so a CI
+    job keeps its artifact exactly when it needs it."""
+    click.echo(f"harborguard: error: cannot read Harbor: {exc}", err=True)
+    run.incomplete.append(Incomplete(what=run.get("harbor") and _safe_url(run.get("harbor"))
+                                     or "harbor", reason=str(exc)))
+    result = RunResult(now_ns=_whole_seconds(utc_now_nanos()), order=run.get("order") or "push",
+                       behaviour=resolve_behaviour(run.get("harbor-version")), projects=(),
+                       findings=(), incomplete=())
+    source = Source(harbor=_safe_url(run.get("harbor")), snapshot=None,
+                    policy=run.get("policy") or "harbor")
+    _emit(run, result, build_report(result, source, command=command), output)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """A URL without ``user:password@``."""
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    host, at, tail = rest.partition("@")
+    if at and "/" not in host:
+        rest = tail
+    return f"{scheme}{sep}{rest}" if sep else url.rpartition("@")[2]
+
+
+def _whole_seconds(nanos: int) -> int:
+    return nanos - nanos % 1_000_000_000
+
+
 def _now(run: _Run, snapshot: Snapshot, live: bool) -> int:
     text = run.get("now") or (None if live else snapshot.taken_at)
     if not text:
-        return utc_now_nanos()
+        return _whole_seconds(utc_now_nanos())
     try:
         return parse_nanos(text)
     except ValueError:
@@ -326,19 +364,21 @@ class _Prepared:
                         ranker=self.ranker, pattern=self.pattern)
 
 
-def _prepare(run: _Run, *, need_policies: bool) -> _Prepared:
+def _prepare(run: _Run, *, need_policies: bool, need_additions: bool = False) -> _Prepared:
     pattern = _version_pattern(run)
     ranker = SemverRanker(pattern) if run.get("order") == "semver" else None
-    snapshot, snapshot_path = _load_source(run, need_policies=need_policies)
+    snapshot, snapshot_path = _load_source(run, need_policies=need_policies,
+                                           need_additions=need_additions)
     now_ns = _now(run, snapshot, live=snapshot_path is None)
     behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
     return _Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 
-def _simulate(run: _Run) -> tuple[RunResult, Snapshot, Source]:
+def _simulate(run: _Run, *, need_additions: bool = False
+              ) -> tuple[RunResult, Snapshot, Source]:
     policy_path = run.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
-    prepared = _prepare(run, need_policies=policy is None)
+    prepared = _prepare(run, need_policies=policy is None, need_additions=need_additions)
     result = prepared.simulate(policy, run.get("order"))
     source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")
@@ -351,6 +391,7 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
         report["source"]["config"] = run.resolver.config_path
     if run.incomplete:
         report["incomplete"].extend({"what": i.what, "reason": i.reason} for i in run.incomplete)
+    report["notes"] = [*report.get("notes", []), *run.notes]
     fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
@@ -360,7 +401,7 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     else:
         click.echo(text, nl=False)
     if not run.get("quiet"):
-        for note in [*result.notes, *run.notes]:
+        for note in report["notes"]:
             click.echo(f"harborguard: note: {note}", err=True)
     findings = [*result.findings, *extra]
     if result.incomplete or run.incomplete:
@@ -373,6 +414,8 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
 
 
 def _write_atomically(path: str, text: str) -> None:
+    if not path:
+        raise InputError("-o/--output: the file name is empty")
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
@@ -381,6 +424,10 @@ def _write_atomically(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        # mkstemp makes the file private; give it the mode a plain write would.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~mask)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -409,7 +456,7 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
         try:
             result, _, source = _simulate(run)
         except _SourceFailed as exc:
-            _incomplete_exit(f"cannot read Harbor: {exc}")
+            _unreadable_harbor(run, exc, output, "simulate")
         report = build_report(result, source)
         _emit(run, result, report, output)
 
@@ -483,9 +530,10 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
             raise InputError("check needs evidence: --kubectl, --kubectl-json FILE, "
                              "--manifests DIR --environment ENV, --helm or --helm-json FILE")
         try:
-            result, snapshot, source = _simulate(run)
+            result, snapshot, source = _simulate(run,
+                                                 need_additions=evidence.manifests is not None)
         except _SourceFailed as exc:
-            _incomplete_exit(f"cannot read Harbor: {exc}")
+            _unreadable_harbor(run, exc, output, "check")
         checked, findings = _cross_check(run, result, snapshot, evidence, registry_alias)
         report = build_report(result, source, in_use=checked.in_use, extra_findings=findings,
                               command="check")
@@ -521,9 +569,10 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
         new_policy = load_policy_file(new_path)
         old_policy = load_policy_file(against) if against else None
         try:
-            prepared = _prepare(run, need_policies=old_policy is None)
+            prepared = _prepare(run, need_policies=old_policy is None,
+                                need_additions=evidence.manifests is not None)
         except _SourceFailed as exc:
-            _incomplete_exit(f"cannot read Harbor: {exc}")
+            _unreadable_harbor(run, exc, output, "diff")
         order_value = run.get("order")
         result = prepared.simulate(new_policy, order_value)
         previous = prepared.simulate(old_policy, order_value)
@@ -560,7 +609,7 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
     values = _split(local)
     with _edge():
         run = _start(ctx, local, _command_values(
-            format=fmt, fail_on=fail_on or "warning", manifests=values["manifests"],
+            format=fmt, fail_on=fail_on, manifests=values["manifests"],
             environment=values["environment"], image_tag_template=values["image_tag_template"],
             history=0))
         evidence = _evidence(run, values)
@@ -576,14 +625,16 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
         run.incomplete.extend(gathered.incomplete)
         run.notes.extend(gathered.notes)
         environment = evidence.environment or ""
-        findings: list[Finding] = []
+        findings: list[Finding] = list(gathered.findings)  # unresolved-reference: never silence
         if evidence.use_helm or evidence.helm_json:
             findings.extend(helm_drift(gathered.components, gathered.releases, environment))
         if gathered.kubectl_read:
             declared = [u for u in gathered.usages if u.source == "manifests"]
             findings.extend(image_drift(declared, gathered.usages, environment))
+        run.fail_on_default = "warning"
         result = RunResult(
-            now_ns=utc_now_nanos(), order="push", behaviour=resolve_behaviour(None),
+            now_ns=_whole_seconds(utc_now_nanos()), order="push",
+            behaviour=resolve_behaviour(None),
             projects=(), findings=tuple(findings), incomplete=(),
         )
         report = build_report(result, Source(harbor=None, snapshot=None, policy="harbor"),
@@ -613,6 +664,9 @@ def snapshot_command(ctx: click.Context, /, projects: tuple[str, ...],
     with _edge():
         run = _start(ctx, local, {})
         if not projects and not all_projects:
+            projects = tuple(run.get("project"))
+            all_projects = run.get("all-projects")
+        if not projects and not all_projects:
             raise InputError("give --project P (repeatable) or --all-projects")
         progress, stop = _progress(run, "reading Harbor")
         try:
@@ -640,4 +694,10 @@ def main() -> None:
     # Runs build hundreds of thousands of acyclic objects (artifacts, decisions, report
     # rows); the cyclic collector would rescan them again and again for nothing.
     gc.disable()
-    cli(prog_name="harborguard")
+    try:
+        cli(prog_name="harborguard", standalone_mode=True)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: fail closed
+        # An unexpected error must never read as "no findings" (0) or "findings" (1).
+        click.echo(f"harborguard: internal error: {type(exc).__name__}: {exc} "
+                   "(the result is incomplete; please report this)", err=True)
+        sys.exit(int(Exit.INCOMPLETE))

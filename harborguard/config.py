@@ -178,7 +178,8 @@ class Resolver:
     def config_path(self) -> str | None:
         return self._config.path
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str, default: Any = None) -> Any:
+        """The option's value; ``default`` replaces the built-in default (drift's fail-on)."""
         spec = OPTIONS[name]
         value = self._cli.get(name)
         if value is not None and value is not False:
@@ -187,4 +188,4 @@ class Resolver:
             return spec.convert(self._env[spec.env], f"environment variable {spec.env}")
         if name in self._config.values:
             return spec.convert(self._config.values[name], f"{self._config.path}: key {name!r}")
-        return spec.default
+        return spec.default if default is None else default

@@ -7,6 +7,7 @@ cannot be read at all raise InputError (exit 2).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,8 +140,19 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             )
             for item in manifests.unresolved
         )
+        if not manifests.components:
+            out.notes.append(f"{options.manifests}: no component has values for environment "
+                             f"{environment!r}; is the environment name right?")
         depth = options.history
-        if depth is None:
+        if depth is None and shutil.which("git") is None:
+            # Without git, history (the rollback target) cannot be read: fail closed.
+            out.incomplete.append(Incomplete(
+                what=f"git history of {options.manifests}",
+                reason="git is not installed, so the previous versions (rollback targets) "
+                "cannot be read; install git or pass --history 0 to check without them",
+            ))
+            depth = 0
+        elif depth is None:
             depth = 1 if _is_git_checkout(options.manifests) else 0
             if depth == 0:
                 out.notes.append(f"{options.manifests} is not a git checkout: no rollback "

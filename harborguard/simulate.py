@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harborguard.analysis import fate_summaries, time_tie_findings, version_findings
+from harborguard.analysis import analyse_versions, time_tie_findings
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
@@ -61,7 +61,8 @@ def simulate(
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
     findings.extend(time_tie_findings(outcomes))
-    findings.extend(version_findings(outcomes, pattern))
+    version_found, fates = analyse_versions(outcomes, pattern)
+    findings.extend(version_found)
     notes = (behaviour.warning,) if behaviour.warning else ()
     return RunResult(
         now_ns=now_ns,
@@ -71,7 +72,7 @@ def simulate(
         findings=tuple(findings),
         incomplete=snapshot.incomplete,
         notes=notes,
-        fates=fate_summaries(outcomes, pattern),
+        fates=fates,
     )
 
 

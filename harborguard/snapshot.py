@@ -117,6 +117,8 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
             if isinstance(lb, dict) and isinstance(lb.get("name"), str)
         )
     kind = get("type")
+    if type(size) is int and size < 0:
+        raise _Bad(f"{where()}.size", f"is negative ({size})")
     return Artifact(
         digest,
         names,

@@ -92,8 +92,12 @@ def parse_nanos(text: str) -> int:
 
 
 def format_seconds(seconds: int) -> str:
-    """RFC 3339 in UTC with a `Z`, whole seconds."""
-    return (_EPOCH + timedelta(seconds=seconds)).isoformat() + "Z"
+    """RFC 3339 in UTC with a `Z`, whole seconds. Outside years 1-9999 (a day cut-off
+    that wrapped around int64) there is no RFC 3339 form: say so instead."""
+    try:
+        return (_EPOCH + timedelta(seconds=seconds)).isoformat() + "Z"
+    except OverflowError:
+        return f"unix time {seconds}s (outside years 1-9999)"
 
 
 def format_nanos(nanos: int) -> str:

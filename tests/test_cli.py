@@ -333,3 +333,37 @@ def test_snapshot_policy_without_rules_key_is_an_empty_policy(tmp_path: Path) ->
                             "--format", "json")
     assert code == 0, err
     assert json.loads(out)["repositories"][0]["status"] == "no-rules"
+
+
+def test_version_after_the_subcommand() -> None:
+    code, out, _ = invoke("simulate", "--version")
+    assert code == 0 and out.strip() == f"harborguard {__version__}"
+
+
+def test_unreachable_harbor_still_writes_a_report(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    code, _, err = invoke("simulate", "--harbor", "https://user:sekrit@127.0.0.1:9/",
+                          "--project", "x", "--timeout", "1", "-o", str(target),
+                          env={"HARBOR_PASSWORD": "sekrit2"})
+    assert code == 3
+    report = json.loads(target.read_text())
+    assert report["incomplete"] and report["summary"]["artifacts"] == 0
+    assert "sekrit" not in target.read_text() and "sekrit" not in err
+
+
+def test_negative_size_is_bad_input(tmp_path: Path) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, None)
+    data["projects"][0]["repositories"][0]["artifacts"][0]["size"] = -5
+    code, _, err = invoke("simulate", "--snapshot", write(tmp_path, "s.json", data))
+    assert code == 2 and "size: is negative" in err
+
+
+def test_day_rule_cutoff_outside_calendar_does_not_crash(tmp_path: Path) -> None:
+    pfile = write(tmp_path, "p.json", policy(rule("nDaysSinceLastPush", 5)))
+    code, out, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--policy", pfile,
+                            "--now", "0001-01-01T00:00:00Z", "--format", "json")
+    assert code == 0, err
+    assert {a["action"] for a in json.loads(out)["artifacts"]} == {"retain"}
+    from harborguard.timeutil import format_seconds
+
+    assert "outside years 1-9999" in format_seconds(-10**12)

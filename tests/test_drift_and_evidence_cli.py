@@ -129,5 +129,24 @@ def test_no_drift_when_the_cluster_runs_what_is_merged(deploy_repo: str, tmp_pat
     path = tmp_path / "helm.json"
     path.write_text(json.dumps(releases))
     code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
-                          "--helm-json", str(path), "--format", "table")
+                          "--helm-json", str(path), "--image-tag-template", "{version}_image",
+                          "--format", "table")
     assert code == 0 and "No drift" in out
+
+
+def test_drift_says_what_it_cannot_resolve(deploy_repo: str) -> None:
+    # Without a tag template or chart values, the chart's images are unknown: a warning,
+    # never a silent "no drift".
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--kubectl-json", str(EXAMPLES / "cluster-kubectl.json"),
+                          "--format", "json")
+    assert code == 1
+    assert "unresolved-reference" in {f["code"] for f in json.loads(out)["findings"]}
+
+
+def test_drift_fail_on_from_the_environment(deploy_repo: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARBORGUARD_FAIL_ON", "error")
+    code, _, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                        "--helm-json", str(EXAMPLES / "cluster-helm.json"), "--format", "json")
+    assert code == 0

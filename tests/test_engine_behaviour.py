@@ -95,7 +95,7 @@ def test_reasons_name_rule_and_rank() -> None:
     assert got[dig("a2")].reason == (
         "not kept by any rule: rule 0 (latestPushedK 1) ranked it #3 of 3 by push time")
     defaulted = decisions(run(artifacts, policy(rule("latestPushedK", "5"))))
-    assert "latestPushedK 10 (default: '5' is not a non-negative number)" in \
+    assert "latestPushedK 10 (default: Harbor cannot use '5')" in \
         defaulted[dig("a0")].reason
 
 

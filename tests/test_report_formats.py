@@ -357,7 +357,8 @@ def test_drift_report(tmp_path: Path) -> None:
     subprocess.run(["sh", str(ROOT / "examples" / "build-deploy-repo.sh"), str(repo)],
                    check=True, capture_output=True)
     report = cli_json("drift", "--manifests", str(repo), "--environment", "tools",
-                      "--helm-json", str(ROOT / "examples" / "cluster-helm.json"))
+                      "--helm-json", str(ROOT / "examples" / "cluster-helm.json"),
+                      "--image-tag-template", "{version}_image")
     assert report["artifacts"] == [] and report["findings"]
     text = markdown_format.render(report, fail_on="warning")
     assert text.startswith("**harborguard: 1 warning** (fail-on warning)")

@@ -107,7 +107,7 @@ class Evaluator:
             return "always"
         text = f"{self.template.name} {self.value}"
         if self.defaulted:
-            text += f" (default: {self.raw!r} is not a non-negative number)"
+            text += f" (default: Harbor cannot use {self.raw!r})"
         return text
 
 

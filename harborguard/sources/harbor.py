@@ -129,8 +129,12 @@ class HarborClient:
         sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url.strip())
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(
                 f"--harbor: {_without_userinfo(url)!r} is not an http(s) URL; give Harbor's "
                 "base URL, e.g. https://harbor.example.org"
@@ -299,7 +303,12 @@ class HarborClient:
 
 
 def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # Not even parseable: drop everything up to the last '@' of the authority.
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}"
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
@@ -530,10 +539,12 @@ class _Run:
         client: HarborClient,
         progress: Callable[[int, int], None] | None,
         with_policies: bool,
+        with_additions: bool = True,
     ) -> None:
         self._client = client
         self._progress = progress
         self._with_policies = with_policies
+        self._with_additions = with_additions
         self._pool = ThreadPoolExecutor(
             max_workers=client.concurrency, thread_name_prefix="harborguard-fetch"
         )
@@ -783,6 +794,8 @@ class _Run:
         base = repository_path(project.name, repository.name)
         for artifact in result:
             digest = artifact.get("digest")
+            if not self._with_additions:
+                break
             if artifact.get("type") != "CHART" or not isinstance(digest, str):
                 continue
             repository.waiting += 1
@@ -797,7 +810,9 @@ class _Run:
     def _on_values(
         self, project: _Project, repository: _Repository, digest: str, reply: Reply | Failure
     ) -> None:
-        if isinstance(reply, Failure):
+        if isinstance(reply, Failure) and reply.status == 404:
+            pass  # the chart has no values.yaml: a definite answer, nothing is missing
+        elif isinstance(reply, Failure):
             subject = f"{repository.name}@{digest}"
             index = _index_of(repository.artifacts or [], digest)
             self._missing((project.position, repository.position, index), subject,
@@ -889,6 +904,7 @@ def fetch_snapshot(
     progress: Callable[[int, int], None] | None = None,
     with_policies: bool = True,
     now: Callable[[], datetime] | None = None,
+    with_additions: bool = True,
 ) -> dict[str, Any]:
     """Reads ``projects`` (or every project the account can list) into a raw
     ``harborguard.snapshot/v1`` document, in API order.
@@ -908,7 +924,9 @@ def fetch_snapshot(
     collecting = gc.isenabled()
     gc.enable()
     try:
-        return _Run(client, progress, with_policies).fetch(names, all_projects, clock)
+        return _Run(client, progress, with_policies, with_additions).fetch(
+            names, all_projects, clock
+        )
     finally:
         if not collecting:
             gc.disable()

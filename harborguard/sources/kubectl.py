@@ -323,7 +323,8 @@ def _replicaset(
     # The current ReplicaSet of a Deployment scaled to zero is declared, not a rollback.
     if revision is not None and current_revisions.get((namespace, owner)) == revision:
         return "declared", where
-    return "rollback", f"{where} (revision {revision or 'unknown'})"
+    # DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
+    return "rollback", where
 
 
 def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
