@@ -150,3 +150,19 @@ def test_drift_fail_on_from_the_environment(deploy_repo: str,
     code, _, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
                         "--helm-json", str(EXAMPLES / "cluster-helm.json"), "--format", "json")
     assert code == 0
+
+
+def test_values_under_secret_keys_never_reach_the_report(tmp_path: Path) -> None:
+    root = tmp_path / "deploy"
+    values = root / "components" / "builds-api" / "values"
+    values.mkdir(parents=True)
+    (root / "components" / "builds-api" / "helmfile.yaml").write_text(
+        (EXAMPLES / "toolforge-deploy/components/builds-api/helmfile.yaml").read_text())
+    text = (EXAMPLES / "toolforge-deploy/components/builds-api/values/tools.yaml.gotmpl")
+    (values / "tools.yaml.gotmpl").write_text(
+        text.read_text() + "secrets:\n  password: tools-harbor.wmcloud.org/toolforge/sekritpw1:0.0.1\n"
+        "db:\n  apiToken: tools-harbor.wmcloud.org/toolforge/sekrittoken:1\n")
+    for fmt in ("json", "table", "markdown", "junit"):
+        _, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(root),
+                             "--environment", "tools", "--history", "0", "--format", fmt)
+        assert "sekrit" not in out and "sekrit" not in err, fmt
