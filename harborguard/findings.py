@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning", "info"]
 
@@ -26,14 +25,15 @@ SEVERITY: dict[str, Severity] = {
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(NamedTuple):
     digest: str
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
+    """One problem with one artifact (or repository, component, project). A NamedTuple:
+    a policy can produce tens of thousands of findings on a large project."""
+
     code: str
     message: str
     project: str | None = None

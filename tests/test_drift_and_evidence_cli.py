@@ -160,8 +160,9 @@ def test_values_under_secret_keys_never_reach_the_report(tmp_path: Path) -> None
         (EXAMPLES / "toolforge-deploy/components/builds-api/helmfile.yaml").read_text())
     text = (EXAMPLES / "toolforge-deploy/components/builds-api/values/tools.yaml.gotmpl")
     (values / "tools.yaml.gotmpl").write_text(
-        text.read_text() + "secrets:\n  password: tools-harbor.wmcloud.org/toolforge/sekritpw1:0.0.1\n"
-        "db:\n  apiToken: tools-harbor.wmcloud.org/toolforge/sekrittoken:1\n")
+        text.read_text()
+        + "secrets:\n  password: tools-harbor.wmcloud.org/toolforge/sekritpw1:0.0.1\n"
+        + "db:\n  apiToken: tools-harbor.wmcloud.org/toolforge/sekrittoken:1\n")
     for fmt in ("json", "table", "markdown", "junit"):
         _, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(root),
                              "--environment", "tools", "--history", "0", "--format", fmt)

@@ -91,7 +91,7 @@ class ImmutableChecker:
                 stop = ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
                 break
             applicable.append((rule_id, tag_sel))
-        result = _RepositoryRules(tuple(applicable), stop)
+        result = _RepositoryRules(tuple(applicable), stop, name)
         self._cache[repository] = result
         return result
 
@@ -102,16 +102,17 @@ class ImmutableChecker:
         rules = self._for_repository(repository)
         if not rules.applicable:
             return rules.stop if rules.stop is not None else _NOT_IMMUTABLE
-        # The tag selector sees the whole candidate: a repo* decoration there reads the name.
-        name = split_repository(repository)[1] if self._double_strip else repository
-        probe = _Probe(name, tags)
         for rule_id, tag_sel in rules.applicable:
             if isinstance(tag_sel, str):
                 if tag_sel:
                     return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {tag_sel}")
                 continue
             try:
-                hit = tag_sel.accepts_tags(tags) if tag_sel.on_tags else tag_sel.accepts(probe)
+                if tag_sel.on_tags:
+                    hit = tag_sel.accepts_tags(tags)
+                else:
+                    # The tag selector sees the whole candidate: repo* decorations read the name.
+                    hit = tag_sel.accepts(_Probe(rules.name, tags))
                 if hit:
                     return ImmutableVerdict(True, rule_id)
             except PatternError as exc:
@@ -146,6 +147,7 @@ class ImmutableChecker:
 class _RepositoryRules:
     applicable: tuple[tuple[int, Selector | str], ...]
     stop: ImmutableVerdict | None
+    name: str  # the repository name the matcher sees (double-stripped up to v2.15.2)
 
 
 def check_immutable(
