@@ -27,9 +27,9 @@ import tracemalloc
 from pathlib import Path
 
 from harborguard.harborversion import resolve
-from harborguard.retention.engine import evaluate_project
 from harborguard.report import render
 from harborguard.report.build import Source, build_report
+from harborguard.retention.engine import evaluate_project
 from harborguard.simulate import simulate
 from harborguard.snapshot import load_snapshot
 from harborguard.timeutil import parse_nanos

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -66,15 +67,23 @@ class _RepoIndex:
 
     def __init__(self, outcome: RepositoryOutcome) -> None:
         self.outcome = outcome
-        self.by_digest: dict[str, int] = {}
+        artifacts = outcome.repository.artifacts
+        # Built with C-level iteration: a check may index a million artifacts.
+        self.by_digest: dict[str, int] = dict(
+            zip(map(attrgetter("digest"), artifacts), range(len(artifacts)), strict=True)
+        )
         self.by_tag: dict[str, int] = {}
+        for pos, tags in enumerate(map(attrgetter("tags"), artifacts)):
+            if len(tags) == 1:
+                self.by_tag[tags[0]] = pos
+            else:
+                for tag in tags:
+                    self.by_tag[tag] = pos
         self.parents: dict[str, list[int]] = defaultdict(list)
-        for pos, artifact in enumerate(outcome.repository.artifacts):
-            self.by_digest[artifact.digest] = pos
-            for tag in artifact.tags:
-                self.by_tag[tag] = pos
-            for child in artifact.children:
-                self.parents[child].append(pos)
+        for pos, artifact in enumerate(artifacts):
+            if artifact.children:
+                for child in artifact.children:
+                    self.parents[child].append(pos)
 
     def by_digest_or_parent(self, digest: str) -> list[int]:
         pos = self.by_digest.get(digest)
@@ -90,21 +99,31 @@ def check(
 ) -> CheckResult:
     registries = registry_names(hosts)
     projects = {p.project.name: p for p in run.projects}
+    outcomes: dict[str, RepositoryOutcome] = {
+        outcome.repository.name: outcome
+        for project in run.projects
+        for outcome in project.repositories
+    }
+    # Indexed on first use: a check names a few repositories of a possibly huge instance.
     repos: dict[str, _RepoIndex] = {}
-    for project in run.projects:
-        for outcome in project.repositories:
-            repos[outcome.repository.name] = _RepoIndex(outcome)
+    refs: dict[str, ImageRef | str] = {}
 
     in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
     findings: list[Finding] = []
     matched = ignored = 0
     unmatched_seen: set[tuple[str, str]] = set()
     for usage in usages:
-        try:
-            ref = parse_image_ref(usage.ref)
-        except ValueError as exc:
-            findings.append(_finding("unmatched-reference", usage, None, None, str(exc)))
+        parsed = refs.get(usage.ref)
+        if parsed is None:
+            try:
+                parsed = parse_image_ref(usage.ref)
+            except ValueError as exc:
+                parsed = str(exc)
+            refs[usage.ref] = parsed
+        if isinstance(parsed, str):
+            findings.append(_finding("unmatched-reference", usage, None, None, parsed))
             continue
+        ref = parsed
         if ref.registry.lower() not in registries:
             ignored += 1
             continue
@@ -123,6 +142,8 @@ def check(
             continue
         matched += 1
         index = repos.get(ref.path)
+        if index is None and ref.path in outcomes:
+            index = repos[ref.path] = _RepoIndex(outcomes[ref.path])
         if index is None:
             findings.append(
                 _finding(
