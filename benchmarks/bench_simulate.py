@@ -149,6 +149,15 @@ def main() -> None:
           f"{len(result.findings)} findings, best of 3)")
     print(f"report    {t3 - t2:6.3f} s")
 
+    from harborguard.versions import parse_tag
+
+    tags = [f"0.{i // 1000}.{i % 1000}-2024{i:010d}-{i * 2654435761 % 2**32:08x}"
+            for i in range(100_000)]
+    start = time.perf_counter()
+    for tag in tags:
+        parse_tag(tag)
+    print(f"versions  {time.perf_counter() - start:6.3f} s  (100,000 distinct tags parsed once)")
+
     tracemalloc.start()
     simulate(snapshot, parse_nanos(NOW), behaviour)
     _, peak = tracemalloc.get_traced_memory()

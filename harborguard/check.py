@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage
