@@ -403,6 +403,9 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     if not run.get("quiet"):
         for note in report["notes"]:
             click.echo(f"harborguard: note: {note}", err=True)
+    for item in report["incomplete"]:
+        # Always said, even with --quiet: an incomplete result must not pass unnoticed.
+        click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
     findings = [*result.findings, *extra]
     if result.incomplete or run.incomplete:
         code = Exit.INCOMPLETE
