@@ -12,7 +12,7 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
 from harborguard.retention.templates import legacy_validation
-from harborguard.versions import VersionPattern
+from harborguard.versions import VersionPattern, artifact_version
 
 UNCERTAIN = (
     " Harbor's OR processor can lose a tag-pattern error in a goroutine race (the broken rule"
@@ -63,7 +63,13 @@ def simulate(
     findings.extend(time_tie_findings(outcomes))
     version_found, fates = analyse_versions(outcomes, pattern)
     findings.extend(version_found)
-    notes = (behaviour.warning,) if behaviour.warning else ()
+    extra_notes: list[str] = []
+    if pattern is not None and not _any_version(snapshot, pattern):
+        extra_notes.append(
+            f"--version-pattern {pattern.source!r} matched no tag (it must match a whole tag): "
+            "no version findings or ranges"
+        )
+    notes = ((behaviour.warning,) if behaviour.warning else ()) + tuple(extra_notes)
     return RunResult(
         now_ns=now_ns,
         order=order,
@@ -138,3 +144,12 @@ def policy_error_findings(outcome: ProjectOutcome) -> Sequence[Finding]:
             )
         )
     return found
+
+
+def _any_version(snapshot: Snapshot, pattern: VersionPattern) -> bool:
+    return any(
+        artifact_version(artifact.tags, pattern) is not None
+        for project in snapshot.projects
+        for repo in project.repositories
+        for artifact in repo.artifacts
+    )

@@ -124,14 +124,19 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
     warnings = sum(1 for f in findings if f["severity"] == "warning")
     codes = list(dict.fromkeys(f["code"] for f in errors))
     deletes = [_DELETES[c] for c in _DELETES if c in codes]
-    reasons = [f"the policy would delete {' and '.join(deletes)}"] if deletes else []
+    tied = any(f["code"] in _DELETES and "order of equal timestamps" in f["message"]
+               for f in errors)
+    verb = "would delete (or leaves to a tie of equal timestamps)" if tied else "would delete"
+    reasons = [f"the policy {verb} {' and '.join(deletes)}"] if deletes else []
     reasons += [_ERROR_TEXT.get(c, c) for c in codes if c not in _DELETES]
     why = "; ".join(reasons)
     if report["incomplete"]:
         missing = _plural(len(report["incomplete"]), "item")
         tail = f"; {_plural(len(errors), 'error')} in what was read" if errors else ""
         return (f"**harborguard: INCOMPLETE: {missing} could not be fetched or parsed** — "
-                f"this result cannot show that the policy is safe{tail}")
+                f"this result cannot show that "
+                f"{'nothing drifts' if report.get('command') == 'drift' else 'the policy is safe'}"
+                f"{tail}")
     if errors:
         counted = _plural(len(errors), "error")
         if fail_on == "warning" and warnings:
