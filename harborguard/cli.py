@@ -178,6 +178,7 @@ class _Run:
     incomplete: list[Incomplete] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fail_on_default: str | None = None  # drift: warning
+    history: str | None = None  # how far back the manifests' git history reached
 
     def get(self, name: str) -> Any:
         if name == "fail-on" and self.fail_on_default is not None:
@@ -392,6 +393,8 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     if run.incomplete:
         report["incomplete"].extend({"what": i.what, "reason": i.reason} for i in run.incomplete)
     report["notes"] = [*report.get("notes", []), *run.notes]
+    if run.history:
+        report["source"]["history"] = run.history
     fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
@@ -498,6 +501,7 @@ def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: Evi
     gathered = gather(evidence, snapshot, hosts)
     run.incomplete.extend(gathered.incomplete)
     run.notes.extend(gathered.notes)
+    run.history = gathered.history
     checked = check(result, gathered.usages, hosts)
     return checked, [*checked.findings, *gathered.findings]
 

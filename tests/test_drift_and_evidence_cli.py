@@ -43,6 +43,7 @@ def test_ci_check_without_cluster_protects_the_previous_version(deploy_repo: str
     uses = {u["where"].split(":", 1)[1]: u for a in report["artifacts"] for u in a["in_use"]
             if u["source"] == "git-history"}
     assert "components/builds-api/values/tools.yaml:1" in uses  # the name it had then
+    assert report["source"]["history"].startswith("git history: read 4 of 4 first-parent commits")
     declared = [u for a in report["artifacts"] for u in a["in_use"] if u["source"] == "manifests"]
     assert any(u["where"] == "components/builds-api/values/tools.yaml.gotmpl:1" for u in declared)
 
