@@ -8,25 +8,20 @@ split with the chart name the helmfile gives, never guessed.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
+from harborguard.sources.process import run_tool
 
 # `--max 0`: without it helm stops at 256 releases and says nothing.
 HELM_ARGS = ("list", "--all-namespaces", "--max", "0", "-o", "json")
 # Helm requires SemVer 2 chart versions; a leading "v" is tolerated.
 _CHART_VERSION = re.compile(r"^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.+-]*)?$")
-_REAP_SECONDS = 2.0
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,41 +128,11 @@ def run_helm(*, timeout: float, executable: str = "helm") -> Any:
     """
     command = helm_command(executable)
     shown = shlex.join(command)
-    try:
-        # A session of its own, so a timeout also kills any credential helper helm started.
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise SourceError(
-            f"{executable} not found on PATH (needed for `{shown}`); install helm, or save "
-            "that command's output to a file and pass --helm-json FILE"
-        ) from None
-    except OSError as exc:
-        raise SourceError(
-            f"cannot run `{shown}`: {exc.strerror or exc}; check that {executable} is helm "
-            "and is executable"
-        ) from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise SourceError(
-            f"`{shown}` did not finish within {timeout:g}s; check that the cluster answers "
-            "(kubectl cluster-info) or allow a longer timeout"
-        ) from None
-    except BaseException:
-        _stop(proc)
-        raise
-    if proc.returncode != 0:
-        raise SourceError(
-            f"`{shown}` failed with exit code {proc.returncode}: {_first_line(err)}; check "
-            "the kube context and your access (helm list works with the same credentials)"
-        )
+    out = run_tool(
+        command, timeout=timeout, tool="helm", file_option="--helm-json FILE",
+        access_hint="check the kube context and your access (helm list works with the same "
+        "credentials)",
+    )
     try:
         data = json.loads(out)
     except ValueError:
@@ -200,33 +165,6 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
         return parse_helm_list(data, str(path))
     except SourceError as exc:
         raise InputError(str(exc)) from None
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kills the process group and reaps it without waiting on stray children."""
-    try:
-        if sys.platform == "win32":
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.communicate(timeout=_REAP_SECONDS)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait()
-
-
-def _first_line(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace")
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    if not line:
-        return "(nothing on stderr)"
-    line = _USERINFO.sub("***@", line)
-    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _type(value: Any) -> str:

@@ -9,12 +9,7 @@ object neither crashes the run nor passes silently as "nothing in use".
 from __future__ import annotations
 
 import json
-import os
-import re
 import shlex
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +20,7 @@ import yaml
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
+from harborguard.sources.process import run_tool
 
 RESOURCES = "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -45,8 +41,6 @@ _CONTAINER_GROUPS = (
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
 # Two seconds after SIGKILL is plenty; past that a grandchild escaped the process group.
-_REAP_SECONDS = 2.0
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -104,43 +98,11 @@ def run_kubectl(
     """
     command = kubectl_command(context=context, namespace=namespace, executable=executable)
     shown = shlex.join(command)
-    try:
-        # A session of its own, so a timeout can kill kubectl together with any auth plugin
-        # it started; the plugin would otherwise hold our stderr pipe open and hang the run.
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise SourceError(
-            f"{executable} not found on PATH (needed for `{shown}`); install kubectl, or save "
-            "that command's output to a file and pass --kubectl-json FILE"
-        ) from None
-    except OSError as exc:
-        raise SourceError(
-            f"cannot run `{shown}`: {exc.strerror or exc}; check that {executable} is kubectl "
-            "and is executable"
-        ) from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise SourceError(
-            f"`{shown}` did not finish within {timeout:g}s; check that the cluster answers "
-            "(kubectl cluster-info) or allow a longer timeout"
-        ) from None
-    except BaseException:
-        _stop(proc)
-        raise
-    if proc.returncode != 0:
-        raise SourceError(
-            f"`{shown}` failed with exit code {proc.returncode}: {_first_line(err)}; check the "
-            "context and your access (kubectl config current-context, kubectl auth can-i list "
-            "pods)"
-        )
+    out = run_tool(
+        command, timeout=timeout, tool="kubectl", file_option="--kubectl-json FILE",
+        access_hint="check the context and your access (kubectl config current-context, "
+        "kubectl auth can-i list pods)",
+    )
     if not out.strip():
         raise SourceError(f"`{shown}` printed nothing; run it by hand to see what it does")
     try:
@@ -434,28 +396,3 @@ def _load_json_or_yaml(text: str, path: str | Path) -> Any:
     return {"apiVersion": "v1", "kind": "List", "items": documents}
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kills the process and its group, and reaps it without waiting on stray children."""
-    try:
-        if sys.platform == "win32":
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.communicate(timeout=_REAP_SECONDS)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait()
-
-
-def _first_line(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace")
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    if not line:
-        return "(nothing on stderr)"
-    line = _USERINFO.sub("***@", line)
-    return line if len(line) <= 300 else line[:297] + "..."
