@@ -62,6 +62,11 @@ def registry_names(hosts: Iterable[str]) -> set[str]:
     return names
 
 
+_DIGEST = attrgetter("digest")
+_TAGS = attrgetter("tags")
+_CHILDREN = attrgetter("children")
+
+
 class _RepoIndex:
     __slots__ = ("outcome", "by_digest", "by_tag", "parents")
 
@@ -70,18 +75,14 @@ class _RepoIndex:
         artifacts = outcome.repository.artifacts
         # Built with C-level iteration: a check may index a million artifacts.
         self.by_digest: dict[str, int] = dict(
-            zip(map(attrgetter("digest"), artifacts), range(len(artifacts)), strict=True)
+            zip(map(_DIGEST, artifacts), range(len(artifacts)), strict=True)
         )
-        self.by_tag: dict[str, int] = {}
-        for pos, tags in enumerate(map(attrgetter("tags"), artifacts)):
-            if len(tags) == 1:
-                self.by_tag[tags[0]] = pos
-            else:
-                for tag in tags:
-                    self.by_tag[tag] = pos
+        self.by_tag: dict[str, int] = {
+            tag: pos for pos, tags in enumerate(map(_TAGS, artifacts)) for tag in tags
+        }
         self.parents: dict[str, list[int]] = defaultdict(list)
-        for pos, artifact in enumerate(artifacts):
-            if artifact.children:
+        if any(map(_CHILDREN, artifacts)):
+            for pos, artifact in enumerate(artifacts):
                 for child in artifact.children:
                     self.parents[child].append(pos)
 
@@ -107,6 +108,8 @@ def check(
     # Indexed on first use: a check names a few repositories of a possibly huge instance.
     repos: dict[str, _RepoIndex] = {}
     refs: dict[str, ImageRef | str] = {}
+    # Where a reference points, once found: thousands of pods share a few references.
+    seen: dict[tuple[str, str | None, bool], list[int]] = {}
 
     in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
     findings: list[Finding] = []
@@ -154,9 +157,14 @@ def check(
                 )
             )
             continue
-        positions, problem = _locate(index, ref, usage)
-        if problem is not None:
-            findings.append(problem)
+        located_key = (usage.ref, usage.digest, usage.kind == "running")
+        positions = seen.get(located_key)
+        if positions is None:
+            positions, problem = _locate(index, ref, usage)
+            if problem is not None:
+                findings.append(problem)  # each place that names a missing image: its own
+            else:
+                seen[located_key] = positions
         for pos in positions:
             artifact = index.outcome.repository.artifacts[pos]
             in_use[(project_name, ref.path, artifact.digest)].append(usage)

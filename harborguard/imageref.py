@@ -36,6 +36,8 @@ _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _LOWER_HEX = re.compile(r"[a-f0-9]+")
 _IDENTIFIER = re.compile(r"[a-f0-9]{64}")
 
+# str.isspace()'s characters; one regex search instead of a Python loop per character.
+_WHITESPACE = re.compile(r"\s")
 _PULLABLE_PREFIX = "docker-pullable://"
 _DOCKER_PREFIX = "docker://"
 
@@ -81,7 +83,7 @@ def parse_image_ref(text: str) -> ImageRef:
 def _parse(text: str) -> ImageRef:
     if not text:
         raise _Invalid("empty")
-    if text != text.strip() or any(ch.isspace() for ch in text):
+    if _WHITESPACE.search(text):
         raise _Invalid("contains whitespace")
     if _IDENTIFIER.fullmatch(text):
         raise _Invalid(
