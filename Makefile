@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 # Exit 1 means "findings at or above --fail-on"; the demo shows them rather than failing.
 demo: $(STAMP)
 	@sh examples/build-deploy-repo.sh .demo/toolforge-deploy
+	@echo
+	@echo "Toolforge, February 2024: builds-api 0.0.131 is merged to toolforge-deploy but not"
+	@echo "deployed; the cluster still runs 0.0.130. Harbor's policy keeps the 10 most recently"
+	@echo "pushed artifacts, and a migration re-pushed old versions last. What will it delete?"
+	@echo
 	$(BIN)/harborguard check --snapshot examples/toolforge-snapshot.json \
 		--manifests .demo/toolforge-deploy --environment tools \
 		--image-tag-template '{version}_image' \

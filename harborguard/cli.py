@@ -403,7 +403,8 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
         _write_atomically(output, text)
     else:
         click.echo(text, nl=False)
-    if not run.get("quiet"):
+    if not run.get("quiet") and (output or fmt != "table"):
+        # The table shows its notes itself; elsewhere they would be lost in the file.
         for note in report["notes"]:
             click.echo(f"harborguard: note: {note}", err=True)
     for item in report["incomplete"]:
