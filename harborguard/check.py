@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage
@@ -65,32 +65,70 @@ def registry_names(hosts: Iterable[str]) -> set[str]:
 _DIGEST = attrgetter("digest")
 _TAGS = attrgetter("tags")
 _CHILDREN = attrgetter("children")
+_FIRST = itemgetter(0)
 
 
 class _RepoIndex:
-    __slots__ = ("outcome", "by_digest", "by_tag", "parents")
+    """Lookups into one repository's artifacts, built lazily and at C speed.
+
+    A check may name a thousand repositories of a million artifacts, each only a few
+    times: the first digest lookups scan a list (C-level compare), a dictionary is built
+    once a repository is asked often; the tag index is made without a Python-level loop.
+    """
+
+    __slots__ = ("outcome", "_digests", "_by_digest", "_digest_asks", "_by_tag", "_parents")
+
+    # After this many digest lookups a dictionary beats scanning the list.
+    SCANS = 8
 
     def __init__(self, outcome: RepositoryOutcome) -> None:
         self.outcome = outcome
-        artifacts = outcome.repository.artifacts
-        # Built with C-level iteration: a check may index a million artifacts.
-        self.by_digest: dict[str, int] = dict(
-            zip(map(_DIGEST, artifacts), range(len(artifacts)), strict=True)
-        )
-        self.by_tag: dict[str, int] = {
-            tag: pos for pos, tags in enumerate(map(_TAGS, artifacts)) for tag in tags
-        }
-        self.parents: dict[str, list[int]] = defaultdict(list)
-        if any(map(_CHILDREN, artifacts)):
-            for pos, artifact in enumerate(artifacts):
-                for child in artifact.children:
-                    self.parents[child].append(pos)
+        self._digests: list[str] | None = None
+        self._by_digest: dict[str, int] | None = None
+        self._digest_asks = 0
+        self._by_tag: dict[str, int] | None = None
+        self._parents: dict[str, list[int]] | None = None
+
+    def digest_pos(self, digest: str) -> int | None:
+        if self._by_digest is not None:
+            return self._by_digest.get(digest)
+        artifacts = self.outcome.repository.artifacts
+        if self._digests is None:
+            self._digests = list(map(_DIGEST, artifacts))
+        self._digest_asks += 1
+        if self._digest_asks > self.SCANS:
+            self._by_digest = dict(zip(self._digests, range(len(self._digests)), strict=True))
+            return self._by_digest.get(digest)
+        try:
+            return self._digests.index(digest)
+        except ValueError:
+            return None
+
+    def tag_pos(self, tag: str) -> int | None:
+        if self._by_tag is None:
+            tags = list(map(_TAGS, self.outcome.repository.artifacts))
+            if list(map(len, tags)).count(1) == len(tags):
+                # The common case, one tag an artifact: built without a Python-level loop.
+                self._by_tag = dict(zip(map(_FIRST, tags), range(len(tags)), strict=True))
+            else:
+                self._by_tag = {t: pos for pos, ts in enumerate(tags) for t in ts}
+        return self._by_tag.get(tag)
+
+    def parents_of(self, digest: str) -> list[int]:
+        if self._parents is None:
+            self._parents = defaultdict(list)
+            artifacts = self.outcome.repository.artifacts
+            if any(map(_CHILDREN, artifacts)):
+                for pos, artifact in enumerate(artifacts):
+                    for child in artifact.children:
+                        self._parents[child].append(pos)
+        return list(self._parents.get(digest, ()))
 
     def by_digest_or_parent(self, digest: str) -> list[int]:
-        pos = self.by_digest.get(digest)
+        pos = self.digest_pos(digest)
         if pos is not None:
             return [pos]
-        return list(self.parents.get(digest, ()))
+        return self.parents_of(digest)
 
 
 def check(
@@ -109,13 +147,21 @@ def check(
     repos: dict[str, _RepoIndex] = {}
     refs: dict[str, ImageRef | str] = {}
     # Where a reference points, once found: thousands of pods share a few references.
-    seen: dict[tuple[str, str | None, bool], list[int]] = {}
+    resolved: dict[tuple[str, str | None, bool], list[ArtifactKey]] = {}
 
     in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
+    position_of: dict[ArtifactKey, int] = {}
     findings: list[Finding] = []
     matched = ignored = 0
     unmatched_seen: set[tuple[str, str]] = set()
     for usage in usages:
+        located_key = (usage.ref, usage.digest, usage.kind == "running")
+        known = resolved.get(located_key)
+        if known is not None:  # the usual case: another pod of the same image
+            matched += 1
+            for art_key in known:
+                in_use[art_key].append(usage)
+            continue
         parsed = refs.get(usage.ref)
         if parsed is None:
             try:
@@ -127,7 +173,7 @@ def check(
             findings.append(_finding("unmatched-reference", usage, None, None, parsed))
             continue
         ref = parsed
-        if ref.registry.lower() not in registries:
+        if ref.registry not in registries:  # parse_image_ref lower-cases the registry
             ignored += 1
             continue
         project_name = ref.path.split("/", 1)[0]
@@ -157,21 +203,23 @@ def check(
                 )
             )
             continue
-        located_key = (usage.ref, usage.digest, usage.kind == "running")
-        positions = seen.get(located_key)
-        if positions is None:
-            positions, problem = _locate(index, ref, usage)
-            if problem is not None:
-                findings.append(problem)  # each place that names a missing image: its own
-            else:
-                seen[located_key] = positions
+        positions, problem = _locate(index, ref, usage)
+        keys = []
         for pos in positions:
             artifact = index.outcome.repository.artifacts[pos]
-            in_use[(project_name, ref.path, artifact.digest)].append(usage)
+            art_key = (project_name, ref.path, artifact.digest)
+            in_use[art_key].append(usage)
+            position_of[art_key] = pos
+            keys.append(art_key)
+        if problem is not None:
+            findings.append(problem)  # each place that names a missing image: its own
+        else:
+            resolved[located_key] = keys
 
-    for (project_name, repo_name, digest), found in in_use.items():
+    for art_key, found in in_use.items():
+        project_name, repo_name, _ = art_key
         index = repos[repo_name]
-        pos = index.by_digest[digest]
+        pos = position_of[art_key]
         artifact = index.outcome.repository.artifacts[pos]
         decision = index.outcome.decisions[pos]
         verdict = _judge(project_name, repo_name, artifact, decision, found)
@@ -189,10 +237,10 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], 
         hits = index.by_digest_or_parent(digest)
         if hits:
             return hits, None
-        if ref.tag is not None and ref.tag in index.by_tag and usage.kind == "running" \
-                and ref.digest is None:
-            now = repo.artifacts[index.by_tag[ref.tag]]
-            return [index.by_tag[ref.tag]], _finding(
+        moved = index.tag_pos(ref.tag) if ref.tag is not None else None
+        if moved is not None and usage.kind == "running" and ref.digest is None:
+            now = repo.artifacts[moved]
+            return [moved], _finding(
                 "digest-moved", usage, project, repo.name,
                 f"{usage.where} runs {ref.path}@{digest}, which is gone; tag {ref.tag} now "
                 f"names {now.digest}, so a restart would run a different build",
@@ -203,8 +251,9 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], 
             f"{usage.ref} ({_kind_words(usage)} {usage.where}) needs digest {digest}, which "
             f"no longer exists in {repo.name}: a restart or rollback cannot pull it",
         )
-    if ref.tag is not None and ref.tag in index.by_tag:
-        return [index.by_tag[ref.tag]], None
+    tagged = index.tag_pos(ref.tag) if ref.tag is not None else None
+    if tagged is not None:
+        return [tagged], None
     return [], _finding(
         "in-use-missing", usage, project, repo.name,
         f"{usage.ref} ({_kind_words(usage)} {usage.where}) names tag {ref.tag}, which does "
