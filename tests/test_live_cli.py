@@ -64,3 +64,33 @@ def test_wrong_password_is_incomplete_and_names_the_account(tmp_path: Path) -> N
         assert code == 3
         assert "admin" in err and "not-the-pw" not in err + target.read_text()
         assert json.loads(target.read_text())["incomplete"]
+
+
+def test_password_from_stdin_and_robot_account() -> None:
+    data = json.loads(EXAMPLE.read_text())
+    with FakeHarbor(data, users={"robot$toolforge+ci": "from-stdin-pw"}) as fake:
+        result = CliRunner().invoke(
+            cli, ["simulate", "--harbor", fake.url, "--project", "toolforge", "--now", NOW,
+                  "--username", "robot$toolforge+ci", "--password-stdin", "--format", "json"],
+            input="from-stdin-pw\n", catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["summary"]["artifacts"] == 129
+        assert "from-stdin-pw" not in result.stdout + result.stderr
+
+
+def test_policy_file_with_anonymous_read_of_a_public_project(tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text())
+    policy = tmp_path / "p.json"
+    policy.write_text(json.dumps(data["projects"][0]["retention"]))
+    with FakeHarbor(data) as fake:
+        code, out, err = invoke("simulate", "--harbor", fake.url, "--project", "toolforge",
+                                "--policy", str(policy), "--now", NOW, "--format", "json")
+        report = json.loads(out)
+        # Anonymous users read public projects but not policies (given here) nor immutable
+        # rules: the run is incomplete, it says what and how to fix it, and still reports.
+        assert code == 3
+        assert [i["what"] for i in report["incomplete"]] == ["toolforge"]
+        assert "immutable-tag:list" in report["incomplete"][0]["reason"]
+        assert "immutable-tag:list" in err
+        assert report["source"]["policy"] == str(policy)
+        assert report["summary"]["artifacts"] == 129
