@@ -55,6 +55,8 @@ class Project:
     immutable_rules: tuple[ImmutableRule, ...]
     repositories: tuple[Repository, ...]
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # False when the snapshot has no "retention" field at all (not even null).
+    retention_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,11 +50,16 @@ def simulate(
         item.what: item.reason for item in snapshot.incomplete
         if item.reason.startswith("retention policy")
     }
+    missing: list[Incomplete] = []
     for project in snapshot.projects:
         effective = policy if policy is not None else project.retention
+        why_unknown = None if policy is not None else unreadable.get(project.name)
+        if policy is None and not project.retention_known:
+            why_unknown = "the snapshot has no 'retention' field for this project"
+            missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add it "
+                                      "(null when the project has none) or pass --policy"))
         outcome = evaluate_project(
-            project, effective, now_ns, behaviour, ranker=ranker,
-            policy_unreadable=None if policy is not None else unreadable.get(project.name),
+            project, effective, now_ns, behaviour, ranker=ranker, policy_unreadable=why_unknown,
         )
         outcomes.append(outcome)
         if policy is not None:
@@ -76,7 +81,7 @@ def simulate(
         behaviour=behaviour,
         projects=tuple(outcomes),
         findings=tuple(findings),
-        incomplete=snapshot.incomplete,
+        incomplete=snapshot.incomplete + tuple(missing),
         notes=notes,
         fates=fates,
     )

@@ -167,9 +167,10 @@ def _project(raw: Any, where: str) -> Project:
     project = _need(raw, "project", Mapping, where)
     name = _need(project, "name", str, f"{where}.project")
     pid = project.get("project_id")
-    if "retention" not in raw:
-        raise _Bad(f"{where}.retention", "missing (null when the project has no policy)")
-    retention_raw = raw["retention"]
+    # A hand-made snapshot may leave out "retention": unlike null ("no policy"), that says
+    # nothing, so the project is not evaluated unless --policy supplies one.
+    retention_known = "retention" in raw
+    retention_raw = raw.get("retention")
     try:
         retention = (
             None
@@ -178,7 +179,8 @@ def _project(raw: Any, where: str) -> Project:
         )
     except InputError as exc:
         raise _Bad(f"{where}.retention", str(exc).split(": ", 1)[-1]) from None
-    rules_raw = _need(raw, "immutable_rules", list, where)
+    # Left out of a hand-made snapshot: no immutable-tag rules.
+    rules_raw = _need(raw, "immutable_rules", list, where) if "immutable_rules" in raw else []
     try:
         immutable = parse_immutable_rules(rules_raw, f"{where}.immutable_rules")
     except InputError as exc:
@@ -194,6 +196,7 @@ def _project(raw: Any, where: str) -> Project:
         immutable_rules=immutable,
         repositories=repositories,
         raw=project,
+        retention_known=retention_known,
     )
 
 
@@ -207,8 +210,10 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
             raise _Bad("schema", f"is {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
         harbor = data.get("harbor")
         version = data.get("harbor_version")
-        taken_at = _need(data, "taken_at", str, "")
-        _time(taken_at, "taken_at")
+        taken_at = data.get("taken_at")
+        if taken_at is not None:  # optional for hand-made snapshots: then --now or now
+            taken_at = _need(data, "taken_at", str, "")
+            _time(taken_at, "taken_at")
         incomplete_raw = data.get("incomplete") or []
         if not isinstance(incomplete_raw, list):
             raise _Bad("incomplete", f"has the wrong type ({_type(incomplete_raw)})")

@@ -35,8 +35,8 @@ def _valid() -> dict[str, Any]:
 
 
 MUTATIONS = [
-    ("projects[0].retention", lambda d: d["projects"][0].pop("retention")),
-    ("projects[0].immutable_rules", lambda d: d["projects"][0].pop("immutable_rules")),
+    ("projects[0].retention", lambda d: d["projects"][0].update(retention="7")),
+    ("projects[0].immutable_rules", lambda d: d["projects"][0].update(immutable_rules={})),
     ("projects[0].project.name", lambda d: d["projects"][0]["project"].pop("name")),
     ("projects[0].repositories[0].repository.name",
      lambda d: d["projects"][0]["repositories"][0]["repository"].pop("name")),
@@ -46,7 +46,7 @@ MUTATIONS = [
      lambda d: d["projects"][0]["repositories"][0]["artifacts"][0].update(push_time="yesterday")),
     ("projects[0].repositories[0].artifacts[0].tags[0].name",
      lambda d: d["projects"][0]["repositories"][0]["artifacts"][0]["tags"][0].pop("name")),
-    ("taken_at", lambda d: d.pop("taken_at")),
+    ("taken_at", lambda d: d.update(taken_at="yesterday")),
     ("schema", lambda d: d.update(schema="harborguard.snapshot/v2")),
     ("projects[0].retention", lambda d: d["projects"][0].update(retention={"rules": "x"})),
     ("projects[0].retention", lambda d: d["projects"][0].update(retention=[])),
@@ -112,3 +112,23 @@ def test_project_list_payload_is_not_a_snapshot(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_snapshot(str(path))
     assert "not valid JSON" in str(info.value)
+
+
+def test_hand_made_snapshot_may_leave_out_optional_fields() -> None:
+    from harborguard.harborversion import resolve as behaviour
+    from harborguard.policy import parse_policy
+
+    data = _valid()
+    del data["taken_at"]
+    del data["projects"][0]["immutable_rules"]
+    del data["projects"][0]["retention"]
+    SNAPSHOT_VALIDATOR.validate(data)
+    snap = parse_snapshot(data, "hand-made.json")
+    assert snap.taken_at is None and snap.projects[0].immutable_rules == ()
+    now = parse_nanos("2026-01-01T00:00:00Z")
+    unknown = simulate(snap, now, behaviour(None))
+    assert unknown.projects[0].repositories[0].status == "policy-unreadable"
+    assert [i.what for i in unknown.incomplete] == ["proj"]
+    given = simulate(snap, now, behaviour(None),
+                     policy=parse_policy(policy(rule("latestPushedK", 0)), "p.json"))
+    assert given.incomplete == () and given.projects[0].repositories[0].status == "evaluated"
