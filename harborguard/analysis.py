@@ -81,14 +81,6 @@ def _versions(
     return out
 
 
-def version_findings(
-    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
-) -> list[Finding]:
-    """``version-order-inversion`` (one per deleted artifact newer than a kept one) and
-    ``version-disorder`` (push order and version order disagree in a repository)."""
-    return analyse_versions(outcomes, pattern)[0]
-
-
 def analyse_versions(
     outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
 ) -> tuple[list[Finding], dict[str, str]]:
@@ -261,14 +253,6 @@ def _disorder(
             "arbitrary set of versions; compare with --order semver"
         ),
     )
-
-
-def fate_summaries(
-    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
-) -> dict[str, str]:
-    """Per evaluated repository, its versions' fates as ranges: "keeps 0.0.96..0.0.99,
-    0.0.131; deletes 0.0.100..0.0.130", so a jump shows at a glance."""
-    return analyse_versions(outcomes, pattern)[1]
 
 
 def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:

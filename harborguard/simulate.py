@@ -29,7 +29,7 @@ class RunResult:
     findings: tuple[Finding, ...]
     incomplete: tuple[Incomplete, ...]
     notes: tuple[str, ...] = ()
-    # Repository name -> its versions' fates as ranges (see analysis.fate_summaries).
+    # Repository name -> its versions' fates as ranges (see analysis.analyse_versions).
     fates: Mapping[str, str] = field(default_factory=dict)
 
 

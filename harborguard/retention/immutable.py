@@ -150,13 +150,6 @@ class _RepositoryRules:
     name: str  # the repository name the matcher sees (double-stripped up to v2.15.2)
 
 
-def check_immutable(
-    repository: str, tags: tuple[str, ...], rules: Sequence[ImmutableRule], behaviour: Behaviour
-) -> ImmutableVerdict:
-    """One-off check (builds the selectors each time, as Harbor does)."""
-    return ImmutableChecker(rules, behaviour).check(repository, tags)
-
-
 def _build(kind: str, decoration: str, pattern: str, extras: str, v111: bool) -> Selector | str:
     """The selector, or Harbor's error text when index.Get refuses it."""
     try:

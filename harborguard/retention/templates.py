@@ -67,10 +67,6 @@ TEMPLATES: dict[str, Template] = {
     )
 }
 
-# Shown by GET /retentions/metadatas (and so in the UI); the others are hidden templates.
-LISTED_TEMPLATES = ("latestPushedK", "latestPulledN", "nDaysSinceLastPush", "nDaysSinceLastPull",
-                    "always")
-
 
 def wrap64(value: int) -> int:
     """Two's-complement int64 wraparound, as Go's Duration arithmetic does silently."""
