@@ -512,6 +512,16 @@ def _split(local: dict[str, Any]) -> dict[str, Any]:
     return {name: local.pop(name, None) for name in EVIDENCE_NAMES}
 
 
+def _start_with_evidence(ctx: click.Context, local: dict[str, Any],
+                         **command: Any) -> tuple[_Run, EvidenceOptions]:
+    """_start for the commands that take EVIDENCE (check, diff)."""
+    values = _split(local)
+    run = _start(ctx, local, _command_values(
+        **command, manifests=values["manifests"], environment=values["environment"],
+        history=values["history"], image_tag_template=values["image_tag_template"]))
+    return run, _evidence(run, values)
+
+
 @cli.command("check")
 @source_options
 @simulate_options
@@ -526,14 +536,10 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
     """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
     the deployment repository (--manifests, --history) and Helm (--helm)."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
-    values = _split(local)
     with _edge():
-        run = _start(ctx, local, _command_values(
-            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern, manifests=values["manifests"],
-            environment=values["environment"], history=values["history"],
-            image_tag_template=values["image_tag_template"]))
-        evidence = _evidence(run, values)
+        run, evidence = _start_with_evidence(
+            ctx, local, snapshot=snapshot_path, policy=policy, now=now, order=order,
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern)
         if not evidence.any:
             raise InputError("check needs evidence: --kubectl, --kubectl-json FILE, "
                              "--manifests DIR --environment ENV, --helm or --helm-json FILE")
@@ -563,14 +569,10 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
                  registry_alias: tuple[str, ...], **local: Any) -> None:
     """What a proposed policy (--policy NEW) changes against the current one (or --against)."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
-    values = _split(local)
     with _edge():
-        run = _start(ctx, local, _command_values(
-            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern, manifests=values["manifests"],
-            environment=values["environment"], history=values["history"],
-            image_tag_template=values["image_tag_template"]))
-        evidence = _evidence(run, values)
+        run, evidence = _start_with_evidence(
+            ctx, local, snapshot=snapshot_path, policy=policy, now=now, order=order,
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern)
         new_path = run.get("policy")
         if not new_path:
             raise InputError("diff needs the proposed policy: --policy NEW")

@@ -33,7 +33,13 @@ from collections import defaultdict
 from typing import Any
 
 from harborguard.findings import RANK
-from harborguard.report.table import STATUS_TEXT, _short_digest, _short_reason, human_bytes
+from harborguard.report.common import (
+    STATUS_TEXT,
+    finding_place,
+    human_bytes,
+    short_digest,
+    short_reason,
+)
 
 RUN_SUITE = "harborguard"
 
@@ -47,21 +53,12 @@ def _clean(value: object) -> str:
 def _tags(tags: list[str] | None, digest: str | None) -> str:
     if tags:
         return ",".join(tags)
-    return f"@{_short_digest(digest)}" if digest else ""
-
-
-def _where(finding: dict[str, Any]) -> str:
-    if finding["repository"]:
-        return str(finding["repository"])
-    if finding.get("component"):
-        env = finding.get("environment")
-        return f"{finding['component']} ({env})" if env else str(finding["component"])
-    return str(finding["project"] or "")
+    return f"@{short_digest(digest)}" if digest else ""
 
 
 def _subject(finding: dict[str, Any]) -> str:
     tags = _tags(finding["tags"], finding["digest"])
-    where = _where(finding)
+    where = finding_place(finding)
     if not tags:
         return where
     return f"{where}{'' if tags.startswith('@') else ':'}{tags}" if where else tags
@@ -118,12 +115,12 @@ def _finding_text(f: dict[str, Any]) -> list[str]:
 
 
 def _artifact_line(a: dict[str, Any]) -> str:
-    tags = ", ".join(a["tags"]) or f"(untagged {_short_digest(a['digest'])})"
+    tags = ", ".join(a["tags"]) or f"(untagged {short_digest(a['digest'])})"
     extra = " (tie)" if a["tie"] else ""
     uses = a.get("in_use") or []
     if uses:
         extra += " IN USE: " + "; ".join(f"{u['source']} {u['kind']} {u['where']}" for u in uses)
-    return f"  {tags}  {a['type']}  pushed {a['push_time']}  {_short_reason(a)}{extra}"
+    return f"  {tags}  {a['type']}  pushed {a['push_time']}  {short_reason(a)}{extra}"
 
 
 def _repository_text(repo: dict[str, Any], artifacts: list[dict[str, Any]],
@@ -226,7 +223,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
 
     for f in report["findings"]:
         target = suite(f["project"])
-        classname = _where(f) or RUN_SUITE
+        classname = finding_place(f) or RUN_SUITE
         case = target.case(classname, f"{f['code']}: {_subject(f)}")
         text = _finding_text(f)
         if f["severity"] != "info" and RANK[f["severity"]] >= threshold:

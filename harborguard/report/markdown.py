@@ -23,13 +23,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from harborguard.report.table import (
-    FINDINGS_SHOWN,
+from harborguard.report.common import (
     STATUS_TEXT,
-    _short_digest,
-    _short_reason,
+    finding_place,
     human_bytes,
+    short_digest,
+    short_reason,
 )
+from harborguard.report.table import FINDINGS_SHOWN
 
 MAX_BYTES = 60_000
 ARTIFACT_HINT = "see the JSON or JUnit report (the CI job's artifacts) for everything"
@@ -79,26 +80,17 @@ def _plural(count: int, word: str, many: str = "") -> str:
     return f"{count} {word if count == 1 else many or word + 's'}"
 
 
-def _where(finding: dict[str, Any]) -> str:
-    if finding["repository"]:
-        return str(finding["repository"])
-    if finding.get("component"):
-        env = finding.get("environment")
-        return f"{finding['component']} ({env})" if env else str(finding["component"])
-    return str(finding["project"] or "")
-
-
 def _finding_tags(finding: dict[str, Any]) -> str:
     tags = finding["tags"]
     if tags:
         return ", ".join(tags)
     if finding["digest"]:
-        return _short_digest(finding["digest"])
+        return short_digest(finding["digest"])
     return ""
 
 
 def _artifact_tags(artifact: dict[str, Any]) -> str:
-    return ", ".join(artifact["tags"]) or f"(untagged {_short_digest(artifact['digest'])})"
+    return ", ".join(artifact["tags"]) or f"(untagged {short_digest(artifact['digest'])})"
 
 
 def _row(*cells: str) -> str:
@@ -106,7 +98,7 @@ def _row(*cells: str) -> str:
 
 
 def _finding_row(finding: dict[str, Any]) -> str:
-    return _row(md(finding["severity"]), md(finding["code"]), md(_where(finding)) or "—",
+    return _row(md(finding["severity"]), md(finding["code"]), md(finding_place(finding)) or "—",
                 md(_finding_tags(finding)) or "—", md(finding["message"]))
 
 
@@ -189,7 +181,7 @@ def _warning_rows(report: dict[str, Any]) -> list[tuple[str, int]]:
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for f in report["findings"]:
         if f["severity"] != "error":
-            groups[(f["severity"], f["code"], _where(f))].append(f)
+            groups[(f["severity"], f["code"], finding_place(f))].append(f)
     rows: list[tuple[str, int]] = []
     for (severity, code, where), items in sorted(
         groups.items(), key=lambda kv: _SEVERITY_ORDER[kv[0][0]]
@@ -266,7 +258,7 @@ class _Repository:
 
 
 def _why(artifact: dict[str, Any]) -> str:
-    why = _short_reason(artifact)
+    why = short_reason(artifact)
     if artifact["tie"]:
         why = f"(tie) {why}"
     uses = artifact.get("in_use") or []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -11,35 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harborguard.report.common import STATUS_TEXT, human_bytes, short_digest, short_reason
+
 # Repositories with more artifacts than this list only the rows that matter.
 ROWS_IN_FULL = 40
 ACTION_STYLE = {"retain": "green", "delete": "bold red", "immutable": "cyan"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-STATUS_TEXT = {
-    "no-policy": "the project has no retention policy: everything stays",
-    "policy-unreadable": "NOT EVALUATED: the retention policy could not be read",
-    "no-rules": "the policy has no rules: everything stays",
-    "launch-failed": "the retention job fails before it starts: everything stays",
-    "not-in-scope": "not covered by any rule: everything stays",
-    "failed": "Harbor's task fails here: everything stays",
-    "no-rule-ran": "no rule ran (empty tag selectors): everything stays",
-}
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
-
-
-def _short_digest(digest: str) -> str:
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:12]}" if hexpart else digest
-
-
 def render(report: dict[str, Any], colour: bool = False, width: int = 120,
            **options: Any) -> str:
     """The terminal view; ``options`` (such as fail_on) are accepted and ignored."""
@@ -161,7 +137,7 @@ def _render_repository(
             row["type"],
             row["push_time"].replace("T", " ").rstrip("Z"),
             (row["pull_time"] or "never")[:10],
-            _short_reason(row),
+            short_reason(row),
             _usage_cell(row),
         )
     console.print(table)
@@ -179,22 +155,7 @@ def _usage_cell(row: dict[str, Any]) -> str:
 
 
 def _tags_cell(row: dict[str, Any]) -> str:
-    return ", ".join(row["tags"]) or f"(untagged {_short_digest(row['digest'])})"
-
-
-_RANKED = re.compile(r"rule (\d+) \((\w+) (\d+)[^)]*\) ranked it (#\d+) of \d+ by (\w+)[^;]*")
-
-
-def _short_reason(row: dict[str, Any]) -> str:
-    """The report's reason, shortened to fit a line; JSON keeps the full sentence."""
-    if row["action"] == "retain" and row["retained_by"]:
-        rules = row["retained_by"]
-        return ("rule " if len(rules) == 1 else "rules ") + ", ".join(map(str, rules))
-    reason = str(row["reason"])
-    if row["action"] == "immutable":
-        return reason.removeprefix("not kept by any rule; protected by ")
-    reason = reason.removeprefix("not kept by any rule: ")
-    return _RANKED.sub(r"\4 by \5, rule \1 keeps \3", reason)
+    return ", ".join(row["tags"]) or f"(untagged {short_digest(row['digest'])})"
 
 
 # The table shows this many findings of one code in one repository; JSON has them all.
