@@ -80,7 +80,24 @@ def parse_image_ref(text: str) -> ImageRef:
         raise ValueError(f"invalid image reference {_show(text)}: {exc}") from None
 
 
+# The common shape, registry/path:tag with a dotted or ported registry, in one match; what
+# it accepts the general parser below would accept and normalise the same way. Anything
+# else (no registry, docker.io, digests, odd input) takes the general path.
+_COMMON = re.compile(
+    rf"((?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})+(?::[0-9]+)?|{_DOMAIN_COMPONENT}:[0-9]+))"
+    rf"/({_ALNUM}(?:{_SEPARATOR}{_ALNUM})*(?:/{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*)*)"
+    r":([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+)
+
+
 def _parse(text: str) -> ImageRef:
+    common = _COMMON.fullmatch(text)
+    if common is not None:
+        host, repo_path, fast_tag = common.groups()
+        lowered = host.lower()
+        if lowered not in (DEFAULT_REGISTRY, LEGACY_DEFAULT_REGISTRY) and \
+                len(host) + 1 + len(repo_path) <= NAME_TOTAL_LENGTH_MAX:
+            return ImageRef(registry=lowered, path=repo_path, tag=fast_tag, digest=None)
     if not text:
         raise _Invalid("empty")
     if _WHITESPACE.search(text):

@@ -214,3 +214,33 @@ def test_every_image_in_the_real_kubectl_outputs_parses() -> None:
         "docker://sha256:bd8c04b4d3ccdade3998c45a1d5af097a595ef8c651cde04f49de0eccb53dade",
     ]
     assert all(r is None or r.pinned for r in resolved)
+
+
+def test_common_shape_fast_path_agrees_with_the_general_parser() -> None:
+    """The one-regex path for registry/path:tag must give exactly what the general one gives."""
+    import random
+    import re
+
+    import harborguard.imageref as module
+
+    def parse(text: str, fast: bool) -> object:
+        saved = module._COMMON
+        if not fast:
+            module._COMMON = re.compile(r"(?!x)x")
+        try:
+            return module._parse(text)
+        except ValueError:
+            return "invalid"
+        finally:
+            module._COMMON = saved
+
+    rng = random.Random(20261125)
+    samples = ["tools-harbor.wmcloud.org/toolforge/builds-api:0.0.130_image",
+               "localhost:5000/a/b:1", "Reg.Example:443/p/r:v1", "docker.io/x/y:1",
+               "index.docker.io/x:1", "a.b/c__d/e--f:1", "a.b/C:1", "a.b/c:-1", "a-.b/c:1"]
+    for _ in range(20000):
+        samples.append("".join(rng.choice("ab.-_:/9Z@") for _ in range(rng.randint(1, 24))))
+        samples.append("r" + rng.choice([".io", ".x:5", ":80", "x.y"]) + "/"
+                       + "".join(rng.choice("ab._-/9") for _ in range(rng.randint(1, 10)))
+                       + ":" + "".join(rng.choice("aZ9._-") for _ in range(rng.randint(1, 6))))
+    assert [parse(t, True) for t in samples] == [parse(t, False) for t in samples]
