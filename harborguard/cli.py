@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -20,7 +20,6 @@ from harborguard import __version__
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError
 from harborguard.findings import Finding, at_or_above
-from harborguard.gather import EvidenceOptions, gather
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
@@ -31,6 +30,9 @@ from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
 from harborguard.timeutil import parse_nanos, utc_now_nanos
 from harborguard.versions import VersionPattern
+
+if TYPE_CHECKING:
+    from harborguard.gather import EvidenceOptions
 
 
 class Exit(IntEnum):
@@ -469,6 +471,8 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:
+    from harborguard.gather import EvidenceOptions
+
     history = run.get("history")
     manifests = run.get("manifests")
     environment = run.get("environment")
@@ -493,6 +497,7 @@ def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: Evi
                  aliases: Sequence[str]) -> tuple[Any, list[Finding]]:
     """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
     from harborguard.check import check, harbor_host
+    from harborguard.gather import gather
 
     hosts = [h for h in (harbor_host(snapshot.harbor), *aliases, *run.get("registry-alias"))
              if h]
@@ -615,6 +620,7 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
                   fail_on: str | None, **local: Any) -> None:
     """Versions merged to the manifests but not running (not-deployed), and the reverse."""
     from harborguard.drift import helm_drift, image_drift
+    from harborguard.gather import gather
 
     values = _split(local)
     with _edge():

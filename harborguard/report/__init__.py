@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from harborguard.report import json as json_format
-from harborguard.report import junit as junit_format
-from harborguard.report import markdown as markdown_format
-from harborguard.report import table as table_format
+from collections.abc import Iterator, Mapping
+from importlib import import_module
+from typing import Any, Protocol, cast
 
 
 class Formatter(Protocol):
@@ -22,12 +19,28 @@ class Formatter(Protocol):
                  **options: Any) -> str: ...
 
 
-FORMATTERS: dict[str, Formatter] = {
-    "table": table_format.render,
-    "json": json_format.render,
-    "markdown": markdown_format.render,
-    "junit": junit_format.render,
-}
+class _Registry(Mapping[str, Formatter]):
+    """Format name -> formatter; a format's module (rich, for the table) is imported only
+    when that format is used, which keeps every run's start-up short."""
+
+    _MODULES = {
+        "table": "harborguard.report.table",
+        "json": "harborguard.report.json",
+        "markdown": "harborguard.report.markdown",
+        "junit": "harborguard.report.junit",
+    }
+
+    def __getitem__(self, name: str) -> Formatter:
+        return cast(Formatter, import_module(self._MODULES[name]).render)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._MODULES)
+
+    def __len__(self) -> int:
+        return len(self._MODULES)
+
+
+FORMATTERS: Mapping[str, Formatter] = _Registry()
 
 
 def render(name: str, report: dict[str, Any], *, colour: bool = False, width: int = 120,
