@@ -147,20 +147,25 @@ def check(
     repos: dict[str, _RepoIndex] = {}
     refs: dict[str, ImageRef | str] = {}
     # Where a reference points, once found: thousands of pods share a few references.
-    resolved: dict[tuple[str, str | None, bool], list[ArtifactKey]] = {}
+    # (the evidence lists of the artifacts it names, appended to directly).
+    resolved: dict[tuple[str, str | None, bool], list[list[Usage]]] = {}
 
     in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
     position_of: dict[ArtifactKey, int] = {}
     findings: list[Finding] = []
     matched = ignored = 0
     unmatched_seen: set[tuple[str, str]] = set()
+    elsewhere: set[str] = set()  # references to other registries, seen before
     for usage in usages:
         located_key = (usage.ref, usage.digest, usage.kind == "running")
         known = resolved.get(located_key)
         if known is not None:  # the usual case: another pod of the same image
             matched += 1
-            for art_key in known:
-                in_use[art_key].append(usage)
+            for evidence in known:
+                evidence.append(usage)
+            continue
+        if usage.ref in elsewhere:
+            ignored += 1
             continue
         parsed = refs.get(usage.ref)
         if parsed is None:
@@ -175,6 +180,7 @@ def check(
         ref = parsed
         if ref.registry not in registries:  # parse_image_ref lower-cases the registry
             ignored += 1
+            elsewhere.add(usage.ref)
             continue
         project_name = ref.path.split("/", 1)[0]
         if project_name not in projects:
@@ -204,17 +210,18 @@ def check(
             )
             continue
         positions, problem = _locate(index, ref, usage)
-        keys = []
+        lists = []
         for pos in positions:
             artifact = index.outcome.repository.artifacts[pos]
             art_key = (project_name, ref.path, artifact.digest)
-            in_use[art_key].append(usage)
+            evidence = in_use[art_key]
+            evidence.append(usage)
             position_of[art_key] = pos
-            keys.append(art_key)
+            lists.append(evidence)
         if problem is not None:
             findings.append(problem)  # each place that names a missing image: its own
         else:
-            resolved[located_key] = keys
+            resolved[located_key] = lists
 
     for art_key, found in in_use.items():
         project_name, repo_name, _ = art_key
