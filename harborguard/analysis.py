@@ -23,50 +23,65 @@ def _label(artifact: Artifact) -> str:
     return ", ".join(artifact.tags) if artifact.tags else f"untagged {artifact.digest[:19]}"
 
 
-def time_tie_findings(outcomes: Iterable[ProjectOutcome]) -> list[Finding]:
-    """``time-tie``: one per artifact whose fate rests on the order of equal timestamps."""
+def time_tie_findings(
+    outcomes: Iterable[ProjectOutcome], *, order: str = "push"
+) -> list[Finding]:
+    """``time-tie``: one per artifact whose fate rests on the order of equal timestamps,
+    naming every count rule whose cut runs through it."""
     found: list[Finding] = []
     for project in outcomes:
         for repo in project.repositories:
-            found.extend(_repository_ties(project.project.name, repo))
+            found.extend(_repository_ties(project.project.name, repo, order))
     return found
 
 
-def _repository_ties(project: str, repo: RepositoryOutcome) -> list[Finding]:
-    found: list[Finding] = []
+def _repository_ties(project: str, repo: RepositoryOutcome, order: str) -> list[Finding]:
     artifacts = repo.repository.artifacts
+    # position -> the runs whose cut goes through it, and the others tied with it there
+    cuts: dict[int, list[RuleRun]] = {}
     for run in repo.runs:
         if not run.tie_positions or run.tie_key is None:
             continue
-        template = run.evaluator.template
-        when = "never pulled" if run.tie_key <= 0 else format_seconds(run.tie_key)
-        tied = sorted(run.tie_positions, key=lambda pos: run.rank_of.get(pos, 0))
-        for pos in tied:
-            decision = repo.decisions[pos]
-            if not decision.tie:
-                continue
-            artifact = artifacts[pos]
-            fate = "keeps" if decision.action != "delete" else "deletes"
-            others = [artifacts[p] for p in tied if p != pos]
-            found.append(
-                Finding(
-                    code="time-tie",
-                    project=project,
-                    repository=repo.repository.name,
-                    digest=artifact.digest,
-                    tags=artifact.tags,
-                    rule=run.rule.index,
-                    related=tuple(Related(a.digest, a.tags) for a in others),
-                    message=(
-                        f"rule {run.rule.index} ({run.evaluator.describe()}) cuts through "
-                        f"{len(tied)} artifacts with the same {template.key_name} ({when}); "
-                        f"Harbor {fate} {_label(artifact)} only because of API order and Go's "
-                        f"sort, not anything a person chose (tied with "
-                        f"{', '.join(_label(a) for a in others[:5])}"
-                        f"{', ...' if len(others) > 5 else ''})"
-                    ),
-                )
+        for pos in run.tie_positions:
+            if repo.decisions[pos].tie:
+                cuts.setdefault(pos, []).append(run)
+    found: list[Finding] = []
+    for pos in sorted(cuts):
+        runs = cuts[pos]
+        artifact = artifacts[pos]
+        decision = repo.decisions[pos]
+        others_at: dict[int, None] = {}
+        parts = []
+        for run in runs:
+            template = run.evaluator.template
+            key_name = "version and push time" if order == "semver" else template.key_name
+            when = "never pulled" if (run.tie_key or 0) <= 0 else format_seconds(run.tie_key or 0)
+            rank_of = run.rank_of
+            tied = sorted(run.tie_positions, key=lambda p: rank_of.get(p, 0))
+            others_at.update((p, None) for p in tied if p != pos)
+            parts.append(f"rule {run.rule.index} ({run.evaluator.describe()}) cuts through "
+                         f"{len(tied)} artifacts with the same {key_name} ({when})")
+        others = [artifacts[p] for p in others_at]
+        fate = "keeps" if decision.action != "delete" else "deletes"
+        who = "Harbor" if order == "push" else "this what-if"
+        how = "API order and Go's sort" if order == "push" else "API order"
+        found.append(
+            Finding(
+                code="time-tie",
+                project=project,
+                repository=repo.repository.name,
+                digest=artifact.digest,
+                tags=artifact.tags,
+                rule=runs[0].rule.index,
+                related=tuple(Related(a.digest, a.tags) for a in others),
+                message=(
+                    f"{'; '.join(parts)}; {who} {fate} {_label(artifact)} only because of "
+                    f"{how}, not anything a person chose (tied with "
+                    f"{', '.join(_label(a) for a in others[:5])}"
+                    f"{', ...' if len(others) > 5 else ''})"
+                ),
             )
+        )
     return found
 
 
@@ -188,8 +203,6 @@ def _when(seconds: int) -> str:
 
 
 DISORDER_SHARE = 0.10
-# Fewer versions than this say too little about a repository's history to warn about.
-DISORDER_MIN_VERSIONS = 5
 
 
 def _disorder(
@@ -202,8 +215,6 @@ def _disorder(
     """
     artifacts = repo.repository.artifacts
     keys = sorted({v.sort_key for _, v in versioned})
-    if len(keys) < DISORDER_MIN_VERSIONS:
-        return None
     rank = {k: i + 1 for i, k in enumerate(keys)}
     items = sorted(((artifacts[p].push_s, rank[v.sort_key]) for p, v in versioned))
     size = len(keys)

@@ -125,10 +125,13 @@ class _RepoIndex:
         return list(self._parents.get(digest, ()))
 
     def by_digest_or_parent(self, digest: str) -> list[int]:
+        """The artifact with this digest and every index that lists it as a child: a pod
+        running a platform image needs its multi-arch index too."""
         pos = self.digest_pos(digest)
-        if pos is not None:
-            return [pos]
-        return self.parents_of(digest)
+        parents = self.parents_of(digest)
+        if pos is None:
+            return parents
+        return [pos, *(p for p in parents if p != pos)]
 
 
 def check(

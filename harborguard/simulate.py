@@ -65,7 +65,7 @@ def simulate(
         if policy is not None:
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
-    findings.extend(time_tie_findings(outcomes))
+    findings.extend(time_tie_findings(outcomes, order=order))
     version_found, fates = analyse_versions(outcomes, pattern)
     findings.extend(version_found)
     extra_notes: list[str] = []

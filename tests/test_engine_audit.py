@@ -64,7 +64,8 @@ def outcome(result: RunResult, name: str = "proj/app") -> RepositoryOutcome:
 
 
 def codes(result: RunResult) -> list[str]:
-    return [f.code for f in result.findings]
+    # Version findings depend on the tags chosen, not on the policy behaviour tested here.
+    return [f.code for f in result.findings if not f.code.startswith("version-")]
 
 
 MISSING = object()

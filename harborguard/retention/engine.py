@@ -362,7 +362,8 @@ def _run_rule(
     tie_time = None
     if outcome.tie_key is not None:
         tie_positions = frozenset(c.pos for c in ranked if tie_of(c) == outcome.tie_key)
-        tie_time = evaluator.template.key(ranked[outcome.kept - 1])
+        cut = ranked[outcome.kept - 1]
+        tie_time = evaluator.template.key(cut) if ranker is None else cut.push_s
     return RuleRun(
         rule,
         evaluator,
@@ -390,13 +391,11 @@ def _decide(
     for c in candidates:
         pos = c.pos
         keepers = kept_by.get(pos)
-        tied = False
-        for run in tie_runs:
-            if pos in run.tie_positions and (
-                not keepers or all(k == run.rule.index for k in keepers)
-            ):
-                tied = True
-                break
+        # Tied when a count rule's cut runs through equal keys at this artifact and every
+        # rule that keeps it keeps it only through such a tie: another order of equal
+        # timestamps could then change its fate (DESIGN.md, `tie`).
+        tie_rules = {run.rule.index for run in tie_runs if pos in run.tie_positions}
+        tied = bool(tie_rules) and (not keepers or all(k in tie_rules for k in keepers))
         if keepers:
             if tied and checker.check(short_name, c.tags).immutable:
                 tied = False  # an immutable tag saves it whichever way the tie falls

@@ -32,12 +32,16 @@ class SemverRanker(Ranker):
         return cached
 
     def rank(self, evaluator: Evaluator, candidates: Sequence[Candidate]) -> list[Candidate]:
-        time_key = evaluator.template.key
-        # Two stable passes: Harbor's key descending (API order among equals), then version.
-        by_time = sorted(candidates, key=time_key, reverse=True)
+        # Two stable passes: candidate push time descending (API order among equals), then
+        # version. DESIGN.md: "fall back to Harbor's own key and order (candidate push
+        # time, then API order)", whichever template: all of them mean "the N newest".
+        by_time = sorted(candidates, key=_push, reverse=True)
         return sorted(by_time, key=self.version_key, reverse=True)
 
     def key(self, evaluator: Evaluator) -> Callable[[Candidate], object]:
-        time_key = evaluator.template.key
         version_key = self.version_key
-        return lambda c: (version_key(c), time_key(c))
+        return lambda c: (version_key(c), c.push_s)
+
+
+def _push(candidate: Candidate) -> int:
+    return candidate.push_s
