@@ -17,19 +17,11 @@ from yaml.nodes import Node
 
 from harborguard.errors import InputError
 from harborguard.sources import gotmpl
+from harborguard.sources.kubectl import POD_SPEC_PATHS
 
 # Keys that name a version: a template we cannot resolve there hides a usage.
 _VERSION_KEYS = frozenset({"tag", "version", "chartVersion", "appVersion", "digest"})
 _IMAGE_KEYS = ("registry", "repository", "name", "image", "tag", "digest")
-_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 _CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # registry host (with a dot or a port) / path : tag and/or @digest, nothing else: so URLs,
 # bare host names (registry-admission's allowedRegistries) and paths do not match.
@@ -386,7 +378,7 @@ def scan_kubernetes(
             found.extend(more)
             unresolved.extend(hidden)
         return found, unresolved
-    spec_path = _POD_SPEC_PATHS.get(kind)
+    spec_path = POD_SPEC_PATHS.get(kind)
     if spec_path is None:
         return found, unresolved
     name = gotmpl.scalar(gotmpl.get_path(node, "metadata.name")) or "?"

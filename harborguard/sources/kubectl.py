@@ -26,7 +26,8 @@ RESOURCES = "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 # Where each kind keeps its pod spec. Other kinds (Services, ConfigMaps...) carry no images.
-_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+# Shared with the manifests source, which walks the same kinds in plain YAML.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
     "StatefulSet": ("spec", "template", "spec"),
@@ -208,7 +209,7 @@ def _item_usages(
     kind = item.get("kind", default_kind)
     if not isinstance(kind, str):
         raise _Skip("has no kind")
-    path = _POD_SPEC_PATHS.get(kind)
+    path = POD_SPEC_PATHS.get(kind)
     if path is None:
         return
     metadata = item.get("metadata")
