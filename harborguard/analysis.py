@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from harborguard.findings import Finding, Related
 from harborguard.model import Artifact
@@ -96,16 +97,24 @@ def _versions(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class VersionAnalysis:
+    findings: list[Finding]
+    fates: dict[str, str]  # evaluated repository -> its versions' fates as ranges
+    versioned: int  # artifacts with a version (0: the tags name none, or the pattern fits none)
+
+
 def analyse_versions(
     outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
-) -> tuple[list[Finding], dict[str, str]]:
-    """The version findings and, per evaluated repository, its fates as ranges; each tag
-    is read once."""
+) -> VersionAnalysis:
+    """The version findings and the fates as ranges; each tag is read once."""
     found: list[Finding] = []
     fates: dict[str, str] = {}
+    count = 0
     for project in outcomes:
         for repo in project.repositories:
             versioned = _versions(repo, pattern)
+            count += len(versioned)
             if not versioned:
                 continue
             if repo.status == "evaluated":
@@ -117,7 +126,7 @@ def analyse_versions(
             disorder = _disorder(project.project.name, repo, versioned)
             if disorder is not None:
                 found.append(disorder)
-    return found, fates
+    return VersionAnalysis(found, fates, count)
 
 
 def _inversions(

@@ -12,7 +12,7 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
 from harborguard.retention.templates import legacy_validation
-from harborguard.versions import VersionPattern, artifact_version
+from harborguard.versions import VersionPattern
 
 UNCERTAIN = (
     " Harbor's OR processor can lose a tag-pattern error in a goroutine race (the broken rule"
@@ -66,10 +66,10 @@ def simulate(
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
     findings.extend(time_tie_findings(outcomes, order=order))
-    version_found, fates = analyse_versions(outcomes, pattern)
-    findings.extend(version_found)
+    versions = analyse_versions(outcomes, pattern)
+    findings.extend(versions.findings)
     extra_notes: list[str] = []
-    if pattern is not None and not _any_version(snapshot, pattern):
+    if pattern is not None and versions.versioned == 0:
         extra_notes.append(
             f"--version-pattern {pattern.source!r} matched no tag (it must match a whole tag): "
             "no version findings or ranges"
@@ -83,7 +83,7 @@ def simulate(
         findings=tuple(findings),
         incomplete=snapshot.incomplete + tuple(missing),
         notes=notes,
-        fates=fates,
+        fates=versions.fates,
     )
 
 
@@ -150,11 +150,3 @@ def policy_error_findings(outcome: ProjectOutcome) -> Sequence[Finding]:
         )
     return found
 
-
-def _any_version(snapshot: Snapshot, pattern: VersionPattern) -> bool:
-    return any(
-        artifact_version(artifact.tags, pattern) is not None
-        for project in snapshot.projects
-        for repo in project.repositories
-        for artifact in repo.artifacts
-    )
