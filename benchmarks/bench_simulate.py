@@ -14,6 +14,7 @@ and the peak RSS of that process. Not a test: nothing here asserts on time.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -37,6 +38,11 @@ from harborguard.timeutil import parse_nanos
 REPOS = int(os.environ.get("BENCH_REPOS", "1000"))
 PER_REPO = int(os.environ.get("BENCH_PER_REPO", "100"))
 NOW = "2026-03-01T00:00:00Z"
+
+
+def _digest(n: int) -> str:
+    """A real-looking digest: the SHA-256 of something, as Harbor's are."""
+    return "sha256:" + hashlib.sha256(b"artifact %d" % n).hexdigest()
 
 
 def iso(seconds: int) -> str:
@@ -63,7 +69,7 @@ def generate(path: Path) -> None:
                 tags = []
             pulled = iso(t + rng.randint(0, 86400 * 60)) if rng.random() < 0.6 else None
             artifacts.append({
-                "id": next_id, "type": "IMAGE", "digest": f"sha256:{next_id:064x}",
+                "id": next_id, "type": "IMAGE", "digest": _digest(next_id),
                 "size": rng.randint(1_000_000, 90_000_000), "push_time": iso(t),
                 "pull_time": pulled or "0001-01-01T00:00:00.000Z",
                 "tags": [{"id": next_id * 10 + j, "name": name, "push_time": iso(t),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from harborguard import __version__
+from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError
 from harborguard.findings import Finding, at_or_above
@@ -400,11 +400,21 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
-    text = render(fmt, report, colour=colour, width=width, fail_on=run.get("fail-on"))
-    if output:
-        _write_atomically(output, text)
+    fail_on = run.get("fail-on")
+    if fmt == "json":  # written in pieces: a large report is never copied into one string
+        from harborguard.report.json import render_chunks
+
+        chunks = render_chunks(report)
+        if output:
+            _write_atomically(output, chunks)
+        else:
+            click.echo(b"".join(chunks), nl=False)
     else:
-        click.echo(text, nl=False)
+        text = render(fmt, report, colour=colour, width=width, fail_on=fail_on)
+        if output:
+            _write_atomically(output, [text.encode("utf-8")])
+        else:
+            click.echo(text, nl=False)
     if not run.get("quiet") and (output or fmt != "table"):
         # The table shows its notes itself; elsewhere they would be lost in the file.
         for note in report["notes"]:
@@ -415,14 +425,14 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     findings = [*result.findings, *extra]
     if result.incomplete or run.incomplete:
         code = Exit.INCOMPLETE
-    elif any(at_or_above(f, run.get("fail-on")) for f in findings):
+    elif any(at_or_above(f, fail_on) for f in findings):
         code = Exit.FINDINGS
     else:
         code = Exit.OK
     sys.exit(int(code))
 
 
-def _write_atomically(path: str, text: str) -> None:
+def _write_atomically(path: str, chunks: Sequence[bytes | memoryview]) -> None:
     if not path:
         raise InputError("-o/--output: the file name is empty")
     target = Path(path)
@@ -431,8 +441,8 @@ def _write_atomically(path: str, text: str) -> None:
         raise InputError(f"{path}: directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.writelines(chunks)
         # mkstemp makes the file private; give it the mode a plain write would.
         mask = os.umask(0)
         os.umask(mask)
@@ -672,7 +682,6 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
 def snapshot_command(ctx: click.Context, /, projects: tuple[str, ...],
                      all_projects: bool | None, output: str, **local: Any) -> None:
     """Fetch everything a simulation needs from a live Harbor into a snapshot file."""
-    import json
 
     from harborguard.sources.harbor import fetch_snapshot
 
@@ -694,7 +703,7 @@ def snapshot_command(ctx: click.Context, /, projects: tuple[str, ...],
             _incomplete_exit(str(exc))
         finally:
             stop()
-        _write_atomically(output, json.dumps(data, indent=1) + "\n")
+        _write_atomically(output, [jsonio.dumps_indented(data)])
         missing = data.get("incomplete") or []
         if not run.get("quiet"):
             repos = sum(len(p.get("repositories", [])) for p in data.get("projects", []))

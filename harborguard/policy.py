@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from harborguard import jsonio
 from harborguard.errors import InputError
 
 MAX_RULES = 15  # Harbor's API refuses more (POST/PUT /retentions)
@@ -322,7 +323,7 @@ def load_json_or_yaml(text: str, path: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return jsonio.loads(text)
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         try:

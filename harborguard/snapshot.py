@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
@@ -249,7 +250,7 @@ def load_snapshot(path: str) -> Snapshot:
         raise InputError(f"{path}: cannot read snapshot: {exc}") from None
     if text.lstrip().startswith("{"):
         try:
-            data = json.loads(text)
+            data = jsonio.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

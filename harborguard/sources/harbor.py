@@ -44,7 +44,7 @@ from urllib.request import Request
 
 import httpx
 
-from harborguard import __version__
+from harborguard import __version__, jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.policy import parse_immutable_rules, parse_policy
 from harborguard.snapshot import SNAPSHOT_SCHEMA, parse_snapshot
@@ -283,7 +283,7 @@ class HarborClient:
         if text:
             return Reply(status, response.text, total, link)
         try:
-            body = json.loads(response.content)
+            body = jsonio.loads(response.content)
         except ValueError as exc:
             where = (
                 f" at line {exc.lineno} column {exc.colno}"

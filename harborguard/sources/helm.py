@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harborguard import jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
 from harborguard.sources.process import run_tool
@@ -134,7 +135,7 @@ def run_helm(*, timeout: float, executable: str = "helm") -> Any:
         "credentials)",
     )
     try:
-        data = json.loads(out)
+        data = jsonio.loads(out)
     except ValueError:
         raise SourceError(
             f"`{shown}` printed output that is not JSON; run it by hand to see what it prints"
@@ -153,7 +154,7 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = jsonio.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; expected `helm list -o json` output") from None
     except json.JSONDecodeError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harborguard import jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
@@ -107,7 +108,7 @@ def run_kubectl(
     if not out.strip():
         raise SourceError(f"`{shown}` printed nothing; run it by hand to see what it does")
     try:
-        data = json.loads(out)
+        data = jsonio.loads(out)
     except ValueError as exc:
         where = (
             f" at line {exc.lineno}, column {exc.colno}"
@@ -379,7 +380,7 @@ def _decode(raw: bytes, path: str | Path) -> str:
 def _load_json_or_yaml(text: str, path: str | Path) -> Any:
     if text.lstrip().startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return jsonio.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

@@ -1,0 +1,73 @@
+"""orjson with the standard library's semantics, and the JSON report's layout."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harborguard import jsonio
+from harborguard.report.json import render, render_chunks
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1}',
+    '{"k": 123456789012345678901234567890}',  # past 64 bits: orjson refuses, json reads
+    '{"x": NaN, "y": Infinity}',
+    '"\\ud800"',  # a lone surrogate
+    '{"a": 1, "a": 2}',
+    '[1e400]',
+])
+def test_loads_matches_the_standard_library(text: str) -> None:
+    got, want = jsonio.loads(text), json.loads(text)
+    assert json.dumps(got) == json.dumps(want)
+
+
+def test_loads_raises_the_standard_error_with_its_position() -> None:
+    with pytest.raises(json.JSONDecodeError) as exc:
+        jsonio.loads('{"a": 1,\n "b": }')
+    assert (exc.value.lineno, exc.value.colno) == (2, 7)
+
+
+def test_dumps_falls_back_for_big_integers() -> None:
+    assert json.loads(jsonio.dumps({"n": 2**70, "t": (1, 2)})) == {"n": 2**70, "t": [1, 2]}
+
+
+def test_report_layout_one_item_per_line_and_strings_untouched() -> None:
+    tricky = 'a},{"project":"b'  # the item separator inside a string must stay intact
+    report = {
+        "schema": "x",
+        "artifacts": [{"project": "p", "tags": [tricky]}, {"project": "q", "tags": []},
+                      {"project": "r", "nested": [{"project": 1}, {"project": 2}]}],
+        "notes": ["one", "two"],
+        "empty": [],
+        "summary": {"n": 3},
+    }
+    text = render(report)
+    assert json.loads(text) == report
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    # Every item starts a line; a nested list of objects with the same first key may be
+    # broken too (still the same JSON), a string never is.
+    starts = [line for line in lines if line.startswith('    {"project":')]
+    assert [s[:18] for s in starts[:2]] == ['    {"project":"p"', '    {"project":"q"']
+    assert len(starts) == 4 and '"a},{\\"project\\":\\"b"' in text
+    assert '    "one",' in lines and '    "two"' in lines
+    assert b"".join(render_chunks(report)).decode() == text
+
+
+@pytest.mark.parametrize("text,big", [
+    ('{"k": 123456789012345678901234567890}', True),
+    ('{"k" :\n -9223372036854775809 }', True),
+    ('[1, 12345678901234567890123]', True),
+    ('12345678901234567890123', True),
+    ('{"k": 1234567890123456789012.5e3}', True),
+    ('{"k": 9223372036854775807}', True),  # 19 digits: looked at, harmless either way
+    ('{"d": "sha256:1234567890123456789012345678901234567890"}', False),
+    ('{"m": "x: 1234567890123456789012 y"}', False),
+    ('{"k": 123456789012345678}', False),
+])
+def test_big_integer_guard(text: str, big: bool) -> None:
+    assert jsonio._may_hold_big_integer(text) is big
+    assert jsonio._may_hold_big_integer(text.encode()) is big
+    assert json.dumps(jsonio.loads(text)) == json.dumps(json.loads(text))
