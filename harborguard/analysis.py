@@ -3,20 +3,23 @@ version order) policies that keep old versions while deleting newer ones. Pure."
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from harborguard.findings import Finding, Related
 from harborguard.model import Artifact
 from harborguard.retention.engine import Decision, ProjectOutcome, RepositoryOutcome, RuleRun
+from harborguard.retention.templates import Template
 from harborguard.timeutil import format_seconds
 from harborguard.versions import (
     Version,
     VersionPattern,
     artifact_version,
     describe_fates,
-    short_labels,
+    parse_tag,
+    shortened_labels,
 )
 
 
@@ -91,7 +94,12 @@ def _versions(
 ) -> list[tuple[int, Version]]:
     out = []
     for pos, artifact in enumerate(repo.repository.artifacts):
-        version = artifact_version(artifact.tags, pattern)
+        tags = artifact.tags
+        if not tags:
+            continue
+        version = (
+            parse_tag(tags[0], pattern) if len(tags) == 1 else artifact_version(tags, pattern)
+        )
         if version is not None:
             out.append((pos, version))
     return out
@@ -134,59 +142,72 @@ def _inversions(
 ) -> list[Finding]:
     artifacts = repo.repository.artifacts
     decisions = repo.decisions
-    kept = sorted(
-        ((v.sort_key, pos, v) for pos, v in versioned if decisions[pos].action != "delete"),
-        key=lambda item: item[0],
-    )
+    kept = [(v.sort_key, pos, v) for pos, v in versioned if decisions[pos].action != "delete"]
     if not kept:
         return []
+    kept.sort(key=itemgetter(0))  # stable: equal versions stay in API order
     kept_keys = [item[0] for item in kept]
     lowest = kept_keys[0]
     runs = {run.rule.index: run for run in repo.runs}
     labels: dict[str, str] | None = None
+    name = repo.repository.name
+    # Deleted artifacts between the same two kept versions share the kept older ones, and
+    # the newest of those is kept for the same reason: built once, shared by the findings.
+    related_of: dict[int, tuple[Related, ...]] = {}
+    why_of: dict[int, tuple[int | None, str, Template | None]] = {}
     found: list[Finding] = []
+    append = found.append
     for pos, version in versioned:
+        if decisions[pos].action != "delete":
+            continue
         key = version.sort_key
-        if decisions[pos].action != "delete" or not key > lowest:
+        if not key > lowest:
             continue
         if labels is None:
-            labels = short_labels(v.tag for _, v in versioned)
+            labels = shortened_labels(v.tag for _, v in versioned)
         # Kept artifacts with a lower version: a prefix of the sorted kept list.
         count = bisect_left(kept_keys, key)
-        older = kept[:count]
-        _, newest_older, newest_older_version = older[-1]
-        deleted = artifacts[pos]
-        keeper = artifacts[newest_older]
-        keeper_decision = decisions[newest_older]
+        related = related_of.get(count)
+        if related is None:
+            related = related_of[count] = tuple(
+                Related(artifacts[p].digest, artifacts[p].tags)
+                for _, p, _ in reversed(kept[:count])
+            )
+        _, newest_older, newest_older_version = kept[count - 1]
         older_label = labels.get(newest_older_version.tag, newest_older_version.tag)
-        rule, why = _why_kept(keeper, keeper_decision, deleted, runs, older_label)
+        why = why_of.get(newest_older)
+        if why is None:
+            why = why_of[newest_older] = _why_kept(
+                artifacts[newest_older], decisions[newest_older], runs, older_label
+            )
+        rule, text, by_time = why
+        deleted = artifacts[pos]
+        if by_time is not None:
+            text = f"{text} vs {_when(by_time.key(deleted))})"
         more = f" (and {count - 1} more older artifacts)" if count > 1 else ""
-        found.append(
+        append(
             Finding(
-                code="version-order-inversion",
-                project=project,
-                repository=repo.repository.name,
-                digest=deleted.digest,
-                tags=deleted.tags,
-                rule=rule,
-                related=tuple(
-                    Related(artifacts[p].digest, artifacts[p].tags) for _, p, _ in reversed(older)
-                ),
-                message=(
-                    f"deletes {labels.get(version.tag, version.tag)} but keeps {older_label}"
-                    f"{more}: {why}"
-                ),
+                "version-order-inversion",
+                f"deletes {labels.get(version.tag, version.tag)} but keeps {older_label}"
+                f"{more}: {text}",
+                project,
+                name,
+                deleted.digest,
+                deleted.tags,
+                rule,
+                related,
             )
         )
     return found
 
 
 def _why_kept(
-    keeper: Artifact, decision: Decision, deleted: Artifact, runs: dict[int, RuleRun],
-    label: str,
-) -> tuple[int | None, str]:
+    keeper: Artifact, decision: Decision, runs: dict[int, RuleRun], label: str,
+) -> tuple[int | None, str, Template | None]:
+    """(rule, why ``label`` is kept, and for a count rule the template whose key of the
+    deleted artifact completes the text: "... (<keeper's time>" + " vs <deleted's>)")."""
     if decision.action == "immutable":
-        return None, f"immutable-tag rule {decision.immutable_rule} protects {label}"
+        return None, f"immutable-tag rule {decision.immutable_rule} protects {label}", None
     for index in decision.retained_by:
         run = runs.get(index)
         if run is None:
@@ -197,14 +218,14 @@ def _why_kept(
             verb = {"push time": "pushed", "pull time": "pulled"}.get(template.key_name, "active")
             return index, (
                 f"{described} orders by {template.key_name} and {label} was {verb} later "
-                f"({_when(template.key(keeper))} vs {_when(template.key(deleted))})"
-            )
+                f"({_when(template.key(keeper))}"
+            ), template
         if template.kind == "days":
             return index, (
                 f"{described} keeps by {template.key_name} (cut-off {run.cutoff}), not by version"
-            )
-        return index, f"{described} keeps what its tag selectors match, whatever the version"
-    return None, f"{label} is kept"
+            ), None
+        return index, f"{described} keeps what its tag selectors match, whatever the version", None
+    return None, f"{label} is kept", None
 
 
 def _when(seconds: int) -> str:
@@ -220,45 +241,17 @@ def _disorder(
     """Share of version pairs whose push order contradicts their version order.
 
     Pairs with equal versions (a chart and its image) or equal push times say nothing
-    either way and are left out. Counted in O(n log n) with a Fenwick tree.
+    either way and are left out. Counted in O(n log n) (a Fenwick tree) for large
+    repositories; below that, a sorted list with bisect does the same in C.
     """
     artifacts = repo.repository.artifacts
     keys = sorted({v.sort_key for _, v in versioned})
     rank = {k: i + 1 for i, k in enumerate(keys)}
-    items = sorted(((artifacts[p].push_s, rank[v.sort_key]) for p, v in versioned))
-    size = len(keys)
-    tree = [0] * (size + 1)
-
-    def add(i: int) -> None:
-        while i <= size:
-            tree[i] += 1
-            i += i & -i
-
-    def count_le(i: int) -> int:
-        total = 0
-        while i > 0:
-            total += tree[i]
-            i -= i & -i
-        return total
-
-    discordant = comparable = 0
-    inserted = 0
-    start = 0
-    same_version: dict[int, int] = {}
-    while start < len(items):
-        end = start
-        while end < len(items) and items[end][0] == items[start][0]:
-            end += 1
-        for _, r in items[start:end]:  # earlier pushes vs this push time
-            higher = inserted - count_le(r)  # pushed earlier, yet a higher version
-            equal = same_version.get(r, 0)
-            discordant += higher
-            comparable += inserted - equal
-        for _, r in items[start:end]:
-            add(r)
-            inserted += 1
-            same_version[r] = same_version.get(r, 0) + 1
-        start = end
+    items = sorted([(artifacts[p].push_s, rank[v.sort_key]) for p, v in versioned])
+    if len(items) <= _BISECT_LIMIT:
+        discordant, comparable = _pairs_bisect(items)
+    else:
+        discordant, comparable = _pairs_fenwick(items, len(keys))
     if comparable == 0 or discordant / comparable <= DISORDER_SHARE:
         return None
     share = discordant / comparable
@@ -273,6 +266,60 @@ def _disorder(
             "arbitrary set of versions; compare with --order semver"
         ),
     )
+
+
+_BISECT_LIMIT = 4096  # insort moves memory: quadratic, but in C; faster up to here
+
+
+def _groups(items: list[tuple[int, int]]) -> list[list[int]]:
+    """Version ranks grouped by equal push time, oldest push first."""
+    groups: list[list[int]] = []
+    last = None
+    for push, r in items:
+        if push != last:
+            groups.append([r])
+            last = push
+        else:
+            groups[-1].append(r)
+    return groups
+
+
+def _pairs_bisect(items: list[tuple[int, int]]) -> tuple[int, int]:
+    seen: list[int] = []  # version ranks pushed earlier, sorted
+    same_version: dict[int, int] = {}
+    discordant = comparable = 0
+    for group in _groups(items):
+        inserted = len(seen)
+        for r in group:  # earlier pushes vs this push time
+            discordant += inserted - bisect_right(seen, r)  # pushed earlier, yet higher
+            comparable += inserted - same_version.get(r, 0)
+        for r in group:
+            insort(seen, r)
+            same_version[r] = same_version.get(r, 0) + 1
+    return discordant, comparable
+
+
+def _pairs_fenwick(items: list[tuple[int, int]], size: int) -> tuple[int, int]:
+    tree = [0] * (size + 1)
+    same_version: dict[int, int] = {}
+    discordant = comparable = inserted = 0
+    for group in _groups(items):
+        for r in group:
+            total = 0
+            i = r
+            while i > 0:
+                total += tree[i]
+                i -= i & -i
+            discordant += inserted - total
+            comparable += inserted - same_version.get(r, 0)
+        for r in group:
+            i = r
+            while i <= size:
+                tree[i] += 1
+                i += i & -i
+            inserted += 1
+            same_version[r] = same_version.get(r, 0) + 1
+    return discordant, comparable
 
 
 def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:

@@ -54,6 +54,7 @@ __all__ = [
     "fate_ranges",
     "parse_tag",
     "short_labels",
+    "shortened_labels",
 ]
 
 # Large enough for a whole Harbor instance's distinct tags in one run, small enough that the
@@ -365,6 +366,9 @@ _STAMPED = re.compile(
 )
 
 
+_short_memo: dict[str, str] = {}  # tag -> its label without a build stamp
+
+
 def short_labels(tags: Iterable[str]) -> dict[str, str]:
     """A display label for each tag: the tag without its build-stamp pre-release
     (``0.0.131-20240222212602-322f874b_image`` -> ``0.0.131_image``) when no other tag in
@@ -372,21 +376,39 @@ def short_labels(tags: Iterable[str]) -> dict[str, str]:
 
     Build metadata stays, because it is what tells a chart (``0.0.131``) from its image
     (``0.0.131_image``) in the same repository."""
-    distinct = list(dict.fromkeys(tags))
+    distinct = dict.fromkeys(tags)
+    changed = shortened_labels(distinct)
+    return {tag: changed.get(tag, tag) for tag in distinct}
+
+
+def shortened_labels(tags: Iterable[str]) -> dict[str, str]:
+    """``short_labels`` for the tags whose label differs from the tag only (look labels up
+    with ``.get(tag, tag)``): most tags have no build stamp, and this runs per repository."""
+    distinct = tags if isinstance(tags, dict) else dict.fromkeys(tags)
+    memo = _short_memo
+    memo_get = memo.get
     candidates: dict[str, str] = {}
     for tag in distinct:
-        match = _STAMPED.fullmatch(tag)
-        candidates[tag] = tag if match is None else match["head"] + (match["tail"] or "")
+        label = memo_get(tag)
+        if label is None:
+            match = _STAMPED.fullmatch(tag)
+            label = tag if match is None else match["head"] + (match["tail"] or "")
+            if len(memo) >= _CACHE_SIZE:
+                memo.clear()
+            memo[tag] = label
+        if label != tag:
+            candidates[tag] = label
+    if not candidates:
+        return candidates
     claims: dict[str, int] = {}
     for label in candidates.values():
         claims[label] = claims.get(label, 0) + 1
-    full = set(distinct)
-    labels: dict[str, str] = {}
-    for tag, label in candidates.items():
-        # A short label must be claimed by this tag alone and must not be another tag's name.
-        ambiguous = label != tag and (claims[label] > 1 or label in full)
-        labels[tag] = tag if ambiguous else label
-    return labels
+    # A short label must be claimed by this tag alone and must not be another tag's name
+    # (a tag whose label is itself claims it too, hence "in distinct").
+    return {
+        tag: label for tag, label in candidates.items()
+        if claims[label] == 1 and label not in distinct
+    }
 
 
 def fate_ranges(
@@ -403,7 +425,7 @@ def fate_ranges(
     Returns ``(kept runs, deleted runs)``, each in ascending version order.
     """
     ordered = sorted(items, key=lambda item: (item[0].sort_key, item[1]))
-    labels = short_labels(item[1] for item in ordered) if shorten else {}
+    labels = shortened_labels(item[1] for item in ordered) if shorten else {}
     kept: list[str] = []
     deleted: list[str] = []
     start = 0

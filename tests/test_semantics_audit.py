@@ -366,3 +366,25 @@ def test_check_child_listed_separately_still_marks_the_index() -> None:
     found = check(res, [usage(f"{HOST}/proj/app:2.0", digest=dig("child"))], [HOST])
     assert ("proj", "proj/app", dig("idx")) in found.in_use
     assert ("in-use-deleted", ("2.0",)) in [(f.code, f.tags) for f in found.findings]
+
+
+def test_disorder_pair_counts_agree_between_bisect_and_fenwick() -> None:
+    import random
+
+    from harborguard.analysis import _pairs_bisect, _pairs_fenwick
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(0, 60)
+        size = rng.randint(1, 12)
+        items = sorted((rng.randint(0, 15), rng.randint(1, size)) for _ in range(n))
+        # brute force: pairs with different push times and different versions
+        discordant = comparable = 0
+        for a in range(n):
+            for b in range(n):
+                (pa, ra), (pb, rb) = items[a], items[b]
+                if pa < pb and ra != rb:
+                    comparable += 1
+                    discordant += ra > rb
+        assert _pairs_bisect(items) == (discordant, comparable)
+        assert _pairs_fenwick(items, size) == (discordant, comparable)
