@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from itertools import chain, islice
+from operator import indexOf, itemgetter
 from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage
@@ -62,9 +63,10 @@ def registry_names(hosts: Iterable[str]) -> set[str]:
     return names
 
 
-_DIGEST = attrgetter("digest")
-_TAGS = attrgetter("tags")
-_CHILDREN = attrgetter("children")
+# Artifact is a NamedTuple: itemgetter reads a field in C faster than attrgetter does.
+_DIGEST = itemgetter(Artifact._fields.index("digest"))
+_TAGS = itemgetter(Artifact._fields.index("tags"))
+_CHILDREN = itemgetter(Artifact._fields.index("children"))
 _FIRST = itemgetter(0)
 
 
@@ -76,43 +78,60 @@ class _RepoIndex:
     once a repository is asked often; the tag index is made without a Python-level loop.
     """
 
-    __slots__ = ("outcome", "_digests", "_by_digest", "_digest_asks", "_by_tag", "_parents")
+    __slots__ = ("outcome", "_by_digest", "_digest_asks", "_by_tag", "_scanned",
+                 "_absent", "_parents")
 
     # After this many digest lookups a dictionary beats scanning the list.
     SCANS = 8
 
     def __init__(self, outcome: RepositoryOutcome) -> None:
         self.outcome = outcome
-        self._digests: list[str] | None = None
         self._by_digest: dict[str, int] | None = None
         self._digest_asks = 0
         self._by_tag: dict[str, int] | None = None
+        self._scanned = 0  # artifacts (from the front) whose tags are in _by_tag
+        self._absent: set[str] = set()
         self._parents: dict[str, list[int]] | None = None
 
     def digest_pos(self, digest: str) -> int | None:
         if self._by_digest is not None:
             return self._by_digest.get(digest)
         artifacts = self.outcome.repository.artifacts
-        if self._digests is None:
-            self._digests = list(map(_DIGEST, artifacts))
         self._digest_asks += 1
         if self._digest_asks > self.SCANS:
-            self._by_digest = dict(zip(self._digests, range(len(self._digests)), strict=True))
+            self._by_digest = dict(zip(map(_DIGEST, artifacts), range(len(artifacts)), strict=True))
             return self._by_digest.get(digest)
-        try:
-            return self._digests.index(digest)
+        try:  # a C-level scan that stops at the hit, no list made
+            return indexOf(map(_DIGEST, artifacts), digest)
         except ValueError:
             return None
 
     def tag_pos(self, tag: str) -> int | None:
-        if self._by_tag is None:
-            tags = list(map(_TAGS, self.outcome.repository.artifacts))
-            if list(map(len, tags)).count(1) == len(tags):
-                # The common case, one tag an artifact: built without a Python-level loop.
-                self._by_tag = dict(zip(map(_FIRST, tags), range(len(tags)), strict=True))
-            else:
-                self._by_tag = {t: pos for pos, ts in enumerate(tags) for t in ts}
-        return self._by_tag.get(tag)
+        """Indexed from the front (newest first in Harbor's listing) only as far as asked:
+        deployments name recent tags, so a repository of thousands is rarely read whole.
+        A tag that is not there at all is found out by a C-level scan, not indexed for."""
+        by_tag = self._by_tag
+        if by_tag is None:
+            by_tag = self._by_tag = {}
+        pos = by_tag.get(tag)
+        if pos is not None:
+            return pos
+        artifacts = self.outcome.repository.artifacts
+        start = self._scanned
+        if start >= len(artifacts):
+            return None
+        if tag not in self._absent:
+            if tag not in chain.from_iterable(map(_TAGS, islice(artifacts, start, None))):
+                self._absent.add(tag)
+                return None
+            for pos in range(start, len(artifacts)):
+                for name in artifacts[pos].tags:
+                    if name not in by_tag:  # a tag names one artifact; the first one wins
+                        by_tag[name] = pos
+                if tag in by_tag:
+                    self._scanned = pos + 1
+                    return by_tag[tag]
+        return None
 
     def parents_of(self, digest: str) -> list[int]:
         if self._parents is None:
