@@ -91,3 +91,34 @@ def test_tie_kept_artifact_in_use_is_an_error() -> None:
     found = check(result, [usage(f"{HOST}/proj/app:x")], [HOST])
     assert [f.code for f in found.findings] == ["in-use-deleted"]
     assert "only by the order of equal timestamps" in found.findings[0].message
+
+
+def test_repo_index_lookups_agree_with_a_plain_search() -> None:
+    import random
+
+    from harborguard.check import _RepoIndex
+    from harborguard.model import Artifact, Repository
+    from harborguard.retention.engine import Decision, RepositoryOutcome
+
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(0, 30)
+        names = [f"t{i}" for i in range(40)]
+        rng.shuffle(names)
+        artifacts = []
+        for i in range(n):
+            tags = tuple(names.pop() for _ in range(rng.choice((0, 1, 1, 2, 3))) if names)
+            children = (f"sha256:{rng.randrange(n + 3):064x}",) if rng.random() < 0.2 else ()
+            artifacts.append(Artifact(f"sha256:{i:064x}", tags, "IMAGE", 1, 1, 1, 1, children))
+        repo = Repository("p/r", tuple(artifacts))
+        index = _RepoIndex(RepositoryOutcome(repo, "evaluated",
+                                             tuple(Decision("retain", "") for _ in artifacts)))
+        for _ in range(30):
+            tag = f"t{rng.randrange(45)}"
+            want = next((p for p, a in enumerate(artifacts) if tag in a.tags), None)
+            assert index.tag_pos(tag) == want
+            digest = f"sha256:{rng.randrange(n + 3):064x}"
+            want_d = next((p for p, a in enumerate(artifacts) if a.digest == digest), None)
+            assert index.digest_pos(digest) == want_d
+            parents = [p for p, a in enumerate(artifacts) if digest in a.children]
+            assert index.parents_of(digest) == parents
