@@ -251,7 +251,7 @@ def test_summary_disjoint_bytes_and_retained_by_with_disabled_rule() -> None:
     assert (s["retain"], s["delete"], s["immutable"]) == (1, 2, 1)
     assert s["bytes_deleted"] == 200 + 40000
     by = {a["tags"][0]: a for a in arts_out}
-    assert by["1"]["retained_by"] == [1]
+    assert list(by["1"]["retained_by"]) == [1]
     assert by["3"]["action"] == "immutable" and by["3"]["retained_by"] == []
 
 
