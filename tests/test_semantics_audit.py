@@ -252,7 +252,7 @@ def test_summary_disjoint_bytes_and_retained_by_with_disabled_rule() -> None:
     assert s["bytes_deleted"] == 200 + 40000
     by = {a["tags"][0]: a for a in arts_out}
     assert list(by["1"]["retained_by"]) == [1]
-    assert by["3"]["action"] == "immutable" and by["3"]["retained_by"] == []
+    assert by["3"]["action"] == "immutable" and list(by["3"]["retained_by"]) == []
 
 
 # ---------------------------------------------------------------- 7. check
