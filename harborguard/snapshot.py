@@ -17,7 +17,7 @@ from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
-from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, parse_seconds
+from harborguard.timeutil import GO_ZERO_SECONDS, parse_seconds, plain_seconds
 
 SNAPSHOT_SCHEMA = "harborguard.snapshot/v1"
 
@@ -61,7 +61,7 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
     digest = get("digest")
     if type(digest) is not str:
         digest = _need(raw, "digest", str, where())
-    cached = SECONDS_CACHE.get
+    cached = plain_seconds
     value = get("push_time")
     created = cached(value) if type(value) is str else None
     if created is None:

@@ -60,6 +60,34 @@ SECONDS_CACHE: dict[str, int] = {}
 _seconds_cache = SECONDS_CACHE
 
 
+_fromiso = datetime.fromisoformat
+
+
+def plain_seconds(text: str) -> int | None:
+    """parse_seconds for the plain RFC 3339 text Harbor writes, None for anything else
+    (then parse_seconds decides, or says what is wrong). For hot loops: one call, cached."""
+    cached = _seconds_cache.get(text)
+    if cached is not None:
+        return cached
+    if len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt " \
+            or text[13] != ":" or text[16] != ":":
+        return None
+    try:
+        parsed = _fromiso(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    if parsed.microsecond == 0 and 1 <= parsed.year < 2200:
+        # A whole second before 2200 is exact as a float: timestamp() is exact and fast.
+        value = int(parsed.timestamp())
+    else:
+        value = (parsed - _EPOCH_UTC) // _SECOND
+    if len(_seconds_cache) < 1_000_000:
+        _seconds_cache[text] = value
+    return value
+
+
 def parse_seconds(text: str) -> int:
     """Whole Unix seconds, floored, as Go's Time.Unix() gives them.
 

@@ -387,37 +387,45 @@ def _decide(
             kept_by.setdefault(pos, []).append(run.rule.index)
     tie_runs = [run for run in runs if run.tie_positions]
     explain = _Explainer(runs)
-    decisions = []
+    decisions: list[Decision | None] = []
+    dropped: list[Candidate] = []  # not kept by any rule: immutable or deleted
+    ties: list[bool] = []
     for c in candidates:
         pos = c.pos
         keepers = kept_by.get(pos)
         # Tied when a count rule's cut runs through equal keys at this artifact and every
         # rule that keeps it keeps it only through such a tie: another order of equal
         # timestamps could then change its fate (DESIGN.md, `tie`).
-        tie_rules = {run.rule.index for run in tie_runs if pos in run.tie_positions}
-        tied = bool(tie_rules) and (not keepers or all(k in tie_rules for k in keepers))
+        tied = False
+        if tie_runs:
+            tie_rules = {run.rule.index for run in tie_runs if pos in run.tie_positions}
+            tied = bool(tie_rules) and (not keepers or all(k in tie_rules for k in keepers))
         if keepers:
             if tied and checker.check(short_name, c.tags).immutable:
                 tied = False  # an immutable tag saves it whichever way the tie falls
-            decisions.append(
-                Decision("retain", explain.kept(keepers), retained_by=tuple(keepers), tie=tied)
-            )
+            decisions.append(Decision("retain", explain.kept(keepers), tuple(keepers), tied))
             continue
-        verdict = checker.check(short_name, c.tags)
+        decisions.append(None)
+        dropped.append(c)
+        ties.append(tied)
+    if not dropped:
+        return tuple(decisions)  # type: ignore[arg-type]
+    verdicts = checker.check_many(short_name, dropped)
+    reasons = explain.not_kept_many(dropped)
+    for c, verdict, reason, tied in zip(dropped, verdicts, reasons, ties, strict=True):
         if verdict.immutable:
-            decisions.append(
-                Decision(
-                    "immutable",
-                    f"not kept by any rule; protected by immutable-tag rule {verdict.rule_id}",
-                    immutable_rule=verdict.rule_id,
-                )
+            decisions[c.pos] = Decision(
+                "immutable",
+                f"not kept by any rule; protected by immutable-tag rule {verdict.rule_id}",
+                (),
+                False,
+                verdict.rule_id,
             )
             continue
-        reason = explain.not_kept(c)
         if verdict.error:
             reason += f" (immutability check failed: {verdict.error})"
-        decisions.append(Decision("delete", reason, tie=tied))
-    return tuple(decisions)
+        decisions[c.pos] = Decision("delete", reason, (), tied)
+    return tuple(decisions)  # type: ignore[arg-type]
 
 
 def _note_referenced_children(
@@ -482,17 +490,29 @@ class _Explainer:
         return text
 
     def not_kept(self, c: Candidate) -> str:
-        notes = []
-        pos = c.pos
+        return self.not_kept_many([c])[0]
+
+    def not_kept_many(self, dropped: Sequence[Candidate]) -> list[str]:
+        """Why each of ``dropped`` was kept by no rule; rule by rule over all of them."""
+        notes: list[list[str]] = [[] for _ in dropped]
         for run, first, second, never in self._parts:
             if second:  # a count rule: its rank, if it saw the candidate
-                place = run.rank_of.get(pos)
-                if place is not None:
-                    notes.append(f"{first}{place + 1}{second}")
-            elif pos in run.selected_positions:
-                notes.append(never if never and c.pull_s <= 0 else first)
-        if not notes:
-            return "not kept by any rule: no rule's tag selectors selected it"
-        if len(notes) == 1:
-            return "not kept by any rule: " + notes[0]
-        return "not kept by any rule: " + "; ".join(notes)
+                rank_of = run.rank_of
+                for i, c in enumerate(dropped):
+                    place = rank_of.get(c.pos)
+                    if place is not None:
+                        notes[i].append(f"{first}{place + 1}{second}")
+            else:
+                selected = run.selected_positions
+                for i, c in enumerate(dropped):
+                    if c.pos in selected:
+                        notes[i].append(never if never and c.pull_s <= 0 else first)
+        out = []
+        for parts in notes:
+            if not parts:
+                out.append("not kept by any rule: no rule's tag selectors selected it")
+            elif len(parts) == 1:
+                out.append("not kept by any rule: " + parts[0])
+            else:
+                out.append("not kept by any rule: " + "; ".join(parts))
+        return out

@@ -16,6 +16,7 @@ from harborguard.model import split_repository
 from harborguard.policy import ImmutableRule
 from harborguard.retention.selectors import (
     PatternError,
+    Selectable,
     Selector,
     SelectorBuildError,
     build_selector,
@@ -119,6 +120,38 @@ class ImmutableChecker:
                 return ImmutableVerdict(False, rule_id, f"immutable rule {rule_id}: {exc}")
         return rules.stop if rules.stop is not None else _NOT_IMMUTABLE
 
+
+    def check_many(self, repository: str, items: Sequence[Selectable]) -> list[ImmutableVerdict]:
+        """check() for each item, in order. When every applicable rule's tag selector looks
+        at tags only, each runs once over the items still unclaimed (Selector.select, with
+        its memo) instead of once per item; a pattern error anywhere sends every item
+        through check(), which says which rule failed for which item, exactly as before."""
+        if self._tag_dependent:
+            return [self._walk(repository, c.tags) for c in items]
+        rules = self._for_repository(repository)
+        tail = rules.stop if rules.stop is not None else _NOT_IMMUTABLE
+        if not rules.applicable:
+            return [tail] * len(items)
+        selectors = []
+        for rule_id, tag_sel in rules.applicable:
+            if isinstance(tag_sel, str) or not tag_sel.on_tags:
+                return [self.check(repository, c.tags) for c in items]
+            selectors.append((rule_id, tag_sel))
+        found: dict[int, ImmutableVerdict] = {}
+        remaining = list(items)
+        try:
+            for rule_id, tag_sel in selectors:
+                hits = tag_sel.select(remaining)
+                if hits:
+                    verdict = ImmutableVerdict(True, rule_id)
+                    for c in hits:
+                        found[id(c)] = verdict
+                    remaining = [c for c in remaining if id(c) not in found]
+        except PatternError:
+            return [self.check(repository, c.tags) for c in items]
+        if not found:
+            return [tail] * len(items)
+        return [found.get(id(c), tail) for c in items]
 
     def _walk(self, repository: str, tags: tuple[str, ...]) -> ImmutableVerdict:
         """Harbor's Matcher.Match, rule by rule, for one candidate."""
