@@ -367,3 +367,28 @@ def test_day_rule_cutoff_outside_calendar_does_not_crash(tmp_path: Path) -> None
     from harborguard.timeutil import format_seconds
 
     assert "outside years 1-9999" in format_seconds(-10**12)
+
+
+def test_table_view_of_a_large_project_is_an_overview_plus_what_matters(tmp_path: Path) -> None:
+    """Many repositories: one line each, tables only for those that need attention, and
+    warnings summarised per code; errors are never summarised away."""
+    from datetime import timedelta
+
+    from harborguard.report.table import DETAILS_SHOWN, REPOS_IN_FULL
+
+    repos: dict[str, list[dict[str, Any]]] = {}
+    for r in range(REPOS_IN_FULL + 30):
+        same = T - timedelta(days=r)  # two artifacts pushed in the same second: a tie at the cut
+        arts = [art(f"r{r}a{i}", [f"1.0.{5 - i}"],
+                    same if i < 2 else T - timedelta(days=r, hours=i)) for i in range(5)]
+        repos[f"app-{r}"] = arts
+    data = snapshot(repos, policy(rule("latestPushedK", 1)))
+    code, out, _ = invoke("simulate", "--snapshot", write(tmp_path, "big.json", data),
+                          "--format", "table")
+    assert code == 0
+    assert f"{REPOS_IN_FULL + 30} repositories" in out
+    assert "proj/app-0 " in out and f"proj/app-{REPOS_IN_FULL + 29} " in out  # overview lines
+    assert out.count("action ") == DETAILS_SHOWN  # table headers: tied repositories, capped
+    assert "more repositories with artifacts in use, tied, changed or failing" in out
+    assert "more time-tie in" in out and "places (see --format json)" in out
+    assert out.count("warning time-tie") == 3

@@ -14,6 +14,10 @@ from harborguard.report.common import STATUS_TEXT, human_bytes, short_digest, sh
 
 # Repositories with more artifacts than this list only the rows that matter.
 ROWS_IN_FULL = 40
+# More repositories than this: an overview line each, and tables for at most DETAILS_SHOWN
+# of those that matter.
+REPOS_IN_FULL = 30
+DETAILS_SHOWN = 20
 ACTION_STYLE = {"retain": "green", "delete": "bold red", "immutable": "cyan"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 def render(report: dict[str, Any], colour: bool = False, width: int = 120,
@@ -51,9 +55,27 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
         p["project"]: {r["index"]: r["description"] for r in (p["policy"] or {}).get("rules", [])}
         for p in report["projects"]
     }
-    for repo in report["repositories"]:
-        rows = by_repo.get((repo["project"], repo["repository"]), [])
-        _render_repository(console, repo, rows, rules_by_project.get(repo["project"], {}))
+    repositories = report["repositories"]
+    if len(repositories) <= REPOS_IN_FULL:
+        for repo in repositories:
+            rows = by_repo.get((repo["project"], repo["repository"]), [])
+            _render_repository(console, repo, rows, rules_by_project.get(repo["project"], {}))
+    else:
+        # A large project: a line per repository, and tables only for the ones that need a
+        # person's eye (in use, tied, changed, failed, or named by an error). A terminal
+        # of tens of thousands of rows helps nobody, and rich takes a minute to lay it out.
+        _render_overview(console, repositories, by_repo)
+        flagged = {f["repository"] for f in report["findings"] if f["severity"] == "error"}
+        notable = [r for r in repositories
+                   if _notable(r, by_repo.get((r["project"], r["repository"]), []), flagged)]
+        for repo in notable[:DETAILS_SHOWN]:
+            rows = by_repo.get((repo["project"], repo["repository"]), [])
+            _render_repository(console, repo, rows, rules_by_project.get(repo["project"], {}))
+        if len(notable) > DETAILS_SHOWN:
+            console.print()
+            console.print(Text(f"... {len(notable) - DETAILS_SHOWN} more repositories with "
+                               "artifacts in use, tied, changed or failing: --format json or "
+                               "markdown lists them", style="dim"))
     _render_findings(console, report)
     _render_verdict(console, report)
     s = report["summary"]
@@ -146,6 +168,41 @@ def _render_repository(
                            "(--format json lists every artifact)", style="dim"))
 
 
+def _notable(repo: dict[str, Any], rows: list[dict[str, Any]], flagged: set[str]) -> bool:
+    if repo["status"] == "failed" or repo["repository"] in flagged:
+        return True
+    return any(r["in_use"] or r["tie"] or r.get("previous_action", r["action"]) != r["action"]
+               for r in rows)
+
+
+def _render_overview(
+    console: Console, repositories: list[dict[str, Any]],
+    by_repo: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    """One line per repository, laid out by hand in one Text (fast for thousands)."""
+    console.print()
+    console.print(Text(f"{len(repositories)} repositories", style="bold"))
+    name_width = min(56, max(len(r["repository"]) for r in repositories))
+    text = Text()
+    for n, repo in enumerate(repositories):
+        rows = by_repo.get((repo["project"], repo["repository"]), [])
+        deleted = sum(1 for r in rows if r["action"] == "delete")
+        name = repo["repository"]
+        if len(name) > name_width:
+            name = name[: name_width - 1] + "…"
+        if n:
+            text.append("\n")
+        text.append(f"  {name:<{name_width}}  {len(rows):>6} artifacts  keeps "
+                    f"{len(rows) - deleted:>6}  deletes ")
+        text.append(f"{deleted:>6}", ACTION_STYLE["delete"] if deleted else "")
+        status = repo["status"]
+        if status != "evaluated":
+            text.append(f"  {STATUS_TEXT.get(status, status)}", "dim")
+        elif repo.get("versions"):
+            text.append(f"  {repo['versions']}", "cyan")
+    console.print(text, no_wrap=True, overflow="ellipsis")
+
+
 def _usage_cell(row: dict[str, Any]) -> str:
     uses = row["in_use"]
     if not uses:
@@ -158,8 +215,10 @@ def _tags_cell(row: dict[str, Any]) -> str:
     return ", ".join(row["tags"]) or f"(untagged {short_digest(row['digest'])})"
 
 
-# The table shows this many findings of one code in one repository; JSON has them all.
+# The table shows this many findings of one code in one repository (of one code overall
+# when there are more than FINDINGS_IN_FULL findings, errors excepted); JSON has them all.
 FINDINGS_SHOWN = 3
+FINDINGS_IN_FULL = 100
 
 
 def _render_findings(console: Console, report: dict[str, Any]) -> None:
@@ -170,24 +229,36 @@ def _render_findings(console: Console, report: dict[str, Any]) -> None:
     if findings:
         console.print()
         console.print(Text("Findings", style="bold"))
+        # Few findings: up to FINDINGS_SHOWN of each code per repository. Many: every
+        # error still, but warnings and info only FINDINGS_SHOWN per code overall.
+        many = len(findings) > FINDINGS_IN_FULL
         shown: dict[tuple[str, str], int] = defaultdict(int)
         hidden: dict[tuple[str, str], int] = defaultdict(int)
+        hidden_in: dict[tuple[str, str], set[str]] = defaultdict(set)
+        text = Text()
         for f in findings:
             where = f["repository"] or f["project"] or f["component"] or ""
-            group = (f["code"], where)
-            if shown[group] >= FINDINGS_SHOWN:
+            group = (f["code"], "" if many and f["severity"] != "error" else where)
+            if shown[group] >= FINDINGS_SHOWN and not (many and f["severity"] == "error"):
                 hidden[group] += 1
+                hidden_in[group].add(where)
                 continue
             shown[group] += 1
-            line = Text("  ")
-            line.append(f"{f['severity']:<7}", SEVERITY_STYLE[f["severity"]])
-            line.append(f" {f['code']}  {where}: {f['message']}")
-            console.print(line)
+            if text:
+                text.append("\n")
+            text.append("  ")
+            text.append(f"{f['severity']:<7}", SEVERITY_STYLE[f["severity"]])
+            text.append(f" {f['code']}  {where}: {f['message']}")
         for (code, where), count in hidden.items():
-            console.print(
-                Text(f"          ... {count} more {code} in {where} (see --format json)",
-                     style="dim")
-            )
+            if where:
+                more = f"          ... {count} more {code} in {where} (see --format json)"
+            else:
+                places = len(hidden_in[(code, where)])
+                more = (f"          ... {count} more {code} in {places} "
+                        f"{'place' if places == 1 else 'places'} (see --format json)")
+            text.append("\n")
+            text.append(more, "dim")
+        console.print(text)
     if report["incomplete"]:
         console.print()
         console.print(Text("Missing data (the result is incomplete)", style="bold red"))
