@@ -44,6 +44,9 @@ _ERROR_TEXT = {
 }
 # Rows shown per repository as the comment shrinks to fit (None: all of them).
 _ROW_CAPS: tuple[int | None, ...] = (None, 50, 20, 10, 5, 0)
+# No row is shorter: five cells, 16 bytes of separators, and "retain"/"delete" twice in a
+# fate change or a 16-character push time in a deletion; a lower bound, used to skip caps.
+_MIN_ROW_BYTES = 28
 
 # XML 1.0 / terminal control characters (tab, newline and carriage return are handled apart).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
@@ -222,35 +225,48 @@ class _Repository:
         if not deleted and not changed:
             intro.append("Nothing is deleted here.")
         self.intro = [line for text in intro for line in (text, "")]
-        self.change_rows = [
-            _row(md(_artifact_tags(a)), md(a["type"]), md(a["previous_action"]),
-                 md(a["action"]), md(_why(a)))
-            for a in changed
-        ]
+        # Rows are escaped only when a cap lets them in: a large project has tens of
+        # thousands of deletions and the comment shows a few hundred.
+        self._changed = changed
         changed_ids = {id(a) for a in changed}
-        unchanged_deleted = [a for a in deleted if id(a) not in changed_ids]
-        self.delete_rows = [
-            _row(md(_artifact_tags(a)), md(a["type"]), a["push_time"][:16].replace("T", " "),
-                 (a["pull_time"] or "never")[:10], md(_why(a)))
-            for a in unchanged_deleted
-        ]
+        self._deleted = [a for a in deleted if id(a) not in changed_ids]
+        self._change_rows: list[str] = []
+        self._delete_rows: list[str] = []
+
+    @property
+    def rows(self) -> int:
+        return len(self._changed) + len(self._deleted)
+
+    def _changes(self, n: int) -> list[str]:
+        for a in self._changed[len(self._change_rows):n]:
+            self._change_rows.append(_row(md(_artifact_tags(a)), md(a["type"]),
+                                          md(a["previous_action"]), md(a["action"]),
+                                          md(_why(a))))
+        return self._change_rows[:n]
+
+    def _deletes(self, n: int) -> list[str]:
+        for a in self._deleted[len(self._delete_rows):n]:
+            self._delete_rows.append(_row(md(_artifact_tags(a)), md(a["type"]),
+                                          a["push_time"][:16].replace("T", " "),
+                                          (a["pull_time"] or "never")[:10], md(_why(a))))
+        return self._delete_rows[:n]
 
     def lines(self, cap: int | None) -> tuple[list[str], int]:
         """The block with at most ``cap`` rows (fate changes first); and the rows left out."""
-        budget = len(self.change_rows) + len(self.delete_rows) if cap is None else cap
+        budget = self.rows if cap is None else cap
         out = [*self.head, *self.intro]
-        changes = self.change_rows[:budget]
-        deletes = self.delete_rows[:max(0, budget - len(changes))]
+        changes = self._changes(budget)
+        deletes = self._deletes(max(0, budget - len(changes)))
         if changes:
-            out += [f"**Fate changes** ({len(self.change_rows)})", "",
+            out += [f"**Fate changes** ({len(self._changed)})", "",
                     _row("tags", "type", "was", "now", "why"),
                     "| --- | --- | --- | --- | --- |", *changes, ""]
         if deletes:
-            title = "Other deletions" if self.change_rows else "Deletions"
-            out += [f"**{title}** ({len(self.delete_rows)})", "",
+            title = "Other deletions" if self._changed else "Deletions"
+            out += [f"**{title}** ({len(self._deleted)})", "",
                     _row("tags", "type", "pushed (UTC)", "pulled", "why"),
                     "| --- | --- | --- | --- | --- |", *deletes, ""]
-        left = len(self.change_rows) + len(self.delete_rows) - len(changes) - len(deletes)
+        left = self.rows - len(changes) - len(deletes)
         if left:
             out += [md(f"… {left} more not shown here ({MORE_HINT})."), ""]
         out += ["</details>", ""]
@@ -364,6 +380,9 @@ def _fit_repositories(repos: list[_Repository],
         return [], 0, []
     head = ["", "### Deletions by repository", ""]
     for cap in _ROW_CAPS:
+        rows = sum(r.rows if cap is None else min(cap, r.rows) for r in repos)
+        if cap != 0 and rows * _MIN_ROW_BYTES > budget:
+            continue  # cannot fit: do not escape rows only to measure them
         blocks = [repo.lines(cap) for repo in repos]
         lines = head + [line for block, _ in blocks for line in block]
         if _size(lines) <= budget:
