@@ -656,7 +656,13 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
             findings.extend(helm_drift(gathered.components, gathered.releases, environment))
         if gathered.kubectl_read:
             declared = [u for u in gathered.usages if u.source == "manifests"]
-            findings.extend(image_drift(declared, gathered.usages, environment))
+            scoped = evidence.use_kubectl and evidence.namespace is not None
+            findings.extend(image_drift(declared, gathered.usages, environment,
+                                        whole_cluster=not scoped))
+            if scoped:
+                run.notes.append(f"kubectl read namespace {evidence.namespace} only: images "
+                                 "the manifests declare that run in no pod there are not "
+                                 "reported as not deployed")
         run.fail_on_default = "warning"
         result = RunResult(
             now_ns=_whole_seconds(utc_now_nanos()), order="push",

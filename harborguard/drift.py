@@ -74,9 +74,12 @@ def _parsed(usage: Usage) -> ImageRef | None:
 
 
 def image_drift(
-    declared: Sequence[Usage], running: Sequence[Usage], environment: str
+    declared: Sequence[Usage], running: Sequence[Usage], environment: str,
+    *, whole_cluster: bool = True,
 ) -> list[Finding]:
-    """Images the manifests declare vs images running, per repository they both name."""
+    """Images the manifests declare vs images running, per repository. A declared image
+    whose repository no pod runs at all is not deployed either, when ``whole_cluster``
+    says the cluster was read whole (not one namespace of it)."""
     declared_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
     for usage in declared:
         ref = _parsed(usage)
@@ -88,6 +91,8 @@ def image_drift(
         if ref is not None and usage.kind == "running":
             running_by_repo[ref.repository].setdefault(ref.tag or ref.digest or "", usage)
     found: list[Finding] = []
+    if whole_cluster:
+        found.extend(_absent_components(declared_by_repo, running_by_repo, environment))
     for repository in sorted(set(declared_by_repo) & set(running_by_repo)):
         wanted, runs = declared_by_repo[repository], running_by_repo[repository]
         for version, usage in wanted.items():
@@ -105,4 +110,32 @@ def image_drift(
                     message=f"{usage.where} runs {repository}:{version}, which the manifests "
                     f"do not name (they declare {', '.join(wanted)})",
                 ))
+    return found
+
+
+def _absent_components(
+    declared_by_repo: dict[str, dict[str, Usage]], running_by_repo: dict[str, dict[str, Usage]],
+    environment: str,
+) -> list[Finding]:
+    """A component none of whose declared images runs in any pod: not deployed at all.
+
+    Judged per component, not per image: a component's values may also name images it
+    only starts on demand (a builder image), which no pod runs while it is deployed."""
+    by_component: dict[str, list[tuple[str, str, Usage]]] = defaultdict(list)
+    for repository, versions in declared_by_repo.items():
+        for version, usage in versions.items():
+            by_component[usage.component or repository].append((repository, version, usage))
+    found = []
+    for component in sorted(by_component):
+        images = by_component[component]
+        if any(repository in running_by_repo for repository, _, _ in images):
+            continue
+        named = ", ".join(f"{r}:{v} ({u.where})" for r, v, u in images[:3])
+        more = f" and {len(images) - 3} more" if len(images) > 3 else ""
+        found.append(Finding(
+            code="not-deployed", component=images[0][2].component, environment=environment,
+            message=f"the manifests declare {named}{more}, but no pod in the cluster runs any "
+            f"of {'its' if images[0][2].component else 'these'} images: merged but never "
+            "deployed, or not running",
+        ))
     return found

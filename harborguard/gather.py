@@ -107,6 +107,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         evidence = parse_kubectl_json(load_kubectl_file(path), path)
         out.usages.extend(evidence.usages)
         out.notes.extend(evidence.problems)
+        out.incomplete.extend(_unread(f"kubectl JSON {path}", evidence.missing))
         out.kubectl_read = True
     if options.use_kubectl:
         try:
@@ -118,6 +119,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             evidence = parse_kubectl_json(data, "kubectl")
             out.usages.extend(evidence.usages)
             out.notes.extend(evidence.problems)
+            out.incomplete.extend(_unread("kubectl", evidence.missing))
             out.kubectl_read = True
 
     lookup = chart_values_lookup(snapshot, hosts)
@@ -141,8 +143,11 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             for item in manifests.unresolved
         )
         if not manifests.components:
-            out.notes.append(f"{options.manifests}: no component has values for environment "
-                             f"{environment!r}; is the environment name right?")
+            # Most likely a misspelt environment: nothing declared must not read as "safe".
+            out.incomplete.append(Incomplete(
+                what=f"{options.manifests} for environment {environment!r}",
+                reason="no component has values for this environment, so nothing it declares "
+                "was read; check --environment (the name of a values/<environment>.yaml)"))
         depth = options.history
         if depth is None and shutil.which("git") is None:
             # Without git, history (the rollback target) cannot be read: fail closed.
@@ -183,6 +188,12 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
     if out.releases:
         out.usages.extend(_helm_usages(out.releases, out.components, options.environment))
     return out
+
+
+def _unread(what: str, missing: Sequence[str]) -> list[Incomplete]:
+    prefix = what.removeprefix("kubectl JSON ") + ": "
+    return [Incomplete(what=what, reason=f"{m.removeprefix(prefix)} (what it runs is unknown)")
+            for m in missing]
 
 
 def _helm_usages(releases: Sequence[HelmRelease], components: Sequence[Component],

@@ -168,3 +168,39 @@ def test_values_under_secret_keys_never_reach_the_report(tmp_path: Path) -> None
         _, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(root),
                              "--environment", "tools", "--history", "0", "--format", fmt)
         assert "sekrit" not in out and "sekrit" not in err, fmt
+
+
+def test_drift_when_the_cluster_runs_none_of_the_declared_images(deploy_repo: str,
+                                                                 tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"apiVersion": "v1", "kind": "List", "items": []}')
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--image-tag-template", "{version}_image", "--kubectl-json",
+                          str(empty), "--format", "json")
+    assert code == 1
+    not_deployed = [f for f in json.loads(out)["findings"] if f["code"] == "not-deployed"]
+    assert any("builds-api" in f["message"] and "no pod in the cluster runs" in f["message"]
+               for f in not_deployed)
+
+
+@pytest.mark.parametrize("command", ["drift", "check"])
+def test_an_api_status_in_kubectl_json_is_incomplete_never_safe(deploy_repo: str,
+                                                                tmp_path: Path,
+                                                                command: str) -> None:
+    status = tmp_path / "status.json"
+    status.write_text('{"kind": "Status", "apiVersion": "v1", "status": "Failure", '
+                      '"message": "Unauthorized", "reason": "Unauthorized", "code": 401}')
+    args = ["--manifests", deploy_repo, "--environment", "tools"] if command == "drift" \
+        else ["--snapshot", SNAPSHOT]
+    code, out, err = invoke(command, *args, "--kubectl-json", str(status), "--format", "table")
+    assert code == 3
+    assert "Nothing in use would be deleted" not in out and "No drift" not in out
+    assert "Status (Failure: Unauthorized)" in err
+
+
+def test_an_environment_with_no_values_is_incomplete_never_safe(deploy_repo: str) -> None:
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo,
+                            "--environment", "prod", "--format", "table")
+    assert code == 3
+    assert "Nothing in use would be deleted" not in out
+    assert "no component has values for this environment" in err

@@ -274,7 +274,8 @@ MALFORMED = [
 @pytest.mark.parametrize(("label", "item", "problem"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_items_are_skipped_and_named(label: str, item: Any, problem: str) -> None:
     ev = parse_kubectl_json({"kind": "List", "items": [item, copy.deepcopy(GOOD)]}, "f.json")
-    assert ev.problems == (f"f.json: {problem}",)
+    # What it runs is unknown: missing evidence (the run is incomplete), not a mere note.
+    assert ev.missing == (f"f.json: {problem}",) and ev.problems == ()
     assert [u.ref for u in ev.usages] == ["good:1"]
 
 
@@ -288,7 +289,14 @@ def test_malformed_items_are_skipped_and_named(label: str, item: Any, problem: s
     ],
 )
 def test_unusable_documents_are_problems_not_crashes(data: Any, problem: str) -> None:
-    assert parse_kubectl_json(data, "t") == KubectlEvidence((), (problem,))
+    assert parse_kubectl_json(data, "t") == KubectlEvidence((), (), (problem,))
+
+
+def test_an_api_status_instead_of_objects_is_missing_evidence() -> None:
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+              "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+    assert parse_kubectl_json(status, "t") == KubectlEvidence((), (), (
+        "t: the API answered with a Status (Failure: Unauthorized), not objects; nothing read",))
 
 
 def test_bad_image_id_keeps_the_usage_without_digest() -> None:

@@ -248,7 +248,8 @@ def _render_findings(console: Console, report: dict[str, Any]) -> None:
                 text.append("\n")
             text.append("  ")
             text.append(f"{f['severity']:<7}", SEVERITY_STYLE[f["severity"]])
-            text.append(f" {f['code']}  {where}: {f['message']}")
+            text.append(f" {f['code']}  {where}: {f['message']}" if where
+                        else f" {f['code']}: {f['message']}")
         for (code, where), count in hidden.items():
             if where:
                 more = f"          ... {count} more {code} in {where} (see --format json)"
@@ -313,7 +314,8 @@ def _render_drift(console: Console, buffer: io.StringIO, report: dict[str, Any])
         console.print(Text("INCOMPLETE: some evidence could not be read; drift may be missing.",
                            style="bold red"))
     elif drifted:
-        console.print(Text(f"Drift: {len(drifted)} differences between the manifests and the "
+        differences = "1 difference" if len(drifted) == 1 else f"{len(drifted)} differences"
+        console.print(Text(f"Drift: {differences} between the manifests and the "
                            "cluster. A merged version that is not deployed is not protected "
                            "by what runs, and what runs is not protected by the manifests.",
                            style="bold yellow"))

@@ -2,8 +2,10 @@
 
 Every image of every pod and pod template becomes a ``Usage``: pods are ``running``,
 controllers ``declared``, and the old ReplicaSets a Deployment keeps for ``kubectl rollout
-undo`` are ``rollback``. A malformed item is skipped and named in ``problems``, so one bad
-object neither crashes the run nor passes silently as "nothing in use".
+undo`` are ``rollback``. What cannot be read (a document that is not a List, an API
+``Status`` instead of objects, a malformed item or container) is named in ``missing``: the
+run is incomplete, never "nothing in use". Lesser defects (a digest that cannot be used,
+so the tag alone names the image) are ``problems``, reported as notes.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 @dataclass(frozen=True, slots=True)
 class KubectlEvidence:
     usages: tuple[Usage, ...]
-    # One line per skipped item or field: "<origin>: <Kind ns/name>: <what>; skipped".
+    # Lesser defects, one line each: "<origin>: <Kind ns/name>: <what>; digest not used".
     problems: tuple[str, ...]
+    # Evidence that could not be read: "<origin>: <item or Kind ns/name>: <what>; skipped".
+    missing: tuple[str, ...] = ()
 
 
 class _Skip(Exception):
@@ -63,16 +67,19 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
     ``origin`` names where ``data`` came from (a file, a kubectl command) in problems.
     """
     problems: list[str] = []
-    items = _items(data, origin, problems)
+    missing: list[str] = []
+    items = _items(data, origin, missing)
     current_revisions = _deployment_revisions(items)
     usages: dict[Usage, None] = {}  # ordered set: two containers of one pod may share an image
     for label, item, default_kind in items:
         try:
-            for usage in _item_usages(item, default_kind, current_revisions, origin, problems):
+            for usage in _item_usages(item, default_kind, current_revisions, origin, problems,
+                                      missing):
                 usages.setdefault(usage)
         except _Skip as exc:
-            problems.append(f"{origin}: {label}: {exc}; skipped")
-    return KubectlEvidence(usages=tuple(usages), problems=tuple(problems))
+            missing.append(f"{origin}: {label}: {exc}; skipped")
+    return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
+                           missing=tuple(missing))
 
 
 def kubectl_command(
@@ -160,6 +167,13 @@ def _items(data: Any, origin: str, problems: list[str]) -> list[tuple[str, Any, 
         )
         return []
     kind = data.get("kind")
+    if kind == "Status":
+        # What the API server answers instead of objects (Unauthorized, Forbidden...).
+        status = data.get("status") or "?"
+        message = data.get("message") or data.get("reason") or "no message"
+        problems.append(f"{origin}: the API answered with a Status ({status}: {message}), not "
+                        "objects; nothing read")
+        return []
     if "items" not in data and not _is_list_kind(kind):
         if kind is None:
             problems.append(f"{origin}: no 'kind' and no 'items'; nothing read")
@@ -204,6 +218,7 @@ def _item_usages(
     current_revisions: dict[tuple[str, str], str],
     origin: str,
     problems: list[str],
+    missing: list[str],
 ) -> Iterator[Usage]:
     if not isinstance(item, Mapping):
         raise _Skip(f"is {_type(item)}, not an object")
@@ -230,6 +245,9 @@ def _item_usages(
     def problem(message: str) -> None:
         problems.append(f"{origin}: {kind} {_ns_name(namespace, name)}: {message}")
 
+    def unread(message: str) -> None:
+        missing.append(f"{origin}: {kind} {_ns_name(namespace, name)}: {message}")
+
     usage_kind: UsageKind = "declared"
     if kind == "Pod":
         # Any phase: a pod in ImagePullBackOff still needs its image to exist.
@@ -243,16 +261,16 @@ def _item_usages(
         if containers is None:
             continue
         if not isinstance(containers, list):
-            problem(f"{group} is {_type(containers)}, not a list; skipped")
+            unread(f"{group} is {_type(containers)}, not a list; skipped")
             continue
         image_ids = _image_ids(status, status_key, problem) if kind == "Pod" else {}
         for index, container in enumerate(containers):
             if not isinstance(container, Mapping):
-                problem(f"{group}[{index}] is {_type(container)}, not an object; skipped")
+                unread(f"{group}[{index}] is {_type(container)}, not an object; skipped")
                 continue
             image = container.get("image")
             if not isinstance(image, str) or not image:
-                problem(f"{group}[{index}] has no image; skipped")
+                unread(f"{group}[{index}] has no image; skipped")
                 continue
             digest = None
             container_name = _text(container.get("name"))
