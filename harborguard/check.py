@@ -308,7 +308,8 @@ def _judge(
     code = "in-use-deleted" if current else "rollback-deleted"
     evidence = current or found
     first = evidence[0]
-    more = f" and {len(evidence) - 1} more" if len(evidence) > 1 else ""
+    more = (f" and {len(evidence) - 1} more {'place' if len(evidence) == 2 else 'places'}"
+            if len(evidence) > 1 else "")
     label = ", ".join(artifact.tags) or artifact.digest
     if decision.action == "delete":
         why = decision.reason.removeprefix("not kept by any rule: ")

@@ -207,8 +207,11 @@ def _usage_cell(row: dict[str, Any]) -> str:
     uses = row["in_use"]
     if not uses:
         return ""
-    strongest = min((u["kind"] for u in uses), key=["running", "declared", "rollback"].index)
-    return f"{strongest} ({len(uses)})"
+    kinds = [u["kind"] for u in uses]
+    strongest = min(kinds, key=["running", "declared", "rollback"].index)
+    same = kinds.count(strongest)
+    others = len(kinds) - same
+    return f"{strongest} ({same})" + (f" +{others} other" if others else "")
 
 
 def _tags_cell(row: dict[str, Any]) -> str:
@@ -297,9 +300,10 @@ def _render_verdict(console: Console, report: dict[str, Any]) -> None:
         )
     console.print(
         "  Keep these before the policy runs: add a rule that retains them (for example "
-        "`always` on the deployed tags), rank by version (see --order semver), or deploy "
-        "first. Details are in the findings above; --format json lists every piece of "
-        "evidence."
+        "`always` on the tags in use and their rollback targets), or raise the count so "
+        "they stay inside it. Harbor ranks by push or pull time, never by version: "
+        "--order semver only shows what a version-ordered policy would keep. Details are "
+        "in the findings above; --format json lists every piece of evidence."
     )
 
 

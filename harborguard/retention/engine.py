@@ -318,7 +318,7 @@ def _evaluate_repository(
         repository=repo,
         status="evaluated",
         decisions=_note_referenced_children(
-            repo.artifacts, _decide(candidates, runs, short, checker)
+            repo.artifacts, _decide(candidates, runs, short, checker, ranker is not None)
         ),
         rules_in_scope=in_scope,
         runs=tuple(runs),
@@ -380,13 +380,14 @@ def _decide(
     runs: Sequence[RuleRun],
     short_name: str,
     checker: ImmutableChecker,
+    by_version: bool = False,
 ) -> tuple[Decision, ...]:
     kept_by: dict[int, list[int]] = {}
     for run in runs:
         for pos in run.kept:
             kept_by.setdefault(pos, []).append(run.rule.index)
     tie_runs = [run for run in runs if run.tie_positions]
-    explain = _Explainer(runs)
+    explain = _Explainer(runs, by_version)
     decisions: list[Decision | None] = []
     dropped: list[Candidate] = []  # not kept by any rule: immutable or deleted
     ties: list[bool] = []
@@ -456,7 +457,8 @@ def _note_referenced_children(
 class _Explainer:
     """Reasons in words, with every per-rule phrase built once per repository."""
 
-    def __init__(self, runs: Sequence[RuleRun]) -> None:
+    def __init__(self, runs: Sequence[RuleRun], by_version: bool = False) -> None:
+        """``by_version``: count rules ranked by version (--order semver), not by time."""
         self._described = {run.rule.index: _describe(run.rule, run.evaluator) for run in runs}
         self._kept: dict[tuple[int, ...], str] = {}
         # Per rule: how to say why it did not keep a candidate it saw.
@@ -466,7 +468,8 @@ class _Explainer:
             described = self._described[run.rule.index]
             if template.kind == "count":
                 self._parts.append(
-                    (run, f"{described} ranked it #", f" of {run.selected} by {template.key_name}",
+                    (run, f"{described} ranked it #",
+                     f" of {run.selected} by {'version' if by_version else template.key_name}",
                      "")
                 )
             elif template.kind == "days":
