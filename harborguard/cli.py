@@ -377,10 +377,29 @@ def _prepare(run: _Run, *, need_policies: bool, need_additions: bool = False) ->
     return _Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 
+def _unknown_key_notes(path: str, policy: RetentionPolicy) -> list[str]:
+    """A key Harbor has no field for is ignored, as Harbor's decoder ignores it; a typo
+    ("tag_selector") then silently changes the policy, so say so, with the likely key."""
+    from difflib import get_close_matches
+
+    from harborguard.policy import KNOWN_KEYS
+
+    notes = []
+    for where in policy.unknown_keys:
+        key = where.rsplit(".", 1)[-1]
+        guess = get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.7)
+        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        notes.append(f"{path}: {where} is not a field of Harbor's retention policy; Harbor "
+                     f"ignores it, and so does this run{hint}")
+    return notes
+
+
 def _simulate(run: _Run, *, need_additions: bool = False
               ) -> tuple[RunResult, Snapshot, Source]:
     policy_path = run.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
+    if policy is not None:
+        run.notes.extend(_unknown_key_notes(policy_path, policy))
     prepared = _prepare(run, need_policies=policy is None, need_additions=need_additions)
     result = prepared.simulate(policy, run.get("order"))
     source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
@@ -593,6 +612,9 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
             raise InputError("diff needs the proposed policy: --policy NEW")
         new_policy = load_policy_file(new_path)
         old_policy = load_policy_file(against) if against else None
+        run.notes.extend(_unknown_key_notes(new_path, new_policy))
+        if old_policy is not None:
+            run.notes.extend(_unknown_key_notes(against or "", old_policy))
         try:
             prepared = _prepare(run, need_policies=old_policy is None,
                                 need_additions=evidence.manifests is not None)

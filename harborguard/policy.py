@@ -60,6 +60,12 @@ class RetentionPolicy:
     scope_ref: int | None
     # Why Harbor's API would refuse this policy (empty when it would accept it).
     problems: tuple[str, ...] = field(default=())
+    # Read from Harbor (a snapshot or a live read): its scope decides what the launcher
+    # selects. A --policy file is a what-if applied to every selected project instead.
+    stored: bool = False
+    # Keys of a --policy file that Harbor does not read (a typo such as "tag_selector"):
+    # ignored, as Harbor's JSON decoder would, but worth saying.
+    unknown_keys: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,8 @@ def parse_policy(data: Any, origin: str, *, from_harbor: bool = False) -> Retent
     if scope_level not in (None, "project"):
         problems.append(f"scope level {scope_level!r}; Harbor only supports 'project'")
     return RetentionPolicy(
+        stored=from_harbor,
+        unknown_keys=() if from_harbor else tuple(_unknown_keys(data)),
         id=policy_id if isinstance(policy_id, int) and not isinstance(policy_id, bool) else None,
         algorithm=reader.string(data, "algorithm", "policy"),
         rules=tuple(rules),
@@ -238,6 +246,36 @@ def parse_policy(data: Any, origin: str, *, from_harbor: bool = False) -> Retent
         scope_ref=scope_ref,
         problems=tuple(problems),
     )
+
+
+_POLICY_KEYS = {"id", "algorithm", "rules", "trigger", "scope", "creation_time", "update_time"}
+_RULE_KEYS = {"id", "priority", "disabled", "action", "template", "params", "tag_selectors",
+              "scope_selectors"}
+_SELECTOR_KEYS = {"kind", "decoration", "pattern", "extras"}
+_SCOPE_KEYS = {"level", "ref"}
+KNOWN_KEYS = sorted(_POLICY_KEYS | _RULE_KEYS | _SELECTOR_KEYS | _SCOPE_KEYS
+                    | {"repository", "project"})
+
+
+def _unknown_keys(data: Mapping[str, Any]) -> list[str]:
+    """Paths of keys Harbor's policy model has no field for (its decoder drops them)."""
+    found = [k for k in data if k not in _POLICY_KEYS]
+    scope = data.get("scope")
+    if isinstance(scope, Mapping):
+        found += [f"scope.{k}" for k in scope if k not in _SCOPE_KEYS]
+    for i, rule in enumerate(data.get("rules") or []):
+        if not isinstance(rule, Mapping):
+            continue
+        found += [f"rules[{i}].{k}" for k in rule if k not in _RULE_KEYS]
+        groups = [(f"rules[{i}].tag_selectors", rule.get("tag_selectors"))]
+        scopes = rule.get("scope_selectors")
+        if isinstance(scopes, Mapping):
+            groups += [(f"rules[{i}].scope_selectors.{k}", v) for k, v in scopes.items()]
+        for where, selectors in groups:
+            for j, selector in enumerate(selectors if isinstance(selectors, list) else []):
+                if isinstance(selector, Mapping):
+                    found += [f"{where}[{j}].{k}" for k in selector if k not in _SELECTOR_KEYS]
+    return [str(k) for k in found]
 
 
 def _conflicts(rules: list[RuleSpec]) -> list[str]:

@@ -51,6 +51,7 @@ def simulate(
         if item.reason.startswith("retention policy")
     }
     missing: list[Incomplete] = []
+    system_notes: list[str] = []
     for project in snapshot.projects:
         effective = policy if policy is not None else project.retention
         why_unknown = None if policy is not None else unreadable.get(project.name)
@@ -62,13 +63,18 @@ def simulate(
             project, effective, now_ns, behaviour, ranker=ranker, policy_unreadable=why_unknown,
         )
         outcomes.append(outcome)
+        if effective is not None and effective.stored and effective.scope_level == "system":
+            system_notes.append(
+                f"the retention policy of project {project.name} has scope level 'system': "
+                "Harbor runs it in every project of the instance (filtered by each rule's "
+                "project selectors); harborguard shows its effect on this project only")
         if policy is not None:
             findings.extend(_invalid_findings(project.name, policy, behaviour))
         findings.extend(policy_error_findings(outcome))
     findings.extend(time_tie_findings(outcomes, order=order))
     versions = analyse_versions(outcomes, pattern)
     findings.extend(versions.findings)
-    extra_notes: list[str] = []
+    extra_notes: list[str] = system_notes
     if pattern is not None and versions.versioned == 0:
         extra_notes.append(
             f"--version-pattern {pattern.source!r} matched no tag (it must match a whole tag): "

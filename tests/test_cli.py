@@ -392,3 +392,13 @@ def test_table_view_of_a_large_project_is_an_overview_plus_what_matters(tmp_path
     assert "more repositories with artifacts in use, tied, changed or failing" in out
     assert "more time-tie in" in out and "places (see --format json)" in out
     assert out.count("warning time-tie") == 3
+
+
+def test_unknown_keys_in_a_policy_file_are_named_with_the_likely_key(tmp_path: Path) -> None:
+    pol = policy(rule("latestPushedK", 2))
+    pol["rules"][0]["tag_selector"] = pol["rules"][0].pop("tag_selectors")
+    code, _, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--policy",
+                          write(tmp_path, "p.json", pol), "--format", "json")
+    assert code == 0
+    assert ("rules[0].tag_selector is not a field of Harbor's retention policy; Harbor ignores "
+            "it, and so does this run; did you mean 'tag_selectors'?") in err

@@ -168,7 +168,7 @@ def evaluate_project(
             tuple(_keep_all(r, "no-rules", "the retention policy has no rules") for r in repos),
         )
     try:
-        assignment = _launch(repos, policy, behaviour)
+        assignment = _launch(repos, policy, behaviour, project.name)
     except (SelectorBuildError, PatternError) as exc:
         message = f"launcher: {exc}"
         return ProjectOutcome(
@@ -198,22 +198,41 @@ def evaluate_project(
 
 
 def _launch(
-    repos: Sequence[Repository], policy: RetentionPolicy, behaviour: Behaviour
+    repos: Sequence[Repository], policy: RetentionPolicy, behaviour: Behaviour,
+    project: str = "",
 ) -> list[list[RuleSpec]]:
-    """Launcher.Launch: each enabled rule joins every repository its selectors pass (AND)."""
+    """Launcher.Launch: each enabled rule joins every repository its selectors pass (AND).
+
+    A policy read from Harbor launches by its scope (launcher.go): "project" takes the
+    project's repositories; "system" first filters the projects by each rule's "project"
+    selectors; any other level selects no project at all; no scope fails the launch. A
+    --policy file is applied to each selected project as a project-level policy."""
+    level = policy.scope_level if policy.stored else "project"
+    if level is None:
+        raise SelectorBuildError("the scope of policy is nil")
     all_candidates = []
     for index, repo in enumerate(repos):
         namespace, rest = split_repository(repo.name)
         all_candidates.append(_RepoCandidate(namespace, rest, index))
     assignment: list[list[RuleSpec]] = [[] for _ in repos]
+    if level not in ("project", "system"):
+        return assignment
+    v111 = behaviour.doublestar_v111
     for rule in policy.rules:
         if rule.disabled:
             continue
         selected = all_candidates
+        if level == "system":
+            chosen: Sequence[_RepoCandidate] = [_RepoCandidate(project, "", -1)]
+            for spec in rule.scope_selectors.get("project", ()):
+                selector = build_selector(spec.kind, spec.decoration, spec.pattern, "",
+                                          v111=v111)
+                chosen = selector.select(chosen)
+            if not chosen:
+                selected = []
         for spec in rule.repository_selectors:
             selector = build_selector(
-                spec.kind, spec.decoration, spec.pattern, spec.extras,
-                v111=behaviour.doublestar_v111,
+                spec.kind, spec.decoration, spec.pattern, spec.extras, v111=v111,
             )
             selected = selector.select(selected)
         for candidate in selected:
