@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,21 @@ T_TEXT = "2026-01-01T00:00:00Z"
 
 
 def shared_dir() -> Path:
-    """The project's shared/ folder (test data no one here wrote), beside the checkout."""
+    """The project's shared/ folder (test data no one here wrote): $HARBORGUARD_SHARED, or
+    a ``shared`` folder beside the checkout or above it."""
+    named = os.environ.get("HARBORGUARD_SHARED")
+    if named:
+        if (Path(named) / "realworld").is_dir():
+            return Path(named)
+        raise FileNotFoundError(f"HARBORGUARD_SHARED={named} has no realworld/ folder")
     here = Path(__file__).resolve().parent
     for parent in here.parents:
         candidate = parent / "shared"
         if (candidate / "realworld").is_dir():
             return candidate
-    raise FileNotFoundError("shared/ (with realworld/ and toolforge/) not found beside the repo")
+    raise FileNotFoundError(
+        "the shared test data (shared/ with realworld/ and toolforge/) is not beside the "
+        "checkout; put it there or set HARBORGUARD_SHARED to its path")
 
 
 def iso(when: datetime) -> str:
