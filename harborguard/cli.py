@@ -20,6 +20,7 @@ from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError
 from harborguard.findings import Finding, at_or_above
+from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
@@ -309,7 +310,7 @@ def _unreadable_harbor(run: _Run, exc: _SourceFailed, output: str | None,
     run.incomplete.append(Incomplete(what=run.get("harbor") and _safe_url(run.get("harbor"))
                                      or "harbor", reason=str(exc)))
     result = RunResult(now_ns=_whole_seconds(utc_now_nanos()), order=run.get("order") or "push",
-                       behaviour=resolve_behaviour(run.get("harbor-version")), projects=(),
+                       behaviour=resolve_behaviour(_asked_version(run)), projects=(),
                        findings=(), incomplete=())
     source = Source(harbor=_safe_url(run.get("harbor")), snapshot=None,
                     policy=run.get("policy") or "harbor")
@@ -338,9 +339,21 @@ def _now(run: _Run, snapshot: Snapshot, live: bool) -> int:
     try:
         return parse_nanos(text)
     except ValueError:
+        where = run.resolver.origin("now") if run.get("now") else "taken_at of the snapshot"
         raise InputError(
-            f"--now: {text!r} is not an RFC 3339 time with a zone, e.g. 2026-03-01T00:00:00Z"
+            f"{where}: {text!r} is not an RFC 3339 time with a zone, e.g. 2026-03-01T00:00:00Z"
         ) from None
+
+
+def _asked_version(run: _Run) -> str | None:
+    """--harbor-version as given: one that names no Harbor release is a typo (exit 2); a
+    snapshot's own odd version only gets a warning (the server said so)."""
+    asked = run.get("harbor-version")
+    if asked and not is_harbor_version(asked):
+        raise InputError(f"{run.resolver.origin('harbor-version')}: {asked!r} is not a Harbor "
+                         "version (for example v2.11.0 or 2.9.5); leave it out to use the "
+                         "version the snapshot or server reports")
+    return str(asked) if asked else None
 
 
 def _version_pattern(run: _Run) -> VersionPattern | None:
@@ -373,7 +386,7 @@ def _prepare(run: _Run, *, need_policies: bool, need_additions: bool = False) ->
     snapshot, snapshot_path = _load_source(run, need_policies=need_policies,
                                            need_additions=need_additions)
     now_ns = _now(run, snapshot, live=snapshot_path is None)
-    behaviour = resolve_behaviour(run.get("harbor-version") or snapshot.harbor_version)
+    behaviour = resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
     return _Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 

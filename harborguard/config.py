@@ -178,6 +178,18 @@ class Resolver:
     def config_path(self) -> str | None:
         return self._config.path
 
+    def origin(self, name: str) -> str:
+        """Where the option's value comes from, as an error message should name it."""
+        spec = OPTIONS[name]
+        value = self._cli.get(name)
+        if value is not None and value is not False:
+            return f"--{name}"
+        if spec.env is not None and self._env.get(spec.env) not in (None, ""):
+            return f"environment variable {spec.env}"
+        if name in self._config.values:
+            return f"{self._config.path}: key {name!r}"
+        return f"--{name}"
+
     def get(self, name: str, default: Any = None) -> Any:
         """The option's value; ``default`` replaces the built-in default (drift's fail-on)."""
         spec = OPTIONS[name]

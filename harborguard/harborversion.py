@@ -78,7 +78,7 @@ def resolve(version: str | None) -> Behaviour:
             validates_params=False,
             warning=(
                 None
-                if parsed is not None or version is None
+                if parsed is not None or version is None or version.strip() == "main"
                 else f"Harbor version {version!r} not understood; reproducing the main branch"
             ),
         )
@@ -100,6 +100,11 @@ def resolve(version: str | None) -> Behaviour:
         validates_params=major_minor <= (2, 1),
         warning=warning,
     )
+
+
+def is_harbor_version(version: str) -> bool:
+    """True when ``version`` reads as a Harbor release (v2.11.0, 2.9, v2.12.0-rc1...)."""
+    return version.strip() == "main" or _parse(version) is not None
 
 
 def _parse(version: str | None) -> tuple[int, int, int] | None:

@@ -402,3 +402,14 @@ def test_unknown_keys_in_a_policy_file_are_named_with_the_likely_key(tmp_path: P
     assert code == 0
     assert ("rules[0].tag_selector is not a field of Harbor's retention policy; Harbor ignores "
             "it, and so does this run; did you mean 'tag_selectors'?") in err
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--harbor-version", "banana"], {}, "--harbor-version: 'banana' is not a Harbor version"),
+    ([], {"HARBORGUARD_NOW": "yesterday"}, "environment variable HARBORGUARD_NOW: 'yesterday'"),
+])
+def test_bad_option_values_name_where_they_came_from(tmp_path: Path, args: list[str],
+                                                     env: dict[str, str], named: str) -> None:
+    code, out, err = invoke(*args, "simulate", "--snapshot", simple_snapshot(tmp_path),
+                            "--format", "json", env=env)
+    assert code == 2 and out == "" and named in err and len(err.strip().splitlines()) == 1
