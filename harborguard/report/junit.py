@@ -102,15 +102,23 @@ def _out(case: ET.Element, lines: list[str]) -> None:
     ET.SubElement(case, "system-out").text = _clean("\n".join(lines))
 
 
-def _finding_text(f: dict[str, Any]) -> list[str]:
+def _finding_text(f: dict[str, Any], memo: dict[int, list[str]]) -> list[str]:
+    """``memo``: one render's related lines by list id (the lists outlive the render)."""
     lines = [f"{f['severity']} {f['code']}: {f['message']}"]
     for key in ("project", "repository", "digest", "component", "environment", "rule"):
         if f.get(key) is not None:
             lines.append(f"{key}: {f[key]}")
     if f["tags"]:
         lines.append(f"tags: {', '.join(f['tags'])}")
-    lines.extend(f"related: {_tags(r['tags'], None) or r['digest']} ({r['digest']})"
-                 for r in f["related"])
+    related = f["related"]
+    if related:
+        # Findings of one run of deleted versions share one related list (build_report).
+        known = memo.get(id(related))
+        if known is None:
+            known = memo[id(related)] = [
+                f"related: {_tags(r['tags'], None) or r['digest']} ({r['digest']})"
+                for r in related]
+        lines.extend(known)
     return lines
 
 
@@ -221,11 +229,12 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
                  f"could not be fetched or parsed: {item['what']}: {item['reason']}\n"
                  "the result is incomplete: a missing part may hold images the policy deletes")
 
+    related_lines: dict[int, list[str]] = {}  # the report's lists live through this loop
     for f in report["findings"]:
         target = suite(f["project"])
         classname = finding_place(f) or RUN_SUITE
         case = target.case(classname, f"{f['code']}: {_subject(f)}")
-        text = _finding_text(f)
+        text = _finding_text(f, related_lines)
         if f["severity"] != "info" and RANK[f["severity"]] >= threshold:
             target.fail(case, "failure", f["code"], f["message"], "\n".join(text))
         else:
