@@ -17,6 +17,7 @@ from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.imageref import parse_image_ref
 from harborguard.model import Incomplete, Repository, Snapshot
+from harborguard.redact import mask_userinfo
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
 from harborguard.sources.manifests import ChartValues
@@ -138,7 +139,8 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                 code="unresolved-reference",
                 component=item.component,
                 environment=environment,
-                message=f"{item.where}: {item.text.strip()}: {item.reason}",
+                # The line is quoted as written: a URL in it may carry user:password@.
+                message=mask_userinfo(f"{item.where}: {item.text.strip()}: {item.reason}"),
             )
             for item in manifests.unresolved
         )

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harborguard.redact import mask_userinfo
+
 DEFAULT_REGISTRY = "docker.io"
 LEGACY_DEFAULT_REGISTRY = "index.docker.io"
 OFFICIAL_PREFIX = "library/"
@@ -226,6 +228,8 @@ def _digest_problem(text: str) -> str | None:
 
 
 def _show(text: str, limit: int = 80) -> str:
-    """repr() of user input, shortened so an error stays one readable line."""
+    """repr() of user input, credentials in it masked, shortened so an error stays one
+    readable line (masked first: a cut could leave a password without its '@')."""
+    text = mask_userinfo(text)
     shown = text if len(text) <= limit else text[: limit - 3] + "..."
     return repr(shown)

@@ -71,6 +71,16 @@ def test_digest_moved_when_the_tag_now_names_another_build() -> None:
     assert [f.code for f in found.findings] == ["digest-moved"]
 
 
+def test_credentials_in_an_invalid_reference_are_masked_in_the_finding() -> None:
+    ref = "https://admin:UrlPass777@tools-harbor.example/jobs-api:0.0.1"
+    found = check(_result(), [usage(ref, source="manifests")], [HOST])
+    assert [(f.code, f.message) for f in found.findings] == [(
+        "unmatched-reference",
+        "invalid image reference 'https://***@tools-harbor.example/jobs-api:0.0.1': "
+        "digest 'tools-harbor.example/jobs-api:0.0.1' is not algorithm:hex",
+    )]
+
+
 def test_other_registries_ignored_aliases_and_unfetched_projects() -> None:
     found = check(_result(), [usage("docker.io/library/nginx:1"),
                               usage("alias.example/proj/app:1.2"),

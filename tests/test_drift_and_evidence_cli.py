@@ -204,3 +204,29 @@ def test_an_environment_with_no_values_is_incomplete_never_safe(deploy_repo: str
     assert code == 3
     assert "Nothing in use would be deleted" not in out
     assert "no component has values for this environment" in err
+
+
+def test_credentials_in_image_urls_never_reach_the_report(tmp_path: Path) -> None:
+    manifests = tmp_path / "deploy" / "k8s"
+    manifests.mkdir(parents=True)
+    (manifests / "jobs-api.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: jobs-api\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: api\n"
+        "          image: https://admin:UrlPass777@tools-harbor.example/jobs-api:0.0.1\n"
+        "        - name: templated\n"
+        "          image: https://robot:UrlPass888@{{ .Values.host }}/jobs-api:0.0.1\n")
+    args = ("--manifests", str(tmp_path / "deploy"), "--environment", "tools", "--history", "0")
+    for fmt in ("json", "table", "markdown", "junit"):
+        _, out, err = invoke("check", "--snapshot", SNAPSHOT, *args, "--format", fmt)
+        assert "UrlPass" not in out + err, fmt
+        if fmt == "json":
+            messages = [f["message"] for f in json.loads(out)["findings"]]
+            assert ("invalid image reference 'https://***@tools-harbor.example/jobs-api:0.0.1': "
+                    "digest 'tools-harbor.example/jobs-api:0.0.1' is not algorithm:hex"
+                    in messages)
+            assert any("image: https://***@{{ .Values.host }}/jobs-api:0.0.1" in m
+                       for m in messages)
+    _, out, err = invoke("drift", *args, "--kubectl-json", str(EXAMPLES / "cluster-kubectl.json"),
+                         "--format", "json")
+    assert "UrlPass" not in out + err

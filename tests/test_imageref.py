@@ -120,6 +120,18 @@ def test_repr_of_input_is_shortened_in_messages() -> None:
     assert len(str(info.value)) < 200
 
 
+@pytest.mark.parametrize("password", ["UrlPass777", "UrlPass777" * 12])
+def test_credentials_in_a_reference_are_masked_in_messages(password: str) -> None:
+    # Masked before the input is shortened: a cut must not keep a password without its '@'.
+    with pytest.raises(ValueError) as info:
+        parse_image_ref(f"https://admin:{password}@tools-harbor.example/jobs-api:0.0.1")
+    assert "UrlPass777" not in str(info.value)
+    assert "'https://***@tools-harbor.example/jobs-api:0.0.1'" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        parse_image_id(f"docker-pullable://admin:{password}@tools-harbor.example/jobs-api")
+    assert "UrlPass777" not in str(info.value) and "***@" in str(info.value)
+
+
 def test_tag_and_digest_is_pinned_by_the_digest() -> None:
     ref = parse_image_ref(f"busybox:1.36@{DIGEST}")
     assert ref.pinned and ref.tag == "1.36" and ref.digest == DIGEST

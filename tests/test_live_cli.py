@@ -8,10 +8,15 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from harborguard.cli import cli
+from tests.builders import shared_dir
 from tests.fakeharbor import FakeHarbor
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+DEPLOY = EXAMPLE.parent / "toolforge-deploy"
+DEPLOY_VALUES = "components/builds-api/values/tools.yaml.gotmpl"
+CHART_VALUES = shared_dir() / "toolforge" / "builds-api@322f874" / "deployment/chart/values.yaml"
 NOW = "2024-02-26T10:00:00Z"
+V131 = "0.0.131-20240222212602-322f874b"
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -94,3 +99,49 @@ def test_policy_file_with_anonymous_read_of_a_public_project(tmp_path: Path) -> 
         assert "immutable-tag:list" in err
         assert report["source"]["policy"] == str(policy)
         assert report["summary"]["artifacts"] == 129
+
+
+def test_snapshot_redacts_chart_values_under_secret_keys_and_keeps_their_images(
+        tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text())
+    repo = data["projects"][0]["repositories"][0]
+    assert repo["repository"]["name"] == "toolforge/builds-api"
+    chart = next(a for a in repo["artifacts"]
+                 if a["type"] == "CHART" and [t["name"] for t in a["tags"]] == [V131])
+    # The chart's values.yaml as Harbor serves it (CI set the tag), with secrets added.
+    values = CHART_VALUES.read_text().replace("tag: OVERWRITTEN_BY_CI", f"tag: {V131}_image")
+    values += ("harborPassword: TopSecretValue123\n"
+               "auth:\n  apiToken: tok-abcdef-999\n"
+               "  tls:\n    privateKey: |\n      BlockSecret42\n"
+               "mirror: https://robot:UrlPass777@tools-harbor.wmcloud.org/v2\n")
+    secrets = ("TopSecretValue123", "tok-abcdef-999", "BlockSecret42", "UrlPass777")
+    repo["additions"] = {chart["digest"]: {"values.yaml": values}}
+    env = {"HARBOR_USERNAME": "admin", "HARBOR_PASSWORD": "pw"}
+    check = ("check", "--manifests", str(DEPLOY), "--environment", "tools", "--history", "0",
+             "--registry-alias", "tools-harbor.wmcloud.org", "--now", NOW, "--format", "json")
+
+    def chart_image_in_use(report: dict[str, object]) -> list[str]:
+        return [u["where"] for a in report["artifacts"]  # type: ignore[attr-defined]
+                if f"{V131}_image" in a["tags"] for u in a["in_use"]]
+
+    with FakeHarbor(data, users={"admin": "pw"}) as fake:
+        target = tmp_path / "snap.json"
+        code, out, err = invoke("--harbor", fake.url, "snapshot", "--project", "toolforge",
+                                "-o", str(target), env=env)
+        assert code == 0, err
+        text = target.read_text()
+        assert [s for s in secrets if s in text + out + err] == []
+        stored = json.loads(text)["projects"][0]["repositories"][0]["additions"]
+        stored_values = stored[chart["digest"]]["values.yaml"]
+        assert "harborPassword: <redacted>" in stored_values.split("\n")
+        assert "mirror: https://***@tools-harbor.wmcloud.org/v2" in stored_values.split("\n")
+        assert stored_values.count("\n") == values.count("\n")
+        # The image the chart runs is still read from the stored values.yaml, offline and live.
+        code, saved, err = invoke(*check, "--snapshot", str(target))
+        assert code in (0, 1), err
+        assert chart_image_in_use(json.loads(saved)) == [f"{DEPLOY_VALUES}:1"], saved
+        code, live, err = invoke(*check, "--harbor", fake.url, "--project", "toolforge",
+                                 env=env)
+        assert code in (0, 1), err
+        assert [s for s in secrets if s in live + err] == []
+        assert chart_image_in_use(json.loads(live)) == chart_image_in_use(json.loads(saved))

@@ -47,6 +47,7 @@ import httpx
 from harborguard import __version__, jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.policy import parse_immutable_rules, parse_policy
+from harborguard.redact import redact_yaml
 from harborguard.snapshot import SNAPSHOT_SCHEMA, parse_snapshot
 
 API = "/api/v2.0"
@@ -819,7 +820,8 @@ class _Run:
                           "values.yaml: " + describe_failure(self._client, reply, "addition",
                                                              subject))
         else:
-            repository.additions[digest] = {"values.yaml": reply.body}
+            # DESIGN.md: values under secret-looking keys never reach a snapshot.
+            repository.additions[digest] = {"values.yaml": redact_yaml(reply.body)}
         repository.waiting -= 1
         if repository.waiting == 0:
             self._repository_done()

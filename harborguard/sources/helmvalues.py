@@ -16,6 +16,7 @@ import yaml
 from yaml.nodes import Node
 
 from harborguard.errors import InputError
+from harborguard.redact import is_secret_key
 from harborguard.sources import gotmpl
 from harborguard.sources.kubectl import POD_SPEC_PATHS
 
@@ -90,15 +91,6 @@ class ChartImages:
     unresolved: tuple[Unresolved, ...]
 
 
-_SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "apikey", "api_key",
-                 "privatekey", "private_key")
-
-
-def _secret_key(key: object) -> bool:
-    lowered = str(key).lower().replace("-", "_")
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
 def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
     """Every ``image`` key of a Helm values document, and version values hidden by templates."""
     images: list[ImageSpec] = []
@@ -119,7 +111,7 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
             return
         if gotmpl.is_mapping(node):
             for key, _key_node, value in gotmpl.items(node):
-                if _secret_key(key):
+                if is_secret_key(key):
                     continue  # DESIGN.md: values under secret-looking keys never reach output
                 if key == "image":
                     spec = _image_spec(value, path + (key,), file, text)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import signal
 import subprocess
 import sys
 
 from harborguard.errors import SourceError
+from harborguard.redact import mask_userinfo
 
 _REAP_SECONDS = 2.0
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def run_tool(command: list[str], *, timeout: float, tool: str, file_option: str,
@@ -88,5 +87,5 @@ def first_line(stderr: bytes) -> str:
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
     if not line:
         return "(nothing on stderr)"
-    line = _USERINFO.sub("***@", line)
+    line = mask_userinfo(line)
     return line if len(line) <= 300 else line[:297] + "..."

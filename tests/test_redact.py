@@ -1,0 +1,140 @@
+"""Secrets kept out of snapshots and messages: values under secret-looking keys in a
+chart's values.yaml, and user:password@ in URLs and references (DESIGN.md, "Secrets")."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from harborguard.redact import REDACTED, is_secret_key, mask_userinfo, redact_yaml
+from harborguard.sources.helmvalues import chart_images
+from tests.builders import shared_dir
+
+CHART_VALUES = shared_dir() / "toolforge" / "builds-api@322f874" / "deployment/chart/values.yaml"
+HARBOR = "tools-harbor.wmcloud.org/toolforge"
+DIGEST = "sha256:" + "e" * 64
+
+VALUES = """\
+# harborPassword: CommentedOut1
+replicas: 2
+image:
+  repository: tools-harbor.wmcloud.org/toolforge/jobs-api
+  tag: "1.0"
+harborPassword: TopSecretValue123
+config:
+  apiToken: "tok-abcdef-999"
+  single: 'keep me'
+  db:
+    password: 'Quoted Secret 7'
+  tls:
+    privateKey: |
+      -----BEGIN KEY-----
+      BlockSecret42
+      -----END KEY-----
+    caBundle: |
+      not a secret
+  sidecars: [{name: a, token: FlowSecret5}]
+  credentials:
+    - user: admin
+      pass: ListSecret6
+  db-secret: &shared AnchoredSecret8
+  reused: *shared
+  folded-secret: >-
+    FoldedSecret9
+    and more
+  api-key: !!str TaggedSecret10
+  emptyPassword: ""
+  nullToken:
+  extraConfig: |
+    [auth]
+    password = EmbeddedSecret11
+    url = https://robot:UrlSecret12@harbor.example.org/v2
+sidecar:
+  image: tools-harbor.wmcloud.org/toolforge/proxy:2.0
+"""
+SECRETS = ["CommentedOut1", "TopSecretValue123", "tok-abcdef-999", "Quoted Secret 7",
+           "BlockSecret42", "BEGIN KEY", "FlowSecret5", "ListSecret6", "AnchoredSecret8",
+           "FoldedSecret9", "TaggedSecret10", "EmbeddedSecret11", "UrlSecret12"]
+
+
+def test_values_under_secret_keys_are_redacted_and_the_rest_is_as_written() -> None:
+    out = redact_yaml(VALUES)
+    assert [s for s in SECRETS if s in out] == []
+    # Readable, same lines: keys stay, only their values change.
+    assert out.count("\n") == VALUES.count("\n")
+    for line in ("harborPassword: <redacted>", "  apiToken: <redacted>",
+                 "    password: <redacted>", "    privateKey: <redacted>",
+                 "  sidecars: [{name: a, token: <redacted>}]", "      pass: <redacted>",
+                 "  db-secret: &shared <redacted>", "  reused: *shared",
+                 "  api-key: <redacted>", '  emptyPassword: ""', "  nullToken:",
+                 "# harborPassword: <redacted>", "    password = <redacted>",
+                 "    url = https://***@harbor.example.org/v2", "  single: 'keep me'",
+                 "    caBundle: |", "      not a secret"):
+        assert line in out.split("\n"), line
+    before, after = yaml.safe_load(VALUES), yaml.safe_load(out)
+    assert after["image"] == before["image"] and after["sidecar"] == before["sidecar"]
+    assert after["config"]["credentials"] == [{"user": REDACTED, "pass": REDACTED}]
+    assert after["config"]["reused"] == REDACTED  # the alias still resolves
+
+
+def test_images_read_from_redacted_chart_values_are_unchanged() -> None:
+    served = CHART_VALUES.read_text().replace("tag: OVERWRITTEN_BY_CI", "tag: 1.0_image")
+    redacted = redact_yaml(served)
+    assert 'harborPassword: "PLACEHOLDER"' not in redacted
+    assert "harborPassword: <redacted>" in redacted
+    for text in (served + VALUES.split("replicas: 2\n", 1)[1].replace("image:", "other:", 1),
+                 served):
+        found = chart_images(text, "1.0", None, repository=f"{HARBOR}/builds-api")
+        assert chart_images(redact_yaml(text), "1.0", None,
+                            repository=f"{HARBOR}/builds-api") == found
+        assert f"{HARBOR}/builds-api:1.0_image" in [i.ref for i in found.images]
+
+
+def test_text_that_is_not_yaml_is_redacted_line_by_line() -> None:
+    broken = ("a: [\nharborPassword: TopSecretValue123\nb:\n  apiToken: 'tok-abcdef-999'\n"
+              "secret:\n  nested: NestedSecret1\n  more: x\nafter: 1\n"
+              "block-token: |\n  BlockSecret42\nlast: 2\n")
+    out = redact_yaml(broken)
+    assert [s for s in ("TopSecretValue123", "tok-abcdef-999", "NestedSecret1", "BlockSecret42")
+            if s in out] == []
+    # Lines indented under a secret key are its value (a block, a map): blanked.
+    assert out.split("\n") == [
+        "a: [", "harborPassword: <redacted>", "b:", "  apiToken: <redacted>",
+        "secret: <redacted>", "", "", "after: 1", "block-token: <redacted>", "", "last: 2", ""]
+
+
+def test_values_without_secrets_are_returned_as_they_are() -> None:
+    text = "image:\n  repository: h.example/p/x  # pinned\n  tag: '1.0'\n"
+    assert redact_yaml(text) is text
+    assert redact_yaml("") == ""
+    recursive = "a: &r [*r, {token: t1}]\n"
+    assert redact_yaml(recursive) == "a: &r [*r, {token: <redacted>}]\n"
+    with_bom = "\ufeffa: 1\npassword: x\n"
+    assert redact_yaml(with_bom) == "\ufeffa: 1\npassword: <redacted>\n"
+
+
+def test_secret_keys_are_the_ones_scan_values_skips() -> None:
+    assert all(is_secret_key(k) for k in ("harborPassword", "apiToken", "api-key", "API_KEY",
+                                          "privateKey", "existingSecret", "credentials"))
+    assert not any(is_secret_key(k) for k in ("image", "tag", "repository", "registry"))
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("invalid image reference 'https://admin:UrlPass777@tools-harbor.example/jobs-api:0.0.1'",
+         "invalid image reference 'https://***@tools-harbor.example/jobs-api:0.0.1'"),
+        ("oci://tok-abc@harbor.example.org/charts/x", "oci://***@harbor.example.org/charts/x"),
+        ("https://u:p@ss@host/x and http://v:q@other", "https://***@host/x and http://***@other"),
+        ("admin:UrlPass777@harbor.example.org/p/x:1", "***@harbor.example.org/p/x:1"),
+        ("image 'u:p@registry:5000/p/x'", "image '***@registry:5000/p/x'"),
+        # Not credentials: digests, image IDs, plain hosts and mail addresses stay.
+        (f"ubuntu:22.04@{DIGEST}", f"ubuntu:22.04@{DIGEST}"),
+        (f"docker-pullable://h.example/p/x@{DIGEST}", f"docker-pullable://h.example/p/x@{DIGEST}"),
+        (f"h.example:5000/p/x:1@{DIGEST} runs", f"h.example:5000/p/x:1@{DIGEST} runs"),
+        ("https://harbor.example.org/p", "https://harbor.example.org/p"),
+        ("ask dev@example.org", "ask dev@example.org"),
+    ],
+)
+def test_mask_userinfo(text: str, masked: str) -> None:
+    assert mask_userinfo(text) == masked
