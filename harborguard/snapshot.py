@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harborguard import jsonio
 from harborguard.errors import InputError
@@ -38,6 +38,19 @@ def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where
 
 def _type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def _wrong(where: str, value: Any) -> NoReturn:
+    raise _Bad(where, f"has the wrong type ({_type(value)})")
+
+
+def _integer(value: Any, where: str) -> int:
+    """JSON Schema's integer: an int that is not a bool, or a float without a fraction."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    _wrong(where, value)
 
 
 def _time(value: Any, where: str) -> int:
@@ -74,9 +87,9 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
     tags_raw = get("tags")
     names: tuple[str, ...] = ()
     immutable = False
-    if tags_raw:
+    if tags_raw is not None:
         if type(tags_raw) is not list:
-            raise _Bad(f"{where()}.tags", f"has the wrong type ({_type(tags_raw)})")
+            _wrong(f"{where()}.tags", tags_raw)
         collected = []
         for i, tag in enumerate(tags_raw):
             if type(tag) is not dict or type(tag.get("name")) is not str:
@@ -97,34 +110,35 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
                 seconds = _field_time(value, where, f"tags[{i}].pull_time")
             if seconds > pull:
                 pull = seconds
-            if tag.get("immutable") is True:
+            value = tag.get("immutable")
+            if value is True:
                 immutable = True
+            elif value is not False and value is not None:
+                _wrong(f"{where()}.tags[{i}].immutable", value)
         names = tuple(collected)
     size = get("size")
-    refs = get("references")
-    children: tuple[str, ...] = ()
-    if refs and type(refs) is list:
-        children = tuple(
-            r["child_digest"]
-            for r in refs
-            if isinstance(r, dict) and isinstance(r.get("child_digest"), str)
-        )
-    labels = get("labels")
-    label_names: tuple[str, ...] = ()
-    if labels and type(labels) is list:
-        label_names = tuple(
-            lb["name"]
-            for lb in labels
-            if isinstance(lb, dict) and isinstance(lb.get("name"), str)
-        )
+    if type(size) is not int or size < 0:
+        size = _size(size, where)
     kind = get("type")
-    if type(size) is int and size < 0:
-        raise _Bad(f"{where()}.size", f"is negative ({size})")
+    if type(kind) is not str:
+        if kind is not None:
+            _wrong(f"{where()}.type", kind)
+        kind = ""
+    # Absent (Harbor omits an empty list), null or []: none. Anything else, a list or
+    # not, is looked at item by item (most artifacts have neither).
+    children: tuple[str, ...] = ()
+    value = get("references")
+    if value is not None and value != []:
+        children = _keys(value, where, "references", "child_digest", "a reference")
+    label_names: tuple[str, ...] = ()
+    value = get("labels")
+    if value is not None and value != []:
+        label_names = _keys(value, where, "labels", "name", "a label")
     return Artifact(
         digest,
         names,
-        kind if type(kind) is str else "",
-        size if type(size) is int else 0,
+        kind,
+        size,
         push,
         pull,
         created,
@@ -132,6 +146,33 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
         label_names,
         immutable,
     )
+
+
+def _size(value: Any, where: Callable[[], str]) -> int:
+    """The artifact's size off the fast path: null (0), a whole float, or an error."""
+    if value is None:
+        return 0
+    size = _integer(value, f"{where()}.size")
+    if size < 0:
+        raise _Bad(f"{where()}.size", f"is negative ({size})")
+    return size
+
+
+def _keys(
+    items: Any, where: Callable[[], str], field: str, key: str, noun: str
+) -> tuple[str, ...]:
+    """The string ``key`` of every object in an artifact's list ``field``: the references'
+    child digests, the labels' names."""
+    if type(items) is not list:
+        _wrong(f"{where()}.{field}", items)
+    found = []
+    for i, item in enumerate(items):
+        if type(item) is not dict or type(item.get(key)) is not str:
+            if not isinstance(item, dict):
+                raise _Bad(f"{where()}.{field}[{i}]", f"{noun} must be an object")
+            _need(item, key, str, f"{where()}.{field}[{i}]")
+        found.append(item[key])
+    return tuple(found)
 
 
 def _field_time(value: Any, where: Callable[[], str], field: str) -> int:
@@ -151,14 +192,19 @@ def _repository(raw: Any, where: str) -> Repository:
         _artifact(a, lambda i=i: f"{where}.artifacts[{i}]")  # type: ignore[misc]
         for i, a in enumerate(artifacts_raw)
     )
-    additions_raw = raw.get("additions") or {}
-    if not isinstance(additions_raw, Mapping):
-        raise _Bad(f"{where}.additions", f"has the wrong type ({_type(additions_raw)})")
+    additions_raw = raw.get("additions")
+    if additions_raw is None:
+        additions_raw = {}
+    elif not isinstance(additions_raw, Mapping):
+        _wrong(f"{where}.additions", additions_raw)
     additions: dict[str, dict[str, str]] = {}
     for digest, files in additions_raw.items():
         if not isinstance(files, Mapping):
             raise _Bad(f"{where}.additions.{digest}", "must map file names to text")
-        additions[str(digest)] = {str(k): v for k, v in files.items() if isinstance(v, str)}
+        for file, text in files.items():
+            if not isinstance(text, str):
+                _wrong(f"{where}.additions.{digest}.{file}", text)
+        additions[str(digest)] = {str(k): v for k, v in files.items()}
     return Repository(name=name, artifacts=artifacts, additions=additions)
 
 
@@ -167,7 +213,9 @@ def _project(raw: Any, where: str) -> Project:
         raise _Bad(where, "a project entry must be an object")
     project = _need(raw, "project", Mapping, where)
     name = _need(project, "name", str, f"{where}.project")
-    pid = project.get("project_id")
+    pid = None  # absent: no ID; never null from Harbor (go-swagger's int32 is no pointer)
+    if "project_id" in project:
+        pid = _integer(project["project_id"], f"{where}.project.project_id")
     # A hand-made snapshot may leave out "retention": unlike null ("no policy"), that says
     # nothing, so the project is not evaluated unless --policy supplies one.
     retention_known = "retention" in raw
@@ -192,7 +240,7 @@ def _project(raw: Any, where: str) -> Project:
     )
     return Project(
         name=name,
-        id=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        id=pid,
         retention=retention,
         immutable_rules=immutable,
         repositories=repositories,
@@ -210,14 +258,20 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
         if schema != SNAPSHOT_SCHEMA:
             raise _Bad("schema", f"is {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
         harbor = data.get("harbor")
-        version = data.get("harbor_version")
-        taken_at = data.get("taken_at")
-        if taken_at is not None:  # optional for hand-made snapshots: then --now or now
+        if harbor is not None and not isinstance(harbor, str):
+            _wrong("harbor", harbor)
+        version = data.get("harbor_version")  # absent or null for anonymous users
+        if version is not None and not isinstance(version, str):
+            _wrong("harbor_version", version)
+        taken_at = None
+        if "taken_at" in data:  # may be left out of a hand-made snapshot: then --now or now
             taken_at = _need(data, "taken_at", str, "")
             _time(taken_at, "taken_at")
-        incomplete_raw = data.get("incomplete") or []
-        if not isinstance(incomplete_raw, list):
-            raise _Bad("incomplete", f"has the wrong type ({_type(incomplete_raw)})")
+        incomplete_raw = data.get("incomplete")
+        if incomplete_raw is None:
+            incomplete_raw = []
+        elif not isinstance(incomplete_raw, list):
+            _wrong("incomplete", incomplete_raw)
         incomplete = []
         for i, item in enumerate(incomplete_raw):
             if not isinstance(item, Mapping):
@@ -233,8 +287,8 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
     return Snapshot(
-        harbor=harbor if isinstance(harbor, str) else None,
-        harbor_version=version if isinstance(version, str) else None,
+        harbor=harbor,
+        harbor_version=version,
         taken_at=taken_at,
         projects=projects,
         incomplete=tuple(incomplete),

@@ -358,6 +358,41 @@ def test_negative_size_is_bad_input(tmp_path: Path) -> None:
     assert code == 2 and "size: is negative" in err
 
 
+A0 = "projects[0].repositories[0].artifacts[0]"
+
+
+@pytest.mark.parametrize(
+    ("where", "fields", "error"),
+    [
+        ("artifact", {"size": "big"}, f"{A0}.size: has the wrong type (str)"),
+        ("artifact", {"type": 7}, f"{A0}.type: has the wrong type (int)"),
+        ("artifact", {"references": "x"}, f"{A0}.references: has the wrong type (str)"),
+        ("artifact", {"references": ["x"]}, f"{A0}.references[0]: a reference must be an object"),
+        ("artifact", {"references": [{"child_id": 2}]},
+         f"{A0}.references[0].child_digest: missing"),
+        ("artifact", {"references": [{"child_digest": 2}]},
+         f"{A0}.references[0].child_digest: has the wrong type (int)"),
+        ("artifact", {"labels": "x"}, f"{A0}.labels: has the wrong type (str)"),
+        ("artifact", {"labels": [7]}, f"{A0}.labels[0]: a label must be an object"),
+        ("artifact", {"labels": [{"id": 1}]}, f"{A0}.labels[0].name: missing"),
+        ("artifact", {"labels": [{"name": None}]},
+         f"{A0}.labels[0].name: has the wrong type (null)"),
+        ("tag", {"immutable": "yes"}, f"{A0}.tags[0].immutable: has the wrong type (str)"),
+        ("top", {"harbor": 5}, "harbor: has the wrong type (int)"),
+        ("top", {"harbor_version": 5}, "harbor_version: has the wrong type (int)"),
+    ],
+)
+def test_wrong_type_is_one_line_exit_2(tmp_path: Path, where: str, fields: dict[str, Any],
+                                       error: str) -> None:
+    data = snapshot({"app": [art("a", ["1"])]}, None)
+    artifact = data["projects"][0]["repositories"][0]["artifacts"][0]
+    {"top": data, "artifact": artifact, "tag": artifact["tags"][0]}[where].update(fields)
+    path = write(tmp_path, "snap.json", data)
+    code, out, err = invoke("simulate", "--snapshot", path)
+    assert code == 2 and out == ""
+    assert err == f"harborguard: error: {path}: {error}\n"
+
+
 def test_day_rule_cutoff_outside_calendar_does_not_crash(tmp_path: Path) -> None:
     pfile = write(tmp_path, "p.json", policy(rule("nDaysSinceLastPush", 5)))
     code, out, err = invoke("simulate", "--snapshot", simple_snapshot(tmp_path), "--policy", pfile,

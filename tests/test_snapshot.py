@@ -14,7 +14,7 @@ from harborguard.harborversion import resolve
 from harborguard.simulate import simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
 from harborguard.timeutil import GO_ZERO_SECONDS, parse_nanos
-from tests.builders import art, policy, rule, shared_dir, snapshot
+from tests.builders import art, dig, policy, rule, shared_dir, snapshot
 from tests.conftest import SNAPSHOT_VALIDATOR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,172 @@ def test_reader_and_schema_reject_the_same_defects(field: str, mutate: Any) -> N
     assert not SNAPSHOT_VALIDATOR.is_valid(broken)
     with pytest.raises(InputError) as info:
         parse_snapshot(broken, "snap.json")
-    assert str(info.value).startswith("snap.json: ")
-    assert field in str(info.value)
+    assert str(info.value).startswith(f"snap.json: {field}: ")
+    assert "\n" not in str(info.value)
+
+
+ART = "projects[0].repositories[0].artifacts[0]"
+REPO = "projects[0].repositories[0]"
+
+
+def _set(where: str, **fields: Any) -> Any:
+    """A mutation that sets ``fields`` on the valid snapshot's top level, first project's
+    project object, first repository entry, first artifact or that artifact's first tag."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        repo = data["projects"][0]["repositories"][0]
+        artifact = repo["artifacts"][0]
+        target = {"top": data, "project": data["projects"][0]["project"], "repo": repo,
+                  "artifact": artifact, "tag": artifact["tags"][0]}[where]
+        target.update(fields)
+
+    return mutate
+
+
+def _case(name: str, field: str, mutate: Any, message: str) -> Any:
+    return pytest.param(field, mutate, message, id=name)
+
+
+REF = {"parent_id": 1, "child_id": 2, "child_digest": dig("child"),
+       "platform": {"os": "linux", "architecture": "amd64"}, "urls": None, "annotations": None}
+LABEL = {"id": 1, "name": "keep", "color": "#FF0000", "scope": "g", "project_id": 0}
+WRONG = "has the wrong type"
+
+# Every type the schema rejects in a field the reader reads: the reader rejects it too, in
+# one line naming the file and the exact field.
+WRONG_TYPES = [
+    _case("size-str", f"{ART}.size", _set("artifact", size="big"), f"{WRONG} (str)"),
+    _case("size-bool", f"{ART}.size", _set("artifact", size=True), f"{WRONG} (bool)"),
+    _case("size-fraction", f"{ART}.size", _set("artifact", size=1.5), f"{WRONG} (float)"),
+    _case("size-list", f"{ART}.size", _set("artifact", size=[1]), f"{WRONG} (list)"),
+    _case("type-int", f"{ART}.type", _set("artifact", type=7), f"{WRONG} (int)"),
+    _case("type-bool", f"{ART}.type", _set("artifact", type=False), f"{WRONG} (bool)"),
+    _case("references-str", f"{ART}.references", _set("artifact", references="x"),
+          f"{WRONG} (str)"),
+    _case("references-empty-object", f"{ART}.references", _set("artifact", references={}),
+          f"{WRONG} (dict)"),
+    _case("references-zero", f"{ART}.references", _set("artifact", references=0),
+          f"{WRONG} (int)"),
+    _case("reference-str", f"{ART}.references[1]", _set("artifact", references=[REF, "x"]),
+          "a reference must be an object"),
+    _case("reference-null", f"{ART}.references[0]", _set("artifact", references=[None]),
+          "a reference must be an object"),
+    _case("reference-no-child-digest", f"{ART}.references[0].child_digest",
+          _set("artifact", references=[{"parent_id": 1, "child_id": 2}]), "missing"),
+    _case("reference-child-digest-int", f"{ART}.references[0].child_digest",
+          _set("artifact", references=[{"child_digest": 5}]), f"{WRONG} (int)"),
+    _case("reference-child-digest-null", f"{ART}.references[0].child_digest",
+          _set("artifact", references=[{"child_digest": None}]), f"{WRONG} (null)"),
+    _case("labels-str", f"{ART}.labels", _set("artifact", labels="x"), f"{WRONG} (str)"),
+    _case("labels-object", f"{ART}.labels", _set("artifact", labels=LABEL), f"{WRONG} (dict)"),
+    _case("labels-false", f"{ART}.labels", _set("artifact", labels=False), f"{WRONG} (bool)"),
+    _case("label-str", f"{ART}.labels[1]", _set("artifact", labels=[LABEL, "keep"]),
+          "a label must be an object"),
+    _case("label-no-name", f"{ART}.labels[0].name", _set("artifact", labels=[{"id": 1}]),
+          "missing"),
+    _case("label-name-int", f"{ART}.labels[0].name", _set("artifact", labels=[{"name": 3}]),
+          f"{WRONG} (int)"),
+    _case("tags-object", f"{ART}.tags", _set("artifact", tags={}), f"{WRONG} (dict)"),
+    _case("tags-empty-str", f"{ART}.tags", _set("artifact", tags=""), f"{WRONG} (str)"),
+    _case("tags-zero", f"{ART}.tags", _set("artifact", tags=0), f"{WRONG} (int)"),
+    _case("immutable-str", f"{ART}.tags[0].immutable", _set("tag", immutable="yes"),
+          f"{WRONG} (str)"),
+    _case("immutable-int", f"{ART}.tags[0].immutable", _set("tag", immutable=1),
+          f"{WRONG} (int)"),
+    _case("tag-pull-time-int", f"{ART}.tags[0].pull_time", _set("tag", pull_time=0),
+          f"{WRONG} (int), expected an RFC 3339 time"),
+    _case("harbor-int", "harbor", _set("top", harbor=5), f"{WRONG} (int)"),
+    _case("harbor-object", "harbor", _set("top", harbor={}), f"{WRONG} (dict)"),
+    _case("harbor-version-int", "harbor_version", _set("top", harbor_version=5),
+          f"{WRONG} (int)"),
+    _case("taken-at-null", "taken_at", _set("top", taken_at=None), f"{WRONG} (null)"),
+    _case("incomplete-object", "incomplete", _set("top", incomplete={}), f"{WRONG} (dict)"),
+    _case("incomplete-false", "incomplete", _set("top", incomplete=False), f"{WRONG} (bool)"),
+    _case("project-id-str", "projects[0].project.project_id", _set("project", project_id="1"),
+          f"{WRONG} (str)"),
+    _case("project-id-null", "projects[0].project.project_id",
+          _set("project", project_id=None), f"{WRONG} (null)"),
+    _case("project-id-bool", "projects[0].project.project_id",
+          _set("project", project_id=True), f"{WRONG} (bool)"),
+    _case("additions-list", f"{REPO}.additions", _set("repo", additions=[]), f"{WRONG} (list)"),
+    _case("additions-false", f"{REPO}.additions", _set("repo", additions=False),
+          f"{WRONG} (bool)"),
+    _case("additions-file-int", f"{REPO}.additions.{dig('a')}.values.yaml",
+          _set("repo", additions={dig("a"): {"values.yaml": 5}}), f"{WRONG} (int)"),
+]
+
+
+@pytest.mark.parametrize(("field", "mutate", "message"), WRONG_TYPES)
+def test_reader_rejects_every_type_the_schema_rejects(field: str, mutate: Any,
+                                                      message: str) -> None:
+    data = _valid()
+    SNAPSHOT_VALIDATOR.validate(data)
+    mutate(data)
+    assert not SNAPSHOT_VALIDATOR.is_valid(data)
+    with pytest.raises(InputError) as info:
+        parse_snapshot(data, "snap.json")
+    assert str(info.value) == f"snap.json: {field}: {message}"
+
+
+# What the schema allows (null where Harbor may send it, absent where optional, JSON
+# Schema's integer 5.0) the reader reads, as the value it stands for.
+ACCEPTED = [
+    ("tags-null", _set("artifact", tags=None), lambda a, s: a.tags == ()),
+    ("tags-empty", _set("artifact", tags=[]), lambda a, s: a.tags == ()),
+    ("references-null", _set("artifact", references=None), lambda a, s: a.children == ()),
+    ("references-empty", _set("artifact", references=[]), lambda a, s: a.children == ()),
+    ("references", _set("artifact", references=[REF]),
+     lambda a, s: a.children == (dig("child"),)),
+    ("labels-null", _set("artifact", labels=None), lambda a, s: a.labels == ()),
+    ("labels-empty", _set("artifact", labels=[]), lambda a, s: a.labels == ()),
+    ("labels", _set("artifact", labels=[LABEL]), lambda a, s: a.labels == ("keep",)),
+    ("type-null", _set("artifact", type=None), lambda a, s: a.type == ""),
+    ("size-null", _set("artifact", size=None), lambda a, s: a.size == 0),
+    ("size-whole-float", _set("artifact", size=5.0),
+     lambda a, s: a.size == 5 and type(a.size) is int),
+    ("size-big", _set("artifact", size=2**70), lambda a, s: a.size == 2**70),
+    ("pull-time-null", _set("artifact", pull_time=None),
+     lambda a, s: a.pull_s == GO_ZERO_SECONDS),
+    ("tag-pull-time-null", _set("tag", pull_time=None), lambda a, s: a.pull_s == GO_ZERO_SECONDS),
+    ("immutable-null", _set("tag", immutable=None), lambda a, s: a.immutable_flag is False),
+    ("immutable-true", _set("tag", immutable=True), lambda a, s: a.immutable_flag is True),
+    ("harbor-null", _set("top", harbor=None), lambda a, s: s.harbor is None),
+    ("harbor-version-null", _set("top", harbor_version=None),
+     lambda a, s: s.harbor_version is None),
+    ("harbor-version", _set("top", harbor_version="v2.11.0"),
+     lambda a, s: s.harbor_version == "v2.11.0"),
+    ("incomplete-null", _set("top", incomplete=None), lambda a, s: s.incomplete == ()),
+    ("additions-null", _set("repo", additions=None),
+     lambda a, s: s.projects[0].repositories[0].additions == {}),
+    ("additions", _set("repo", additions={dig("a"): {"values.yaml": "image: x"}}),
+     lambda a, s: s.projects[0].repositories[0].additions[dig("a")] == {"values.yaml": "image: x"}),
+    ("project-id-whole-float", _set("project", project_id=7.0),
+     lambda a, s: s.projects[0].id == 7 and type(s.projects[0].id) is int),
+]
+
+
+@pytest.mark.parametrize(("mutate", "check"), [pytest.param(m, c, id=n) for n, m, c in ACCEPTED])
+def test_reader_accepts_what_the_schema_accepts(mutate: Any, check: Any) -> None:
+    data = _valid()
+    mutate(data)
+    SNAPSHOT_VALIDATOR.validate(data)
+    snap = parse_snapshot(data, "snap.json")
+    assert check(snap.projects[0].repositories[0].artifacts[0], snap)
+
+
+def test_reader_accepts_absent_optional_fields() -> None:
+    data = _valid()
+    for key in ("harbor", "harbor_version", "taken_at", "incomplete"):
+        del data[key]
+    del data["projects"][0]["project"]["project_id"]
+    artifact = data["projects"][0]["repositories"][0]["artifacts"][0]
+    for key in ("type", "size", "push_time", "pull_time", "tags"):
+        del artifact[key]
+    SNAPSHOT_VALIDATOR.validate(data)
+    snap = parse_snapshot(data, "snap.json")
+    assert (snap.harbor, snap.harbor_version, snap.taken_at, snap.projects[0].id) == (None,) * 4
+    parsed = snap.projects[0].repositories[0].artifacts[0]
+    assert (parsed.type, parsed.size, parsed.tags, parsed.pull_s) == ("", 0, (), GO_ZERO_SECONDS)
 
 
 def _real(name: str) -> Any:
