@@ -253,10 +253,12 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
     """Builds a Snapshot, raising InputError naming the file and field on any defect."""
     try:
         if not isinstance(data, Mapping):
-            raise _Bad("(top level)", "a snapshot must be an object")
+            raise _Bad("(top level)", f"is {_type(data)}, not a snapshot object; write one with "
+                       "`harborguard snapshot --harbor URL --project P -o FILE`")
         schema = data.get("schema")
         if schema != SNAPSHOT_SCHEMA:
-            raise _Bad("schema", f"is {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
+            raise _Bad("schema", f"is {schema!r}, expected {SNAPSHOT_SCHEMA!r} (a file written by "
+                       "`harborguard snapshot`)")
         harbor = data.get("harbor")
         if harbor is not None and not isinstance(harbor, str):
             _wrong("harbor", harbor)
@@ -299,7 +301,8 @@ def load_snapshot(path: str) -> Snapshot:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"{path}: snapshot file not found") from None
+        raise InputError(f"{path}: snapshot file not found; write one with `harborguard "
+                         "snapshot --harbor URL --project P -o FILE`") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read snapshot: {exc}") from None
     if text.lstrip().startswith("{"):

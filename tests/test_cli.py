@@ -154,7 +154,7 @@ rules:
     ("content", "needle"),
     [
         ("{not json", "not valid JSON (line 1, column 2"),
-        ("[1, 2]", "a snapshot must be an object"),
+        ("[1, 2]", "(top level): is list, not a snapshot object"),
         (json.dumps({"schema": "other/v9"}), "schema: is 'other/v9'"),
         (json.dumps({"schema": "harborguard.snapshot/v1", "taken_at": "2026-01-01T00:00:00Z"}),
          "projects: missing"),
