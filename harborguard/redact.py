@@ -121,7 +121,10 @@ def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
             children: list[tuple[Node, bool]] = []
             for key, value in node.value:
                 if isinstance(key, ScalarNode):
-                    children.append((value, secret or is_secret_key(key.value)))
+                    # An image under a secret-looking map (`tokenReviewer: {image: ...}`) is
+                    # a component's image, not a secret: it stays, to be matched.
+                    children.append((value, key.value != "image"
+                                     and (secret or is_secret_key(key.value))))
                 else:
                     children.extend(((key, secret), (value, secret)))
             stack.extend(reversed(children))

@@ -138,3 +138,16 @@ def test_secret_keys_are_the_ones_scan_values_skips() -> None:
 )
 def test_mask_userinfo(text: str, masked: str) -> None:
     assert mask_userinfo(text) == masked
+
+
+def test_images_under_secret_looking_maps_stay_evidence_and_their_secrets_go() -> None:
+    text = ("tokenReviewer:\n  image:\n    repository: reg.example/toolforge/token-reviewer\n"
+            "    tag: \"1.2.3\"\n  apiToken: tok-999\n"
+            "secretsSync:\n  image: reg.example/toolforge/secrets-sync:2.0\n  extra: hunter2\n"
+            "credentials:\n  user: admin\n  pass: hunter2\n  note: reg.example/a/b:1\n")
+    redacted = redact_yaml(text)
+    assert "tok-999" not in redacted and "hunter2" not in redacted and "admin" not in redacted
+    for values in (text, redacted):
+        refs = {i.ref for i in chart_images(values, "1.0", None).images}
+        assert refs == {"reg.example/toolforge/token-reviewer:1.2.3",
+                        "reg.example/toolforge/secrets-sync:2.0"}

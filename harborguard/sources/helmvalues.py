@@ -99,19 +99,21 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
     def text(line: int) -> str:
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
-    def walk(node: Node, path: tuple[str | int, ...]) -> None:
+    def walk(node: Node, path: tuple[str | int, ...], secret: bool = False) -> None:
         written = gotmpl.scalar(node)
         if written is not None:
             # A full reference under another key (a buildpacks `builder:`, a sidecar list)
-            # is an image in use as much as one under `image:`.
-            if _FULL_REFERENCE.match(written.strip()):
+            # is an image in use as much as one under `image:`. Not under a secret-looking
+            # key: there a scalar is never read, whatever it looks like.
+            if not secret and _FULL_REFERENCE.match(written.strip()):
                 line = gotmpl.line_of(node)
                 field = ImageField(written.strip(), line, text(line), file)
                 images.append(ImageSpec(path, file, line, text(line), ref=field))
             return
         if gotmpl.is_mapping(node):
             for key, _key_node, value in gotmpl.items(node):
-                if is_secret_key(key):
+                under = key != "image" and (secret or is_secret_key(key))
+                if under and gotmpl.scalar(value) is not None:
                     continue  # DESIGN.md: values under secret-looking keys never reach output
                 if key == "image":
                     spec = _image_spec(value, path + (key,), file, text)
@@ -126,10 +128,12 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                             Unresolved(f"{file}:{line}", text(line), f"{key} is set by a template")
                         )
                         continue
-                walk(value, path + (key,))
+                # A map under a secret-looking key (`tokenReviewer:`, `secretsSync:`) may
+                # still hold the image of a component: only its `image` keys are read.
+                walk(value, path + (key,), under)
         else:
             for index, item in enumerate(gotmpl.sequence(node)):
-                walk(item, path + (index,))
+                walk(item, path + (index,), secret)
 
     walk(root, ())
     return ValuesScan(tuple(images), tuple(unresolved))
