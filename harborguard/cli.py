@@ -783,6 +783,8 @@ def _exit_now(code: int) -> NoReturn:
     files harborguard writes are closed by then); a reader that went away (``| head``) is
     not an error of ours."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed (`2>&-`)
+            continue
         try:
             stream.flush()
         except (BrokenPipeError, ValueError, OSError):

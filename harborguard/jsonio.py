@@ -81,7 +81,9 @@ def _is_number_token(data: bytes, start: int, end: int, n: int) -> bool:
     return j == n or data[j] in b",]}"
 
 
-_std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# ASCII with escapes, as json.dumps writes by default: a lone surrogate (a file name that
+# is not UTF-8, as Python decodes it) is written as \udcff instead of failing to encode.
+_std_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> bytes:
@@ -90,7 +92,7 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return _std_encode(value).encode("utf-8")
+        return _std_encode(value).encode("ascii")
 
 
 def dumps_indented(value: Any) -> bytes:
@@ -98,4 +100,4 @@ def dumps_indented(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        return (json.dumps(value, indent=2) + "\n").encode("utf-8")

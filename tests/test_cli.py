@@ -448,3 +448,15 @@ def test_bad_option_values_name_where_they_came_from(tmp_path: Path, args: list[
     code, out, err = invoke(*args, "simulate", "--snapshot", simple_snapshot(tmp_path),
                             "--format", "json", env=env)
     assert code == 2 and out == "" and named in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("closed", ["1", "2"])
+def test_a_closed_stdout_or_stderr_keeps_the_exit_code(tmp_path: Path, closed: str) -> None:
+    """Started with a descriptor closed (`2>&-`): the code still says what happened."""
+    snap = snapshot({"app": [art("a", ["1"], T)]}, policy(rule("latestPushedK", 1)))
+    snap["incomplete"] = [{"what": "x", "reason": "y"}]
+    path = write(tmp_path, "snap.json", snap)
+    proc = subprocess.run(
+        f"{sys.executable} -m harborguard simulate --snapshot {path} --format json "
+        f"-o {tmp_path / 'r.json'} {closed}>&-", shell=True, capture_output=False, check=False)
+    assert proc.returncode == 3

@@ -71,3 +71,9 @@ def test_big_integer_guard(text: str, big: bool) -> None:
     assert jsonio._may_hold_big_integer(text) is big
     assert jsonio._may_hold_big_integer(text.encode()) is big
     assert json.dumps(jsonio.loads(text)) == json.dumps(json.loads(text))
+
+
+def test_dumps_writes_lone_surrogates_as_escapes_like_json() -> None:
+    value = {"snapshot": "snap\udcff.json", "tags": ["é", "\ud800"]}
+    assert json.loads(jsonio.dumps(value)) == value
+    assert json.loads(render({"a": [value, value]})) == {"a": [value, value]}
