@@ -144,12 +144,15 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             )
             for item in manifests.unresolved
         )
-        if not manifests.components:
-            # Most likely a misspelt environment: nothing declared must not read as "safe".
+        if not manifests.components and (manifests.environments or not manifests.usages):
+            # Helmfiles that know other environments (a misspelt --environment), or nothing
+            # read at all: nothing declared must not read as "safe".
+            known = ", ".join(manifests.environments)
             out.incomplete.append(Incomplete(
                 what=f"{options.manifests} for environment {environment!r}",
                 reason="no component has values for this environment, so nothing it declares "
-                "was read; check --environment (the name of a values/<environment>.yaml)"))
+                "was read; check --environment"
+                + (f" (the helmfiles name: {known})" if known else "")))
         depth = options.history
         if depth is None and shutil.which("git") is None:
             # Without git, history (the rollback target) cannot be read: fail closed.

@@ -230,3 +230,18 @@ def test_credentials_in_image_urls_never_reach_the_report(tmp_path: Path) -> Non
     _, out, err = invoke("drift", *args, "--kubectl-json", str(EXAMPLES / "cluster-kubectl.json"),
                          "--format", "json")
     assert "UrlPass" not in out + err
+
+
+def test_plain_kubernetes_yaml_manifests_are_complete_evidence(tmp_path: Path) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: builds-api, namespace: b}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: api\n"
+        "          image: tools-harbor.wmcloud.org/toolforge/builds-api:"
+        "0.0.130-20240221160838-03b2a120_image\n")
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(tmp_path),
+                            "--environment", "tools", "--history", "0", "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["incomplete"] == []
+    assert any(f["code"] == "in-use-deleted" for f in report["findings"])

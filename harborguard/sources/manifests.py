@@ -72,6 +72,8 @@ class ManifestEvidence:
     # Values naming a version or an image that only running the templates would tell.
     unresolved: tuple[Unresolved, ...]
     files_read: int
+    # Every environment the helmfiles name (empty without helmfiles).
+    environments: tuple[str, ...] = ()
 
 
 class _FsReader:
@@ -144,6 +146,8 @@ def read_manifests(
         problems=tuple(dict.fromkeys(scan.problems)),
         unresolved=tuple(dict.fromkeys(scan.unresolved)),
         files_read=scan.files_read,
+        environments=tuple(sorted(set().union(*(h.environments
+                                                for h in scan.helmfiles.values())))),
     )
 
 
