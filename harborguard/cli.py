@@ -390,6 +390,25 @@ def _prepare(run: _Run, *, need_policies: bool, need_additions: bool = False) ->
     return _Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 
+def _absence_judge(evidence: Any, gathered: Any) -> Callable[[str | None], bool]:
+    """Which components' absence from the cluster the evidence can tell: a helmfile
+    component whose chart images are all known, in a namespace the kubectl evidence
+    covers: every namespace when kubectl read the whole cluster (live without --namespace,
+    or a saved dump that includes kube-system, as every all-namespaces dump does)."""
+    namespaces = {u.where.split("/", 1)[0] for u in gathered.usages
+                  if u.source == "kubectl" and u.where.count("/") >= 2}
+    whole = (evidence.use_kubectl and evidence.namespace is None) or "kube-system" in namespaces
+    unresolved = {f.component for f in gathered.findings if f.code == "unresolved-reference"}
+    spaces = {c.name: c.namespace for c in gathered.components}
+
+    def judge(component: str | None) -> bool:
+        if component is None or component not in spaces or component in unresolved:
+            return False
+        return whole or spaces[component] in namespaces
+
+    return judge
+
+
 def _unknown_key_notes(path: str, policy: RetentionPolicy) -> list[str]:
     """A key Harbor has no field for is ignored, as Harbor's decoder ignores it; a typo
     ("tag_selector") then silently changes the policy, so say so, with the likely key."""
@@ -691,13 +710,8 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
             findings.extend(helm_drift(gathered.components, gathered.releases, environment))
         if gathered.kubectl_read:
             declared = [u for u in gathered.usages if u.source == "manifests"]
-            scoped = evidence.use_kubectl and evidence.namespace is not None
             findings.extend(image_drift(declared, gathered.usages, environment,
-                                        whole_cluster=not scoped))
-            if scoped:
-                run.notes.append(f"kubectl read namespace {evidence.namespace} only: images "
-                                 "the manifests declare that run in no pod there are not "
-                                 "reported as not deployed")
+                                        judge_absent=_absence_judge(evidence, gathered)))
         run.fail_on_default = "warning"
         result = RunResult(
             now_ns=_whole_seconds(utc_now_nanos()), order="push",

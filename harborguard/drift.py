@@ -8,7 +8,7 @@ what runs is not what the manifests name.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
@@ -75,11 +75,12 @@ def _parsed(usage: Usage) -> ImageRef | None:
 
 def image_drift(
     declared: Sequence[Usage], running: Sequence[Usage], environment: str,
-    *, whole_cluster: bool = True,
+    *, judge_absent: Callable[[str | None], bool] = lambda component: False,
 ) -> list[Finding]:
-    """Images the manifests declare vs images running, per repository. A declared image
-    whose repository no pod runs at all is not deployed either, when ``whole_cluster``
-    says the cluster was read whole (not one namespace of it)."""
+    """Images the manifests declare vs images running, per repository. A component none of
+    whose declared images the cluster runs or declares (a controller, a CronJob) is not
+    deployed at all, for the components ``judge_absent`` says the evidence can tell about
+    (read in their namespace, their chart's images known)."""
     declared_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
     for usage in declared:
         ref = _parsed(usage)
@@ -90,9 +91,11 @@ def image_drift(
         ref = _parsed(usage)
         if ref is not None and usage.kind == "running":
             running_by_repo[ref.repository].setdefault(ref.tag or ref.digest or "", usage)
-    found: list[Finding] = []
-    if whole_cluster:
-        found.extend(_absent_components(declared_by_repo, running_by_repo, environment))
+    present = {ref.repository for ref in map(_parsed, (u for u in running
+               if u.source == "kubectl" and u.kind in ("running", "declared")))
+               if ref is not None}
+    found: list[Finding] = list(_absent_components(declared_by_repo, present, environment,
+                                                   judge_absent))
     for repository in sorted(set(declared_by_repo) & set(running_by_repo)):
         wanted, runs = declared_by_repo[repository], running_by_repo[repository]
         for version, usage in wanted.items():
@@ -114,8 +117,8 @@ def image_drift(
 
 
 def _absent_components(
-    declared_by_repo: dict[str, dict[str, Usage]], running_by_repo: dict[str, dict[str, Usage]],
-    environment: str,
+    declared_by_repo: dict[str, dict[str, Usage]], present: set[str], environment: str,
+    judge: Callable[[str | None], bool],
 ) -> list[Finding]:
     """A component none of whose declared images runs in any pod: not deployed at all.
 
@@ -128,7 +131,7 @@ def _absent_components(
     found = []
     for component in sorted(by_component):
         images = by_component[component]
-        if any(repository in running_by_repo for repository, _, _ in images):
+        if not judge(images[0][2].component) or any(r in present for r, _, _ in images):
             continue
         named = ", ".join(f"{r}:{v} ({u.where})" for r, v, u in images[:3])
         more = f" and {len(images) - 3} more" if len(images) > 3 else ""

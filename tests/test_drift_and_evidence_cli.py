@@ -172,11 +172,14 @@ def test_values_under_secret_keys_never_reach_the_report(tmp_path: Path) -> None
 
 def test_drift_when_the_cluster_runs_none_of_the_declared_images(deploy_repo: str,
                                                                  tmp_path: Path) -> None:
-    empty = tmp_path / "empty.json"
-    empty.write_text('{"apiVersion": "v1", "kind": "List", "items": []}')
+    # An all-namespaces dump (kube-system is in it) where nothing of builds-api runs.
+    dump = tmp_path / "cluster.json"
+    dump.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [{
+        "kind": "Pod", "metadata": {"name": "coredns-1", "namespace": "kube-system"},
+        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/coredns:1.11"}]}}]}))
     code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
                           "--image-tag-template", "{version}_image", "--kubectl-json",
-                          str(empty), "--format", "json")
+                          str(dump), "--format", "json")
     assert code == 1
     not_deployed = [f for f in json.loads(out)["findings"] if f["code"] == "not-deployed"]
     assert any("builds-api" in f["message"] and "no pod in the cluster runs" in f["message"]
@@ -245,3 +248,26 @@ def test_plain_kubernetes_yaml_manifests_are_complete_evidence(tmp_path: Path) -
     report = json.loads(out)
     assert report["incomplete"] == []
     assert any(f["code"] == "in-use-deleted" for f in report["findings"])
+
+
+def test_a_kubectl_dump_with_no_objects_is_incomplete(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"apiVersion": "v1", "kind": "List", "items": []}')
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--kubectl-json", str(empty),
+                            "--format", "table")
+    assert code == 3 and "holds no objects at all" in err
+    assert "Nothing in use would be deleted" not in out
+
+
+def test_drift_judges_only_namespaces_a_partial_dump_covers(deploy_repo: str,
+                                                             tmp_path: Path) -> None:
+    # One namespace's dump (no kube-system): components elsewhere are not called absent.
+    dump = tmp_path / "ns.json"
+    dump.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [{
+        "kind": "Pod", "metadata": {"name": "api-1", "namespace": "jobs-api"},
+        "spec": {"containers": [{"name": "c", "image": "reg.example/jobs-api:1"}]}}]}))
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--image-tag-template", "{version}_image", "--kubectl-json",
+                          str(dump), "--format", "json")
+    assert not [f for f in json.loads(out)["findings"]
+                if "no pod in the cluster runs any" in f["message"]]

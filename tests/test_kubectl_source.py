@@ -236,8 +236,12 @@ def test_raw_api_list_items_without_kind_take_it_from_the_list() -> None:
 
 
 def test_empty_and_ignored() -> None:
-    assert parse_kubectl_json({"kind": "List", "items": []}, "t") == KubectlEvidence((), ())
-    assert parse_kubectl_json({"kind": "List", "items": None}, "t") == KubectlEvidence((), ())
+    nothing = ("t: holds no objects at all; an empty namespace cannot be told from a wrong "
+               "context or namespace, so nothing was learnt",)
+    assert parse_kubectl_json({"kind": "List", "items": []}, "t") == \
+        KubectlEvidence((), (), nothing)
+    assert parse_kubectl_json({"kind": "List", "items": None}, "t") == \
+        KubectlEvidence((), (), nothing)
     service = {"kind": "Service", "metadata": {"name": "s"}, "spec": {}}
     assert parse_kubectl_json({"kind": "List", "items": [service]}, "t") == KubectlEvidence((), ())
     assert parse_kubectl_json(service, "t") == KubectlEvidence((), ())

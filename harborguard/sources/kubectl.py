@@ -78,6 +78,11 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
                 usages.setdefault(usage)
         except _Skip as exc:
             missing.append(f"{origin}: {label}: {exc}; skipped")
+    if not items and not missing and isinstance(data, Mapping) and "items" in data:
+        # A cluster always runs something (kube-system): no objects at all is a wrong
+        # context or namespace far more often than an empty cluster. Not "nothing in use".
+        missing.append(f"{origin}: holds no objects at all; an empty namespace cannot be told "
+                       "from a wrong context or namespace, so nothing was learnt")
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
                            missing=tuple(missing))
 
