@@ -17,7 +17,7 @@ from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
-from harborguard.timeutil import GO_ZERO_SECONDS, parse_seconds, plain_seconds
+from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, parse_seconds, plain_seconds
 
 SNAPSHOT_SCHEMA = "harborguard.snapshot/v1"
 
@@ -74,13 +74,13 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
     digest = get("digest")
     if type(digest) is not str:
         digest = _need(raw, "digest", str, where())
-    cached = plain_seconds
+    cached = SECONDS_CACHE.get
     value = get("push_time")
-    created = cached(value) if type(value) is str else None
+    created = (cached(value) or plain_seconds(value)) if type(value) is str else None
     if created is None:
         created = _field_time(value, where, "push_time")
     value = get("pull_time")
-    pull = cached(value) if type(value) is str else None
+    pull = (cached(value) or plain_seconds(value)) if type(value) is str else None
     if pull is None:
         pull = _field_time(value, where, "pull_time")
     push = created
@@ -99,13 +99,13 @@ def _artifact(raw: Any, where: Callable[[], str]) -> Artifact:
                 _need(tag, "name", str, tw)
             collected.append(tag["name"])
             value = tag.get("push_time")
-            seconds = cached(value) if type(value) is str else None
+            seconds = (cached(value) or plain_seconds(value)) if type(value) is str else None
             if seconds is None:
                 seconds = _field_time(value, where, f"tags[{i}].push_time")
             if seconds > push:
                 push = seconds
             value = tag.get("pull_time")
-            seconds = cached(value) if type(value) is str else None
+            seconds = (cached(value) or plain_seconds(value)) if type(value) is str else None
             if seconds is None:
                 seconds = _field_time(value, where, f"tags[{i}].pull_time")
             if seconds > pull:

@@ -85,7 +85,15 @@ def plain_seconds(text: str) -> int | None:
         value = (parsed - _EPOCH_UTC) // _SECOND
     if len(_seconds_cache) < 1_000_000:
         _seconds_cache[text] = value
+        if text[10] == "T" and text[-1] == "Z" and (len(text) == 20 or text[19] == "."):
+            # UTC already: the floored second is the text up to its fraction.
+            SECONDS_TEXT[value] = text[:19] + "Z"
     return value
+
+
+# Seconds -> their RFC 3339 'Z' text, for times read in that form: a report writes back
+# the times it read without formatting each again.
+SECONDS_TEXT: dict[int, str] = {}
 
 
 def parse_seconds(text: str) -> int:

@@ -15,7 +15,7 @@ from harborguard.findings import SEVERITY, Finding
 from harborguard.retention.engine import Decision
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
-from harborguard.timeutil import format_nanos, format_seconds
+from harborguard.timeutil import SECONDS_TEXT, format_nanos, format_seconds
 
 REPORT_SCHEMA = "harborguard.report/v1"
 
@@ -33,6 +33,9 @@ _TWO = [f"{n:02d}" for n in range(60)]
 
 def _time(seconds: int) -> str:
     """RFC 3339 'Z' text for whole seconds; the date part is cached (200,000 calls a run)."""
+    known = SECONDS_TEXT.get(seconds)
+    if known is not None:
+        return known
     if seconds < 0:
         return format_seconds(seconds)
     day, rest = divmod(seconds, 86400)
