@@ -89,9 +89,11 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
         ", ",
         (f"{s['immutable']} saved by immutable tags", ACTION_STYLE["immutable"]),
         f"; up to {human_bytes(s['bytes_deleted'])} freed after garbage collection; ",
-        (f"{s['errors']} errors", SEVERITY_STYLE["error"] if s["errors"] else ""),
+        (f"{s['errors']} {'error' if s['errors'] == 1 else 'errors'}",
+         SEVERITY_STYLE["error"] if s["errors"] else ""),
         ", ",
-        (f"{s['warnings']} warnings", SEVERITY_STYLE["warning"] if s["warnings"] else ""),
+        (f"{s['warnings']} {'warning' if s['warnings'] == 1 else 'warnings'}",
+         SEVERITY_STYLE["warning"] if s["warnings"] else ""),
     )
     if report["incomplete"]:
         verdict.append(f"; INCOMPLETE: {len(report['incomplete'])} items missing", "bold red")
