@@ -394,10 +394,12 @@ def _absence_judge(evidence: Any, gathered: Any) -> Callable[[str | None], bool]
     """Which components' absence from the cluster the evidence can tell: a helmfile
     component whose chart images are all known, in a namespace the kubectl evidence
     covers: every namespace when kubectl read the whole cluster (live without --namespace,
-    or a saved dump that includes kube-system, as every all-namespaces dump does)."""
+    or a saved dump with kube-system and at least two other namespaces in it, as an
+    all-namespaces dump has)."""
     namespaces = {u.where.split("/", 1)[0] for u in gathered.usages
                   if u.source == "kubectl" and u.where.count("/") >= 2}
-    whole = (evidence.use_kubectl and evidence.namespace is None) or "kube-system" in namespaces
+    whole = (evidence.use_kubectl and evidence.namespace is None) or (
+        "kube-system" in namespaces and len(namespaces) >= 3)
     unresolved = {f.component for f in gathered.findings if f.code == "unresolved-reference"}
     spaces = {c.name: c.namespace for c in gathered.components}
 

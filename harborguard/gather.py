@@ -17,7 +17,7 @@ from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.imageref import parse_image_ref
 from harborguard.model import Incomplete, Repository, Snapshot
-from harborguard.redact import mask_userinfo
+from harborguard.redact import mask_userinfo, redact_yaml
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
 from harborguard.sources.manifests import ChartValues
@@ -140,7 +140,10 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                 component=item.component,
                 environment=environment,
                 # The line is quoted as written: a URL in it may carry user:password@.
-                message=mask_userinfo(f"{item.where}: {item.text.strip()}: {item.reason}"),
+                # The quoted source line may carry a secret beside the reference
+                # (`tokenReviewer: {image: ..., token: x}`): redacted like stored values.
+                message=mask_userinfo(
+                    f"{item.where}: {redact_yaml(item.text.strip()).strip()}: {item.reason}"),
             )
             for item in manifests.unresolved
         )

@@ -175,8 +175,9 @@ def test_drift_when_the_cluster_runs_none_of_the_declared_images(deploy_repo: st
     # An all-namespaces dump (kube-system is in it) where nothing of builds-api runs.
     dump = tmp_path / "cluster.json"
     dump.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [{
-        "kind": "Pod", "metadata": {"name": "coredns-1", "namespace": "kube-system"},
-        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/coredns:1.11"}]}}]}))
+        "kind": "Pod", "metadata": {"name": f"p-{ns}", "namespace": ns},
+        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/coredns:1.11"}]}}
+        for ns in ("kube-system", "ingress-nginx", "monitoring")]}))
     code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
                           "--image-tag-template", "{version}_image", "--kubectl-json",
                           str(dump), "--format", "json")
@@ -271,3 +272,25 @@ def test_drift_judges_only_namespaces_a_partial_dump_covers(deploy_repo: str,
                           str(dump), "--format", "json")
     assert not [f for f in json.loads(out)["findings"]
                 if "no pod in the cluster runs any" in f["message"]]
+
+
+def test_a_misspelt_environment_in_a_values_only_layout_is_incomplete(tmp_path: Path) -> None:
+    values = tmp_path / "components" / "api" / "values"
+    values.mkdir(parents=True)
+    (values / "tools.yaml").write_text("image: tools-harbor.wmcloud.org/toolforge/builds-api:"
+                                       "0.0.130-20240221160838-03b2a120_image\n")
+    (tmp_path / "components" / "api" / "values.yaml").write_text("replicas: 1\n")
+    code, _, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(tmp_path),
+                          "--environment", "tool", "--history", "0", "--format", "json")
+    assert code == 3 and "check --environment" in err
+
+
+def test_secrets_beside_an_unresolved_reference_are_not_quoted(tmp_path: Path) -> None:
+    values = tmp_path / "components" / "api" / "values"
+    values.mkdir(parents=True)
+    (values / "tools.yaml").write_text(
+        'secretsSync: {image: "tools-harbor.wmcloud.org/toolforge/builds-api:{{ .Values.tag }}",'
+        " apiToken: hunter3-SECRET}\n")
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(tmp_path),
+                            "--environment", "tools", "--history", "0", "--format", "json")
+    assert "hunter3-SECRET" not in out + err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob as globmod
 import os
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +147,14 @@ def read_manifests(
         problems=tuple(dict.fromkeys(scan.problems)),
         unresolved=tuple(dict.fromkeys(scan.unresolved)),
         files_read=scan.files_read,
-        environments=tuple(sorted(set().union(*(h.environments
-                                                for h in scan.helmfiles.values())))),
+        environments=tuple(sorted(set().union(
+            *(h.environments for h in scan.helmfiles.values()),
+            (m[1] for f in scan.files if (m := _ENV_VALUES.search(f)) is not None)))),
     )
+
+
+# values/<environment>.yaml[.gotmpl]: the environments a values-only layout knows.
+_ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 
 
 class _Scan:
@@ -163,11 +169,13 @@ class _Scan:
         self.problems: list[str] = []
         self.components: list[Component] = []
         self.files_read = 0
+        self.files: list[str] = []
         self.helmfiles: dict[str, HelmfileRead] = {}  # folder -> what its helmfile says
         self.claims: dict[str, list[Component]] = {}  # values file -> releases using it
         self.file_images: dict[str, list[ImageSpec]] = {}  # release values file -> images
 
     def run(self, files: list[str]) -> None:
+        self.files = files
         for path in files:
             if _is_helmfile(path):
                 self._helmfile(path)
