@@ -189,6 +189,8 @@ def parse_policy(data: Any, origin: str, *, from_harbor: bool = False) -> Retent
     """
     if not isinstance(data, Mapping):
         raise InputError(f"{origin}: a retention policy must be an object with a 'rules' list")
+    if not from_harbor:
+        data = _go_keys(data)
     rules_value = data.get("rules")
     if rules_value is None and from_harbor:
         rules_value = []
@@ -257,6 +259,44 @@ KNOWN_KEYS = sorted(_POLICY_KEYS | _RULE_KEYS | _SELECTOR_KEYS | _SCOPE_KEYS
                     | {"repository", "project"})
 
 
+def _fold(obj: Any, known: set[str]) -> Any:
+    """Keys as Go's encoding/json matches them to a struct's fields: exactly, or else
+    case-insensitively; when several keys land on one field, the last one wins."""
+    if not isinstance(obj, Mapping):
+        return obj
+    canonical = {k.lower(): k for k in known}
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = str(key) if key in known else canonical.get(str(key).lower(), str(key))
+        out.pop(name, None)  # document order: the later key is the one that stays
+        out[name] = value
+    return out
+
+
+def _go_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A --policy file's keys as Harbor's API decoder reads them (``Params`` is ``params``)."""
+    policy: dict[str, Any] = _fold(data, _POLICY_KEYS)
+    if isinstance(policy.get("scope"), Mapping):
+        policy["scope"] = _fold(policy["scope"], _SCOPE_KEYS)
+    rules = policy.get("rules")
+    if isinstance(rules, list):
+        folded = []
+        for rule in rules:
+            rule = _fold(rule, _RULE_KEYS)
+            if isinstance(rule, dict):
+                if isinstance(rule.get("tag_selectors"), list):
+                    rule["tag_selectors"] = [_fold(s, _SELECTOR_KEYS)
+                                             for s in rule["tag_selectors"]]
+                scopes = rule.get("scope_selectors")
+                if isinstance(scopes, Mapping):
+                    rule["scope_selectors"] = {
+                        k: [_fold(s, _SELECTOR_KEYS) for s in v] if isinstance(v, list) else v
+                        for k, v in scopes.items()}
+            folded.append(rule)
+        policy["rules"] = folded
+    return policy
+
+
 def _unknown_keys(data: Mapping[str, Any]) -> list[str]:
     """Paths of keys Harbor's policy model has no field for (its decoder drops them)."""
     found = [k for k in data if k not in _POLICY_KEYS]
@@ -270,6 +310,10 @@ def _unknown_keys(data: Mapping[str, Any]) -> list[str]:
         groups = [(f"rules[{i}].tag_selectors", rule.get("tag_selectors"))]
         scopes = rule.get("scope_selectors")
         if isinstance(scopes, Mapping):
+            # A map in Go: any key is kept, but only "repository" (and "project" for a
+            # system-level policy) is ever read.
+            found += [f"rules[{i}].scope_selectors.{k}" for k in scopes
+                      if k not in ("repository", "project")]
             groups += [(f"rules[{i}].scope_selectors.{k}", v) for k, v in scopes.items()]
         for where, selectors in groups:
             for j, selector in enumerate(selectors if isinstance(selectors, list) else []):

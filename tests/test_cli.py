@@ -460,3 +460,19 @@ def test_a_closed_stdout_or_stderr_keeps_the_exit_code(tmp_path: Path, closed: s
         f"{sys.executable} -m harborguard simulate --snapshot {path} --format json "
         f"-o {tmp_path / 'r.json'} {closed}>&-", shell=True, capture_output=False, check=False)
     assert proc.returncode == 3
+
+
+def test_policy_keys_match_case_insensitively_like_go(tmp_path: Path) -> None:
+    """Harbor's API decoder (encoding/json) reads "Params" as params: so does the what-if."""
+    exact = policy(rule("latestPushedK", 1))
+    folded = policy(rule("latestPushedK", 1))
+    folded["rules"][0]["Params"] = folded["rules"][0].pop("params")
+    folded["rules"][0]["scope_selectors"]["repositories"] = []
+    snap = simple_snapshot(tmp_path)
+    _, want, _ = invoke("simulate", "--snapshot", snap, "--policy",
+                        write(tmp_path, "a.json", exact), "--format", "json")
+    code, got, err = invoke("simulate", "--snapshot", snap, "--policy",
+                            write(tmp_path, "b.json", folded), "--format", "json")
+    actions = [[a["action"] for a in json.loads(r)["artifacts"]] for r in (want, got)]
+    assert actions[0] == actions[1] == ["retain", "delete", "delete", "delete"]
+    assert "Params" not in err and "scope_selectors.repositories is not a field" in err
