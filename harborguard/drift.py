@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.imageref import ImageRef, parse_image_ref
+from harborguard.redact import mask_userinfo
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
 
@@ -82,10 +83,17 @@ def image_drift(
     deployed at all, for the components ``judge_absent`` says the evidence can tell about
     (read in their namespace, their chart's images known)."""
     declared_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
+    unreadable: list[Finding] = []
     for usage in declared:
         ref = _parsed(usage)
         if ref is not None and not usage.chart:
             declared_by_repo[ref.repository][ref.tag or ref.digest or ""] = usage
+        elif ref is None:
+            # Not silence: what the manifests name but cannot be read is not compared.
+            unreadable.append(Finding(
+                code="unmatched-reference", component=usage.component, environment=environment,
+                message=mask_userinfo(f"{usage.where}: {usage.ref} is not a valid image "
+                                      "reference, so it was not compared with the cluster")))
     running_by_repo: dict[str, dict[str, Usage]] = defaultdict(dict)
     for usage in running:
         ref = _parsed(usage)
@@ -94,8 +102,8 @@ def image_drift(
     present = {ref.repository for ref in map(_parsed, (u for u in running
                if u.source == "kubectl" and u.kind in ("running", "declared")))
                if ref is not None}
-    found: list[Finding] = list(_absent_components(declared_by_repo, present, environment,
-                                                   judge_absent))
+    found: list[Finding] = unreadable + _absent_components(declared_by_repo, present,
+                                                          environment, judge_absent)
     for repository in sorted(set(declared_by_repo) & set(running_by_repo)):
         wanted, runs = declared_by_repo[repository], running_by_repo[repository]
         for version, usage in wanted.items():

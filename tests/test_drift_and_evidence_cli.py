@@ -294,3 +294,22 @@ def test_secrets_beside_an_unresolved_reference_are_not_quoted(tmp_path: Path) -
     code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--manifests", str(tmp_path),
                             "--environment", "tools", "--history", "0", "--format", "json")
     assert "hunter3-SECRET" not in out + err
+
+
+def test_drift_names_declared_references_it_cannot_read(tmp_path: Path) -> None:
+    values = tmp_path / "components" / "api" / "values"
+    values.mkdir(parents=True)
+    (values / "tools.yaml").write_text(
+        "image: tools-harbor.wmcloud.org/toolforge/builds-api:0.0.131+20240222212602\n")
+    code, out, _ = invoke("drift", "--manifests", str(tmp_path), "--environment", "tools",
+                          "--kubectl-json", str(EXAMPLES / "cluster-kubectl.json"),
+                          "--format", "table")
+    assert "No drift: the cluster runs what the manifests name." not in out
+    assert "unmatched-reference" in out
+
+
+def test_a_kubectl_list_without_items_is_incomplete(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.json"
+    bare.write_text('{"apiVersion": "v1", "kind": "List"}')
+    code, _, err = invoke("check", "--snapshot", SNAPSHOT, "--kubectl-json", str(bare))
+    assert code == 3 and "holds no objects at all" in err

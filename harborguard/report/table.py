@@ -325,8 +325,10 @@ def _render_drift(console: Console, buffer: io.StringIO, report: dict[str, Any])
                            "cluster. A merged version that is not deployed is not protected "
                            "by what runs, and what runs is not protected by the manifests.",
                            style="bold yellow"))
-    elif any(f["code"] == "unresolved-reference" for f in report["findings"]):
-        unknown = sum(1 for f in report["findings"] if f["code"] == "unresolved-reference")
+    elif any(f["code"] in ("unresolved-reference", "unmatched-reference")
+             for f in report["findings"]):
+        unknown = sum(1 for f in report["findings"]
+                      if f["code"] in ("unresolved-reference", "unmatched-reference"))
         console.print(Text(f"No drift among the images that could be resolved, but {unknown} "
                            f"{'reference' if unknown == 1 else 'references'} could not be "
                            "(see the warnings above): give --image-tag-template to "

@@ -78,7 +78,8 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
                 usages.setdefault(usage)
         except _Skip as exc:
             missing.append(f"{origin}: {label}: {exc}; skipped")
-    if not items and not missing and isinstance(data, Mapping) and "items" in data:
+    if not items and not missing and isinstance(data, Mapping) and (
+            "items" in data or _is_list_kind(data.get("kind"))):
         # A cluster always runs something (kube-system): no objects at all is a wrong
         # context or namespace far more often than an empty cluster. Not "nothing in use".
         missing.append(f"{origin}: holds no objects at all; an empty namespace cannot be told "
