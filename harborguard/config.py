@@ -178,26 +178,27 @@ class Resolver:
     def config_path(self) -> str | None:
         return self._config.path
 
-    def origin(self, name: str) -> str:
-        """Where the option's value comes from, as an error message should name it."""
+    def _given(self, name: str) -> tuple[Any, str] | None:
+        """The option's raw value and where it comes from, in DESIGN.md's order."""
         spec = OPTIONS[name]
         value = self._cli.get(name)
         if value is not None and value is not False:
-            return f"--{name}"
+            return value, f"--{name}"
         if spec.env is not None and self._env.get(spec.env) not in (None, ""):
-            return f"environment variable {spec.env}"
+            return self._env[spec.env], f"environment variable {spec.env}"
         if name in self._config.values:
-            return f"{self._config.path}: key {name!r}"
-        return f"--{name}"
+            return self._config.values[name], f"{self._config.path}: key {name!r}"
+        return None
+
+    def origin(self, name: str) -> str:
+        """Where the option's value comes from, as an error message should name it."""
+        given = self._given(name)
+        return f"--{name}" if given is None else given[1]
 
     def get(self, name: str, default: Any = None) -> Any:
         """The option's value; ``default`` replaces the built-in default (drift's fail-on)."""
         spec = OPTIONS[name]
-        value = self._cli.get(name)
-        if value is not None and value is not False:
-            return spec.convert(value, f"--{name}")
-        if spec.env is not None and self._env.get(spec.env) not in (None, ""):
-            return spec.convert(self._env[spec.env], f"environment variable {spec.env}")
-        if name in self._config.values:
-            return spec.convert(self._config.values[name], f"{self._config.path}: key {name!r}")
+        given = self._given(name)
+        if given is not None:
+            return spec.convert(*given)
         return spec.default if default is None else default

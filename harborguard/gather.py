@@ -108,7 +108,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         evidence = parse_kubectl_json(load_kubectl_file(path), path)
         out.usages.extend(evidence.usages)
         out.notes.extend(evidence.problems)
-        out.incomplete.extend(_unread(f"kubectl JSON {path}", evidence.missing))
+        out.incomplete.extend(_unread(f"kubectl JSON {path}", path, evidence.missing))
         out.kubectl_read = True
     if options.use_kubectl:
         try:
@@ -120,7 +120,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             evidence = parse_kubectl_json(data, "kubectl")
             out.usages.extend(evidence.usages)
             out.notes.extend(evidence.problems)
-            out.incomplete.extend(_unread("kubectl", evidence.missing))
+            out.incomplete.extend(_unread("kubectl", "kubectl", evidence.missing))
             out.kubectl_read = True
 
     lookup = chart_values_lookup(snapshot, hosts)
@@ -198,9 +198,10 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
     return out
 
 
-def _unread(what: str, missing: Sequence[str]) -> list[Incomplete]:
-    prefix = what.removeprefix("kubectl JSON ") + ": "
-    return [Incomplete(what=what, reason=f"{m.removeprefix(prefix)} (what it runs is unknown)")
+def _unread(what: str, origin: str, missing: Sequence[str]) -> list[Incomplete]:
+    """``missing`` lines start with ``origin``; ``what`` already names it."""
+    return [Incomplete(what=what,
+                       reason=f"{m.removeprefix(origin + ': ')} (what it runs is unknown)")
             for m in missing]
 
 

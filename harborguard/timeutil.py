@@ -99,25 +99,14 @@ SECONDS_TEXT: dict[int, str] = {}
 def parse_seconds(text: str) -> int:
     """Whole Unix seconds, floored, as Go's Time.Unix() gives them.
 
-    Cached, and parsed by datetime.fromisoformat (C) when the text is plainly RFC 3339:
+    Plain RFC 3339 text takes plain_seconds (cached, datetime.fromisoformat in C):
     snapshots repeat the same timestamps (artifact and tag, never-pulled) many times.
     """
-    cached = _seconds_cache.get(text)
-    if cached is not None:
-        return cached
-    value: int | None = None
-    if len(text) >= 20 and text[4] == "-" and text[7] == "-" and text[10] in "Tt " \
-            and text[13] == ":" and text[16] == ":":
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            value = (parsed - _EPOCH_UTC) // _SECOND
+    value = plain_seconds(text)
     if value is None:
         value = _parse(text)[0]
-    if len(_seconds_cache) < 1_000_000:
-        _seconds_cache[text] = value
+        if len(_seconds_cache) < 1_000_000:
+            _seconds_cache[text] = value
     return value
 
 

@@ -511,9 +511,6 @@ class _Explainer:
             self._kept[key] = text
         return text
 
-    def not_kept(self, c: Candidate) -> str:
-        return self.not_kept_many([c])[0]
-
     def not_kept_many(self, dropped: Sequence[Candidate]) -> list[str]:
         """Why each of ``dropped`` was kept by no rule; rule by rule over all of them."""
         notes: list[list[str]] = [[] for _ in dropped]
