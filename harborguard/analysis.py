@@ -4,13 +4,11 @@ version order) policies that keep old versions while deleting newer ones. Pure."
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
-from dataclasses import dataclass
 from operator import itemgetter
 
 from harborguard.findings import Finding, Related
 from harborguard.model import Artifact
-from harborguard.retention.engine import Decision, ProjectOutcome, RepositoryOutcome, RuleRun
+from harborguard.retention.engine import Decision, RepositoryOutcome, RuleRun
 from harborguard.retention.templates import Template
 from harborguard.timeutil import format_seconds
 from harborguard.versions import (
@@ -27,19 +25,9 @@ def _label(artifact: Artifact) -> str:
     return ", ".join(artifact.tags) if artifact.tags else f"untagged {artifact.digest[:19]}"
 
 
-def time_tie_findings(
-    outcomes: Iterable[ProjectOutcome], *, order: str = "push"
-) -> list[Finding]:
+def _repository_ties(project: str, repo: RepositoryOutcome, order: str) -> list[Finding]:
     """``time-tie``: one per artifact whose fate rests on the order of equal timestamps,
     naming every count rule whose cut runs through it."""
-    found: list[Finding] = []
-    for project in outcomes:
-        for repo in project.repositories:
-            found.extend(_repository_ties(project.project.name, repo, order))
-    return found
-
-
-def _repository_ties(project: str, repo: RepositoryOutcome, order: str) -> list[Finding]:
     artifacts = repo.repository.artifacts
     # position -> the runs whose cut goes through it, and the others tied with it there
     cuts: dict[int, list[RuleRun]] = {}
@@ -105,36 +93,28 @@ def _versions(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class VersionAnalysis:
-    findings: list[Finding]
-    fates: dict[str, str]  # evaluated repository -> its versions' fates as ranges
-    versioned: int  # artifacts with a version (0: the tags name none, or the pattern fits none)
-
-
-def analyse_versions(
-    outcomes: Iterable[ProjectOutcome], pattern: VersionPattern | None = None
-) -> VersionAnalysis:
-    """The version findings and the fates as ranges; each tag is read once."""
-    found: list[Finding] = []
-    fates: dict[str, str] = {}
-    count = 0
-    for project in outcomes:
-        for repo in project.repositories:
-            versioned = _versions(repo, pattern)
-            count += len(versioned)
-            if not versioned:
-                continue
-            if repo.status == "evaluated":
-                fate = _fates(repo, versioned)
-                if fate:
-                    fates[repo.repository.name] = fate
-                if len(versioned) > 1:
-                    found.extend(_inversions(project.project.name, repo, versioned))
-            disorder = _disorder(project.project.name, repo, versioned)
-            if disorder is not None:
-                found.append(disorder)
-    return VersionAnalysis(found, fates, count)
+def repository_findings(
+    project: str, repo: RepositoryOutcome, order: str = "push",
+    pattern: VersionPattern | None = None,
+) -> tuple[list[Finding], str | None, int]:
+    """One repository's findings about its outcome (``time-tie``, then
+    ``version-order-inversion`` and ``version-disorder``), its versions' fates as ranges
+    (None when it has none or was not evaluated), and how many of its artifacts have a
+    version (0 everywhere: the tags name none, or --version-pattern fits none). Each tag
+    is read once."""
+    found = _repository_ties(project, repo, order) if repo.runs else []
+    versioned = _versions(repo, pattern)
+    if not versioned:
+        return found, None, 0
+    fate = None
+    if repo.status == "evaluated":
+        fate = _fates(repo, versioned) or None
+        if len(versioned) > 1:
+            found.extend(_inversions(project, repo, versioned))
+    disorder = _disorder(project, repo, versioned)
+    if disorder is not None:
+        found.append(disorder)
+    return found, fate, len(versioned)
 
 
 def _inversions(

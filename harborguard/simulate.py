@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from harborguard.analysis import analyse_versions, time_tie_findings
+from harborguard.analysis import repository_findings
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
-from harborguard.retention.engine import ProjectOutcome, Ranker, evaluate_project
+from harborguard.retention.engine import (
+    ProjectOutcome,
+    Ranker,
+    RepositoryOutcome,
+    evaluate_project,
+)
 from harborguard.retention.templates import legacy_validation
 from harborguard.versions import VersionPattern
 
@@ -29,8 +34,9 @@ class RunResult:
     findings: tuple[Finding, ...]
     incomplete: tuple[Incomplete, ...]
     notes: tuple[str, ...] = ()
-    # Repository name -> its versions' fates as ranges (see analysis.analyse_versions).
+    # Repository name -> its versions' fates as ranges (see analysis.repository_findings).
     fates: Mapping[str, str] = field(default_factory=dict)
+    versioned: int = 0  # artifacts whose tags read as a version
 
 
 def simulate(
@@ -43,7 +49,11 @@ def simulate(
     ranker: Ranker | None = None,
     pattern: VersionPattern | None = None,
 ) -> RunResult:
-    """Evaluates every project; ``policy`` (from --policy) replaces each project's own."""
+    """Evaluates every project; ``policy`` (from --policy) replaces each project's own.
+
+    Findings come project by project (its policy findings first) and, within a project,
+    repository by repository in the snapshot's order: a run over a snapshot cut into
+    parts (snapshot.py) gives, part after part, exactly the findings of the whole."""
     outcomes = []
     findings: list[Finding] = []
     unreadable = {
@@ -52,45 +62,60 @@ def simulate(
     }
     missing: list[Incomplete] = []
     system_notes: list[str] = []
+    fates: dict[str, str] = {}
+    versioned = 0
     for project in snapshot.projects:
         effective = policy if policy is not None else project.retention
         why_unknown = None if policy is not None else unreadable.get(project.name)
         if policy is None and not project.retention_known:
             why_unknown = "the snapshot has no 'retention' field for this project"
-            missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add it "
-                                      "(null when the project has none) or pass --policy"))
+            if project.owned:
+                missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add "
+                                          "it (null when the project has none) or pass --policy"))
         outcome = evaluate_project(
             project, effective, now_ns, behaviour, ranker=ranker, policy_unreadable=why_unknown,
         )
         outcomes.append(outcome)
-        if effective is not None and effective.stored and effective.scope_level == "system":
-            system_notes.append(
-                f"the retention policy of project {project.name} has scope level 'system': "
-                "Harbor runs it in every project of the instance (filtered by each rule's "
-                "project selectors); harborguard shows its effect on this project only")
-        if policy is not None:
-            findings.extend(_invalid_findings(project.name, policy, behaviour))
-        findings.extend(policy_error_findings(outcome))
-    findings.extend(time_tie_findings(outcomes, order=order))
-    versions = analyse_versions(outcomes, pattern)
-    findings.extend(versions.findings)
-    extra_notes: list[str] = system_notes
-    if pattern is not None and versions.versioned == 0:
-        extra_notes.append(
-            f"--version-pattern {pattern.source!r} matched no tag (it must match a whole tag): "
-            "no version findings or ranges"
-        )
-    notes = ((behaviour.warning,) if behaviour.warning else ()) + tuple(extra_notes)
+        if project.owned:
+            if effective is not None and effective.stored and effective.scope_level == "system":
+                system_notes.append(
+                    f"the retention policy of project {project.name} has scope level 'system': "
+                    "Harbor runs it in every project of the instance (filtered by each rule's "
+                    "project selectors); harborguard shows its effect on this project only")
+            if policy is not None:
+                findings.extend(_invalid_findings(project.name, policy, behaviour))
+            if outcome.launch_error is not None:
+                findings.append(_launch_error_finding(outcome))
+        for repo in outcome.repositories:
+            if repo.status == "failed":
+                findings.append(_failed_finding(project.name, repo))
+            found, fate, count = repository_findings(project.name, repo, order, pattern)
+            findings.extend(found)
+            if fate is not None:
+                fates[repo.repository.name] = fate
+            versioned += count
+    notes = list(system_notes)
+    if behaviour.warning and snapshot.head:
+        notes.insert(0, behaviour.warning)
+    if pattern is not None and versioned == 0 and not snapshot.partial:
+        notes.append(pattern_note(pattern))
     return RunResult(
         now_ns=now_ns,
         order=order,
         behaviour=behaviour,
         projects=tuple(outcomes),
         findings=tuple(findings),
-        incomplete=snapshot.incomplete + tuple(missing),
-        notes=notes,
-        fates=versions.fates,
+        incomplete=(snapshot.incomplete if snapshot.head else ()) + tuple(missing),
+        notes=tuple(notes),
+        fates=fates,
+        versioned=versioned,
     )
+
+
+def pattern_note(pattern: VersionPattern) -> str:
+    """Said when --version-pattern fits no tag of the whole run."""
+    return (f"--version-pattern {pattern.source!r} matched no tag (it must match a whole tag): "
+            "no version findings or ranges")
 
 
 def _invalid_findings(
@@ -120,39 +145,30 @@ def _invalid_findings(
     return found
 
 
-def policy_error_findings(outcome: ProjectOutcome) -> Sequence[Finding]:
-    project = outcome.project.name
-    if outcome.launch_error is not None:
-        count = len(outcome.repositories)
-        return [
-            Finding(
-                code="policy-error",
-                project=project,
-                message=(
-                    f"Harbor's retention job for project {project} fails before it starts "
-                    f"({outcome.launch_error}); nothing is deleted in any of its {count} "
-                    "repositories"
-                ),
-            )
-        ]
-    found = []
-    for repo in outcome.repositories:
-        if repo.status != "failed":
-            continue
-        message = (
-            f"Harbor's retention task for {repo.repository.name} fails ({repo.error}); "
-            "nothing is deleted there"
-        )
-        if repo.error_uncertain:
-            message += "." + UNCERTAIN
-        found.append(
-            Finding(
-                code="policy-error",
-                project=project,
-                repository=repo.repository.name,
-                rule=repo.error_rule,
-                message=message,
-            )
-        )
-    return found
+def _launch_error_finding(outcome: ProjectOutcome) -> Finding:
+    project = outcome.project
+    return Finding(
+        code="policy-error",
+        project=project.name,
+        message=(
+            f"Harbor's retention job for project {project.name} fails before it starts "
+            f"({outcome.launch_error}); nothing is deleted in any of its "
+            f"{project.repository_count} repositories"
+        ),
+    )
 
+
+def _failed_finding(project: str, repo: RepositoryOutcome) -> Finding:
+    message = (
+        f"Harbor's retention task for {repo.repository.name} fails ({repo.error}); "
+        "nothing is deleted there"
+    )
+    if repo.error_uncertain:
+        message += "." + UNCERTAIN
+    return Finding(
+        code="policy-error",
+        project=project,
+        repository=repo.repository.name,
+        rule=repo.error_rule,
+        message=message,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from harborguard import TOOL
 from harborguard.evidence import Usage
 from harborguard.findings import SEVERITY, Finding
+from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import Decision
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
@@ -89,6 +90,28 @@ def _rule_text(template: str, params: Any) -> str:
         return f"{template or '(no template)'}: {exc}"
 
 
+def _project_row(name: str, policy: RetentionPolicy | None, error: str | None) -> dict[str, Any]:
+    return {
+        "project": name,
+        "policy": None
+        if policy is None
+        else {
+            "id": policy.id,
+            "algorithm": policy.algorithm,
+            "rules": [
+                {
+                    "index": r.index,
+                    "disabled": r.disabled,
+                    "template": r.template,
+                    "description": _rule_text(r.template, r.params),
+                }
+                for r in policy.rules
+            ],
+        },
+        "error": error,
+    }
+
+
 def build_report(
     run: RunResult,
     source: Source,
@@ -107,27 +130,8 @@ def build_report(
     for outcome in run.projects:
         name = outcome.project.name
         policy = outcome.policy
-        projects.append(
-            {
-                "project": name,
-                "policy": None
-                if policy is None
-                else {
-                    "id": policy.id,
-                    "algorithm": policy.algorithm,
-                    "rules": [
-                        {
-                            "index": r.index,
-                            "disabled": r.disabled,
-                            "template": r.template,
-                            "description": _rule_text(r.template, r.params),
-                        }
-                        for r in policy.rules
-                    ],
-                },
-                "error": outcome.launch_error,
-            }
-        )
+        if outcome.project.owned:
+            projects.append(_project_row(name, policy, outcome.launch_error))
         for repo in outcome.repositories:
             repo_name = repo.repository.name
             repositories.append(

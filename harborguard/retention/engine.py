@@ -168,7 +168,12 @@ def evaluate_project(
             tuple(_keep_all(r, "no-rules", "the retention policy has no rules") for r in repos),
         )
     try:
-        assignment = _launch(repos, policy, behaviour, project.name)
+        names = project.all_names
+        if names is None:
+            names = tuple(r.name for r in repos)
+        assignment = _launch(names, policy, behaviour, project.name)[
+            project.first : project.first + len(repos)
+        ]
     except (SelectorBuildError, PatternError) as exc:
         message = f"launcher: {exc}"
         return ProjectOutcome(
@@ -198,7 +203,7 @@ def evaluate_project(
 
 
 def _launch(
-    repos: Sequence[Repository], policy: RetentionPolicy, behaviour: Behaviour,
+    names: Sequence[str], policy: RetentionPolicy, behaviour: Behaviour,
     project: str = "",
 ) -> list[list[RuleSpec]]:
     """Launcher.Launch: each enabled rule joins every repository its selectors pass (AND).
@@ -211,10 +216,10 @@ def _launch(
     if level is None:
         raise SelectorBuildError("the scope of policy is nil")
     all_candidates = []
-    for index, repo in enumerate(repos):
-        namespace, rest = split_repository(repo.name)
+    for index, name in enumerate(names):
+        namespace, rest = split_repository(name)
         all_candidates.append(_RepoCandidate(namespace, rest, index))
-    assignment: list[list[RuleSpec]] = [[] for _ in repos]
+    assignment: list[list[RuleSpec]] = [[] for _ in names]
     if level not in ("project", "system"):
         return assignment
     v111 = behaviour.doublestar_v111
