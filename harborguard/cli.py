@@ -258,19 +258,7 @@ def _progress(run: _Run, label: str) -> tuple[ProgressHook | None, Callable[[], 
 def _load_source(run: _Run, *, need_policies: bool,
                  need_additions: bool = False) -> tuple[Snapshot, str | None]:
     """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
-    cli_projects = list(run.options.get("projects") or ())
-    cli_all = bool(run.options.get("all_projects"))
-    if cli_projects or cli_all:
-        # The command line chose a live read: a snapshot from the environment or the
-        # config file does not apply (and one on the command line is a contradiction).
-        path = run.options.get("snapshot")
-        projects, all_projects = cli_projects, cli_all
-    else:
-        path = run.get("snapshot")
-        projects = [] if path else list(run.get("project"))
-        all_projects = False if path else bool(run.get("all-projects"))
-    if path and (projects or all_projects):
-        raise InputError("give either --snapshot FILE or --project/--all-projects, not both")
+    path, projects, all_projects = _source_choice(run)
     if path:
         return load_snapshot(path), path
     if not projects and not all_projects:
@@ -291,6 +279,24 @@ def _load_source(run: _Run, *, need_policies: bool,
     finally:
         stop()
     return parse_snapshot(data, client.url), None
+
+
+def _source_choice(run: _Run) -> tuple[str | None, list[str], bool]:
+    """(snapshot path, projects to read live, all projects?)."""
+    cli_projects = list(run.options.get("projects") or ())
+    cli_all = bool(run.options.get("all_projects"))
+    if cli_projects or cli_all:
+        # The command line chose a live read: a snapshot from the environment or the
+        # config file does not apply (and one on the command line is a contradiction).
+        path = run.options.get("snapshot")
+        projects, all_projects = cli_projects, cli_all
+    else:
+        path = run.get("snapshot")
+        projects = [] if path else list(run.get("project"))
+        all_projects = False if path else bool(run.get("all-projects"))
+    if path and (projects or all_projects):
+        raise InputError("give either --snapshot FILE or --project/--all-projects, not both")
+    return path, projects, all_projects
 
 
 class _SourceFailed(Exception):
@@ -332,10 +338,11 @@ def _whole_seconds(nanos: int) -> int:
     return nanos - nanos % 1_000_000_000
 
 
-def _now(run: _Run, snapshot: Snapshot, live: bool) -> int:
+def _now(run: _Run, snapshot: Snapshot, live: bool, default: int | None = None) -> int:
+    """--now, else the snapshot's taken_at, else ``default`` or the current second."""
     text = run.get("now") or (None if live else snapshot.taken_at)
     if not text:
-        return _whole_seconds(utc_now_nanos())
+        return default if default is not None else _whole_seconds(utc_now_nanos())
     try:
         return parse_nanos(text)
     except ValueError:
@@ -443,6 +450,20 @@ def _simulate(run: _Run, *, need_additions: bool = False
 
 def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | None,
           extra: Sequence[Finding] = ()) -> NoReturn:
+    fail_on = run.get("fail-on")
+    failing = any(at_or_above(f, fail_on) for f in [*result.findings, *extra])
+    _emit_report(run, report, output, failing=failing, incomplete=bool(result.incomplete))
+
+
+def _format(run: _Run, output: str | None) -> str:
+    return str(run.get("format") or ("table" if output is None and sys.stdout.isatty()
+                                      else "json"))
+
+
+def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, failing: bool,
+                 incomplete: bool) -> NoReturn:
+    """Writes the report, says its notes and what is missing, and exits: 3 when anything
+    is ``incomplete``, else 1 when ``failing`` (a finding at or above --fail-on), else 0."""
     if run.resolver.config_path:
         report["source"]["config"] = run.resolver.config_path
     if run.incomplete:
@@ -450,7 +471,7 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     report["notes"] = [*report.get("notes", []), *run.notes]
     if run.history:
         report["source"]["history"] = run.history
-    fmt = run.get("format") or ("table" if output is None and sys.stdout.isatty() else "json")
+    fmt = _format(run, output)
     colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
     fail_on = run.get("fail-on")
@@ -475,10 +496,9 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
     for item in report["incomplete"]:
         # Always said, even with --quiet: an incomplete result must not pass unnoticed.
         click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
-    findings = [*result.findings, *extra]
-    if result.incomplete or run.incomplete:
+    if incomplete or run.incomplete:
         code = Exit.INCOMPLETE
-    elif any(at_or_above(f, fail_on) for f in findings):
+    elif failing:
         code = Exit.FINDINGS
     else:
         code = Exit.OK
@@ -510,27 +530,98 @@ def _command_values(**values: Any) -> dict[str, Any]:
     return {k.replace("_", "-"): v for k, v in values.items()}
 
 
+# A snapshot file this large is simulated in parts on several CPUs (JSON output only):
+# about 10,000 artifacts. Below it, reading the file once more costs more than it saves.
+PARTS_FROM_BYTES = 4_000_000
+
+
 @cli.command("simulate")
 @source_options
 @simulate_options
+@click.option("--jobs", metavar="N",
+              help="Processes for a large snapshot written as JSON (default: the CPUs "
+                   "available, at most 4, from a 4 MB snapshot on; 1: one process).")
 @global_options
 @click.pass_context
 def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
                      all_projects: bool | None, policy: str | None, now: str | None,
                      order: str | None, version_pattern: str | None, fmt: str | None,
-                     output: str | None, fail_on: str | None, **local: Any) -> None:
+                     output: str | None, fail_on: str | None, jobs: str | None,
+                     **local: Any) -> None:
     """Dry-run the retention policy: what each repository keeps and deletes, and why."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
     with _edge():
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern))
+            fail_on=fail_on, version_pattern=version_pattern, jobs=jobs))
+        parted = _simulate_in_parts(run, output)
+        if parted is not None:
+            report, failing = parted
+            _emit_report(run, report, output, failing=failing,
+                         incomplete=bool(report["incomplete"]))
         try:
             result, _, source = _simulate(run)
         except _SourceFailed as exc:
             _unreadable_harbor(run, exc, output, "simulate")
         report = build_report(result, source)
         _emit(run, result, report, output)
+
+
+def _simulate_in_parts(run: _Run, output: str | None) -> tuple[dict[str, Any], bool] | None:
+    """simulate's JSON report from a large snapshot file, in parts on several CPUs
+    (harborguard.parallel; the joined parts are the whole run's report byte for byte),
+    and whether a finding reaches --fail-on. None when the run is not one for parts, or
+    anything went wrong in one: the caller then runs whole, and reports any error as a
+    run in one process does."""
+    from harborguard import parallel
+
+    jobs = run.get("jobs")  # a bad value is an error of its own (exit 2), parts or not
+    try:
+        if _format(run, output) != "json" or not parallel.can_fork():
+            return None
+        path, projects, all_projects = _source_choice(run)
+        if not path or projects or all_projects:
+            return None
+        if jobs is None:
+            if os.stat(path).st_size < PARTS_FROM_BYTES:
+                return None
+            jobs = min(parallel.available_cpus(), parallel.MAX_PARTS)
+        if jobs < 2:
+            return None
+        policy_path = run.get("policy")
+        policy = load_policy_file(policy_path) if policy_path else None
+        pattern = _version_pattern(run)
+        ranker = SemverRanker(pattern) if run.get("order") == "semver" else None
+        order = run.get("order")
+        fail_on = run.get("fail-on")
+    except (InputError, OSError):
+        return None
+    default_now = _whole_seconds(utc_now_nanos())  # one `now` for every part
+
+    def work(index: int) -> tuple[dict[str, Any], bool, int]:
+        from harborguard.report.json import render_part
+
+        snapshot = load_snapshot(path, (index, jobs))
+        now_ns = _now(run, snapshot, live=False, default=default_now)
+        behaviour = resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
+        result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order,
+                          ranker=ranker, pattern=pattern)
+        report = build_report(result, Source(harbor=snapshot.harbor, snapshot=path,
+                                             policy=policy_path or "harbor"))
+        failing = any(at_or_above(f, fail_on) for f in result.findings)
+        return render_part(report), failing, result.versioned
+
+    parts = parallel.run_in_parts(work, jobs)
+    if parts is None:
+        return None
+    from harborguard.report.json import join_parts
+    from harborguard.simulate import pattern_note
+
+    versioned = sum(count for _, _, count in parts)
+    notes = [pattern_note(pattern)] if pattern is not None and versioned == 0 else []
+    if policy is not None:
+        run.notes.extend(_unknown_key_notes(policy_path, policy))
+    return join_parts([report for report, _, _ in parts], notes), any(f for _, f, _ in parts)
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:

@@ -100,6 +100,7 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("ca-bundle", "HARBORGUARD_CA_BUNDLE", _string),
         OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _positive_float, 30.0),
         OptionSpec("concurrency", "HARBORGUARD_CONCURRENCY", _positive_int, 8),
+        OptionSpec("jobs", "HARBORGUARD_JOBS", _positive_int),
         OptionSpec("harbor-version", "HARBORGUARD_HARBOR_VERSION", _string),
         OptionSpec("quiet", "HARBORGUARD_QUIET", _flag, False),
         OptionSpec("no-progress", "HARBORGUARD_NO_PROGRESS", _flag, False),

@@ -208,7 +208,9 @@ def _repository(raw: Any, where: str) -> Repository:
     return Repository(name=name, artifacts=artifacts, additions=additions)
 
 
-def _project(raw: Any, where: str) -> Project:
+def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None) -> Project:
+    """``share``: (first, stop, owned) for a part of a snapshot: only repositories
+    first..stop-1 are read in full, the others by name."""
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
     project = _need(raw, "project", Mapping, where)
@@ -235,9 +237,17 @@ def _project(raw: Any, where: str) -> Project:
     except InputError as exc:
         raise _Bad(f"{where}.immutable_rules", str(exc).split(": ", 1)[-1]) from None
     repos_raw = _need(raw, "repositories", list, where)
+    first, stop, owned = share if share is not None else (0, len(repos_raw), True)
     repositories = tuple(
-        _repository(r, f"{where}.repositories[{i}]") for i, r in enumerate(repos_raw)
+        _repository(repos_raw[i], f"{where}.repositories[{i}]") for i in range(first, stop)
     )
+    all_names = None
+    if len(repositories) != len(repos_raw):
+        all_names = tuple(
+            repositories[i - first].name if first <= i < stop
+            else _repository_name(repos_raw[i], where, i)
+            for i in range(len(repos_raw))
+        )
     return Project(
         name=name,
         id=pid,
@@ -246,11 +256,70 @@ def _project(raw: Any, where: str) -> Project:
         repositories=repositories,
         raw=project,
         retention_known=retention_known,
+        all_names=all_names,
+        first=first if all_names is not None else 0,
+        owned=owned,
     )
 
 
-def parse_snapshot(data: Any, origin: str) -> Snapshot:
-    """Builds a Snapshot, raising InputError naming the file and field on any defect."""
+def _repository_name(raw: Any, where: str, i: int) -> str:
+    """A repository's name, the entry not read in full (another part's)."""
+    where = f"{where}.repositories[{i}]"
+    if not isinstance(raw, Mapping):
+        raise _Bad(where, "a repository entry must be an object")
+    return str(_need(_need(raw, "repository", Mapping, where), "name", str,
+                     f"{where}.repository"))
+
+
+def plan_parts(data: Any, count: int) -> list[int]:
+    """Cuts a snapshot (its raw JSON) into ``count`` parts for separate processes: every
+    project and every repository, in file order, gets a part number, non-decreasing, so
+    each part is a run of the file's order and the parts' results, one after another, are
+    the whole run's (simulate's findings and the report's rows keep that order). Parts
+    are balanced by artifacts. Each process computes the same plan from the same data; an
+    odd shape (an invalid snapshot) puts everything in part 0, which then says what is
+    wrong."""
+    weights: list[int] = []
+    projects = data.get("projects") if isinstance(data, Mapping) else None
+    for project in projects if isinstance(projects, list) else ():
+        weights.append(1)
+        repos = project.get("repositories") if isinstance(project, Mapping) else None
+        for repo in repos if isinstance(repos, list) else ():
+            artifacts = repo.get("artifacts") if isinstance(repo, Mapping) else None
+            weights.append(1 + (len(artifacts) if isinstance(artifacts, list) else 0))
+    total = sum(weights) or 1
+    plan = []
+    done = 0
+    for weight in weights:
+        plan.append(min(count - 1, done * count // total))
+        done += weight
+    return plan
+
+
+def _shares(data: Any, part: tuple[int, int]) -> list[tuple[int, int, bool]]:
+    """Per project: the slice of its repositories in ``part`` and whether it owns the
+    project (its first position, the project itself, falls in the part)."""
+    index, count = part
+    plan = plan_parts(data, count)
+    shares = []
+    pos = 0
+    for project in data["projects"]:
+        owned = plan[pos] == index
+        pos += 1
+        repos = project.get("repositories") if isinstance(project, Mapping) else None
+        n = len(repos) if isinstance(repos, list) else 0
+        mine = [i for i in range(n) if plan[pos + i] == index]
+        pos += n
+        shares.append((mine[0], mine[-1] + 1, owned) if mine else (0, 0, owned))
+    return shares
+
+
+def parse_snapshot(data: Any, origin: str, part: tuple[int, int] | None = None) -> Snapshot:
+    """Builds a Snapshot, raising InputError naming the file and field on any defect.
+
+    ``part`` (index, count): only that part of plan_parts, every project's own fields
+    read and checked, only the part's repositories in full. An error found reading a part
+    may not be the first one in the file: read the whole snapshot to report it."""
     try:
         if not isinstance(data, Mapping):
             raise _Bad("(top level)", f"is {_type(data)}, not a snapshot object; write one with "
@@ -285,7 +354,14 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
                 )
             )
         projects_raw = _need(data, "projects", list, "")
-        projects = tuple(_project(p, f"projects[{i}]") for i, p in enumerate(projects_raw))
+        if part is None:
+            projects = tuple(_project(p, f"projects[{i}]") for i, p in enumerate(projects_raw))
+        else:
+            projects = tuple(
+                _project(p, f"projects[{i}]", share)
+                for i, (p, share) in enumerate(zip(projects_raw, _shares(data, part),
+                                                   strict=True))
+            )
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
     return Snapshot(
@@ -294,10 +370,12 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
         taken_at=taken_at,
         projects=projects,
         incomplete=tuple(incomplete),
+        head=part is None or part[0] == 0,
+        partial=part is not None and part[1] > 1,
     )
 
 
-def load_snapshot(path: str) -> Snapshot:
+def load_snapshot(path: str, part: tuple[int, int] | None = None) -> Snapshot:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -314,4 +392,4 @@ def load_snapshot(path: str) -> Snapshot:
             ) from None
     else:
         data = load_json_or_yaml(text, path)
-    return parse_snapshot(data, path)
+    return parse_snapshot(data, path, part)

@@ -12,21 +12,40 @@ is never copied into one string (each copy of that size costs a tenth of a secon
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from harborguard.jsonio import dumps
 
 _ITEM_BREAK = b"},\n    {"
+_SEPARATOR = b",\n    "
 
 
-def _list(items: list[Any], out: list[bytes | memoryview]) -> None:
+class Items(NamedTuple):
+    """A report list already rendered: its items as render_chunks writes them, one per
+    line, separated by ``_SEPARATOR``; a report may hold one in place of a list. Lists
+    rendered in parts of a run and joined are byte for byte the list rendered whole."""
+
+    body: bytes | memoryview
+    length: int
+
+
+def render_items(items: list[Any]) -> Items:
+    if not items:
+        return Items(b"", 0)
     first = items[0]
     if isinstance(first, dict) and first and all(type(k) is str for k in first):
         key = dumps(next(iter(first)))
         body = dumps(items).replace(b"},{" + key + b":", _ITEM_BREAK + key + b":")
-        out += (b"[\n    ", memoryview(body)[1:-1], b"\n  ]")
-    else:
-        out += (b"[\n    ", b",\n    ".join(dumps(item) for item in items), b"\n  ]")
+        return Items(memoryview(body)[1:-1], len(items))
+    return Items(_SEPARATOR.join(dumps(item) for item in items), len(items))
+
+
+def join_items(parts: Sequence[Items]) -> Items:
+    filled = [p for p in parts if p.length]
+    if len(filled) == 1:
+        return filled[0]
+    return Items(_SEPARATOR.join(p.body for p in filled), sum(p.length for p in filled))
 
 
 def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
@@ -34,8 +53,10 @@ def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
     last = len(report) - 1
     for n, (key, value) in enumerate(report.items()):
         out.append(b"  " + dumps(key) + b": ")
-        if isinstance(value, list) and value:
-            _list(value, out)
+        if isinstance(value, list):
+            value = render_items(value)
+        if isinstance(value, Items):
+            out += (b"[\n    ", value.body, b"\n  ]") if value.length else (b"[]",)
         else:
             out.append(dumps(value))
         out.append(b",\n" if n < last else b"\n}\n")
@@ -46,3 +67,28 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0,
            **options: Any) -> str:
     """The contract document; ``options`` (such as fail_on) are accepted and ignored."""
     return b"".join(render_chunks(report)).decode("utf-8")
+
+
+# The lists a run in parts (harborguard.parallel) renders in each part and joins.
+PART_LISTS = ("projects", "repositories", "artifacts", "findings")
+
+
+def render_part(report: dict[str, Any]) -> dict[str, Any]:
+    """A part's report with its long lists rendered (small to send back, no re-encoding)."""
+    for key in PART_LISTS:
+        body, length = render_items(report[key])
+        report[key] = Items(bytes(body), length)  # bytes pickle, memoryviews do not
+    return report
+
+
+def join_parts(parts: Sequence[dict[str, Any]], notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The whole run's report from its parts' (render_part), in order: the long lists and
+    the incomplete entries and notes joined, the summary's counts added up; ``notes``
+    (run-wide, known only from all parts) come last."""
+    report = dict(parts[0])
+    for key in PART_LISTS:
+        report[key] = join_items([p[key] for p in parts])
+    report["incomplete"] = [item for p in parts for item in p["incomplete"]]
+    report["notes"] = [note for p in parts for note in p["notes"]] + list(notes)
+    report["summary"] = {key: sum(p["summary"][key] for p in parts) for key in report["summary"]}
+    return report

@@ -1,0 +1,231 @@
+"""simulate in parts (harborguard.parallel): the joined parts are the whole run, byte for
+byte, exit code and messages included; anything odd falls back to one process."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import harborguard.cli
+from harborguard import parallel
+from harborguard.cli import cli
+from harborguard.snapshot import plan_parts
+from tests.builders import T, art, iso, policy, rule, sel
+from tests.conftest import validate_report
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, bytes, str, str]:
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout_bytes, result.stderr, result.stdout
+
+
+JOINED: list[int] = []  # how many parts each run in parts joined (not fallen back)
+
+
+@pytest.fixture(autouse=True)
+def _count_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = parallel.run_in_parts
+
+    def counting(work: Any, count: int) -> Any:
+        parts = real(work, count)
+        if parts is not None:
+            JOINED.append(len(parts))
+        return parts
+
+    monkeypatch.setattr(parallel, "run_in_parts", counting)
+
+
+def _both(path: str, tmp_path: Path, *extra: str, jobs: int = 2
+          ) -> tuple[tuple[int, bytes, str], tuple[int, bytes, str]]:
+    """(one process, in parts): exit code, the report file's bytes, stderr."""
+    JOINED.clear()
+    out = []
+    for n in (1, jobs):
+        target = tmp_path / f"report-{n}.json"
+        target.unlink(missing_ok=True)
+        code, _, err, _ = _run(["simulate", "--snapshot", path, "--format", "json", "-o",
+                                str(target), "--jobs", str(n), *extra])
+        out.append((code, target.read_bytes() if target.exists() else b"", err))
+    return out[0], out[1]
+
+
+def _random_snapshot(rng: random.Random) -> dict[str, Any]:
+    """Several projects, each with its own quirks: no repositories, no retention field,
+    null retention, a broken repository pattern (the launch fails), a broken tag pattern
+    or unknown template (repositories fail), immutable rules, ties, versions and not."""
+    projects = []
+    for p in range(rng.randint(1, 5)):
+        name = f"proj{p}"
+        repos = []
+        for r in range(rng.choice((0, 1, 2, 3, 7))):
+            artifacts = []
+            base = T - timedelta(days=rng.randint(1, 400))
+            for i in range(rng.randint(0, 14)):
+                tags = rng.choice(([f"1.{i // 4}.{i % 4}"], [f"v0.0.{i}", "latest"] if i == 0
+                                   else [f"v0.0.{i}"], [], [f"build-{rng.randint(0, 99)}"],
+                                   [f"release-{i}", f"2.{i}"]))
+                pushed = base - timedelta(seconds=rng.choice((0, 1, 60, 3600, 86400)) * i)
+                pulled = base + timedelta(days=rng.randint(0, 90)) if rng.random() < 0.5 else None
+                artifacts.append(art(f"{name}-{r}-{i}-{rng.random()}", tags, pushed, pulled,
+                                     size=rng.randint(1, 10**9), art_id=i + 1))
+            rng.shuffle(artifacts)
+            repos.append({"repository": {"name": f"{name}/team-{r % 2}/app-{r}"},
+                          "artifacts": artifacts})
+        rules = [
+            rule("latestPushedK", rng.randint(1, 5)),
+            rule("nDaysSinceLastPull", rng.randint(1, 60),
+                 tags=[sel(rng.choice(("{1.*,v*}", "release-*", "**")), extras=None)]),
+            rule("always", tags=[sel(rng.choice(("release-*", "latest", "v0.0.1")),
+                                     extras='{"untagged":false}')],
+                 repos=[sel(rng.choice(("team-1/**", "**")), "repoMatches", None)]),
+        ]
+        quirk = rng.choice(("none", "none", "launch", "tag-pattern", "template", "no-field",
+                            "null", "latestPulledN"))
+        if quirk == "launch":
+            rules[0]["scope_selectors"]["repository"] = [sel("team-[", "repoMatches", None)]
+        elif quirk == "tag-pattern":
+            rules[1]["tag_selectors"] = [sel("1.[", extras=None)]
+        elif quirk == "template":
+            rules[2]["template"] = "keepEverythingForever"
+        elif quirk == "latestPulledN":
+            rules[0] = rule("latestPulledN", 2)
+        project: dict[str, Any] = {
+            "project": {"project_id": p + 1, "name": name},
+            "immutable_rules": [{"id": 7, "tag_selectors": [sel("release-1*", extras=None)],
+                                 "scope_selectors": {"repository": [sel("**", "repoMatches",
+                                                                        None)]}}]
+            if rng.random() < 0.4 else [],
+            "repositories": repos,
+        }
+        if quirk != "no-field":
+            project["retention"] = None if quirk == "null" else policy(*rules)
+        projects.append(project)
+    incomplete = [{"what": "proj9", "reason": "repositories: HTTP 500"}] \
+        if rng.random() < 0.3 else []
+    return {"schema": "harborguard.snapshot/v1", "harbor": "https://harbor.example.org",
+            "harbor_version": rng.choice(("v2.11.0", "v2.5.0", None, "v9.9.9")),
+            "taken_at": iso(T), "incomplete": incomplete, "projects": projects}
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_parts_joined_are_the_whole_run(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(rng)))
+    extra = rng.choice(([], ["--order", "semver"], ["--fail-on", "warning"],
+                        ["--version-pattern", r"release-(?P<major>\d+)(?P<minor>)(?P<patch>)"],
+                        ["--version-pattern", r"no-(?P<major>\d+)(?P<minor>)(?P<patch>)"]))
+    jobs = rng.choice((2, 3, 4))
+    whole, parted = _both(str(path), tmp_path, *extra, jobs=jobs)
+    assert parted == whole
+    assert JOINED == ([jobs] if whole[0] != 2 else [])  # a bad --now etc.: one process
+    assert whole[0] in (0, 1, 3)
+    validate_report(json.loads(parted[1]))
+
+
+def test_parts_of_the_example_and_a_policy_file(tmp_path: Path) -> None:
+    example = str(Path(__file__).resolve().parent.parent / "examples/toolforge-snapshot.json")
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(policy(rule("latestPushedK", 3), rule(
+        "always", tags=[sel("0.0.13*", extras=None)]), algorithm="or") | {"tag_selector": 1}))
+    for extra in ([], ["--policy", str(policy_file)], ["--now", "2030-01-01T00:00:00Z"]):
+        whole, parted = _both(example, tmp_path, *extra, jobs=3)
+        assert parted == whole and JOINED == [3]
+
+
+def _two_errors(tmp_path: Path) -> str:
+    artifacts = [art(f"a{i}", [f"1.0.{i}"], T - timedelta(hours=i), art_id=i) for i in range(5)]
+    repos = [{"repository": {"name": f"proj/app-{r}"}, "artifacts": [dict(a) for a in artifacts]}
+             for r in range(6)]
+    repos[4]["artifacts"][2]["push_time"] = "yesterday"  # in the second half
+    repos[5]["artifacts"][0]["size"] = -3
+    data = {"schema": "harborguard.snapshot/v1", "taken_at": iso(T), "projects": [
+        {"project": {"name": "proj"}, "retention": policy(rule("latestPushedK", 2)),
+         "repositories": repos}]}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_bad_snapshot_in_a_later_part_is_the_same_one_line_error(tmp_path: Path) -> None:
+    whole, parted = _both(_two_errors(tmp_path), tmp_path, jobs=2)
+    assert whole[0] == 2 and "repositories[4].artifacts[2].push_time" in whole[2]
+    assert parted == whole and JOINED == []
+
+
+def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(5)
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(rng)))
+    whole, _ = _both(str(path), tmp_path, jobs=2)
+    real = harborguard.cli.load_snapshot
+    calls: list[object] = []
+
+    def dying(path: str, part: tuple[int, int] | None = None) -> Any:
+        calls.append(part)
+        if part is not None and part[0] == 1:
+            raise MemoryError  # in the child: it exits without a result
+        return real(path, part)
+
+    monkeypatch.setattr(harborguard.cli, "load_snapshot", dying)
+    _, parted = _both(str(path), tmp_path, jobs=2)
+    assert parted == whole and JOINED == []
+    assert (0, 2) in calls and None in calls  # part 0 here, then the whole run
+
+
+def test_jobs_option_is_checked(tmp_path: Path) -> None:
+    code, _, err, _ = _run(["simulate", "--snapshot", "x.json", "--jobs", "0"])
+    assert code == 2 and "--jobs" in err and "\n" not in err.strip()
+    code, _, err, _ = _run(["simulate", "--snapshot", "x.json"], env={"HARBORGUARD_JOBS": "many"})
+    assert code == 2 and "HARBORGUARD_JOBS" in err
+
+
+def test_small_snapshots_and_other_formats_stay_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(random.Random(1))))
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(parallel, "run_in_parts", refuse)
+    assert _run(["simulate", "--snapshot", str(path), "--format", "json"])[0] == 3
+    assert _run(["simulate", "--snapshot", str(path), "--format", "table", "--jobs", "2"]
+                )[0] == 3
+    assert _run(["simulate", "--snapshot", str(path), "--format", "json", "--jobs", "1"]
+                )[0] == 3
+
+
+def test_stdout_in_parts_is_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(random.Random(3))))
+    one = _run(["simulate", "--snapshot", str(path), "--format", "json", "--jobs", "1"])
+    JOINED.clear()
+    two = _run(["simulate", "--snapshot", str(path), "--format", "json", "--jobs", "2"])
+    assert one == two and one[1].startswith(b"{") and JOINED == [2]
+
+
+def test_plan_parts_is_ordered_balanced_and_total() -> None:
+    data = {"projects": [
+        {"repositories": [{"artifacts": [{}] * n} for n in (10, 0, 30, 5, 5)]},
+        {"repositories": []},
+        {"repositories": [{"artifacts": [{}] * 50}]},
+    ]}
+    plan = plan_parts(data, 2)
+    assert len(plan) == 1 + 5 + 1 + 1 + 1
+    assert plan == sorted(plan) and set(plan) == {0, 1}
+    assert plan_parts(data, 1) == [0] * len(plan)
+    # Odd shapes: everything where it can be counted, nothing raised.
+    for odd in (None, [], {"projects": 3}, {"projects": [None, {"repositories": "x"}]},
+                {"projects": [{"repositories": [None, {"artifacts": None}]}]}):
+        assert set(plan_parts(odd, 3)) <= {0, 1, 2}
+    many = plan_parts({"projects": [{"repositories": [{"artifacts": [{}] * 9}] * 40}]}, 4)
+    assert [many.count(i) for i in range(4)] == [11, 10, 10, 10]
+
