@@ -9,15 +9,25 @@ that the two agree.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
+
+import msgspec
 
 from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
-from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, parse_seconds, plain_seconds
+from harborguard.timeutil import (
+    GO_ZERO_SECONDS,
+    SECONDS_CACHE,
+    learn,
+    parse_seconds,
+    plain_seconds,
+)
 
 SNAPSHOT_SCHEMA = "harborguard.snapshot/v1"
 
@@ -208,9 +218,17 @@ def _repository(raw: Any, where: str) -> Repository:
     return Repository(name=name, artifacts=artifacts, additions=additions)
 
 
-def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None) -> Project:
+RepositoryReader = Callable[[Any, str], Repository]
+NameReader = Callable[[Any, str, int], str]
+
+
+def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None,
+             read: RepositoryReader | None = None, name_of: NameReader | None = None
+             ) -> Project:
     """``share``: (first, stop, owned) for a part of a snapshot: only repositories
-    first..stop-1 are read in full, the others by name."""
+    first..stop-1 are read in full (by ``read``), the others by name (``name_of``)."""
+    read = read or _repository
+    name_of = name_of or _repository_name
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
     project = _need(raw, "project", Mapping, where)
@@ -239,13 +257,13 @@ def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None) -
     repos_raw = _need(raw, "repositories", list, where)
     first, stop, owned = share if share is not None else (0, len(repos_raw), True)
     repositories = tuple(
-        _repository(repos_raw[i], f"{where}.repositories[{i}]") for i in range(first, stop)
+        read(repos_raw[i], f"{where}.repositories[{i}]") for i in range(first, stop)
     )
     all_names = None
     if len(repositories) != len(repos_raw):
         all_names = tuple(
             repositories[i - first].name if first <= i < stop
-            else _repository_name(repos_raw[i], where, i)
+            else name_of(repos_raw[i], where, i)
             for i in range(len(repos_raw))
         )
     return Project(
@@ -271,55 +289,51 @@ def _repository_name(raw: Any, where: str, i: int) -> str:
                      f"{where}.repository"))
 
 
-def plan_parts(data: Any, count: int) -> list[int]:
-    """Cuts a snapshot (its raw JSON) into ``count`` parts for separate processes: every
-    project and every repository, in file order, gets a part number, non-decreasing, so
-    each part is a run of the file's order and the parts' results, one after another, are
-    the whole run's (simulate's findings and the report's rows keep that order). Parts
-    are balanced by artifacts. Each process computes the same plan from the same data; an
-    odd shape (an invalid snapshot) puts everything in part 0, which then says what is
-    wrong."""
-    weights: list[int] = []
-    projects = data.get("projects") if isinstance(data, Mapping) else None
-    for project in projects if isinstance(projects, list) else ():
-        weights.append(1)
-        repos = project.get("repositories") if isinstance(project, Mapping) else None
-        for repo in repos if isinstance(repos, list) else ():
-            artifacts = repo.get("artifacts") if isinstance(repo, Mapping) else None
-            weights.append(1 + (len(artifacts) if isinstance(artifacts, list) else 0))
-    total = sum(weights) or 1
+def plan_parts(weights: Sequence[Sequence[int]], count: int) -> list[int]:
+    """Cuts a snapshot into ``count`` parts for separate processes. ``weights``: per
+    project, the weight of each of its repositories. Every project and every repository,
+    in file order, gets a part number, non-decreasing, so each part is a run of the file's
+    order and the parts' results, one after another, are the whole run's (simulate's
+    findings and the report's rows keep that order); parts are balanced by weight. Each
+    process computes the same plan from the same file."""
+    flat: list[int] = []
+    for repositories in weights:
+        flat.append(1)
+        flat.extend(repositories)
+    total = sum(flat) or 1
     plan = []
     done = 0
-    for weight in weights:
+    for weight in flat:
         plan.append(min(count - 1, done * count // total))
         done += weight
     return plan
 
 
-def _shares(data: Any, part: tuple[int, int]) -> list[tuple[int, int, bool]]:
+def _shares(weights: Sequence[Sequence[int]], part: tuple[int, int]
+            ) -> list[tuple[int, int, bool]]:
     """Per project: the slice of its repositories in ``part`` and whether it owns the
     project (its first position, the project itself, falls in the part)."""
     index, count = part
-    plan = plan_parts(data, count)
+    plan = plan_parts(weights, count)
     shares = []
     pos = 0
-    for project in data["projects"]:
+    for repositories in weights:
         owned = plan[pos] == index
         pos += 1
-        repos = project.get("repositories") if isinstance(project, Mapping) else None
-        n = len(repos) if isinstance(repos, list) else 0
-        mine = [i for i in range(n) if plan[pos + i] == index]
-        pos += n
+        mine = [i for i in range(len(repositories)) if plan[pos + i] == index]
+        pos += len(repositories)
         shares.append((mine[0], mine[-1] + 1, owned) if mine else (0, 0, owned))
     return shares
 
 
-def parse_snapshot(data: Any, origin: str, part: tuple[int, int] | None = None) -> Snapshot:
-    """Builds a Snapshot, raising InputError naming the file and field on any defect.
+def parse_snapshot(data: Any, origin: str) -> Snapshot:
+    """Builds a Snapshot, raising InputError naming the file and field on any defect."""
+    return _parse(data, origin)
 
-    ``part`` (index, count): only that part of plan_parts, every project's own fields
-    read and checked, only the part's repositories in full. An error found reading a part
-    may not be the first one in the file: read the whole snapshot to report it."""
+
+def _parse(data: Any, origin: str, shares: Sequence[tuple[int, int, bool]] | None = None,
+           part: tuple[int, int] | None = None, read: RepositoryReader | None = None,
+           name_of: NameReader | None = None) -> Snapshot:
     try:
         if not isinstance(data, Mapping):
             raise _Bad("(top level)", f"is {_type(data)}, not a snapshot object; write one with "
@@ -354,14 +368,10 @@ def parse_snapshot(data: Any, origin: str, part: tuple[int, int] | None = None) 
                 )
             )
         projects_raw = _need(data, "projects", list, "")
-        if part is None:
-            projects = tuple(_project(p, f"projects[{i}]") for i, p in enumerate(projects_raw))
-        else:
-            projects = tuple(
-                _project(p, f"projects[{i}]", share)
-                for i, (p, share) in enumerate(zip(projects_raw, _shares(data, part),
-                                                   strict=True))
-            )
+        projects = tuple(
+            _project(p, f"projects[{i}]", None if shares is None else shares[i], read, name_of)
+            for i, p in enumerate(projects_raw)
+        )
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
     return Snapshot(
@@ -375,7 +385,199 @@ def parse_snapshot(data: Any, origin: str, part: tuple[int, int] | None = None) 
     )
 
 
+# The fast reader: msgspec decodes the snapshot into these typed structures in C, checking
+# every type the hand-written reader checks and skipping every field harborguard does not
+# read (most of a Harbor artifact's). A file it cannot take (a wrong type anywhere, a
+# whole float for a size, a time in another spelling, ...) is read by the hand-written
+# path, which accepts or names the field exactly as it always has; so the fast reader
+# either gives the same Snapshot or none.
+
+
+class _Tag(msgspec.Struct):
+    name: str
+    push_time: str | None = None
+    pull_time: str | None = None
+    immutable: bool | None = None
+
+
+class _Named(msgspec.Struct):
+    name: str
+
+
+class _Reference(msgspec.Struct):
+    child_digest: str
+
+
+class _Artifact(msgspec.Struct):
+    digest: str
+    push_time: str | None = None
+    pull_time: str | None = None
+    tags: list[_Tag] | None = None
+    size: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    type: str | None = None
+    references: list[_Reference] | None = None
+    labels: list[_Named] | None = None
+
+
+class _Repository(msgspec.Struct):
+    repository: _Named
+    artifacts: list[_Artifact]
+    additions: dict[str, dict[str, str]] | None = None
+
+
+class _RepositoryName(msgspec.Struct):
+    repository: _Named
+
+
+_ABSENT = msgspec.Raw()
+
+
+class _Project(msgspec.Struct):
+    """A project entry; its own fields are read by the hand-written code, its repositories
+    (the bulk of the file) are kept undecoded until a part reads its own."""
+
+    repositories: list[msgspec.Raw]
+    project: msgspec.Raw = _ABSENT
+    retention: msgspec.Raw = _ABSENT
+    immutable_rules: msgspec.Raw = _ABSENT
+
+
+class _Top(msgspec.Struct):
+    projects: list[_Project]
+    schema: msgspec.Raw = _ABSENT
+    harbor: msgspec.Raw = _ABSENT
+    harbor_version: msgspec.Raw = _ABSENT
+    taken_at: msgspec.Raw = _ABSENT
+    incomplete: msgspec.Raw = _ABSENT
+
+
+_TOP = msgspec.json.Decoder(_Top)
+_REPOSITORY = msgspec.json.Decoder(_Repository)
+_REPOSITORY_NAME = msgspec.json.Decoder(_RepositoryName)
+_HEADER = ("schema", "harbor", "harbor_version", "taken_at", "incomplete")
+_OWN = ("project", "retention", "immutable_rules")
+_PUSH = attrgetter("push_time")
+_PULL = attrgetter("pull_time")
+_TAGS = attrgetter("tags")
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, json.JSONDecodeError)
+
+
+class _NotFast(Exception):
+    """The fast reader does not take this file: read it by hand."""
+
+
+def _fast(data: bytes, origin: str, part: tuple[int, int] | None) -> Snapshot:
+    try:
+        top = _TOP.decode(data)
+        header: dict[str, Any] = {
+            key: jsonio.loads(getattr(top, key)) for key in _HEADER if getattr(top, key)
+        }
+        projects = []
+        for entry in top.projects:
+            project: dict[str, Any] = {
+                key: jsonio.loads(getattr(entry, key)) for key in _OWN if getattr(entry, key)
+            }
+            project["repositories"] = entry.repositories
+            projects.append(project)
+    except _DECODE_ERRORS:
+        raise _NotFast from None
+    header["projects"] = projects
+    shares = None
+    if part is not None:
+        shares = _shares([[len(raw) for raw in p.repositories] for p in top.projects], part)
+    try:
+        return _parse(header, origin, shares, part, _fast_repository, _fast_name)
+    except InputError:
+        raise _NotFast from None
+
+
+def _fast_name(raw: Any, where: str, i: int) -> str:
+    try:
+        return str(_REPOSITORY_NAME.decode(raw).repository.name)
+    except _DECODE_ERRORS:
+        raise _NotFast from None
+
+
+def _fast_repository(raw: Any, where: str) -> Repository:
+    try:
+        entry = _REPOSITORY.decode(raw)
+    except _DECODE_ERRORS:
+        raise _NotFast from None
+    found = entry.artifacts
+    tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
+    learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
+                             map(_PULL, tags))))
+    cached = SECONDS_CACHE.get
+    artifacts: list[Artifact] = []
+    append = artifacts.append
+    for a in found:
+        text = a.push_time
+        created = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+        text = a.pull_time
+        pull = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+        push = created
+        names: tuple[str, ...] = ()
+        immutable = False
+        if a.tags:
+            collected = []
+            for tag in a.tags:
+                collected.append(tag.name)
+                text = tag.push_time
+                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+                if seconds > push:
+                    push = seconds
+                text = tag.pull_time
+                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+                if seconds > pull:
+                    pull = seconds
+                if tag.immutable:
+                    immutable = True
+            names = tuple(collected)
+        append(Artifact(
+            a.digest,
+            names,
+            a.type or "",
+            a.size or 0,
+            push,
+            pull,
+            created,
+            tuple(r.child_digest for r in a.references) if a.references else (),
+            tuple(label.name for label in a.labels) if a.labels else (),
+            immutable,
+        ))
+    additions = {} if entry.additions is None else entry.additions
+    return Repository(name=entry.repository.name, artifacts=tuple(artifacts),
+                      additions=additions)
+
+
+def _seconds(text: str) -> int:
+    """A time the bulk conversion did not take (or 0, which the cache cannot tell from a
+    miss): parse_seconds's answer, or the hand-written reader says what is wrong."""
+    try:
+        return parse_seconds(text)
+    except ValueError:
+        raise _NotFast from None
+
+
 def load_snapshot(path: str, part: tuple[int, int] | None = None) -> Snapshot:
+    """The snapshot file at ``path``; with ``part`` (index, count), only that part of it
+    (plan_parts): every project's own fields read and checked, only the part's
+    repositories in full. A file only the hand-written reader takes cannot be read in
+    parts: InputError (the caller reads it whole, and reports any error then)."""
+    if part is not None:
+        try:
+            raw = Path(path).read_bytes()
+            if not raw.isascii():
+                raw.decode("utf-8")
+            return _fast(raw, path, part)
+        except (_NotFast, OSError, UnicodeDecodeError):
+            raise InputError(f"{path}: cannot be read in parts") from None
+    try:
+        raw = Path(path).read_bytes()
+        if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):
+            return _fast(raw, path, None)
+    except (_NotFast, OSError, UnicodeDecodeError):
+        pass  # said below, as the hand-written reader says it
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -392,4 +594,4 @@ def load_snapshot(path: str, part: tuple[int, int] | None = None) -> Snapshot:
             ) from None
     else:
         data = load_json_or_yaml(text, path)
-    return parse_snapshot(data, path, part)
+    return parse_snapshot(data, path)

@@ -213,19 +213,11 @@ def test_stdout_in_parts_is_the_same(tmp_path: Path) -> None:
 
 
 def test_plan_parts_is_ordered_balanced_and_total() -> None:
-    data = {"projects": [
-        {"repositories": [{"artifacts": [{}] * n} for n in (10, 0, 30, 5, 5)]},
-        {"repositories": []},
-        {"repositories": [{"artifacts": [{}] * 50}]},
-    ]}
-    plan = plan_parts(data, 2)
+    weights = [[10, 1, 30, 5, 5], [], [50]]
+    plan = plan_parts(weights, 2)
     assert len(plan) == 1 + 5 + 1 + 1 + 1
     assert plan == sorted(plan) and set(plan) == {0, 1}
-    assert plan_parts(data, 1) == [0] * len(plan)
-    # Odd shapes: everything where it can be counted, nothing raised.
-    for odd in (None, [], {"projects": 3}, {"projects": [None, {"repositories": "x"}]},
-                {"projects": [{"repositories": [None, {"artifacts": None}]}]}):
-        assert set(plan_parts(odd, 3)) <= {0, 1, 2}
-    many = plan_parts({"projects": [{"repositories": [{"artifacts": [{}] * 9}] * 40}]}, 4)
-    assert [many.count(i) for i in range(4)] == [11, 10, 10, 10]
-
+    assert plan_parts(weights, 1) == [0] * len(plan)
+    assert plan_parts([], 3) == [] and plan_parts([[], []], 3) == [0, 1]
+    many = plan_parts([[9] * 40], 4)
+    assert [many.count(i) for i in range(4)] == [11, 10, 10, 10]  # the project, then 10 each

@@ -1,7 +1,7 @@
 """``--format json``: the harborguard.report/v1 contract, verbatim.
 
 Each top-level key on its own line and each list item on its own line: readable in a diff
-or a pager. A list is encoded in one orjson call (one call per item costs several times
+or a pager. A list is encoded in one msgspec call (one call per item costs several times
 more on 100,000 artifacts) and then broken before every item: the byte sequence
 ``},{"<first key>":`` cannot occur inside a JSON string (every quote there is escaped), so
 inserting a line break at it only ever adds whitespace between tokens.
