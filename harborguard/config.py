@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harborguard.errors import InputError
 
 DEFAULT_CONFIG = "harborguard.yaml"
@@ -143,6 +141,8 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
         raise InputError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
+    import yaml  # here: most runs have no config file, and yaml takes a while to import
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harborguard import jsonio
 from harborguard.errors import InputError
 
@@ -402,6 +400,8 @@ def load_policy_file(path: str) -> RetentionPolicy:
 
 def load_json_or_yaml(text: str, path: str) -> Any:
     """JSON first (fast, exact numbers), then YAML; one clear line on failure."""
+    import yaml  # here: a JSON policy or snapshot never needs it
+
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:

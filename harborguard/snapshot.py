@@ -510,6 +510,7 @@ def _fast_repository(raw: Any, where: str) -> Repository:
     cached = SECONDS_CACHE.get
     artifacts: list[Artifact] = []
     append = artifacts.append
+    new = tuple.__new__
     for a in found:
         text = a.push_time
         created = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
@@ -533,7 +534,7 @@ def _fast_repository(raw: Any, where: str) -> Repository:
                 if tag.immutable:
                     immutable = True
             names = tuple(collected)
-        append(Artifact(
+        append(new(Artifact, (  # Artifact(...) without its Python-level __new__
             a.digest,
             names,
             a.type or "",
@@ -544,7 +545,7 @@ def _fast_repository(raw: Any, where: str) -> Repository:
             tuple(r.child_digest for r in a.references) if a.references else (),
             tuple(label.name for label in a.labels) if a.labels else (),
             immutable,
-        ))
+        )))
     additions = {} if entry.additions is None else entry.additions
     return Repository(name=entry.repository.name, artifacts=tuple(artifacts),
                       additions=additions)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from operator import add, floordiv, getitem, itemgetter, sub
+from operator import floordiv, sub
 
 # Go's time.Time{} in Unix seconds: what a never-pulled artifact carries.
 GO_ZERO_SECONDS = -62135596800
@@ -90,40 +90,48 @@ def plain_seconds(text: str) -> int | None:
         _seconds_cache[text] = value
         if text[10] == "T" and text[-1] == "Z" and (len(text) == 20 or text[19] == "."):
             # UTC already: the floored second is the text up to its fraction.
-            SECONDS_TEXT[value] = text[:19] + "Z"
+            SECONDS_TEXT[value] = text
     return value
 
 
-# Seconds -> their RFC 3339 'Z' text, for times read in that form: a report writes back
-# the times it read without formatting each again.
+# Seconds -> a text read for them in the plain UTC form (``2024-02-22T21:26:02[.123]Z``):
+# a report writes back the times it read (the first 19 characters and a Z) without
+# formatting each again.
 SECONDS_TEXT: dict[int, str] = {}
 
-_SHAPE = itemgetter(4, 7, 10, 13, 16, -1)
-_PLAIN_SHAPE = {("-", "-", "T", ":", ":", "Z")}
-_AFTER_SECONDS = itemgetter(19)
-_TO_SECOND = slice(0, 19)
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# The plain UTC form with every digit a 0: whole seconds, or 1 to 9 fraction digits.
+_PLAIN_FORMS = frozenset(
+    [b"0000-00-00T00:00:00Z"] + [b"0000-00-00T00:00:00." + b"0" * n + b"Z" for n in range(1, 10)]
+)
+_1970 = datetime(1970, 1, 1, tzinfo=UTC)
+_2100 = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def learn(texts: Iterable[str]) -> None:
-    """Caches the seconds of many texts at once, for plain_seconds and SECONDS_CACHE: the
-    plain UTC form Harbor writes (``2024-02-22T21:26:02[.123]Z``) converted by C-level
-    maps (a third of the cost of one call per text). Anything else, or a batch with a text
-    fromisoformat refuses, is left to plain_seconds, which then decides as it always does:
-    the values cached here are the ones it computes."""
+    """Caches the seconds of many texts at once (SECONDS_CACHE): those in the plain UTC
+    form Harbor writes, ``2024-02-22T21:26:02[.123]Z``, are converted by C-level maps, a
+    fraction of the cost of one plain_seconds call each. A batch with any other text (or
+    one fromisoformat refuses) is left to plain_seconds, which then decides as it always
+    does; the values cached here are the ones it computes."""
     new = list(set(texts).difference(_seconds_cache))
     if not new or len(_seconds_cache) + len(new) > 1_000_000:
         return
     try:
-        if set(map(_SHAPE, new)) != _PLAIN_SHAPE or not set(map(_AFTER_SECONDS, new)) <= {
-                ".", "Z"}:
+        joined = "\n".join(new).encode("ascii").translate(_DIGITS_TO_ZERO)
+        if not _PLAIN_FORMS.issuperset(joined.split(b"\n")):
             return
         parsed = list(map(_fromiso, new))
-    except (ValueError, IndexError, TypeError):
+    except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
         return
-    seconds = list(map(floordiv, map(sub, parsed, repeat(_EPOCH_UTC)), repeat(_SECOND)))
+    if _1970 <= min(parsed) and max(parsed) < _2100:
+        # Exact here: a float holds these seconds to well under a microsecond, and int()
+        # of a non-negative number floors.
+        seconds = list(map(int, map(datetime.timestamp, parsed)))
+    else:
+        seconds = list(map(floordiv, map(sub, parsed, repeat(_EPOCH_UTC)), repeat(_SECOND)))
     _seconds_cache.update(zip(new, seconds, strict=True))
-    SECONDS_TEXT.update(zip(seconds, map(add, map(getitem, new, repeat(_TO_SECOND)),
-                                         repeat("Z")), strict=True))
+    SECONDS_TEXT.update(zip(seconds, new, strict=True))
 
 
 def parse_seconds(text: str) -> int:

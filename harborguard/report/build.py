@@ -7,16 +7,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harborguard import TOOL
-from harborguard.evidence import Usage
 from harborguard.findings import SEVERITY, Finding
 from harborguard.policy import RetentionPolicy
 from harborguard.retention.engine import Decision
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
 from harborguard.timeutil import SECONDS_TEXT, format_nanos, format_seconds
+
+if TYPE_CHECKING:
+    from harborguard.evidence import Usage
 
 REPORT_SCHEMA = "harborguard.report/v1"
 
@@ -36,7 +38,7 @@ def _time(seconds: int) -> str:
     """RFC 3339 'Z' text for whole seconds; the date part is cached (200,000 calls a run)."""
     known = SECONDS_TEXT.get(seconds)
     if known is not None:
-        return known
+        return known if len(known) == 20 else known[:19] + "Z"
     if seconds < 0:
         return format_seconds(seconds)
     day, rest = divmod(seconds, 86400)

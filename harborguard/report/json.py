@@ -22,30 +22,30 @@ _SEPARATOR = b",\n    "
 
 
 class Items(NamedTuple):
-    """A report list already rendered: its items as render_chunks writes them, one per
-    line, separated by ``_SEPARATOR``; a report may hold one in place of a list. Lists
-    rendered in parts of a run and joined are byte for byte the list rendered whole."""
+    """A report list already rendered: ``arrays``, each a JSON array of some of its items
+    one per line (``[a,\n    b]``), written one after another as one list. A report may
+    hold one in place of a list; lists rendered in the parts of a run and joined are byte
+    for byte the list rendered whole. Arrays are kept whole (not sliced into their
+    insides) so that a part sends them to another process without a copy."""
 
-    body: bytes | memoryview
+    arrays: tuple[bytes, ...]
     length: int
 
 
 def render_items(items: list[Any]) -> Items:
     if not items:
-        return Items(b"", 0)
+        return Items((), 0)
     first = items[0]
     if isinstance(first, dict) and first and all(type(k) is str for k in first):
         key = dumps(next(iter(first)))
         body = dumps(items).replace(b"},{" + key + b":", _ITEM_BREAK + key + b":")
-        return Items(memoryview(body)[1:-1], len(items))
-    return Items(_SEPARATOR.join(dumps(item) for item in items), len(items))
+    else:
+        body = b"[" + _SEPARATOR.join(dumps(item) for item in items) + b"]"
+    return Items((body,), len(items))
 
 
 def join_items(parts: Sequence[Items]) -> Items:
-    filled = [p for p in parts if p.length]
-    if len(filled) == 1:
-        return filled[0]
-    return Items(_SEPARATOR.join(p.body for p in filled), sum(p.length for p in filled))
+    return Items(tuple(a for p in parts for a in p.arrays), sum(p.length for p in parts))
 
 
 def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
@@ -56,7 +56,15 @@ def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
         if isinstance(value, list):
             value = render_items(value)
         if isinstance(value, Items):
-            out += (b"[\n    ", value.body, b"\n  ]") if value.length else (b"[]",)
+            if value.length:
+                out.append(b"[\n    ")
+                for i, array in enumerate(value.arrays):
+                    if i:
+                        out.append(_SEPARATOR)
+                    out.append(memoryview(array)[1:-1])
+                out.append(b"\n  ]")
+            else:
+                out.append(b"[]")
         else:
             out.append(dumps(value))
         out.append(b",\n" if n < last else b"\n}\n")
@@ -76,8 +84,7 @@ PART_LISTS = ("projects", "repositories", "artifacts", "findings")
 def render_part(report: dict[str, Any]) -> dict[str, Any]:
     """A part's report with its long lists rendered (small to send back, no re-encoding)."""
     for key in PART_LISTS:
-        body, length = render_items(report[key])
-        report[key] = Items(bytes(body), length)  # bytes pickle, memoryviews do not
+        report[key] = render_items(report[key])
     return report
 
 
