@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 from typing import Literal, NamedTuple
 
 from harborguard.harborversion import Behaviour
@@ -51,19 +53,31 @@ class Ranker:
         raise NotImplementedError
 
 
-class Candidate:
-    """Harbor's selector.Candidate for one artifact of one repository."""
+class Candidate(NamedTuple):
+    """Harbor's selector.Candidate for one artifact of one repository. A NamedTuple, made
+    by C-level maps (candidates_of): 100,000 of them a large run."""
 
-    __slots__ = ("artifact", "pos", "namespace", "repository", "tags", "push_s", "pull_s")
+    artifact: Artifact
+    pos: int  # index in API order
+    namespace: str
+    repository: str
+    tags: tuple[str, ...]
+    push_s: int
+    pull_s: int
 
-    def __init__(self, artifact: Artifact, pos: int, namespace: str, repository: str) -> None:
-        self.artifact = artifact
-        self.pos = pos  # index in API order
-        self.namespace = namespace
-        self.repository = repository
-        self.tags = artifact.tags
-        self.push_s = artifact.push_s
-        self.pull_s = artifact.pull_s
+
+_TAGS = attrgetter("tags")
+_PUSH_S = attrgetter("push_s")
+_PULL_S = attrgetter("pull_s")
+
+
+def candidates_of(artifacts: Sequence[Artifact], namespace: str, repository: str
+                  ) -> list[Candidate]:
+    """A Candidate for each artifact, in API order."""
+    return list(map(tuple.__new__, repeat(Candidate), zip(
+        artifacts, range(len(artifacts)), repeat(namespace), repeat(repository),
+        map(_TAGS, artifacts), map(_PUSH_S, artifacts), map(_PULL_S, artifacts), strict=False,
+    )))
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +316,7 @@ def _evaluate_repository(
         )
 
     namespace, short = split_repository(repo.name)
-    candidates = [Candidate(a, i, namespace, short) for i, a in enumerate(repo.artifacts)]
+    candidates = candidates_of(repo.artifacts, namespace, short)
     runnable = [(r, e, s) for r, e, s in built if s]
     if not candidates:
         return RepositoryOutcome(repo, "evaluated", (), rules_in_scope=in_scope)
@@ -412,6 +426,7 @@ def _decide(
             kept_by.setdefault(pos, []).append(run.rule.index)
     tie_runs = [run for run in runs if run.tie_positions]
     explain = _Explainer(runs, by_version)
+    new = tuple.__new__  # Decision(...) without its Python-level __new__
     decisions: list[Decision | None] = []
     dropped: list[Candidate] = []  # not kept by any rule: immutable or deleted
     ties: list[bool] = []
@@ -428,7 +443,8 @@ def _decide(
         if keepers:
             if tied and checker.check(short_name, c.tags).immutable:
                 tied = False  # an immutable tag saves it whichever way the tie falls
-            decisions.append(Decision("retain", explain.kept(keepers), tuple(keepers), tied))
+            decisions.append(new(Decision, ("retain", explain.kept(keepers), tuple(keepers),
+                                            tied, None)))
             continue
         decisions.append(None)
         dropped.append(c)
@@ -449,7 +465,7 @@ def _decide(
             continue
         if verdict.error:
             reason += f" (immutability check failed: {verdict.error})"
-        decisions[c.pos] = Decision("delete", reason, (), tied)
+        decisions[c.pos] = new(Decision, ("delete", reason, (), tied, None))
     return tuple(decisions)  # type: ignore[arg-type]
 
 
