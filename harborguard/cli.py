@@ -26,6 +26,7 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, add_previous_actions, build_report
+from harborguard.report.json import Chunk
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
@@ -461,9 +462,10 @@ def _format(run: _Run, output: str | None) -> str:
 
 
 def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, failing: bool,
-                 incomplete: bool) -> NoReturn:
+                 incomplete: bool, fill: Fill | None = None) -> NoReturn:
     """Writes the report, says its notes and what is missing, and exits: 3 when anything
-    is ``incomplete``, else 1 when ``failing`` (a finding at or above --fail-on), else 0."""
+    is ``incomplete``, else 1 when ``failing`` (a finding at or above --fail-on), else 0.
+    ``fill``: parts of the run write their shares of the JSON file (_simulate_in_parts)."""
     if run.resolver.config_path:
         report["source"]["config"] = run.resolver.config_path
     if run.incomplete:
@@ -480,9 +482,9 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
 
         chunks = render_chunks(report)
         if output:
-            _write_atomically(output, chunks)
+            _write_atomically(output, chunks, fill)
         else:
-            click.echo(b"".join(chunks), nl=False)
+            click.echo(b"".join(chunks), nl=False)  # type: ignore[arg-type]
     else:
         text = render(fmt, report, colour=colour, width=width, fail_on=fail_on)
         if output:
@@ -505,7 +507,12 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
     sys.exit(int(code))
 
 
-def _write_atomically(path: str, chunks: Sequence[bytes | memoryview]) -> None:
+def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = None) -> None:
+    """Writes ``chunks`` to a temporary file beside ``path`` and renames it into place, so
+    a reader never sees half a report. Holes among the chunks are left for ``fill``
+    (the parts of a run write them); if it fails, nothing is written: _PartsFailed."""
+    from harborguard.report.json import layout
+
     if not path:
         raise InputError("-o/--output: the file name is empty")
     target = Path(path)
@@ -515,7 +522,17 @@ def _write_atomically(path: str, chunks: Sequence[bytes | memoryview]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.writelines(chunks)
+            own, holes, size = layout(chunks)
+            if not holes:
+                handle.writelines(chunk for _, chunk in own)
+            else:
+                for offset, chunk in own:
+                    handle.seek(offset)
+                    handle.write(chunk)
+                handle.truncate(size)
+                handle.flush()
+                if fill is None or not fill(tmp, holes):
+                    raise _PartsFailed
         # mkstemp makes the file private; give it the mode a plain write would.
         mask = os.umask(0)
         os.umask(mask)
@@ -524,6 +541,9 @@ def _write_atomically(path: str, chunks: Sequence[bytes | memoryview]) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write: {exc}") from None
+    except BaseException:  # _PartsFailed, or interrupted: no partial file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _command_values(**values: Any) -> dict[str, Any]:
@@ -556,9 +576,14 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
             fail_on=fail_on, version_pattern=version_pattern, jobs=jobs))
         parted = _simulate_in_parts(run, output)
         if parted is not None:
-            report, failing = parted
-            _emit_report(run, report, output, failing=failing,
-                         incomplete=bool(report["incomplete"]))
+            report, failing, fill, close = parted
+            try:
+                _emit_report(run, report, output, failing=failing,
+                             incomplete=bool(report["incomplete"]), fill=fill)
+            except _PartsFailed:
+                pass  # a part could not write its share: run whole, below
+            finally:
+                close()
         try:
             result, _, source = _simulate(run)
         except _SourceFailed as exc:
@@ -567,13 +592,24 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
         _emit(run, result, report, output)
 
 
-def _simulate_in_parts(run: _Run, output: str | None) -> tuple[dict[str, Any], bool] | None:
+class _PartsFailed(Exception):
+    """A part could not write its share of the report: run whole instead."""
+
+
+Fill = Callable[[str, dict[int, list[tuple[tuple[str, int], int]]]], bool]
+
+
+def _simulate_in_parts(run: _Run, output: str | None
+                       ) -> tuple[dict[str, Any], bool, Fill | None, Callable[[], None]] | None:
     """simulate's JSON report from a large snapshot file, in parts on several CPUs
-    (harborguard.parallel; the joined parts are the whole run's report byte for byte),
-    and whether a finding reaches --fail-on. None when the run is not one for parts, or
-    anything went wrong in one: the caller then runs whole, and reports any error as a
-    run in one process does."""
+    (harborguard.parallel; the joined parts are the whole run's report byte for byte):
+    the report, whether a finding reaches --fail-on, how to have the parts write their
+    shares of an output file (None: the report holds every byte, for standard output) and
+    how to stop the parts if the report is not written. None when the run is not one for
+    parts, or anything went wrong in one: the caller then runs whole, and reports any
+    error as a run in one process does."""
     from harborguard import parallel
+    from harborguard.report.json import hollow, join_parts, render_part, write_array
 
     jobs = run.get("jobs")  # a bad value is an error of its own (exit 2), parts or not
     try:
@@ -598,30 +634,51 @@ def _simulate_in_parts(run: _Run, output: str | None) -> tuple[dict[str, Any], b
         return None
     default_now = _whole_seconds(utc_now_nanos())  # one `now` for every part
 
-    def work(index: int) -> tuple[dict[str, Any], bool, int]:
-        from harborguard.report.json import render_part
-
+    def work(index: int) -> tuple[tuple[dict[str, Any], bool, int], parallel.Finish]:
         snapshot = load_snapshot(path, (index, jobs))
         now_ns = _now(run, snapshot, live=False, default=default_now)
         behaviour = resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
         result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order,
                           ranker=ranker, pattern=pattern)
-        report = build_report(result, Source(harbor=snapshot.harbor, snapshot=path,
-                                             policy=policy_path or "harbor"))
+        report = render_part(build_report(result, Source(
+            harbor=snapshot.harbor, snapshot=path, policy=policy_path or "harbor")))
         failing = any(at_or_above(f, fail_on) for f in result.findings)
-        return render_part(report), failing, result.versioned
+        arrays = hollow(report, index) if output else {}
 
-    parts = parallel.run_in_parts(work, jobs)
+        def finish(message: tuple[str, list[tuple[tuple[str, int], int]]] | None) -> None:
+            if message is None:
+                return
+            target, places = message
+            fd = os.open(target, os.O_WRONLY)
+            try:
+                for key, offset in places:
+                    write_array(fd, arrays[key], offset)
+            finally:
+                os.close(fd)
+
+        return (report, failing, result.versioned), finish
+
+    parts = parallel.start_parts(work, jobs)
     if parts is None:
         return None
-    from harborguard.report.json import join_parts
     from harborguard.simulate import pattern_note
 
-    versioned = sum(count for _, _, count in parts)
+    results = parts.results
+    versioned = sum(count for _, _, count in results)
     notes = [pattern_note(pattern)] if pattern is not None and versioned == 0 else []
     if policy is not None:
         run.notes.extend(_unknown_key_notes(policy_path, policy))
-    return join_parts([report for report, _, _ in parts], notes), any(f for _, f, _ in parts)
+    report = join_parts([part for part, _, _ in results], notes)
+    failing = any(f for _, f, _ in results)
+    if not output:
+        if not parts.finish([None] * jobs):
+            return None
+        return report, failing, None, lambda: None
+
+    def fill(target: str, holes: dict[int, list[tuple[tuple[str, int], int]]]) -> bool:
+        return parts.finish([(target, holes.get(index, [])) for index in range(jobs)])
+
+    return report, failing, fill, parts.close
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:

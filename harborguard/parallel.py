@@ -1,16 +1,19 @@
 """One job in parts, a process per part: for the few runs large enough to pay for it.
 
 Python runs one thread of Python at a time, so a 100,000-artifact simulate uses one core
-of the machine. ``run_in_parts`` forks a child per extra part before any data is read;
+of the machine. ``start_parts`` forks a child per extra part before any data is read;
 every process then reads the input itself (no copy-on-write traffic over a shared heap)
-and does its part; the children send their results back pickled over a pipe.
+and does its part. A part's work gives two things: a result, sent back to this process
+(pickled, over a pipe), and a ``finish`` step run later with a message this process
+sends once it has every result; the children wait for it. simulate uses the two steps to
+have each part write its own share of the report into the output file, in parallel.
 
 Nothing here knows what a part is: the caller's ``work(index)`` does, and it is the
 caller who checks that the parts, joined, are the whole (simulate's parts are, byte for
 byte; tests/test_parts.py). Any failure of any part (an exception, a child that dies or
-sends nothing) makes ``run_in_parts`` return None, and the caller does the job whole, in
-this process: whatever went wrong is then reported exactly as a run without parts
-reports it.
+sends nothing) makes ``start_parts`` return None or ``Parts.finish`` return False, and the
+caller does the job whole, in this process: whatever went wrong is then reported exactly
+as a run without parts reports it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+Finish = Callable[[Any], None]
 
 MAX_PARTS = 4  # each process reads the whole input: more parts, more memory, less gain
 
@@ -48,77 +52,139 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def run_in_parts(work: Callable[[int], T], count: int) -> list[T] | None:
-    """[work(0), ..., work(count - 1)], work(0) in this process, the others in children;
-    None when any of them failed. KeyboardInterrupt and SystemExit in this process stop
-    the children and go on up."""
+class Parts(Generic[T]):
+    """Every part's result; the children wait for ``finish`` (or ``close``)."""
+
+    def __init__(self, results: list[T], own: Finish,
+                 children: list[tuple[int, int]]) -> None:
+        self.results = results
+        self._own = own
+        self._children = children  # (pid, message pipe's write end)
+
+    def finish(self, messages: Sequence[Any]) -> bool:
+        """Sends ``messages[k]`` to part k, runs this process's own finish with
+        ``messages[0]``, and waits for the children's: True when every one succeeded."""
+        children, self._children = self._children, []
+        waiting = list(children)  # those whose message pipe is still open
+        try:
+            for message in messages[1:]:
+                with os.fdopen(waiting[0][1], "wb") as pipe:
+                    del waiting[0]  # closed by the with, whatever happens in it
+                    pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            self._own(messages[0])
+        except BaseException as exc:
+            for _, write_end in waiting:
+                _close(write_end)
+            for pid, _ in children:
+                _reap(pid, kill=True)
+            if isinstance(exc, Exception):
+                return False
+            raise
+        ok = True
+        for pid, _ in children:
+            ok = _reap(pid) and ok
+        return ok
+
+    def close(self) -> None:
+        """Stops the children that still wait (the caller gave up on the parts)."""
+        children, self._children = self._children, []
+        _kill(children)
+
+
+def start_parts(work: Callable[[int], tuple[T, Finish]], count: int) -> Parts[T] | None:
+    """Runs work(0) here and work(1..count-1) in forked children, and collects their
+    results; None when any of them failed (the children are then stopped). The caller
+    must end the Parts it gets with ``finish`` or ``close``."""
     for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
         if stream is not None:
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-    children: list[tuple[int, int]] = []  # (pid, read end) of those not yet collected
+    started: list[tuple[int, int, int]] = []  # (pid, result pipe's read end, message's write)
+    done = False
     try:
         for index in range(1, count):
             try:
-                read_end, write_end = os.pipe()
+                result_read, result_write = os.pipe()
+                message_read, message_write = os.pipe()
                 pid = os.fork()
             except OSError:
                 return None
             if pid == 0:  # the child: never returns
-                os.close(read_end)
-                _child(work, index, write_end)
-            os.close(write_end)
-            children.append((pid, read_end))
+                os.close(result_read)
+                os.close(message_write)
+                for _, other_read, other_write in started:
+                    os.close(other_read)
+                    os.close(other_write)
+                _child(work, index, result_write, message_read)
+            os.close(result_write)
+            os.close(message_read)
+            started.append((pid, result_read, message_write))
         try:
-            results = [work(0)]
+            result, own = work(0)
         except Exception:
             return None
-        while children:
-            pid, read_end = children.pop(0)
-            got = _collect(pid, read_end)
+        results = [result]
+        for _, result_read, _ in started:
+            got = _collect(result_read)
             if got is None:
                 return None
             results.append(got[0])
-        return results
+        done = True
+        return Parts(results, own, [(pid, message_write) for pid, _, message_write in started])
     finally:
-        for pid, read_end in children:  # a part failed, or this process was interrupted
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-            try:
-                os.close(read_end)
-            except OSError:
-                pass
+        if not done:  # a part failed, or this process was interrupted
+            _kill([(pid, message_write) for pid, _, message_write in started])
+        for _, result_read, _ in started:
+            _close(result_read)
 
 
-def _child(work: Callable[[int], T], index: int, write_end: int) -> None:
+def _child(work: Callable[[int], tuple[T, Finish]], index: int, result_write: int,
+           message_read: int) -> None:
     code = 1
     try:
-        result = work(index)
-        with os.fdopen(write_end, "wb") as pipe:
+        result, finish = work(index)
+        with os.fdopen(result_write, "wb") as pipe:
             pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(message_read, "rb") as pipe:
+            message = pickle.load(pipe)  # EOF (the parent gave up): an error, exit 1
+        finish(message)
         code = 0
-    except BaseException:  # noqa: BLE001 - the parent notices the missing result
+    except BaseException:  # noqa: BLE001 - the parent notices the exit code
         pass
     finally:
         os._exit(code)
 
 
-def _collect(pid: int, read_end: int) -> tuple[Any] | None:
-    """The child's result (in a 1-tuple: a result may be None), or None if it failed."""
+def _collect(read_end: int) -> tuple[Any] | None:
+    """A child's result (in a 1-tuple: a result may be None), or None if it sent none."""
     try:
-        with os.fdopen(read_end, "rb") as pipe:
-            try:
-                result = pickle.load(pipe)
-                ok = True
-            except Exception:
-                ok = False
-    finally:
-        _, status = os.waitpid(pid, 0)
-    if not ok or os.waitstatus_to_exitcode(status) != 0:
+        with os.fdopen(read_end, "rb", closefd=False) as pipe:
+            return (pickle.load(pipe),)
+    except Exception:
         return None
-    return (result,)
+
+
+def _kill(children: Sequence[tuple[int, int]]) -> None:
+    for pid, write_end in children:
+        _close(write_end)
+        _reap(pid, kill=True)
+
+
+def _reap(pid: int, kill: bool = False) -> bool:
+    """Waits for a child (stopping it first if ``kill``); True if it exited with 0."""
+    try:
+        if kill:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    except OSError:  # already reaped
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass

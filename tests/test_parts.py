@@ -4,6 +4,7 @@ byte, exit code and messages included; anything odd falls back to one process.""
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -30,15 +31,15 @@ JOINED: list[int] = []  # how many parts each run in parts joined (not fallen ba
 
 @pytest.fixture(autouse=True)
 def _count_joined(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = parallel.run_in_parts
+    real = parallel.start_parts
 
     def counting(work: Any, count: int) -> Any:
         parts = real(work, count)
         if parts is not None:
-            JOINED.append(len(parts))
+            JOINED.append(len(parts.results))
         return parts
 
-    monkeypatch.setattr(parallel, "run_in_parts", counting)
+    monkeypatch.setattr(parallel, "start_parts", counting)
 
 
 def _both(path: str, tmp_path: Path, *extra: str, jobs: int = 2
@@ -180,6 +181,32 @@ def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
     assert (0, 2) in calls and None in calls  # part 0 here, then the whole run
 
 
+def test_a_part_that_cannot_write_its_share_falls_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each part writes its share of the output file; if one fails, the run is done again
+    in one process, and no partial file is left."""
+    import harborguard.report.json as report_json
+
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(random.Random(11))))
+    whole, _ = _both(str(path), tmp_path, jobs=3)
+    real = report_json.write_array
+    parent = os.getpid()
+    for victim in ("this process", "the children"):
+
+        def failing(fd: int, array: bytes, offset: int, victim: str = victim) -> None:
+            here = os.getpid() == parent
+            if here == (victim == "this process"):
+                raise OSError(28, "No space left on device")
+            real(fd, array, offset)
+
+        monkeypatch.setattr(report_json, "write_array", failing)
+        _, parted = _both(str(path), tmp_path, jobs=3)
+        assert parted == whole and JOINED == [3]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "report-1.json", "report-3.json", "snap.json"]
+
+
 def test_jobs_option_is_checked(tmp_path: Path) -> None:
     code, _, err, _ = _run(["simulate", "--snapshot", "x.json", "--jobs", "0"])
     assert code == 2 and "--jobs" in err and "\n" not in err.strip()
@@ -195,7 +222,7 @@ def test_small_snapshots_and_other_formats_stay_in_one_process(
     def refuse(*args: Any) -> None:
         raise AssertionError("forked")
 
-    monkeypatch.setattr(parallel, "run_in_parts", refuse)
+    monkeypatch.setattr(parallel, "start_parts", refuse)
     assert _run(["simulate", "--snapshot", str(path), "--format", "json"])[0] == 3
     assert _run(["simulate", "--snapshot", str(path), "--format", "table", "--jobs", "2"]
                 )[0] == 3

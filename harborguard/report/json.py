@@ -12,6 +12,7 @@ is never copied into one string (each copy of that size costs a tenth of a secon
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -21,6 +22,15 @@ _ITEM_BREAK = b"},\n    {"
 _SEPARATOR = b",\n    "
 
 
+class Hole(NamedTuple):
+    """Bytes of a report that another process writes into the file: array ``key`` of
+    part ``part`` (harborguard.parallel), without its brackets, ``size`` bytes long."""
+
+    part: int
+    key: tuple[str, int]  # (report list, index of the array in its Items)
+    size: int
+
+
 class Items(NamedTuple):
     """A report list already rendered: ``arrays``, each a JSON array of some of its items
     one per line (``[a,\n    b]``), written one after another as one list. A report may
@@ -28,7 +38,7 @@ class Items(NamedTuple):
     for byte the list rendered whole. Arrays are kept whole (not sliced into their
     insides) so that a part sends them to another process without a copy."""
 
-    arrays: tuple[bytes, ...]
+    arrays: tuple[bytes | Hole, ...]
     length: int
 
 
@@ -48,8 +58,13 @@ def join_items(parts: Sequence[Items]) -> Items:
     return Items(tuple(a for p in parts for a in p.arrays), sum(p.length for p in parts))
 
 
-def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
-    out: list[bytes | memoryview] = [b"{\n"]
+Chunk = bytes | memoryview | Hole
+
+
+def render_chunks(report: dict[str, Any]) -> list[Chunk]:
+    """The document as pieces to write one after another; a Hole stands for bytes another
+    process writes there (write them with the offsets ``layout`` gives)."""
+    out: list[Chunk] = [b"{\n"]
     last = len(report) - 1
     for n, (key, value) in enumerate(report.items()):
         out.append(b"  " + dumps(key) + b": ")
@@ -61,7 +76,7 @@ def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
                 for i, array in enumerate(value.arrays):
                     if i:
                         out.append(_SEPARATOR)
-                    out.append(memoryview(array)[1:-1])
+                    out.append(array if isinstance(array, Hole) else memoryview(array)[1:-1])
                 out.append(b"\n  ]")
             else:
                 out.append(b"[]")
@@ -74,7 +89,48 @@ def render_chunks(report: dict[str, Any]) -> list[bytes | memoryview]:
 def render(report: dict[str, Any], colour: bool = False, width: int = 0,
            **options: Any) -> str:
     """The contract document; ``options`` (such as fail_on) are accepted and ignored."""
-    return b"".join(render_chunks(report)).decode("utf-8")
+    return b"".join(c for c in render_chunks(report) if not isinstance(c, Hole)).decode("utf-8")
+
+
+def hollow(report: dict[str, Any], part: int) -> dict[tuple[str, int], bytes]:
+    """Takes a part's rendered arrays (render_part) out of its report, leaving Holes: the
+    report goes to the process that lays out the file, the arrays stay to be written."""
+    arrays: dict[tuple[str, int], bytes] = {}
+    for key in PART_LISTS:
+        items = report[key]
+        holes = []
+        for i, array in enumerate(items.arrays):
+            assert isinstance(array, bytes)
+            arrays[(key, i)] = array
+            holes.append(Hole(part, (key, i), len(array) - 2))
+        report[key] = Items(tuple(holes), items.length)
+    return arrays
+
+
+def write_array(fd: int, array: bytes, offset: int) -> None:
+    """One array, without its brackets, where ``layout`` placed its Hole."""
+    view = memoryview(array)[1:-1]
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def layout(chunks: Sequence[Chunk]) -> tuple[list[tuple[int, bytes | memoryview]],
+                                               dict[int, list[tuple[tuple[str, int], int]]],
+                                               int]:
+    """Where every piece of the document goes: (offset, bytes) of those this process
+    writes, (key, offset) of each part's Holes, and the total size."""
+    own: list[tuple[int, bytes | memoryview]] = []
+    holes: dict[int, list[tuple[tuple[str, int], int]]] = {}
+    offset = 0
+    for chunk in chunks:
+        if isinstance(chunk, Hole):
+            holes.setdefault(chunk.part, []).append((chunk.key, offset))
+            offset += chunk.size
+        else:
+            own.append((offset, chunk))
+            offset += len(chunk)
+    return own, holes, offset
 
 
 # The lists a run in parts (harborguard.parallel) renders in each part and joins.
