@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -12,14 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import click
 
 from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError
-from harborguard.findings import Finding, at_or_above
+from harborguard.findings import Finding, Severity, at_or_above
 from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
@@ -576,14 +577,15 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
             fail_on=fail_on, version_pattern=version_pattern, jobs=jobs))
         parted = _simulate_in_parts(run, output)
         if parted is not None:
-            report, failing, fill, close = parted
+            before = list(run.notes)
+            run.notes.extend(parted.notes)
             try:
-                _emit_report(run, report, output, failing=failing,
-                             incomplete=bool(report["incomplete"]), fill=fill)
+                _emit_report(run, parted.report, output, failing=parted.failing,
+                             incomplete=bool(parted.report["incomplete"]), fill=parted.fill)
             except _PartsFailed:
-                pass  # a part could not write its share: run whole, below
+                run.notes[:] = before  # a part could not write its share: run whole, below
             finally:
-                close()
+                parted.close()
         try:
             result, _, source = _simulate(run)
         except _SourceFailed as exc:
@@ -599,43 +601,93 @@ class _PartsFailed(Exception):
 Fill = Callable[[str, dict[int, list[tuple[tuple[str, int], int]]]], bool]
 
 
-def _simulate_in_parts(run: _Run, output: str | None
-                       ) -> tuple[dict[str, Any], bool, Fill | None, Callable[[], None]] | None:
+class _Parted(NamedTuple):
+    report: dict[str, Any]
+    failing: bool  # a finding at or above --fail-on
+    notes: list[str]  # for run.notes, once the report is written
+    fill: Fill | None  # how the parts write their shares of a file; None: all is here
+    close: Callable[[], None]  # stops the parts if the report is not written
+
+
+def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
     """simulate's JSON report from a large snapshot file, in parts on several CPUs
-    (harborguard.parallel; the joined parts are the whole run's report byte for byte):
-    the report, whether a finding reaches --fail-on, how to have the parts write their
-    shares of an output file (None: the report holds every byte, for standard output) and
-    how to stop the parts if the report is not written. None when the run is not one for
-    parts, or anything went wrong in one: the caller then runs whole, and reports any
-    error as a run in one process does."""
+    (harborguard.parallel; the joined parts are the whole run's report byte for byte).
+    None when the run is not one for parts, or anything went wrong in one: the caller
+    then runs whole, and reports any error as a run in one process does (the files it
+    reads are regular files, which can be read again)."""
     from harborguard import parallel
-    from harborguard.report.json import hollow, join_parts, render_part, write_array
 
     jobs = run.get("jobs")  # a bad value is an error of its own (exit 2), parts or not
     try:
         if _format(run, output) != "json" or not parallel.can_fork():
             return None
         path, projects, all_projects = _source_choice(run)
-        if not path or projects or all_projects:
-            return None
-        if jobs is None:
-            if os.stat(path).st_size < PARTS_FROM_BYTES:
-                return None
-            jobs = min(parallel.available_cpus(), parallel.MAX_PARTS)
-        if jobs < 2:
-            return None
         policy_path = run.get("policy")
-        policy = load_policy_file(policy_path) if policy_path else None
-        pattern = _version_pattern(run)
-        ranker = SemverRanker(pattern) if run.get("order") == "semver" else None
-        order = run.get("order")
-        fail_on = run.get("fail-on")
+        if not path or projects or all_projects or policy_path and not _regular(policy_path):
+            return None
+        fd = os.open(path, os.O_RDONLY)
     except (InputError, OSError):
         return None
+    try:
+        # One open file for every part: a snapshot replaced while they read it (renamed
+        # over, as `snapshot -o` does) is still the same file for all of them.
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a pipe can be read only once
+        if jobs is None:
+            if info.st_size < PARTS_FROM_BYTES:
+                return None
+            jobs = parallel.available_cpus()
+        jobs = min(jobs, parallel.MAX_PARTS)
+        if jobs < 2:
+            return None
+        try:
+            policy = load_policy_file(policy_path) if policy_path else None
+            pattern = _version_pattern(run)
+            ranker = SemverRanker(pattern) if run.get("order") == "semver" else None
+            order = run.get("order")
+            fail_on = run.get("fail-on")
+        except InputError:
+            return None
+        return _run_parts(run, output, path, fd, info.st_size, jobs, policy, policy_path,
+                          pattern, ranker, order, fail_on)
+    finally:
+        os.close(fd)
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _read_whole(fd: int, size: int) -> bytes:
+    """The file's first ``size`` bytes, read without moving the descriptor's offset (the
+    parts share it)."""
+    chunks = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _run_parts(run: _Run, output: str | None, path: str, fd: int, size: int, jobs: int,
+               policy: RetentionPolicy | None, policy_path: str | None,
+               pattern: VersionPattern | None, ranker: SemverRanker | None, order: str,
+               fail_on: Severity) -> _Parted | None:
+    from harborguard import parallel
+    from harborguard.report.json import hollow, join_parts, render_part, write_array
+    from harborguard.snapshot import read_part
+
     default_now = _whole_seconds(utc_now_nanos())  # one `now` for every part
 
     def work(index: int) -> tuple[tuple[dict[str, Any], bool, int], parallel.Finish]:
-        snapshot = load_snapshot(path, (index, jobs))
+        snapshot = read_part(_read_whole(fd, size), path, (index, jobs))
         now_ns = _now(run, snapshot, live=False, default=default_now)
         behaviour = resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
         result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order,
@@ -649,12 +701,12 @@ def _simulate_in_parts(run: _Run, output: str | None
             if message is None:
                 return
             target, places = message
-            fd = os.open(target, os.O_WRONLY)
+            out = os.open(target, os.O_WRONLY)
             try:
                 for key, offset in places:
-                    write_array(fd, arrays[key], offset)
+                    write_array(out, arrays[key], offset)
             finally:
-                os.close(fd)
+                os.close(out)
 
         return (report, failing, result.versioned), finish
 
@@ -666,19 +718,18 @@ def _simulate_in_parts(run: _Run, output: str | None
     results = parts.results
     versioned = sum(count for _, _, count in results)
     notes = [pattern_note(pattern)] if pattern is not None and versioned == 0 else []
-    if policy is not None:
-        run.notes.extend(_unknown_key_notes(policy_path, policy))
     report = join_parts([part for part, _, _ in results], notes)
     failing = any(f for _, f, _ in results)
+    extra = _unknown_key_notes(policy_path, policy) if policy is not None and policy_path else []
     if not output:
         if not parts.finish([None] * jobs):
             return None
-        return report, failing, None, lambda: None
+        return _Parted(report, failing, extra, None, lambda: None)
 
     def fill(target: str, holes: dict[int, list[tuple[tuple[str, int], int]]]) -> bool:
         return parts.finish([(target, holes.get(index, [])) for index in range(jobs)])
 
-    return report, failing, fill, parts.close
+    return _Parted(report, failing, extra, fill, parts.close)
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:

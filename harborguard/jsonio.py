@@ -12,6 +12,7 @@ exactly by both.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -21,26 +22,33 @@ _encode = msgspec.json.encode
 DecodeErrors = (msgspec.DecodeError, UnicodeDecodeError)
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes | msgspec.Raw) -> Any:
     """``json.loads`` semantics (raises json.JSONDecodeError), msgspec speed."""
     try:
         return _decode(text)
     except DecodeErrors:  # ValidationError (a number past a float's range) included
-        return json.loads(text)
+        return json.loads(text if isinstance(text, str | bytes) else bytes(text))
 
 
-# ASCII with escapes, as json.dumps writes by default: a lone surrogate (a file name that
-# is not UTF-8, as Python decodes it) is written as \udcff instead of failing to encode.
-_std_encode = json.JSONEncoder(separators=(",", ":")).encode
+# What msgspec cannot encode (a lone surrogate: a file name that is not UTF-8, as Python
+# decodes it) goes through ``json``, whose output with ensure_ascii=False is msgspec's
+# byte for byte for every other character; the surrogates are then written as \udcff
+# escapes. So one odd string changes only its own bytes, not those of the strings beside
+# it (a report rendered in parts is the report rendered whole).
+_std_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> bytes:
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON. Tuples become arrays; what msgspec cannot encode (a lone
-    surrogate) goes through ``json``."""
+    """Compact UTF-8 JSON. Tuples become arrays."""
     try:
         return _encode(value)
     except (TypeError, UnicodeEncodeError, OverflowError):
-        return _std_encode(value).encode("ascii")
+        return _escape_surrogates(_std_encode(value))
 
 
 def dumps_indented(value: Any) -> bytes:
@@ -48,4 +56,4 @@ def dumps_indented(value: Any) -> bytes:
     try:
         return msgspec.json.format(_encode(value), indent=2) + b"\n"
     except (TypeError, UnicodeEncodeError, OverflowError):
-        return (json.dumps(value, indent=2) + "\n").encode("utf-8")
+        return _escape_surrogates(json.dumps(value, indent=2, ensure_ascii=False) + "\n")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harborguard.analysis import repository_findings
 from harborguard.findings import Finding
@@ -34,8 +33,9 @@ class RunResult:
     findings: tuple[Finding, ...]
     incomplete: tuple[Incomplete, ...]
     notes: tuple[str, ...] = ()
-    # Repository name -> its versions' fates as ranges (see analysis.repository_findings).
-    fates: Mapping[str, str] = field(default_factory=dict)
+    # Per project, per repository (as in ``projects``): its versions' fates as ranges, or
+    # None (see analysis.repository_findings).
+    fates: tuple[tuple[str | None, ...], ...] = ()
     versioned: int = 0  # artifacts whose tags read as a version
 
 
@@ -62,7 +62,7 @@ def simulate(
     }
     missing: list[Incomplete] = []
     system_notes: list[str] = []
-    fates: dict[str, str] = {}
+    fates: list[tuple[str | None, ...]] = []
     versioned = 0
     for project in snapshot.projects:
         effective = policy if policy is not None else project.retention
@@ -86,14 +86,15 @@ def simulate(
                 findings.extend(_invalid_findings(project.name, policy, behaviour))
             if outcome.launch_error is not None:
                 findings.append(_launch_error_finding(outcome))
+        project_fates = []
         for repo in outcome.repositories:
             if repo.status == "failed":
                 findings.append(_failed_finding(project.name, repo))
             found, fate, count = repository_findings(project.name, repo, order, pattern)
             findings.extend(found)
-            if fate is not None:
-                fates[repo.repository.name] = fate
+            project_fates.append(fate)
             versioned += count
+        fates.append(tuple(project_fates))
     notes = list(system_notes)
     if behaviour.warning and snapshot.head:
         notes.insert(0, behaviour.warning)
@@ -107,7 +108,7 @@ def simulate(
         findings=tuple(findings),
         incomplete=(snapshot.incomplete if snapshot.head else ()) + tuple(missing),
         notes=tuple(notes),
-        fates=fates,
+        fates=tuple(fates),
         versioned=versioned,
     )
 

@@ -560,19 +560,20 @@ def _seconds(text: str) -> int:
         raise _NotFast from None
 
 
-def load_snapshot(path: str, part: tuple[int, int] | None = None) -> Snapshot:
-    """The snapshot file at ``path``; with ``part`` (index, count), only that part of it
-    (plan_parts): every project's own fields read and checked, only the part's
-    repositories in full. A file only the hand-written reader takes cannot be read in
-    parts: InputError (the caller reads it whole, and reports any error then)."""
-    if part is not None:
-        try:
-            raw = Path(path).read_bytes()
-            if not raw.isascii():
-                raw.decode("utf-8")
-            return _fast(raw, path, part)
-        except (_NotFast, OSError, UnicodeDecodeError):
-            raise InputError(f"{path}: cannot be read in parts") from None
+def read_part(data: bytes, origin: str, part: tuple[int, int]) -> Snapshot:
+    """Part ``part`` (index, count) of the snapshot file ``data`` (plan_parts): every
+    project's own fields read and checked, only the part's repositories in full. A file
+    only the hand-written reader takes cannot be read in parts: InputError (the caller
+    reads it whole, and reports any error then)."""
+    try:
+        if not data.isascii():
+            data.decode("utf-8")
+        return _fast(data, origin, part)
+    except (_NotFast, UnicodeDecodeError):
+        raise InputError(f"{origin}: cannot be read in parts") from None
+
+
+def load_snapshot(path: str) -> Snapshot:
     try:
         raw = Path(path).read_bytes()
         if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):

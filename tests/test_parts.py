@@ -162,23 +162,62 @@ def test_bad_snapshot_in_a_later_part_is_the_same_one_line_error(tmp_path: Path)
 
 def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import harborguard.snapshot
+
     rng = random.Random(5)
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(rng)))
     whole, _ = _both(str(path), tmp_path, jobs=2)
-    real = harborguard.cli.load_snapshot
+    real = harborguard.snapshot.read_part
     calls: list[object] = []
 
-    def dying(path: str, part: tuple[int, int] | None = None) -> Any:
+    def dying(data: bytes, origin: str, part: tuple[int, int]) -> Any:
         calls.append(part)
-        if part is not None and part[0] == 1:
+        if part[0] == 1:
             raise MemoryError  # in the child: it exits without a result
-        return real(path, part)
+        return real(data, origin, part)
 
-    monkeypatch.setattr(harborguard.cli, "load_snapshot", dying)
+    monkeypatch.setattr(harborguard.snapshot, "read_part", dying)
     _, parted = _both(str(path), tmp_path, jobs=2)
     assert parted == whole and JOINED == []
-    assert (0, 2) in calls and None in calls  # part 0 here, then the whole run
+    assert calls == [(0, 2)]  # this process's part; then the whole run, not in parts
+
+
+def test_pipes_and_duplicate_names_and_surrogates(tmp_path: Path) -> None:
+    """A snapshot or policy that cannot be read twice is never read in parts; a
+    repository listed twice keeps its own versions column; a lone surrogate in one part
+    changes only its own string's bytes."""
+    data = _random_snapshot(random.Random(8))
+    repos = data["projects"][0]["repositories"]
+    if repos:
+        repos.append(json.loads(json.dumps(repos[0])))
+        repos[-1]["artifacts"] = repos[-1]["artifacts"][:2]
+    data["projects"][0]["repositories"].insert(0, {"repository": {"name": "proj0/é-1"},
+                                                   "artifacts": []})
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(data))
+    whole, parted = _both(str(path), tmp_path, jobs=3)
+    assert parted == whole and JOINED == [3]
+    odd = tmp_path / "policy.json"  # read by json: msgspec refuses the lone surrogate
+    odd.write_text(json.dumps(policy(rule("latestPushedK", 2), rule(
+        "x\udcff", repos=[sel("é-*", "repoMatches", None)]))))
+    whole_odd, parted_odd = _both(str(path), tmp_path, "--policy", str(odd), jobs=3)
+    assert parted_odd == whole_odd and JOINED == [3]
+    assert b"\\udcff" in whole_odd[1] and "é".encode() in whole_odd[1]
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # a writer for the named pipe
+        with open(fifo, "wb") as pipe:
+            pipe.write(path.read_bytes())
+        os._exit(0)
+    JOINED.clear()
+    code, _, _, _ = _run(["simulate", "--snapshot", str(fifo), "--format", "json", "-o",
+                          str(tmp_path / "from-pipe.json"), "--jobs", "2"])
+    os.waitpid(pid, 0)
+    assert code == whole[0] and JOINED == []
+    piped = (tmp_path / "from-pipe.json").read_bytes()
+    assert piped == whole[1].replace(str(path).encode(), str(fifo).encode())
 
 
 def test_a_part_that_cannot_write_its_share_falls_back(
@@ -189,7 +228,10 @@ def test_a_part_that_cannot_write_its_share_falls_back(
 
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(random.Random(11))))
-    whole, _ = _both(str(path), tmp_path, jobs=3)
+    typo = tmp_path / "policy.json"  # its note must be said once, after the fall back too
+    typo.write_text(json.dumps(policy(rule("latestPushedK", 3)) | {"tag_selector": 1}))
+    whole, _ = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
+    assert whole[2].count("is not a field") == 1
     real = report_json.write_array
     parent = os.getpid()
     for victim in ("this process", "the children"):
@@ -201,10 +243,10 @@ def test_a_part_that_cannot_write_its_share_falls_back(
             real(fd, array, offset)
 
         monkeypatch.setattr(report_json, "write_array", failing)
-        _, parted = _both(str(path), tmp_path, jobs=3)
+        _, parted = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
         assert parted == whole and JOINED == [3]
         assert sorted(p.name for p in tmp_path.iterdir()) == [
-            "report-1.json", "report-3.json", "snap.json"]
+            "policy.json", "report-1.json", "report-3.json", "snap.json"]
 
 
 def test_jobs_option_is_checked(tmp_path: Path) -> None:

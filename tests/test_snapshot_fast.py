@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from harborguard import jsonio, snapshot, timeutil
 from harborguard.errors import InputError
-from harborguard.snapshot import load_snapshot, parse_snapshot
+from harborguard.snapshot import load_snapshot, parse_snapshot, read_part
 from tests.builders import shared_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples/toolforge-snapshot.json"
@@ -106,6 +106,16 @@ def test_fast_reader_takes_the_example_and_real_payload_shapes() -> None:
         assert fast is None or fast == slow
 
 
+def test_numbers_past_a_float_in_a_project_field_read_as_before(tmp_path: Path) -> None:
+    for project in ('{"name": "p", "cve_allowlist": {"expires_at": 1e400}}',
+                    '{"name": "p", "project_id": 1e400}'):
+        text = ('{"schema": "harborguard.snapshot/v1", "harbor_version": 1e999, "projects": '
+                '[{"project": ' + project + ', "retention": null, "repositories": []}]}')
+        _read_as_before(tmp_path, text)
+        _read_as_before(tmp_path, text.replace('"harbor_version": 1e999',
+                                               '"harbor_version": "v2.11.0"'))
+
+
 @pytest.mark.parametrize("text", [
     '{"schema": "harborguard.snapshot/v1", "projects": [], "schema": "x"}',  # last wins
     '{"projects": []}',
@@ -117,6 +127,10 @@ def test_fast_reader_takes_the_example_and_real_payload_shapes() -> None:
     '"size": 123456789012345678901234567890}]}]}]}',
 ])
 def test_files_either_reader_refuses_read_as_before(tmp_path: Path, text: str) -> None:
+    _read_as_before(tmp_path, text)
+
+
+def _read_as_before(tmp_path: Path, text: str) -> None:
     path = tmp_path / "s.json"
     path.write_text(text)
     try:
@@ -137,4 +151,4 @@ def test_invalid_utf8_in_a_skipped_field_is_still_unreadable(tmp_path: Path) -> 
     with pytest.raises(InputError, match="cannot read snapshot"):
         load_snapshot(str(path))
     with pytest.raises(InputError, match="cannot be read in parts"):
-        load_snapshot(str(path), (0, 2))
+        read_part(path.read_bytes(), str(path), (0, 2))

@@ -129,12 +129,13 @@ def build_report(
     projects: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     bytes_deleted = 0
-    for outcome in run.projects:
+    for index, outcome in enumerate(run.projects):
         name = outcome.project.name
+        fates = run.fates[index] if index < len(run.fates) else ()
         policy = outcome.policy
         if outcome.project.owned:
             projects.append(_project_row(name, policy, outcome.launch_error))
-        for repo in outcome.repositories:
+        for number, repo in enumerate(outcome.repositories):
             repo_name = repo.repository.name
             repositories.append(
                 {
@@ -143,7 +144,7 @@ def build_report(
                     "status": repo.status,
                     "rules": list(repo.rules_in_scope),
                     "error": repo.error,
-                    "versions": run.fates.get(repo_name),
+                    "versions": fates[number] if number < len(fates) else None,
                 }
             )
             decisions = repo.decisions
