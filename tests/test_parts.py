@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import harborguard.cli
 from harborguard import parallel
 from harborguard.cli import cli
 from harborguard.snapshot import plan_parts
