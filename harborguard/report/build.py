@@ -129,6 +129,7 @@ def build_report(
     projects: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     bytes_deleted = 0
+    known = SECONDS_TEXT.get  # times read in the plain UTC form, written back as read
     for index, outcome in enumerate(run.projects):
         name = outcome.project.name
         fates = run.fates[index] if index < len(run.fates) else ()
@@ -152,27 +153,36 @@ def build_report(
             # Tuples where the document has arrays: the JSON encoder writes them as arrays,
             # and 100,000 rows make copying them into lists cost a tenth of a second.
             for artifact, decision in zip(repo.repository.artifacts, decisions, strict=True):
-                action = decision.action
+                # Unpacked, not read field by field: 100,000 rows a large run.
+                digest, tags, kind, size, push_s, pull_s, _, _, _, _ = artifact
+                action, reason, retained_by, tie, _ = decision
                 if action == "delete":
-                    bytes_deleted += artifact.size
-                pull_s = artifact.pull_s
+                    bytes_deleted += size
+                push_text = known(push_s)
+                if push_text is None or len(push_text) != 20:
+                    push_text = _time(push_s)
+                if pull_s <= 0:
+                    pull_text = None
+                else:
+                    pull_text = known(pull_s)
+                    if pull_text is None or len(pull_text) != 20:
+                        pull_text = _time(pull_s)
                 artifacts.append(
                     {
                         "project": name,
                         "repository": repo_name,
-                        "digest": artifact.digest,
-                        "tags": artifact.tags,
-                        "type": artifact.type,
-                        "size": artifact.size,
-                        "push_time": _time(artifact.push_s),
-                        "pull_time": None if pull_s <= 0 else _time(pull_s),
+                        "digest": digest,
+                        "tags": tags,
+                        "type": kind,
+                        "size": size,
+                        "push_time": push_text,
+                        "pull_time": pull_text,
                         "action": action,
-                        "reason": decision.reason,
-                        "retained_by": decision.retained_by,
-                        "tie": decision.tie,
+                        "reason": reason,
+                        "retained_by": retained_by,
+                        "tie": tie,
                         "in_use": [
-                            u.as_report()
-                            for u in usage_of.get((name, repo_name, artifact.digest), ())
+                            u.as_report() for u in usage_of.get((name, repo_name, digest), ())
                         ]
                         if usage_of
                         else _NONE,
