@@ -485,8 +485,26 @@ def _fast(data: bytes, origin: str, part: tuple[int, int] | None) -> Snapshot:
     shares = None
     if part is not None:
         shares = _shares([[len(raw) for raw in p.repositories] for p in top.projects], part)
+    # The repositories this reader reads in full, decoded first so that their times are
+    # converted in one batch (timeutil.learn).
+    entries: dict[int, _Repository] = {}
     try:
-        return _parse(header, origin, shares, part, _fast_repository, _fast_name)
+        for i, p in enumerate(top.projects):
+            first, stop = (shares[i][0], shares[i][1]) if shares else (0, len(p.repositories))
+            for raw in p.repositories[first:stop]:
+                entries[id(raw)] = _REPOSITORY.decode(raw)
+    except _DECODE_ERRORS:
+        raise _NotFast from None
+    found = list(chain.from_iterable(e.artifacts for e in entries.values()))
+    tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
+    learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
+                             map(_PULL, tags))))
+
+    def read(raw: Any, where: str) -> Repository:
+        return _fast_repository(entries[id(raw)])
+
+    try:
+        return _parse(header, origin, shares, part, read, _fast_name)
     except InputError:
         raise _NotFast from None
 
@@ -498,20 +516,12 @@ def _fast_name(raw: Any, where: str, i: int) -> str:
         raise _NotFast from None
 
 
-def _fast_repository(raw: Any, where: str) -> Repository:
-    try:
-        entry = _REPOSITORY.decode(raw)
-    except _DECODE_ERRORS:
-        raise _NotFast from None
-    found = entry.artifacts
-    tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
-    learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
-                             map(_PULL, tags))))
+def _fast_repository(entry: _Repository) -> Repository:
     cached = SECONDS_CACHE.get
     artifacts: list[Artifact] = []
     append = artifacts.append
     new = tuple.__new__
-    for a in found:
+    for a in entry.artifacts:
         text = a.push_time
         created = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
         text = a.pull_time

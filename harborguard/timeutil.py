@@ -59,7 +59,11 @@ def _parse(text: str) -> tuple[int, int]:
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 # Text -> seconds; readers may consult it directly before calling parse_seconds().
-SECONDS_CACHE: dict[str, int] = {}
+SECONDS_CACHE: dict[str, int] = {
+    # Go's zero time as Harbor writes it for "never pulled": in every snapshot.
+    "0001-01-01T00:00:00Z": GO_ZERO_SECONDS,
+    "0001-01-01T00:00:00.000Z": GO_ZERO_SECONDS,
+}
 _seconds_cache = SECONDS_CACHE
 
 
