@@ -8,8 +8,10 @@ Prints, separately:
   report    building the report/v1 document and rendering it as JSON
   process   the whole `harborguard simulate --snapshot F --format json -o FILE`
             command in a fresh Python process (interpreter start-up included), best of
-            three, with its peak RSS; once more for a policy whose third rule keeps
-            `latest` instead of every release (a third of the findings and report)
+            three, with its peak RSS (of the largest of its processes); as run by default
+            (in parts, one process per CPU, at most 4) and with --jobs 1 (one process);
+            then both again for a policy whose third rule keeps `latest` instead of every
+            release (a seventh of the findings, two thirds of the report)
 Not a test: nothing here asserts on time.
 """
 
@@ -135,8 +137,9 @@ def main() -> None:
           f"{platform.python_version()}, {platform.system()}")
     print(f"snapshot: {REPOS} repositories x {PER_REPO} artifacts = {REPOS * PER_REPO} "
           f"artifacts, 3 rules, {size_mb:.1f} MB")
-    process(path, workdir, "process  ", "")
-    process(typical, workdir, "process  ", " (third rule: always keep `latest`)")
+    for snapshot, what in ((path, ""), (typical, ", third rule: always keep `latest`")):
+        process(snapshot, workdir, "process  ", f" (default: {os.cpu_count()} CPUs{what})")
+        process(snapshot, workdir, "process  ", f" (--jobs 1{what})", "--jobs", "1")
 
     t0 = time.perf_counter()
     snapshot = load_snapshot(str(path))
@@ -181,12 +184,12 @@ def main() -> None:
     print(f"evaluate  peak Python allocations {peak / 1e6:.1f} MB (tracemalloc)")
 
 
-def process(path: Path, workdir: Path, label: str, note: str) -> None:
+def process(path: Path, workdir: Path, label: str, note: str, *extra: str) -> None:
     """The command in a fresh process, three times. posix_spawn, not fork: a forked child
     would count the benchmark's own large heap in its peak RSS until it execs."""
     out = workdir / "report.json"
     cmd = [sys.executable, "-m", "harborguard", "simulate", "--snapshot", str(path),
-           "--format", "json", "-o", str(out)]
+           "--format", "json", "-o", str(out), *extra]
     walls, peaks = [], []
     code = 0
     for _ in range(3):
