@@ -66,6 +66,7 @@ class Candidate(NamedTuple):
     pull_s: int
 
 
+_POS = attrgetter("pos")
 _TAGS = attrgetter("tags")
 _PUSH_S = attrgetter("push_s")
 _PULL_S = attrgetter("pull_s")
@@ -373,7 +374,7 @@ def _run_rule(
 ) -> RuleRun:
     kind = evaluator.template.kind
     if kind == "always":
-        return RuleRun(rule, evaluator, len(selected), frozenset(c.pos for c in selected))
+        return RuleRun(rule, evaluator, len(selected), frozenset(map(_POS, selected)))
     if kind == "days":
         kept = evaluate_days(evaluator, selected, now_ns)
         cutoff, inclusive = day_cutoff(evaluator, now_ns)
@@ -382,8 +383,8 @@ def _run_rule(
             rule,
             evaluator,
             len(selected),
-            frozenset(c.pos for c in kept),
-            selected_positions=frozenset(c.pos for c in selected),
+            frozenset(map(_POS, kept)),
+            selected_positions=frozenset(map(_POS, selected)),
             cutoff=shown,
         )
     if ranker is None:
@@ -406,8 +407,8 @@ def _run_rule(
         rule,
         evaluator,
         len(selected),
-        frozenset(c.pos for c in ranked[: outcome.kept]),
-        rank_of={c.pos: i for i, c in enumerate(ranked)},
+        frozenset(map(_POS, ranked[: outcome.kept])),
+        rank_of=dict(zip(map(_POS, ranked), range(len(ranked)), strict=True)),
         tie_key=tie_time,
         tie_positions=tie_positions,
     )
