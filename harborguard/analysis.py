@@ -140,6 +140,7 @@ def _inversions(
     found: list[Finding] = []
     append = found.append
     new = tuple.__new__  # Finding(...) without its Python-level __new__: 60,000 a run
+    kept_related: list[Related] | None = None  # each kept artifact as a Related, in order
     code = "version-order-inversion"
     for pos, version in versioned:
         if decisions[pos].action != "delete":
@@ -153,10 +154,10 @@ def _inversions(
         count = bisect_left(kept_keys, key)
         shared = by_count.get(count)
         if shared is None:
-            related = tuple(
-                Related(artifacts[p].digest, artifacts[p].tags)
-                for _, p, _ in reversed(kept[:count])
-            )
+            if kept_related is None:
+                kept_related = [Related(artifacts[p].digest, artifacts[p].tags)
+                                for _, p, _ in kept]
+            related = tuple(reversed(kept_related[:count]))
             _, newest_older, newest_older_version = kept[count - 1]
             older_label = labels.get(newest_older_version.tag, newest_older_version.tag)
             why = why_of.get(newest_older)
