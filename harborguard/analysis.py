@@ -308,8 +308,10 @@ def _pairs_fenwick(items: list[tuple[int, int]], size: int) -> tuple[int, int]:
 def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:
     # Build metadata does not change a version (a chart and its image are one release),
     # so runs are labelled without it.
+    decisions = repo.decisions
     items = [
-        (version, _without_build(version), repo.decisions[pos].action != "delete")
+        (version, _without_build(version) if version.build else version.tag,
+         decisions[pos].action != "delete")
         for pos, version in versioned
     ]
     return describe_fates(items)

@@ -55,34 +55,36 @@ _CODE = itemgetter(Finding._fields.index("code"))
 _ACTION = itemgetter(Decision._fields.index("action"))
 
 
-def finding_dict(
-    f: Finding, related: dict[int, list[dict[str, Any]]] | None = None
-) -> dict[str, Any]:
-    """``related``: a memo for related tuples that many findings share (the kept older
-    versions of a run of deleted ones); they are converted once."""
-    rel = f.related
-    if not rel:
-        rows: list[dict[str, Any]] = []
-    elif related is None:
-        rows = [{"digest": r.digest, "tags": r.tags} for r in rel]
-    else:
-        known = related.get(id(rel))
-        if known is None:
-            known = related[id(rel)] = [{"digest": r.digest, "tags": r.tags} for r in rel]
-        rows = known
-    return {
-        "severity": SEVERITY[f.code],
-        "code": f.code,
-        "project": f.project,
-        "repository": f.repository,
-        "digest": f.digest,
-        "tags": f.tags,
-        "rule": f.rule,
-        "related": rows,
-        "component": f.component,
-        "environment": f.environment,
-        "message": f.message,
-    }
+def finding_dicts(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """The report's finding objects. A related tuple that many findings share (the kept
+    older versions of a run of deleted ones) is converted once and shared."""
+    memo: dict[int, list[dict[str, Any]]] = {}  # id of a shared related tuple -> rows
+    rows: list[dict[str, Any]]
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for code, message, project, repository, digest, tags, rule, rel, component, environment \
+            in findings:
+        if not rel:
+            rows = []
+        else:
+            known = memo.get(id(rel))
+            if known is None:
+                known = memo[id(rel)] = [{"digest": r.digest, "tags": r.tags} for r in rel]
+            rows = known
+        append({
+            "severity": SEVERITY[code],
+            "code": code,
+            "project": project,
+            "repository": repository,
+            "digest": digest,
+            "tags": tags,
+            "rule": rule,
+            "related": rows,
+            "component": component,
+            "environment": environment,
+            "message": message,
+        })
+    return out
 
 
 def _rule_text(template: str, params: Any) -> str:
@@ -189,8 +191,7 @@ def build_report(
                     }
                 )
     all_findings = [*run.findings, *extra_findings]
-    related: dict[int, list[dict[str, Any]]] = {}  # id of a shared related tuple -> rows
-    findings = [finding_dict(f, related) for f in all_findings]
+    findings = finding_dicts(all_findings)
     severities: Counter[str] = Counter()
     for code, n in Counter(map(_CODE, all_findings)).items():
         severities[SEVERITY[code]] += n
