@@ -529,9 +529,22 @@ def _fast_repository(entry: _Repository) -> Repository:
         push = created
         names: tuple[str, ...] = ()
         immutable = False
-        if a.tags:
+        tags = a.tags
+        if tags and len(tags) == 1:  # the usual case, without a list to collect names in
+            tag = tags[0]
+            names = (tag.name,)
+            text = tag.push_time
+            seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+            if seconds > push:
+                push = seconds
+            text = tag.pull_time
+            seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+            if seconds > pull:
+                pull = seconds
+            immutable = tag.immutable is True
+        elif tags:
             collected = []
-            for tag in a.tags:
+            for tag in tags:
                 collected.append(tag.name)
                 text = tag.push_time
                 seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)

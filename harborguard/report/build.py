@@ -161,14 +161,18 @@ def build_report(
                 if action == "delete":
                     bytes_deleted += size
                 push_text = known(push_s)
-                if push_text is None or len(push_text) != 20:
+                if push_text is None:
                     push_text = _time(push_s)
+                elif len(push_text) != 20:
+                    push_text = push_text[:19] + "Z"
                 if pull_s <= 0:
                     pull_text = None
                 else:
                     pull_text = known(pull_s)
-                    if pull_text is None or len(pull_text) != 20:
+                    if pull_text is None:
                         pull_text = _time(pull_s)
+                    elif len(pull_text) != 20:
+                        pull_text = pull_text[:19] + "Z"
                 artifacts.append(
                     {
                         "project": name,
