@@ -560,8 +560,8 @@ PARTS_FROM_BYTES = 4_000_000
 @source_options
 @simulate_options
 @click.option("--jobs", metavar="N",
-              help="Processes for a large snapshot written as JSON (default: the CPUs "
-                   "available, at most 4, from a 4 MB snapshot on; 1: one process).")
+              help="Processes for a snapshot file written as JSON, at most 4 (default: "
+                   "one per CPU available from a 4 MB snapshot on; 1: one process).")
 @global_options
 @click.pass_context
 def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
