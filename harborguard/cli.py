@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, add_previous_actions, build_report
-from harborguard.report.json import Chunk
+from harborguard.report.json import Chunk, Hole
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
@@ -241,7 +242,7 @@ ProgressHook = Callable[[int, int], None]
 
 def _progress(run: _Run, label: str) -> tuple[ProgressHook | None, Callable[[], None]]:
     """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if run.get("no-progress") or run.get("quiet") or not sys.stderr.isatty():
+    if run.get("no-progress") or run.get("quiet") or not _on_terminal(sys.stderr):
         return None, lambda: None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -458,8 +459,13 @@ def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | No
 
 
 def _format(run: _Run, output: str | None) -> str:
-    return str(run.get("format") or ("table" if output is None and sys.stdout.isatty()
+    return str(run.get("format") or ("table" if output is None and _on_terminal(sys.stdout)
                                       else "json"))
+
+
+def _on_terminal(stream: Any) -> bool:
+    """False also for a stream that is not there (harborguard started with it closed)."""
+    return stream is not None and stream.isatty()
 
 
 def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, failing: bool,
@@ -475,7 +481,7 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
     if run.history:
         report["source"]["history"] = run.history
     fmt = _format(run, output)
-    colour = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = output is None and _on_terminal(sys.stdout) and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
     fail_on = run.get("fail-on")
     if fmt == "json":  # written in pieces: a large report is never copied into one string
@@ -511,16 +517,31 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
 def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = None) -> None:
     """Writes ``chunks`` to a temporary file beside ``path`` and renames it into place, so
     a reader never sees half a report. Holes among the chunks are left for ``fill``
-    (the parts of a run write them); if it fails, nothing is written: _PartsFailed."""
+    (the parts of a run write them); if it fails, nothing is written: _PartsFailed.
+    A symbolic link is followed (the file it names is replaced, the link stays); a path
+    that is not a regular file (/dev/null, a named pipe) is written to, never replaced."""
     from harborguard.report.json import layout
 
     if not path:
         raise InputError("-o/--output: the file name is empty")
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    target = Path(os.path.realpath(path))
+    existing = _existing_mode(target)
+    if existing is not None and not stat.S_ISREG(existing):
+        if fill is not None:
+            raise _PartsFailed  # parts write at offsets: only into a regular file
+        try:
+            with open(target, "wb") as handle:
+                handle.writelines(chunk for chunk in chunks if not isinstance(chunk, Hole))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc}") from None
+        return
+    directory = target.parent
     if not directory.is_dir():
         raise InputError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             own, holes, size = layout(chunks)
@@ -537,7 +558,7 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
         # mkstemp makes the file private; give it the mode a plain write would.
         mask = os.umask(0)
         os.umask(mask)
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~mask)
+        os.chmod(tmp, existing & 0o777 if existing is not None else 0o666 & ~mask)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -545,6 +566,13 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
     except BaseException:  # _PartsFailed, or interrupted: no partial file left behind
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _existing_mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return None
 
 
 def _command_values(**values: Any) -> dict[str, Any]:
@@ -625,13 +653,11 @@ def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
         policy_path = run.get("policy")
         if not path or projects or all_projects or policy_path and not _regular(policy_path):
             return None
-        fd = os.open(path, os.O_RDONLY)
-    except (InputError, OSError):
-        return None
-    try:
-        # One open file for every part: a snapshot replaced while they read it (renamed
-        # over, as `snapshot -o` does) is still the same file for all of them.
-        info = os.fstat(fd)
+        mode = _existing_mode(Path(os.path.realpath(output))) if output else None
+        if mode is not None and not stat.S_ISREG(mode):
+            return None  # parts write at offsets: only into a regular file
+        # Looked at before it is opened: opening a named pipe would take what it holds.
+        info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return None  # a pipe can be read only once
         if jobs is None:
@@ -641,6 +667,15 @@ def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
         jobs = min(jobs, parallel.MAX_PARTS)
         if jobs < 2:
             return None
+        fd = os.open(path, os.O_RDONLY)
+    except (InputError, OSError):
+        return None
+    try:
+        # One open file for every part: a snapshot replaced while they read it (renamed
+        # over, as `snapshot -o` does) is still the same file for all of them.
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            return None
         try:
             policy = load_policy_file(policy_path) if policy_path else None
             pattern = _version_pattern(run)
@@ -649,7 +684,7 @@ def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
             fail_on = run.get("fail-on")
         except InputError:
             return None
-        return _run_parts(run, output, path, fd, info.st_size, jobs, policy, policy_path,
+        return _run_parts(run, output, path, fd, opened.st_size, jobs, policy, policy_path,
                           pattern, ranker, order, fail_on)
     finally:
         os.close(fd)
@@ -975,6 +1010,9 @@ def main() -> None:
     # Runs build hundreds of thousands of acyclic objects (artifacts, decisions, report
     # rows); the cyclic collector would rescan them again and again for nothing.
     gc.disable()
+    # Stopped politely (a CI job cancelled): unwind like Ctrl-C does, so a run in parts
+    # stops its other processes and no temporary report file is left behind.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         cli(prog_name="harborguard", standalone_mode=True)
         code = 0
@@ -990,6 +1028,10 @@ def main() -> None:
                    "(the result is incomplete; please report this)", err=True)
         code = int(Exit.INCOMPLETE)
     _exit_now(code)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _exit_now(code: int) -> NoReturn:

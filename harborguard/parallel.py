@@ -66,24 +66,26 @@ class Parts(Generic[T]):
         ``messages[0]``, and waits for the children's: True when every one succeeded."""
         children, self._children = self._children, []
         waiting = list(children)  # those whose message pipe is still open
+        running = [pid for pid, _ in children]  # those not yet waited for
         try:
             for message in messages[1:]:
                 with os.fdopen(waiting[0][1], "wb") as pipe:
                     del waiting[0]  # closed by the with, whatever happens in it
                     pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
             self._own(messages[0])
+            ok = True
+            while running:
+                ok = _reap(running[0]) and ok
+                del running[0]
+            return ok
         except BaseException as exc:
             for _, write_end in waiting:
                 _close(write_end)
-            for pid, _ in children:
+            for pid in running:
                 _reap(pid, kill=True)
             if isinstance(exc, Exception):
                 return False
             raise
-        ok = True
-        for pid, _ in children:
-            ok = _reap(pid) and ok
-        return ok
 
     def close(self) -> None:
         """Stops the children that still wait (the caller gave up on the parts)."""
