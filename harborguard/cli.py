@@ -20,7 +20,7 @@ import click
 
 from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
-from harborguard.errors import InputError, SourceError
+from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.findings import Finding, Severity, at_or_above
 from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
@@ -1010,12 +1010,16 @@ def main() -> None:
     # Runs build hundreds of thousands of acyclic objects (artifacts, decisions, report
     # rows); the cyclic collector would rescan them again and again for nothing.
     gc.disable()
-    # Stopped politely (a CI job cancelled): unwind like Ctrl-C does, so a run in parts
-    # stops its other processes and no temporary report file is left behind.
-    signal.signal(signal.SIGTERM, _terminated)
+    # Ctrl-C, or stopped politely (a CI job cancelled): unwind, so a run in parts stops
+    # its other processes and no temporary report file is left behind; exit 130 or 143.
+    signal.signal(signal.SIGINT, _stopped)
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         cli(prog_name="harborguard", standalone_mode=True)
         code = 0
+    except Stopped as stop:
+        click.echo(f"harborguard: stopped ({signal.Signals(stop.code - 128).name})", err=True)
+        code = stop.code
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
             code = done.code or 0
@@ -1030,8 +1034,8 @@ def main() -> None:
     _exit_now(code)
 
 
-def _terminated(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def _stopped(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
 
 
 def _exit_now(code: int) -> NoReturn:

@@ -45,7 +45,7 @@ from urllib.request import Request
 import httpx
 
 from harborguard import __version__, jsonio
-from harborguard.errors import InputError, SourceError
+from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.policy import parse_immutable_rules, parse_policy
 from harborguard.redact import redact_yaml
 from harborguard.snapshot import SNAPSHOT_SCHEMA, parse_snapshot
@@ -611,7 +611,7 @@ class _Run:
             self._cancel.set()
             # Requests in flight finish (within the timeout) so that their connections
             # are closed cleanly; an interrupted user does not wait for them.
-            self._pool.shutdown(wait=not isinstance(exc, KeyboardInterrupt),
+            self._pool.shutdown(wait=not isinstance(exc, KeyboardInterrupt | Stopped),
                                 cancel_futures=True)
             raise
         self._pool.shutdown()
