@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError, Stopped
-from harborguard.findings import Finding, Severity, at_or_above
+from harborguard.findings import Finding, at_or_above
 from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
@@ -37,6 +37,7 @@ from harborguard.versions import VersionPattern
 
 if TYPE_CHECKING:
     from harborguard.gather import EvidenceOptions
+    from harborguard.parts import Fill, Parted
 
 
 class Exit(IntEnum):
@@ -603,10 +604,11 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
         run = _start(ctx, local, _command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
             fail_on=fail_on, version_pattern=version_pattern, jobs=jobs))
-        parted = _simulate_in_parts(run, output)
-        if parted is not None:
+        in_parts = _simulate_in_parts(run, output)
+        if in_parts is not None:
+            parted, notes = in_parts
             before = list(run.notes)
-            run.notes.extend(parted.notes)
+            run.notes.extend(notes)
             try:
                 _emit_report(run, parted.report, output, failing=parted.failing,
                              incomplete=bool(parted.report["incomplete"]), fill=parted.fill)
@@ -626,23 +628,12 @@ class _PartsFailed(Exception):
     """A part could not write its share of the report: run whole instead."""
 
 
-Fill = Callable[[str, dict[int, list[tuple[tuple[str, int], int]]]], bool]
-
-
-class _Parted(NamedTuple):
-    report: dict[str, Any]
-    failing: bool  # a finding at or above --fail-on
-    notes: list[str]  # for run.notes, once the report is written
-    fill: Fill | None  # how the parts write their shares of a file; None: all is here
-    close: Callable[[], None]  # stops the parts if the report is not written
-
-
-def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
+def _simulate_in_parts(run: _Run, output: str | None) -> tuple[Parted, list[str]] | None:
     """simulate's JSON report from a large snapshot file, in parts on several CPUs
-    (harborguard.parallel; the joined parts are the whole run's report byte for byte).
-    None when the run is not one for parts, or anything went wrong in one: the caller
-    then runs whole, and reports any error as a run in one process does (the files it
-    reads are regular files, which can be read again)."""
+    (harborguard.parts), and the notes to add once it is written. None when the run is
+    not one for parts, or anything went wrong in one: the caller then runs whole, and
+    reports any error as a run in one process does (the files read here are regular
+    files, which can be read again)."""
     from harborguard import parallel
 
     jobs = run.get("jobs")  # a bad value is an error of its own (exit 2), parts or not
@@ -684,10 +675,23 @@ def _simulate_in_parts(run: _Run, output: str | None) -> _Parted | None:
             fail_on = run.get("fail-on")
         except InputError:
             return None
-        return _run_parts(run, output, path, fd, opened.st_size, jobs, policy, policy_path,
-                          pattern, ranker, order, fail_on)
+        default_now = _whole_seconds(utc_now_nanos())  # one `now` for every part
+
+        def settings(snapshot: Snapshot) -> tuple[int, Any]:
+            now_ns = _now(run, snapshot, live=False, default=default_now)
+            return now_ns, resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
+
+        from harborguard.parts import Run, simulate_in_parts
+
+        parted = simulate_in_parts(path, fd, opened.st_size, jobs, Run(
+            policy, policy_path or "harbor", order, ranker, pattern, fail_on, settings),
+            to_file=bool(output))
     finally:
         os.close(fd)
+    if parted is None:
+        return None
+    notes = _unknown_key_notes(policy_path, policy) if policy is not None and policy_path else []
+    return parted, notes
 
 
 def _regular(path: str) -> bool:
@@ -695,76 +699,6 @@ def _regular(path: str) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
-
-
-def _read_whole(fd: int, size: int) -> bytes:
-    """The file's first ``size`` bytes, read without moving the descriptor's offset (the
-    parts share it)."""
-    chunks = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, size - offset, offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _run_parts(run: _Run, output: str | None, path: str, fd: int, size: int, jobs: int,
-               policy: RetentionPolicy | None, policy_path: str | None,
-               pattern: VersionPattern | None, ranker: SemverRanker | None, order: str,
-               fail_on: Severity) -> _Parted | None:
-    from harborguard import parallel
-    from harborguard.report.json import hollow, join_parts, render_part, write_array
-    from harborguard.snapshot import read_part
-
-    default_now = _whole_seconds(utc_now_nanos())  # one `now` for every part
-
-    def work(index: int) -> tuple[tuple[dict[str, Any], bool, int], parallel.Finish]:
-        snapshot = read_part(_read_whole(fd, size), path, (index, jobs))
-        now_ns = _now(run, snapshot, live=False, default=default_now)
-        behaviour = resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
-        result = simulate(snapshot, now_ns, behaviour, policy=policy, order=order,
-                          ranker=ranker, pattern=pattern)
-        report = render_part(build_report(result, Source(
-            harbor=snapshot.harbor, snapshot=path, policy=policy_path or "harbor")))
-        failing = any(at_or_above(f, fail_on) for f in result.findings)
-        arrays = hollow(report, index) if output else {}
-
-        def finish(message: tuple[str, list[tuple[tuple[str, int], int]]] | None) -> None:
-            if message is None:
-                return
-            target, places = message
-            out = os.open(target, os.O_WRONLY)
-            try:
-                for key, offset in places:
-                    write_array(out, arrays[key], offset)
-            finally:
-                os.close(out)
-
-        return (report, failing, result.versioned), finish
-
-    parts = parallel.start_parts(work, jobs)
-    if parts is None:
-        return None
-    from harborguard.simulate import pattern_note
-
-    results = parts.results
-    versioned = sum(count for _, _, count in results)
-    notes = [pattern_note(pattern)] if pattern is not None and versioned == 0 else []
-    report = join_parts([part for part, _, _ in results], notes)
-    failing = any(f for _, f, _ in results)
-    extra = _unknown_key_notes(policy_path, policy) if policy is not None and policy_path else []
-    if not output:
-        if not parts.finish([None] * jobs):
-            return None
-        return _Parted(report, failing, extra, None, lambda: None)
-
-    def fill(target: str, holes: dict[int, list[tuple[tuple[str, int], int]]]) -> bool:
-        return parts.finish([(target, holes.get(index, [])) for index in range(jobs)])
-
-    return _Parted(report, failing, extra, fill, parts.close)
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:

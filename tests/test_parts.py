@@ -161,13 +161,13 @@ def test_bad_snapshot_in_a_later_part_is_the_same_one_line_error(tmp_path: Path)
 
 def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import harborguard.snapshot
+    import harborguard.parts
 
     rng = random.Random(5)
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(rng)))
     whole, _ = _both(str(path), tmp_path, jobs=2)
-    real = harborguard.snapshot.read_part
+    real = harborguard.parts.read_part
     calls: list[object] = []
 
     def dying(data: bytes, origin: str, part: tuple[int, int]) -> Any:
@@ -176,7 +176,7 @@ def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
             raise MemoryError  # in the child: it exits without a result
         return real(data, origin, part)
 
-    monkeypatch.setattr(harborguard.snapshot, "read_part", dying)
+    monkeypatch.setattr(harborguard.parts, "read_part", dying)
     _, parted = _both(str(path), tmp_path, jobs=2)
     assert parted == whole and JOINED == []
     assert calls == [(0, 2)]  # this process's part; then the whole run, not in parts
@@ -223,7 +223,7 @@ def test_a_part_that_cannot_write_its_share_falls_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each part writes its share of the output file; if one fails, the run is done again
     in one process, and no partial file is left."""
-    import harborguard.report.json as report_json
+    import harborguard.parts as parts
 
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(random.Random(11))))
@@ -231,7 +231,7 @@ def test_a_part_that_cannot_write_its_share_falls_back(
     typo.write_text(json.dumps(policy(rule("latestPushedK", 3)) | {"tag_selector": 1}))
     whole, _ = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
     assert whole[2].count("is not a field") == 1
-    real = report_json.write_array
+    real = parts.write_array
     parent = os.getpid()
     for victim in ("this process", "the children"):
 
@@ -241,7 +241,7 @@ def test_a_part_that_cannot_write_its_share_falls_back(
                 raise OSError(28, "No space left on device")
             real(fd, array, offset)
 
-        monkeypatch.setattr(report_json, "write_array", failing)
+        monkeypatch.setattr(parts, "write_array", failing)
         _, parted = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
         assert parted == whole and JOINED == [3]
         assert sorted(p.name for p in tmp_path.iterdir()) == [
