@@ -68,10 +68,12 @@ class Parts(Generic[T]):
         waiting = list(children)  # those whose message pipe is still open
         running = [pid for pid, _ in children]  # those not yet waited for
         try:
-            for message in messages[1:]:
+            for message in messages[1:len(children) + 1]:
                 with os.fdopen(waiting[0][1], "wb") as pipe:
                     del waiting[0]  # closed by the with, whatever happens in it
                     pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            while waiting:  # no message for it: it reads the end of its pipe and fails
+                _close(waiting.pop()[1])
             self._own(messages[0])
             ok = True
             while running:
@@ -107,11 +109,15 @@ def start_parts(work: Callable[[int], tuple[T, Finish]], count: int) -> Parts[T]
     done = False
     try:
         for index in range(1, count):
+            fds: list[int] = []
             try:
-                result_read, result_write = os.pipe()
-                message_read, message_write = os.pipe()
+                fds.extend(os.pipe())
+                fds.extend(os.pipe())
+                result_read, result_write, message_read, message_write = fds
                 pid = os.fork()
             except OSError:
+                for fd in fds:
+                    _close(fd)
                 return None
             if pid == 0:  # the child: never returns
                 os.close(result_read)

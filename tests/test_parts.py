@@ -289,3 +289,30 @@ def test_plan_parts_is_ordered_balanced_and_total() -> None:
     assert plan_parts([], 3) == [] and plan_parts([[], []], 3) == [0, 1]
     many = plan_parts([[9] * 40], 4)
     assert [many.count(i) for i in range(4)] == [11, 10, 10, 10]  # the project, then 10 each
+
+
+def test_start_parts_and_finish_directly(tmp_path: Path) -> None:
+    """The runner on its own: results in order, finish steps run in every process, a
+    part without a message fails instead of waiting forever, a failing part is None."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def work(index: int) -> Any:
+        def finish(message: Any) -> None:
+            (marks / f"{index}-{message}").write_text("done")
+        return index * 10, finish
+
+    parts = parallel.start_parts(work, 3)
+    assert parts is not None and parts.results == [0, 10, 20]
+    assert parts.finish(["a", "b", "c"]) is True
+    assert sorted(p.name for p in marks.iterdir()) == ["0-a", "1-b", "2-c"]
+    parts = parallel.start_parts(work, 3)
+    assert parts is not None
+    assert parts.finish(["x", "y"]) is False  # part 2 got no message
+
+    def failing(index: int) -> Any:
+        if index == 2:
+            raise ValueError("part 2 cannot")
+        return index, lambda message: None
+
+    assert parallel.start_parts(failing, 3) is None
