@@ -28,7 +28,7 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, add_previous_actions, build_report
-from harborguard.report.json import Chunk, Hole
+from harborguard.report.json import Chunk
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
@@ -525,14 +525,15 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
 
     if not path:
         raise InputError("-o/--output: the file name is empty")
+    own, holes, size = layout(chunks)
     target = Path(os.path.realpath(path))
     existing = _existing_mode(target)
     if existing is not None and not stat.S_ISREG(existing):
-        if fill is not None:
+        if holes:
             raise _PartsFailed  # parts write at offsets: only into a regular file
         try:
             with open(target, "wb") as handle:
-                handle.writelines(chunk for chunk in chunks if not isinstance(chunk, Hole))
+                handle.writelines(chunk for _, chunk in own)
         except OSError as exc:
             raise InputError(f"{path}: cannot write: {exc}") from None
         return
@@ -545,7 +546,6 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
         raise InputError(f"{path}: cannot write: {exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            own, holes, size = layout(chunks)
             if not holes:
                 handle.writelines(chunk for _, chunk in own)
             else:
@@ -695,10 +695,7 @@ def _simulate_in_parts(run: _Run, output: str | None) -> tuple[Parted, list[str]
 
 
 def _regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
+    return stat.S_ISREG(_existing_mode(Path(path)) or 0)
 
 
 def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:

@@ -459,7 +459,8 @@ _OWN = ("project", "retention", "immutable_rules")
 _PUSH = attrgetter("push_time")
 _PULL = attrgetter("pull_time")
 _TAGS = attrgetter("tags")
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, json.JSONDecodeError)
+_NAME = attrgetter("name")
+_DECODE_ERRORS = (*jsonio.DecodeErrors, json.JSONDecodeError)
 
 
 class _NotFast(Exception):
@@ -530,22 +531,9 @@ def _fast_repository(entry: _Repository) -> Repository:
         names: tuple[str, ...] = ()
         immutable = False
         tags = a.tags
-        if tags and len(tags) == 1:  # the usual case, without a list to collect names in
-            tag = tags[0]
-            names = (tag.name,)
-            text = tag.push_time
-            seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-            if seconds > push:
-                push = seconds
-            text = tag.pull_time
-            seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-            if seconds > pull:
-                pull = seconds
-            immutable = tag.immutable is True
-        elif tags:
-            collected = []
+        if tags:
+            names = (tags[0].name,) if len(tags) == 1 else tuple(map(_NAME, tags))
             for tag in tags:
-                collected.append(tag.name)
                 text = tag.push_time
                 seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
                 if seconds > push:
@@ -556,7 +544,6 @@ def _fast_repository(entry: _Repository) -> Repository:
                     pull = seconds
                 if tag.immutable:
                     immutable = True
-            names = tuple(collected)
         append(new(Artifact, (  # Artifact(...) without its Python-level __new__
             a.digest,
             names,
@@ -599,16 +586,20 @@ def read_part(data: bytes, origin: str, part: tuple[int, int]) -> Snapshot:
 def load_snapshot(path: str) -> Snapshot:
     try:
         raw = Path(path).read_bytes()
-        if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):
-            return _fast(raw, path, None)
-    except (_NotFast, OSError, UnicodeDecodeError):
-        pass  # said below, as the hand-written reader says it
-    try:
-        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: snapshot file not found; write one with `harborguard "
                          "snapshot --harbor URL --project P -o FILE`") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read snapshot: {exc}") from None
+    try:
+        if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):
+            return _fast(raw, path, None)
+    except (_NotFast, UnicodeDecodeError):
+        pass  # said below, as the hand-written reader says it
+    try:
+        # As a text file reads: UTF-8, and any line ending read as "\n".
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot read snapshot: {exc}") from None
     if text.lstrip().startswith("{"):
         try:

@@ -131,7 +131,6 @@ def build_report(
     projects: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     bytes_deleted = 0
-    known = SECONDS_TEXT.get  # times read in the plain UTC form, written back as read
     for index, outcome in enumerate(run.projects):
         name = outcome.project.name
         fates = run.fates[index] if index < len(run.fates) else ()
@@ -160,19 +159,6 @@ def build_report(
                 action, reason, retained_by, tie, _ = decision
                 if action == "delete":
                     bytes_deleted += size
-                push_text = known(push_s)
-                if push_text is None:
-                    push_text = _time(push_s)
-                elif len(push_text) != 20:
-                    push_text = push_text[:19] + "Z"
-                if pull_s <= 0:
-                    pull_text = None
-                else:
-                    pull_text = known(pull_s)
-                    if pull_text is None:
-                        pull_text = _time(pull_s)
-                    elif len(pull_text) != 20:
-                        pull_text = pull_text[:19] + "Z"
                 artifacts.append(
                     {
                         "project": name,
@@ -181,8 +167,8 @@ def build_report(
                         "tags": tags,
                         "type": kind,
                         "size": size,
-                        "push_time": push_text,
-                        "pull_time": pull_text,
+                        "push_time": _time(push_s),
+                        "pull_time": None if pull_s <= 0 else _time(pull_s),
                         "action": action,
                         "reason": reason,
                         "retained_by": retained_by,
