@@ -20,21 +20,14 @@ T_TEXT = "2026-01-01T00:00:00Z"
 
 
 def shared_dir() -> Path:
-    """The project's shared/ folder (test data no one here wrote): $HARBORGUARD_SHARED, or
-    a ``shared`` folder beside the checkout or above it."""
+    """The tests' copy of the shared data (tests/data/, provenance in its SOURCES.md), or
+    $HARBORGUARD_SHARED when set: another copy of the same layout, which may add files."""
     named = os.environ.get("HARBORGUARD_SHARED")
     if named:
         if (Path(named) / "realworld").is_dir():
             return Path(named)
         raise FileNotFoundError(f"HARBORGUARD_SHARED={named} has no realworld/ folder")
-    here = Path(__file__).resolve().parent
-    for parent in here.parents:
-        candidate = parent / "shared"
-        if (candidate / "realworld").is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "the shared test data (shared/ with realworld/ and toolforge/) is not beside the "
-        "checkout; put it there or set HARBORGUARD_SHARED to its path")
+    return Path(__file__).resolve().parent / "data"
 
 
 def iso(when: datetime) -> str:
