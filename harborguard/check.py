@@ -32,6 +32,17 @@ class CheckResult:
     matched: int = 0  # usages that named an artifact of a fetched project
     ignored: int = 0  # usages of other registries
     notes: tuple[str, ...] = field(default=())
+    # References that named this Harbor (by host, an alias, or a digest of the same path).
+    harbor_named: int = 0
+    # Other registry hosts whose references name a repository path of this Harbor, and
+    # how many references did: the Harbor may be read through another name than pods use.
+    foreign: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def no_harbor_reference(self) -> bool:
+        """Nothing named this Harbor while some references named its repositories under
+        another host: the evidence was not matched at all (a missing --registry-alias)."""
+        return self.harbor_named == 0 and bool(self.foreign)
 
 
 def harbor_host(url: str | None) -> str | None:
@@ -175,7 +186,9 @@ def check(
     in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
     position_of: dict[ArtifactKey, int] = {}
     findings: list[Finding] = []
-    matched = ignored = 0
+    matched = ignored = harbor_named = 0
+    foreign: dict[str, int] = defaultdict(int)
+    foreign_seen: set[tuple[str, str]] = set()
     unmatched_seen: set[tuple[str, str]] = set()
     elsewhere: set[str] = set()  # references to other registries, seen before
     for usage in usages:
@@ -183,6 +196,7 @@ def check(
         known = resolved.get(located_key)
         if known is not None:  # the usual case: another pod of the same image
             matched += 1
+            harbor_named += usage.source != "helm"
             for evidence in known:
                 evidence.append(usage)
             continue
@@ -201,9 +215,24 @@ def check(
             continue
         ref = parsed
         if ref.registry not in registries:  # parse_image_ref lower-cases the registry
-            ignored += 1
-            elsewhere.add(usage.ref)
-            continue
+            if ref.path not in outcomes:
+                ignored += 1
+                elsewhere.add(usage.ref)
+                continue
+            # A repository path of this Harbor under another host name: the same artifact
+            # when its digest is one of that repository's (content, whatever the host).
+            index = repos.get(ref.path)
+            if index is None:
+                index = repos[ref.path] = _RepoIndex(outcomes[ref.path])
+            digest = ref.digest or usage.digest
+            if digest is None or not index.by_digest_or_parent(digest):
+                foreign[ref.registry] += 1
+                if (ref.registry, ref.path) not in foreign_seen:
+                    foreign_seen.add((ref.registry, ref.path))
+                    findings.append(_foreign(usage, ref, index.outcome.repository.name))
+                continue
+        if usage.source != "helm":  # helm's chart references are made here, not read
+            harbor_named += 1
         project_name = ref.path.split("/", 1)[0]
         if project_name not in projects:
             key = (project_name, usage.ref)
@@ -226,8 +255,7 @@ def check(
                 _finding(
                     "in-use-missing", usage, project_name, ref.path,
                     f"{usage.ref} ({_kind_words(usage)} {usage.where}) names repository "
-                    f"{ref.path}, which does not exist in Harbor now: a restart or rollback "
-                    "cannot pull it",
+                    f"{ref.path}, which does not exist in Harbor now: {_breaks(usage)}",
                 )
             )
             continue
@@ -254,7 +282,18 @@ def check(
         verdict = _judge(project_name, repo_name, artifact, decision, found)
         if verdict is not None:
             findings.append(verdict)
-    return CheckResult(dict(in_use), tuple(findings), matched, ignored)
+    return CheckResult(dict(in_use), tuple(findings), matched, ignored,
+                       harbor_named=harbor_named, foreign=dict(foreign))
+
+
+def _foreign(usage: Usage, ref: ImageRef, repository: str) -> Finding:
+    return _finding(
+        "foreign-registry", usage, repository.split("/", 1)[0], repository,
+        f"{usage.ref} ({_kind_words(usage)} {usage.where}) names registry {ref.registry}, "
+        f"not this Harbor, but {repository} exists here and no digest tells them apart: if "
+        f"{ref.registry} is this Harbor under another name, add --registry-alias "
+        f"{ref.registry}; until then this reference protects nothing",
+    )
 
 
 def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], Finding | None]:
@@ -278,7 +317,7 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], 
         return [], _finding(
             "in-use-missing", usage, project, repo.name,
             f"{usage.ref} ({_kind_words(usage)} {usage.where}) needs digest {digest}, which "
-            f"no longer exists in {repo.name}: a restart or rollback cannot pull it",
+            f"no longer exists in {repo.name}: {_breaks(usage)}",
         )
     tagged = index.tag_pos(ref.tag) if ref.tag is not None else None
     if tagged is not None:
@@ -286,16 +325,25 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], 
     return [], _finding(
         "in-use-missing", usage, project, repo.name,
         f"{usage.ref} ({_kind_words(usage)} {usage.where}) names tag {ref.tag}, which does "
-        f"not exist in {repo.name}: a restart or rollback cannot pull it",
+        f"not exist in {repo.name}: {_breaks(usage)}",
     )
 
 
 def _kind_words(usage: Usage) -> str:
+    if usage.chart:
+        return {"rollback": "chart of a rollback target in"}.get(usage.kind, "chart deployed by")
     return {
         "running": "running in",
         "declared": "declared in",
         "rollback": "rollback target in",
     }[usage.kind]
+
+
+def _breaks(usage: Usage) -> str:
+    """What cannot happen without the artifact: a chart is pulled by helm, an image by pods."""
+    if usage.chart:
+        return "a `helm rollback` or reinstall of that release cannot pull the chart"
+    return "a restart or rollback cannot pull it"
 
 
 def _judge(
@@ -324,6 +372,10 @@ def _judge(
     what = {"running": "is running", "declared": "is declared"}.get(
         first.kind, "is a rollback target"
     )
+    if first.chart:
+        what = ("is the Helm chart of a deployed release" if first.kind != "rollback"
+                else "is the Helm chart of a rollback target")
+        verdict += f"; {_breaks(first)}"
     return Finding(
         code=code,
         project=project,

@@ -186,6 +186,8 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     fail_on_default: str | None = None  # drift: warning
     history: str | None = None  # how far back the manifests' git history reached
+    # The report's `evidence` (check, diff, drift): what each evidence source covered.
+    evidence: list[dict[str, Any]] | None = None
 
     def get(self, name: str) -> Any:
         if name == "fail-on" and self.fail_on_default is not None:
@@ -481,6 +483,8 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
     report["notes"] = [*report.get("notes", []), *run.notes]
     if run.history:
         report["source"]["history"] = run.history
+    if run.evidence is not None:
+        report["evidence"] = run.evidence
     fmt = _format(run, output)
     colour = output is None and _on_terminal(sys.stdout) and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 24)).columns if colour else 140
@@ -694,6 +698,11 @@ def _simulate_in_parts(run: _Run, output: str | None) -> tuple[Parted, list[str]
     return parted, notes
 
 
+def _needs_additions(evidence: EvidenceOptions) -> bool:
+    """The charts' values.yaml tell the images a deployed chart runs."""
+    return bool(evidence.manifests or evidence.use_helm or evidence.helm_json)
+
+
 def _regular(path: str) -> bool:
     return stat.S_ISREG(_existing_mode(Path(path)) or 0)
 
@@ -736,7 +745,17 @@ def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: Evi
     run.incomplete.extend(gathered.incomplete)
     run.notes.extend(gathered.notes)
     run.history = gathered.history
+    run.evidence = [covered.as_report() for covered in gathered.evidence]
     checked = check(result, gathered.usages, hosts)
+    if checked.no_harbor_reference:
+        # Harbor read through another name (an internal URL, a port-forward) than the one
+        # the cluster pulls from: nothing matched, which is not "nothing in use".
+        named = sorted(checked.foreign, key=lambda h: (-checked.foreign[h], h))
+        run.incomplete.append(Incomplete(
+            what="evidence of use",
+            reason=f"no image reference names this Harbor ({', '.join(hosts)}), but "
+            f"{sum(checked.foreign.values())} name its repositories under "
+            f"{', '.join(named)}; if that is this Harbor, add --registry-alias {named[0]}"))
     return checked, [*checked.findings, *gathered.findings]
 
 
@@ -752,6 +771,7 @@ def _start_with_evidence(ctx: click.Context, local: dict[str, Any],
     run = _start(ctx, local, _command_values(
         **command, manifests=values["manifests"], environment=values["environment"],
         history=values["history"], image_tag_template=values["image_tag_template"]))
+    run.evidence = []  # no evidence given: said as such, never "nothing in use"
     return run, _evidence(run, values)
 
 
@@ -778,7 +798,7 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
                              "--manifests DIR --environment ENV, --helm or --helm-json FILE")
         try:
             result, snapshot, source = _simulate(run,
-                                                 need_additions=evidence.manifests is not None)
+                                                 need_additions=_needs_additions(evidence))
         except _SourceFailed as exc:
             _unreadable_harbor(run, exc, output, "check")
         checked, findings = _cross_check(run, result, snapshot, evidence, registry_alias)
@@ -816,7 +836,7 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
             run.notes.extend(_unknown_key_notes(against or "", old_policy))
         try:
             prepared = _prepare(run, need_policies=old_policy is None,
-                                need_additions=evidence.manifests is not None)
+                                need_additions=_needs_additions(evidence))
         except _SourceFailed as exc:
             _unreadable_harbor(run, exc, output, "diff")
         order_value = run.get("order")
@@ -871,6 +891,7 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
         gathered = gather(evidence, None, ())
         run.incomplete.extend(gathered.incomplete)
         run.notes.extend(gathered.notes)
+        run.evidence = [covered.as_report() for covered in gathered.evidence]
         environment = evidence.environment or ""
         findings: list[Finding] = list(gathered.findings)  # unresolved-reference: never silence
         if evidence.use_helm or evidence.helm_json:

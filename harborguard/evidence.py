@@ -29,3 +29,22 @@ class Usage:
 
     def as_report(self) -> dict[str, str]:
         return {"source": self.source, "kind": self.kind, "ref": self.ref, "where": self.where}
+
+
+CoveredSource = Literal["kubectl", "manifests", "git-history", "helm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """What one evidence source read: the report's ``evidence`` entry, so a CI log shows
+    what was checked (and a verdict can say what was not)."""
+
+    source: CoveredSource
+    what: str  # the file, directory or command
+    counts: dict[str, int]
+    complete: bool
+    note: str | None = None
+
+    def as_report(self) -> dict[str, object]:
+        return {"source": self.source, "what": self.what, "counts": dict(self.counts),
+                "complete": self.complete, "note": self.note}

@@ -19,6 +19,7 @@ SEVERITY: dict[str, Severity] = {
     "not-in-manifests": "warning",
     "digest-moved": "warning",
     "unresolved-reference": "warning",
+    "foreign-registry": "warning",
     "unmatched-reference": "info",
 }
 

@@ -7,13 +7,16 @@ cannot be read at all raise InputError (exit 2).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from harborguard import coverage
 from harborguard.errors import SourceError
-from harborguard.evidence import Usage
+from harborguard.evidence import Covered, Usage
 from harborguard.findings import Finding
 from harborguard.imageref import parse_image_ref
 from harborguard.model import Incomplete, Repository, Snapshot
@@ -21,6 +24,9 @@ from harborguard.redact import mask_userinfo, redact_yaml
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
 from harborguard.sources.manifests import ChartValues
+
+if TYPE_CHECKING:
+    from harborguard.sources.githistory import HistoryEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,9 @@ class Gathered:
     releases: list[HelmRelease] = field(default_factory=list)
     history: str | None = None
     kubectl_read: bool = False
+    # What each source covered (the report's `evidence`), and the git history read.
+    evidence: list[Covered] = field(default_factory=list)
+    history_read: HistoryEvidence | None = None
 
 
 def chart_values_lookup(snapshot: Snapshot | None, hosts: Sequence[str]) -> ChartValues:
@@ -99,8 +108,19 @@ def _is_git_checkout(path: str) -> bool:
 def gather(options: EvidenceOptions, snapshot: Snapshot | None,
            hosts: Sequence[str]) -> Gathered:
     from harborguard.sources.githistory import read_history
-    from harborguard.sources.helm import load_helm_file, parse_helm_list, run_helm
-    from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json, run_kubectl
+    from harborguard.sources.helm import (
+        helm_command,
+        load_helm_file,
+        parse_helm_list,
+        release_evidence,
+        run_helm,
+    )
+    from harborguard.sources.kubectl import (
+        kubectl_command,
+        load_kubectl_file,
+        parse_kubectl_json,
+        run_kubectl,
+    )
     from harborguard.sources.manifests import read_manifests
 
     out = Gathered()
@@ -108,19 +128,26 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         evidence = parse_kubectl_json(load_kubectl_file(path), path)
         out.usages.extend(evidence.usages)
         out.notes.extend(evidence.problems)
-        out.incomplete.extend(_unread(f"kubectl JSON {path}", path, evidence.missing))
+        unread = _unread(f"kubectl JSON {path}", path, evidence.missing)
+        out.incomplete.extend(unread)
+        out.evidence.append(coverage.kubectl(path, evidence, unread))
         out.kubectl_read = True
     if options.use_kubectl:
+        shown = shlex.join(kubectl_command(context=options.context, namespace=options.namespace))
         try:
             data = run_kubectl(context=options.context, namespace=options.namespace,
                                timeout=options.timeout)
         except SourceError as exc:
-            out.incomplete.append(Incomplete(what="kubectl", reason=str(exc)))
+            failed = Incomplete(what="kubectl", reason=str(exc))
+            out.incomplete.append(failed)
+            out.evidence.append(coverage.kubectl(shown, None, [failed]))
         else:
             evidence = parse_kubectl_json(data, "kubectl")
             out.usages.extend(evidence.usages)
             out.notes.extend(evidence.problems)
-            out.incomplete.extend(_unread("kubectl", "kubectl", evidence.missing))
+            unread = _unread("kubectl", "kubectl", evidence.missing)
+            out.incomplete.extend(unread)
+            out.evidence.append(coverage.kubectl(shown, evidence, unread))
             out.kubectl_read = True
 
     lookup = chart_values_lookup(snapshot, hosts)
@@ -130,6 +157,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                                    image_tag_template=options.image_tag_template)
         out.usages.extend(manifests.usages)
         out.components.extend(manifests.components)
+        before = len(out.incomplete)
         for problem in manifests.problems:
             path, _, reason = problem.partition(": ")
             out.incomplete.append(Incomplete(what=f"{options.manifests}/{path}",
@@ -156,6 +184,9 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                 reason="no component has values for this environment, so nothing it declares "
                 "was read; check --environment"
                 + (f" (the helmfiles name: {known})" if known else "")))
+        out.evidence.append(coverage.manifests(options.manifests, manifests,
+                                               out.incomplete[before:]))
+        before = len(out.incomplete)
         depth = options.history
         if depth is None and shutil.which("git") is None:
             # Without git, history (the rollback target) cannot be read: fail closed.
@@ -180,21 +211,46 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                                                  reason=str(exc)))
             else:
                 out.usages.extend(history.usages)
+                out.history_read = history
                 out.history = history.summary()
                 out.notes.append(history.summary())
                 out.notes.extend(history.limits)
                 for problem in history.problems:
                     out.incomplete.append(Incomplete(what=f"git history of {options.manifests}",
                                                      reason=problem))
-    for path in options.helm_json:
-        out.releases.extend(load_helm_file(path))
+        out.evidence.append(coverage.history(options.manifests, options.history, depth,
+                                             out.history_read, out.incomplete[before:]))
+    helm_read: list[tuple[str, list[HelmRelease], Incomplete | None]] = [
+        (path, load_helm_file(path), None) for path in options.helm_json]
     if options.use_helm:
+        shown = shlex.join(helm_command())
         try:
-            out.releases.extend(parse_helm_list(run_helm(timeout=options.timeout), "helm"))
+            helm_read.append((shown, parse_helm_list(run_helm(timeout=options.timeout), "helm"),
+                              None))
         except SourceError as exc:
-            out.incomplete.append(Incomplete(what="helm", reason=str(exc)))
-    if out.releases:
-        out.usages.extend(_helm_usages(out.releases, out.components, options.environment))
+            helm_read.append((shown, [], Incomplete(what="helm", reason=str(exc))))
+    for what, releases, helm_failed in helm_read:
+        out.releases.extend(releases)
+        if helm_failed is not None:
+            out.incomplete.append(helm_failed)
+            out.evidence.append(coverage.helm(what, releases, None, [helm_failed]))
+            continue
+        helm = release_evidence(releases, out.components, options.environment,
+                                snapshot=snapshot, host=hosts[0] if hosts else None,
+                                chart_values=lookup,
+                                image_tag_template=options.image_tag_template)
+        unread = list(helm.incomplete)
+        if not releases:
+            # Every cluster that helm manages has a release: none at all is a wrong kube
+            # context far more often than a cluster without Helm. Not "nothing in use".
+            unread.append(Incomplete(what=f"helm releases in {what}", reason=(
+                "no release at all; an empty list cannot be told from a wrong kube context, "
+                "so nothing was learnt")))
+        out.usages.extend(helm.usages)
+        out.findings.extend(helm.findings)
+        out.incomplete.extend(unread)
+        out.notes.extend(helm.notes)
+        out.evidence.append(coverage.helm(what, releases, helm, unread))
     return out
 
 
@@ -203,24 +259,3 @@ def _unread(what: str, origin: str, missing: Sequence[str]) -> list[Incomplete]:
     return [Incomplete(what=what,
                        reason=f"{m.removeprefix(origin + ': ')} (what it runs is unknown)")
             for m in missing]
-
-
-def _helm_usages(releases: Sequence[HelmRelease], components: Sequence[Component],
-                 environment: str | None) -> list[Usage]:
-    """Deployed chart versions, matched to components by release name and namespace."""
-    usages = []
-    for release in releases:
-        for component in components:
-            if component.chart is None:
-                continue
-            if component.release != release.name or (
-                component.namespace and component.namespace != release.namespace
-            ):
-                continue
-            if component.chart_repository is None or not component.oci:
-                continue
-            usage = release.chart_usage(component.chart, component.chart_repository,
-                                        component=component.name, environment=environment)
-            if usage is not None:
-                usages.append(usage)
-    return usages

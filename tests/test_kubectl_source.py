@@ -242,9 +242,43 @@ def test_empty_and_ignored() -> None:
         KubectlEvidence((), (), nothing)
     assert parse_kubectl_json({"kind": "List", "items": None}, "t") == \
         KubectlEvidence((), (), nothing)
+    # Objects but no workload (issue 12 item 3): what runs is unknown, as for an empty List.
     service = {"kind": "Service", "metadata": {"name": "s"}, "spec": {}}
-    assert parse_kubectl_json({"kind": "List", "items": [service]}, "t") == KubectlEvidence((), ())
-    assert parse_kubectl_json(service, "t") == KubectlEvidence((), ())
+    listed = parse_kubectl_json({"kind": "List", "items": [service]}, "t")
+    assert (listed.usages, listed.objects, listed.workloads) == ((), 1, 0)
+    assert listed.missing == (
+        "t: holds 1 objects (Service) but no workload (Pod, Deployment, StatefulSet, "
+        "DaemonSet, ReplicaSet, Job, CronJob), so nothing was learnt; save `kubectl get "
+        "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o json`",)
+    assert parse_kubectl_json(service, "t").missing == listed.missing
+
+
+@pytest.mark.parametrize("kinds", [
+    ["Service"], ["ConfigMap", "Endpoints"], ["Service", "ConfigMap", "Endpoints", "Secret"],
+    ["Namespace"], ["Ingress", "HorizontalPodAutoscaler"],
+])
+def test_objects_without_a_workload_are_unread_never_nothing_in_use(kinds: list[str]) -> None:
+    items = [{"kind": k, "metadata": {"name": f"o{i}", "namespace": "x"}}
+             for i, k in enumerate(kinds)]
+    for data in ({"kind": "List", "items": items},
+                 # A raw API list (`ServiceList`) leaves out each item's kind.
+                 {"kind": f"{kinds[0]}List", "items": [{k: v for k, v in i.items() if k != "kind"}
+                                                       for i in items]}
+                 if len(set(kinds)) == 1 else None):
+        if data is None:
+            continue
+        ev = parse_kubectl_json(data, "dump.json")
+        assert ev.workloads == 0 and ev.objects == len(kinds)
+        assert len(ev.missing) == 1 and "but no workload" in ev.missing[0]
+
+
+def test_a_list_with_one_workload_among_other_objects_is_read() -> None:
+    items = [{"kind": "Service", "metadata": {"name": "s", "namespace": "x"}},
+             {"kind": "Pod", "metadata": {"name": "p", "namespace": "x"},
+              "spec": {"containers": [{"name": "c", "image": "h/p/r:1"}]}}]
+    ev = parse_kubectl_json({"kind": "List", "items": items}, "t")
+    assert (ev.missing, ev.objects, ev.workloads) == ((), 2, 1)
+    assert [u.ref for u in ev.usages] == ["h/p/r:1"]
 
 
 def _pod(**spec: Any) -> dict[str, Any]:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from harborguard.evidence import Usage
 
 REPORT_SCHEMA = "harborguard.report/v1"
+# The commands whose report carries `evidence` (what each evidence source covered).
+EVIDENCE_COMMANDS = ("check", "diff", "drift")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ def build_report(
     severities: Counter[str] = Counter()
     for code, n in Counter(map(_CODE, all_findings)).items():
         severities[SEVERITY[code]] += n
-    return {
+    report = {
         "schema": REPORT_SCHEMA,
         "tool": TOOL,
         "command": command,
@@ -209,6 +211,10 @@ def build_report(
             "warnings": severities["warning"],
         },
     }
+    if command in EVIDENCE_COMMANDS:
+        # What each evidence source covered; the CLI fills it. Empty: none was given.
+        report["evidence"] = []
+    return report
 
 
 def add_previous_actions(report: dict[str, Any], previous: RunResult) -> None:

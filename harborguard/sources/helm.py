@@ -10,14 +10,22 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harborguard import jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
+from harborguard.findings import Finding
+from harborguard.model import Incomplete, Repository, Snapshot
+from harborguard.redact import mask_userinfo, redact_yaml
 from harborguard.sources.process import run_tool
+
+if TYPE_CHECKING:
+    from harborguard.sources.helmfile import Component
+    from harborguard.sources.manifests import ChartValues
 
 # `--max 0`: without it helm stops at 256 releases and says nothing.
 HELM_ARGS = ("list", "--all-namespaces", "--max", "0", "-o", "json")
@@ -176,3 +184,157 @@ def _type(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+# -- releases as evidence -----------------------------------------------------------------
+
+
+@dataclass
+class ReleaseEvidence:
+    """What Helm's releases need from Harbor: the chart artifact each deploys, and the
+    images that chart runs; with what could not be told (findings, incomplete)."""
+
+    usages: list[Usage] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    incomplete: list[Incomplete] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    charts: int = 0  # releases whose chart was named: by a component, or found in Harbor
+
+
+def release_evidence(
+    releases: Sequence[HelmRelease],
+    components: Sequence[Component],
+    environment: str | None,
+    *,
+    snapshot: Snapshot | None,
+    host: str | None,
+    chart_values: ChartValues | None,
+    image_tag_template: str | None,
+) -> ReleaseEvidence:
+    """Each release on its own, or beside the manifests.
+
+    A release whose helmfile component is known (release name and namespace) deploys that
+    component's chart. Any other is the chart artifact whose repository's last path segment
+    and tag give ``<segment>-<tag>`` = the release's ``chart`` field, among the repositories
+    of ``snapshot`` (every such repository counts). Without a snapshot (``drift``) only the
+    components' charts are named, and no images.
+    """
+    out = ReleaseEvidence()
+    candidates_by_segment: dict[str, list[Repository]] = {}
+    if snapshot is not None:
+        for project in snapshot.projects:
+            for repo in project.repositories:
+                segment = repo.name.rstrip("/").rsplit("/", 1)[-1]
+                candidates_by_segment.setdefault(segment, []).append(repo)
+    for release in releases:
+        where = f"{release.namespace}/HelmRelease/{release.name}"
+        component = _component_of(release, components)
+        if component is not None and component.chart and component.chart_repository:
+            usage = release.chart_usage(component.chart, component.chart_repository,
+                                        component=component.name, environment=environment)
+            if usage is not None:
+                out.usages.append(usage)
+                out.charts += 1
+                version = release.version(component.chart) or ""
+                if snapshot is not None and version != component.chart_version:
+                    # A version the manifests do not declare (drift, a rollback): its images
+                    # are the chart's own, not the ones the manifests resolved.
+                    chart_ref = usage.ref.rsplit(":", 1)[0]
+                    values = chart_values(chart_ref, version) if chart_values else None
+                    _images(out, release, where, chart_ref, version, values,
+                            image_tag_template, component.name, environment)
+                continue
+        if snapshot is None:
+            continue
+        _by_repository(out, release, where, candidates_by_segment, host, image_tag_template)
+    return out
+
+
+def _component_of(release: HelmRelease, components: Sequence[Component]) -> Component | None:
+    for component in components:
+        if component.chart is None or component.release != release.name:
+            continue
+        if component.namespace and component.namespace != release.namespace:
+            continue
+        if component.chart_repository is None or not component.oci:
+            continue
+        if release.version(component.chart) is None:
+            continue
+        return component
+    return None
+
+
+def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
+                   by_segment: dict[str, list[Repository]], host: str | None,
+                   image_tag_template: str | None) -> None:
+    """The release's chart among the repositories read: every split of its ``chart`` field
+    into ``<segment>-<version>`` that names a repository counts."""
+    candidates: list[tuple[Repository, str]] = []
+    for segment, repos in by_segment.items():
+        version = split_chart(release.chart, segment)
+        if version is not None:
+            candidates.extend((repo, version) for repo in repos)
+    if not candidates or host is None:
+        out.findings.append(Finding(
+            code="unmatched-reference",
+            message=f"{where} runs chart {release.chart}, which no repository of the projects "
+            "read holds (a chart from another registry, or from a project not fetched): "
+            "not checked",
+        ))
+        return
+    holders = [(repo, version, artifact) for repo, version in candidates
+               for artifact in repo.artifacts if version in artifact.tags]
+    if len(candidates) > 1:
+        names = ", ".join(f"{repo.name}:{version}" for repo, version in candidates)
+        out.notes.append(f"{where}: chart {release.chart} could be any of {names}; each "
+                         "one that exists is counted as in use")
+    if not holders:
+        # Every candidate gets its in-use-missing finding from check.
+        for repo, version in candidates:
+            out.usages.append(_chart_usage(host, repo.name, version, where))
+            _images(out, release, where, f"{host}/{repo.name}", version, None,
+                    image_tag_template, None, None, project=repo.name)
+        return
+    out.charts += 1
+    for repo, version, artifact in holders:
+        out.usages.append(_chart_usage(host, repo.name, version, where))
+        values = (repo.additions.get(artifact.digest) or {}).get("values.yaml")
+        _images(out, release, where, f"{host}/{repo.name}", version, values,
+                image_tag_template, None, None, project=repo.name)
+
+
+def _chart_usage(host: str, repository: str, version: str, where: str) -> Usage:
+    return Usage("helm", "declared", f"{host}/{repository}:{version}", where, chart=True)
+
+
+def _images(out: ReleaseEvidence, release: HelmRelease, where: str, chart_ref: str,
+            version: str, values: str | None, image_tag_template: str | None,
+            component: str | None, environment: str | None, *,
+            project: str | None = None) -> None:
+    """The images a deployed chart version runs; unknown images make the run incomplete."""
+    from harborguard.sources.helmvalues import chart_images
+
+    images = chart_images(values, version, image_tag_template, repository=chart_ref,
+                          declared_at=where)
+    for image in images.images:
+        out.usages.append(Usage("helm", "declared", image.ref, image.where or where,
+                                digest=image.digest, component=component,
+                                environment=environment))
+    repository = project
+    for item in images.unresolved:
+        reason = item.reason
+        out.findings.append(Finding(
+            code="unresolved-reference",
+            project=None if repository is None else repository.split("/", 1)[0],
+            repository=repository,
+            component=component,
+            environment=environment,
+            message=mask_userinfo(f"{item.where}: {redact_yaml(item.text).strip()}: {reason}"),
+        ))
+    if images.unresolved:
+        out.incomplete.append(Incomplete(
+            what=f"helm release {release.namespace}/{release.name}",
+            reason=f"the images chart {chart_ref.rsplit('/', 1)[-1]}:{version} runs are unknown "
+            "(what the release runs is not checked); take the snapshot with the charts' "
+            "values.yaml (additions) or give --image-tag-template, e.g. '{version}_image'",
+        ))

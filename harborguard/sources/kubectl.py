@@ -55,6 +55,8 @@ class KubectlEvidence:
     problems: tuple[str, ...]
     # Evidence that could not be read: "<origin>: <item or Kind ns/name>: <what>; skipped".
     missing: tuple[str, ...] = ()
+    objects: int = 0  # items read (every kind)
+    workloads: int = 0  # of them, the kinds that carry a pod spec (POD_SPEC_PATHS)
 
 
 class _Skip(Exception):
@@ -84,8 +86,22 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
         # context or namespace far more often than an empty cluster. Not "nothing in use".
         missing.append(f"{origin}: holds no objects at all; an empty namespace cannot be told "
                        "from a wrong context or namespace, so nothing was learnt")
+    kinds = [_kind_of(item, default) for _, item, default in items]
+    workloads = sum(1 for kind in kinds if kind in POD_SPEC_PATHS)
+    if items and not workloads and not missing:
+        # Services, ConfigMaps, Endpoints...: a dump of the wrong resources, not a cluster
+        # that runs nothing. What runs is unknown, as for an empty List.
+        shown = ", ".join(sorted({k or "?" for k in kinds})[:5])
+        missing.append(f"{origin}: holds {len(items)} objects ({shown}) but no workload (Pod, "
+                       "Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), so "
+                       f"nothing was learnt; save `kubectl get {RESOURCES} -A -o json`")
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
-                           missing=tuple(missing))
+                           missing=tuple(missing), objects=len(items), workloads=workloads)
+
+
+def _kind_of(item: Any, default: str | None) -> str | None:
+    kind = item.get("kind", default) if isinstance(item, Mapping) else None
+    return kind if isinstance(kind, str) else None
 
 
 def kubectl_command(
