@@ -16,7 +16,7 @@ from operator import indexOf, itemgetter
 from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage
-from harborguard.findings import Finding
+from harborguard.findings import CHART_BREAKS, Finding
 from harborguard.imageref import ImageRef, parse_image_ref
 from harborguard.model import Artifact
 from harborguard.retention.engine import Decision, RepositoryOutcome
@@ -342,7 +342,7 @@ def _kind_words(usage: Usage) -> str:
 def _breaks(usage: Usage) -> str:
     """What cannot happen without the artifact: a chart is pulled by helm, an image by pods."""
     if usage.chart:
-        return "a `helm rollback` or reinstall of that release cannot pull the chart"
+        return CHART_BREAKS
     return "a restart or rollback cannot pull it"
 
 

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 from harborguard.evidence import Covered, CoveredSource
 from harborguard.model import Incomplete
 
+# Why the git history (the rollback window) was not read: the verdicts quote it.
+HISTORY_ZERO = "--history 0"
+NOT_A_CHECKOUT = "not a git checkout"
+
 if TYPE_CHECKING:
     from harborguard.sources.githistory import HistoryEvidence
     from harborguard.sources.helm import HelmRelease, ReleaseEvidence
@@ -56,8 +60,8 @@ def history(root: str, asked: int | None, depth: int, read: HistoryEvidence | No
               "references": len(read.usages) if read else 0}
     note: str | None = None
     if depth == 0:
-        note = ("--history 0: the rollback window was not checked" if asked == 0 else
-                f"{root} is not a git checkout: the rollback window was not checked")
+        note = (f"not read: {HISTORY_ZERO}" if asked == 0 else
+                f"not read: {NOT_A_CHECKOUT}")
     elif read is not None:
         note = read.summary()
     return _state("git-history", root, counts, unread, note)

@@ -25,6 +25,10 @@ SEVERITY: dict[str, Severity] = {
 
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
+# What a finding about a Helm CHART artifact says breaks (never pod wording): formatters
+# tell chart findings by it.
+CHART_BREAKS = "a `helm rollback` or reinstall of that release cannot pull the chart"
+
 
 class Related(NamedTuple):
     digest: str

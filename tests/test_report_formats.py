@@ -219,12 +219,13 @@ def parse(text: str) -> ET.Element:
 
 def check_counts(root: ET.Element) -> None:
     assert root.tag == "testsuites"
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite in root.findall("testsuite"):
         cases = suite.findall("testcase")
         counted = {"tests": len(cases),
                    "failures": sum(len(c.findall("failure")) for c in cases),
-                   "errors": sum(len(c.findall("error")) for c in cases)}
+                   "errors": sum(len(c.findall("error")) for c in cases),
+                   "skipped": sum(len(c.findall("skipped")) for c in cases)}
         assert {k: int(suite.get(k, "-1")) for k in counted} == counted
         for key, value in counted.items():
             totals[key] += value
@@ -237,7 +238,8 @@ def test_junit_example() -> None:
     check_counts(root)
     assert [s.get("name") for s in root.findall("testsuite")] == ["toolforge", "harborguard"]
     repos = len(report["repositories"])
-    assert int(root.get("tests", "0")) == repos + len(report["findings"]) + 1
+    # + the run's summary and (check) its evidence of use
+    assert int(root.get("tests", "0")) == repos + len(report["findings"]) + 2
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
     retention = cases[("toolforge/builds-api", "toolforge/builds-api: retention")]
     failure = retention.find("failure")

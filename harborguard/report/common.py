@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harborguard.findings import CHART_BREAKS
+
 
 def finding_place(finding: dict[str, Any]) -> str:
     """Where a finding is: its repository, else its component (and environment), else its
@@ -55,3 +57,67 @@ def short_reason(row: dict[str, Any]) -> str:
         return reason.removeprefix("not kept by any rule; protected by ")
     reason = reason.removeprefix("not kept by any rule: ")
     return _RANKED.sub(r"\4 by \5, rule \1 keeps \3", reason)
+
+
+def is_chart_finding(finding: dict[str, Any]) -> bool:
+    """A finding about a Helm chart artifact: what breaks is a helm rollback or reinstall."""
+    return CHART_BREAKS in str(finding["message"])
+
+
+def evidence_given(report: dict[str, Any]) -> bool | None:
+    """Whether any evidence of use was read; None for reports that take none (simulate)."""
+    if "evidence" not in report:
+        return None
+    return bool(report["evidence"])
+
+
+NO_EVIDENCE = ("no evidence of use was given (--kubectl, --kubectl-json, --manifests, --helm "
+               "or --helm-json), so this does not show whether anything in use would be "
+               "deleted")
+
+
+def not_checked(report: dict[str, Any]) -> list[str]:
+    """What an all-clear must be qualified by: what the evidence did not cover."""
+    out = []
+    for entry in report.get("evidence", []):
+        if entry["source"] == "git-history" and not entry["counts"].get("requested"):
+            why = str(entry["note"] or "not read").removeprefix("not read: ")
+            out.append(f"the rollback window (git history not read: {why})")
+    counts: dict[str, int] = {}
+    for finding in report["findings"]:
+        counts[finding["code"]] = counts.get(finding["code"], 0) + 1
+    foreign = counts.get("foreign-registry", 0)
+    if foreign:
+        out.append(f"{_count(foreign, 'reference')} to another registry host "
+                   "(foreign-registry; add --registry-alias HOST if it is this Harbor)")
+    unresolved = counts.get("unresolved-reference", 0)
+    if unresolved:
+        out.append(f"{_count(unresolved, 'reference')} that could not be resolved "
+                   "(unresolved-reference)")
+    return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def evidence_line(report: dict[str, Any]) -> str | None:
+    """``Evidence: kubectl FILE (4 objects, 4 workloads, 8 references); ...``; None for
+    reports that take no evidence."""
+    given = evidence_given(report)
+    if given is None:
+        return None
+    if not given:
+        return "Evidence: none given"
+    parts = []
+    for entry in report["evidence"]:
+        counts = dict(entry["counts"])
+        if entry["source"] == "git-history":
+            shown = [f"{counts.pop('versions', 0)} of {counts.pop('requested', 0)} versions back"]
+        else:
+            shown = []
+        shown += [_count(n, key.removesuffix("s")) if key.endswith("s") else f"{n} {key}"
+                  for key, n in counts.items()]
+        state = "" if entry["complete"] else "; INCOMPLETE"
+        parts.append(f"{entry['source']} {entry['what']} ({', '.join(shown)}{state})")
+    return "Evidence: " + "; ".join(parts)

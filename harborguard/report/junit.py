@@ -1,15 +1,19 @@
 """``--format junit``: JUnit XML for CI test-report readers (GitLab, Jenkins).
 
 Shape: ``<testsuites>`` > ``<testsuite>`` > ``<testcase>`` > ``<failure>``/``<error>``/
-``<system-out>``, with ``tests``, ``failures``, ``errors`` (and ``skipped="0"``,
-``time="0"``) on every ``testsuite`` and on ``testsuites``.
+``<system-out>``, with ``tests``, ``failures``, ``errors``, ``skipped`` (and ``time="0"``)
+on every ``testsuite`` and on ``testsuites``.
 
 - One ``testsuite`` per Harbor project, in report order, so Jenkins and GitLab group the
   cases the way an operator thinks of them ("which project's policy is wrong") and a
   whole-instance audit stays navigable; plus a last suite named ``harborguard`` for the run
   itself: a passing ``harborguard: summary`` case (the report's summary, source and notes in
   ``system-out``, so the file is never empty), one ``<error>`` case per ``incomplete`` entry
-  (an incomplete run never reads as green), and findings that name no project.
+  (an incomplete run never reads as green), and findings that name no project. For check,
+  diff and drift, a case ``harborguard: evidence of use`` lists what each evidence source
+  covered; it is ``<skipped>`` when no evidence was given or (check, diff) something was
+  not checked (the rollback window without git history, foreign-registry or unresolved
+  references), so an empty failure list is never an unqualified all-clear.
 - Per repository, a case ``"<repository>: retention"`` (classname: the repository). It
   fails when the repository has a finding at or above ``fail_on``; its ``system-out``
   holds the kept/deleted counts, the rules, the version ranges, the fate changes (``diff``)
@@ -34,9 +38,13 @@ from typing import Any
 
 from harborguard.findings import RANK
 from harborguard.report.common import (
+    NO_EVIDENCE,
     STATUS_TEXT,
+    evidence_given,
+    evidence_line,
     finding_place,
     human_bytes,
+    not_checked,
     short_digest,
     short_reason,
 )
@@ -70,6 +78,7 @@ class _Suite:
         self.cases: list[ET.Element] = []
         self.failures = 0
         self.errors = 0
+        self.skipped = 0
         self._names: dict[tuple[str, str], int] = defaultdict(int)
 
     def case(self, classname: str, name: str) -> ET.Element:
@@ -90,10 +99,14 @@ class _Suite:
         else:
             self.errors += 1
 
+    def skip(self, case: ET.Element, message: str) -> None:
+        ET.SubElement(case, "skipped", message=_clean(message))
+        self.skipped += 1
+
     def element(self) -> ET.Element:
         suite = ET.Element("testsuite", name=_clean(self.name), tests=str(len(self.cases)),
-                           failures=str(self.failures), errors=str(self.errors), skipped="0",
-                           time="0")
+                           failures=str(self.failures), errors=str(self.errors),
+                           skipped=str(self.skipped), time="0")
         suite.extend(self.cases)
         return suite
 
@@ -179,6 +192,23 @@ def _summary_text(report: dict[str, Any], fail_on: str) -> list[str]:
     return lines
 
 
+def _evidence_case(run: _Suite, report: dict[str, Any]) -> None:
+    """``harborguard: evidence of use`` (check, diff, drift): what each source covered. An
+    empty failure list is an all-clear only when this case passes: without evidence, or
+    with something the evidence did not cover, it is skipped, saying what."""
+    given = evidence_given(report)
+    if given is None:
+        return
+    case = run.case(RUN_SUITE, f"{RUN_SUITE}: evidence of use")
+    lines = [evidence_line(report) or ""]
+    lines += [f"{e['source']} {e['what']}: {e['note']}" for e in report["evidence"] if e["note"]]
+    if not given:
+        run.skip(case, f"not checked: {NO_EVIDENCE}")
+    elif report.get("command") != "drift" and not_checked(report):
+        run.skip(case, f"not checked: {'; '.join(not_checked(report))}")
+    _out(case, lines)
+
+
 def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
            fail_on: str = "error", **options: Any) -> str:
     """The JUnit document. ``fail_on`` ("error" or "warning"): the lowest finding severity
@@ -223,6 +253,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     run = suite(None)
     run.case(RUN_SUITE, f"{RUN_SUITE}: summary")
     _out(run.cases[-1], _summary_text(report, fail_on))
+    _evidence_case(run, report)
     for item in report["incomplete"]:
         case = run.case(RUN_SUITE, f"incomplete: {item['what']}")
         run.fail(case, "error", "incomplete", f"{item['what']}: {item['reason']}",
@@ -246,7 +277,8 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
         "testsuites", name=_clean(f"harborguard {report.get('command', '')}".rstrip()),
         tests=str(sum(len(s.cases) for s in ordered)),
         failures=str(sum(s.failures for s in ordered)),
-        errors=str(sum(s.errors for s in ordered)), time="0",
+        errors=str(sum(s.errors for s in ordered)),
+        skipped=str(sum(s.skipped for s in ordered)), time="0",
     )
     root.extend(s.element() for s in ordered)
     ET.indent(root, space="  ")

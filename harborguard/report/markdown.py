@@ -24,9 +24,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from harborguard.report.common import (
+    NO_EVIDENCE,
     STATUS_TEXT,
+    evidence_given,
+    evidence_line,
     finding_place,
     human_bytes,
+    is_chart_finding,
+    not_checked,
     short_digest,
     short_reason,
 )
@@ -113,12 +118,23 @@ _FINDING_HEAD = [_row("severity", "code", "repository", "tags", "message"),
 # The parts
 
 
+def _what_deleted(code: str, findings: list[dict[str, Any]]) -> str:
+    """"images still in use", or Helm charts where the findings are about charts."""
+    charts = sum(1 for f in findings if is_chart_finding(f))
+    if code != "in-use-deleted" or not charts:
+        return _DELETES[code]
+    if charts == len(findings):
+        return "Helm charts still deployed (a helm rollback or reinstall cannot pull them)"
+    return "images and Helm charts still in use"
+
+
 def _verdict(report: dict[str, Any], fail_on: str) -> str:
     findings = report["findings"]
     errors = [f for f in findings if f["severity"] == "error"]
     warnings = sum(1 for f in findings if f["severity"] == "warning")
     codes = list(dict.fromkeys(f["code"] for f in errors))
-    deletes = [_DELETES[c] for c in _DELETES if c in codes]
+    deletes = [_what_deleted(c, [f for f in errors if f["code"] == c])
+               for c in _DELETES if c in codes]
     tied = any(f["code"] in _DELETES and "order of equal timestamps" in f["message"]
                for f in errors)
     verb = "would delete (or leaves to a tie of equal timestamps)" if tied else "would delete"
@@ -137,9 +153,28 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
         if fail_on == "warning" and warnings:
             counted += f", {_plural(warnings, 'warning')}"
         return f"**harborguard: {counted}** — {why}"
+    # No error: for check and diff, an all-clear about what is in use only on evidence, and
+    # qualified by what the evidence did not cover.
+    given = evidence_given(report) if report.get("command") in ("check", "diff") else None
+    if given is False:
+        qualifier = f"; {NO_EVIDENCE}"
+    elif given:
+        unchecked = not_checked(report)
+        qualifier = f"; not checked: {'; '.join(unchecked)}" if unchecked else ""
+    else:
+        qualifier = ""
     if warnings and fail_on == "warning":
         return (f"**harborguard: {_plural(warnings, 'warning')}** (fail-on warning) — "
-                "see the warnings below")
+                f"see the warnings below{qualifier}")
+    if given is False:
+        return f"**harborguard: no evidence of use was given** — {NO_EVIDENCE}" + (
+            f"; {_plural(warnings, 'warning')} to review" if warnings else "")
+    if given:
+        head = ("nothing in use would be deleted among what was checked" if qualifier
+                else "nothing in use would be deleted")
+        rest = [qualifier[2:]] if qualifier else []
+        rest += [f"{_plural(warnings, 'warning')} to review"] if warnings else []
+        return f"**harborguard: {head}**" + (f" — {'; '.join(rest)}" if rest else "")
     if warnings:
         return f"**harborguard: no errors** — {_plural(warnings, 'warning')} to review"
     return "**harborguard: no problems found**"
@@ -414,7 +449,8 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     """The comment. ``fail_on`` ("error" or "warning", as the CLI's --fail-on) only changes
     the verdict's wording; ``max_bytes`` is the size to stay under; colour/width are unused.
     """
-    top = [_verdict(report, fail_on), "", _meta(report)]
+    line = evidence_line(report)
+    top = [_verdict(report, fail_on), "", _meta(report), *(["", md(line)] if line else [])]
     errors = _errors(report)
     incomplete = _incomplete(report)
     summary = _summary(report)

@@ -10,7 +10,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harborguard.report.common import STATUS_TEXT, human_bytes, short_digest, short_reason
+from harborguard.report.common import (
+    NO_EVIDENCE,
+    STATUS_TEXT,
+    evidence_given,
+    evidence_line,
+    human_bytes,
+    is_chart_finding,
+    not_checked,
+    short_digest,
+    short_reason,
+)
 
 # Repositories with more artifacts than this list only the rows that matter.
 ROWS_IN_FULL = 40
@@ -284,21 +294,46 @@ CONSEQUENCE = {
 }
 
 
+CHART_CONSEQUENCE = {
+    "in-use-deleted": "is the Helm chart of a deployed release; once Harbor deletes it, a "
+    "`helm rollback` or reinstall of that release cannot pull the chart",
+    "rollback-deleted": "is the Helm chart of a rollback target; `helm rollback` to it would "
+    "fail",
+    "in-use-missing": "is a Helm chart already gone from Harbor but still deployed: a `helm "
+    "rollback` or reinstall of that release cannot pull it today",
+}
+
+
 def _render_verdict(console: Console, report: dict[str, Any]) -> None:
-    """In plain words: what this policy would break, and what to do about it."""
+    """In plain words: what this policy would break, and what to do about it. An all-clear
+    only on complete evidence, and qualified by what the evidence did not cover."""
     harmful = [f for f in report["findings"] if f["code"] in CONSEQUENCE]
+    line = evidence_line(report)
+    if line is not None:
+        console.print()
+        console.print(Text(line, style="dim"))
     if not harmful:
         if report.get("command") in ("check", "diff") and not report["incomplete"]:
             console.print()
-            console.print(Text("Nothing in use would be deleted.", style="bold green"))
+            if not evidence_given(report):
+                console.print(Text(f"Not checked: {NO_EVIDENCE}.", style="bold yellow"))
+                return
+            unchecked = not_checked(report)
+            if unchecked:
+                console.print(Text("Nothing in use would be deleted among what was checked; "
+                                   f"not checked: {'; '.join(unchecked)}.",
+                                   style="bold yellow"))
+            else:
+                console.print(Text("Nothing in use would be deleted.", style="bold green"))
         return
     console.print()
     console.print(Text("What this policy would break", style="bold red"))
     for f in harmful:
         label = ", ".join(f["tags"] or []) or (f["digest"] or "?")
+        words = (CHART_CONSEQUENCE.get(f["code"]) if is_chart_finding(f) else None) \
+            or CONSEQUENCE[f["code"]]
         console.print(
-            Text.assemble("  - ", (f"{f['repository']}:{label}", "bold"),
-                          f" {CONSEQUENCE[f['code']]}.")
+            Text.assemble("  - ", (f"{f['repository']}:{label}", "bold"), f" {words}.")
         )
     console.print(
         "  Keep these before the policy runs: add a rule that retains them (for example "
@@ -315,6 +350,10 @@ def _render_drift(console: Console, buffer: io.StringIO, report: dict[str, Any])
                                 f"  environment: {source.get('environment', '?')}"))
     _render_findings(console, report)
     drifted = [f for f in report["findings"] if f["code"] in ("not-deployed", "not-in-manifests")]
+    line = evidence_line(report)
+    if line is not None:
+        console.print()
+        console.print(Text(line, style="dim"))
     console.print()
     if report["incomplete"]:
         console.print(Text("INCOMPLETE: some evidence could not be read; drift may be missing.",
