@@ -112,12 +112,15 @@ def evidence_line(report: dict[str, Any]) -> str | None:
     parts = []
     for entry in report["evidence"]:
         counts = dict(entry["counts"])
+        state = "" if entry["complete"] else "; INCOMPLETE"
+        if entry["source"] == "git-history" and not counts.get("requested"):
+            parts.append(f"git-history {entry['what']} ({entry['note'] or 'not read'}{state})")
+            continue
         if entry["source"] == "git-history":
             shown = [f"{counts.pop('versions', 0)} of {counts.pop('requested', 0)} versions back"]
         else:
             shown = []
         shown += [_count(n, key.removesuffix("s")) if key.endswith("s") else f"{n} {key}"
                   for key, n in counts.items()]
-        state = "" if entry["complete"] else "; INCOMPLETE"
         parts.append(f"{entry['source']} {entry['what']} ({', '.join(shown)}{state})")
     return "Evidence: " + "; ".join(parts)
