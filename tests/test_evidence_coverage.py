@@ -267,7 +267,7 @@ def test_foreign_registry_warnings_qualify_the_all_clear(tmp_path: Path) -> None
     snap = _snapshot_named(tmp_path, "http://127.0.0.1:8080")
     image = f"{HOST}/toolforge/registry-admission"
     cluster = write_json(tmp_path / "k.json", {"kind": "List", "items": [
-        _pod("a", f"127.0.0.1:8080/toolforge/registry-admission:0.0.32"),
+        _pod("a", "127.0.0.1:8080/toolforge/registry-admission:0.0.32"),
         _pod("b", f"{image}:0.0.31")]})
     code, out, err = invoke("check", "--snapshot", snap, "--kubectl-json", cluster,
                             "--format", "table")
