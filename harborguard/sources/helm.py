@@ -270,8 +270,11 @@ def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
     """The release's chart among the repositories read: every split of its ``chart`` field
     into ``<segment>-<version>`` that names a repository counts."""
     candidates: list[tuple[Repository, str]] = []
-    for segment, repos in by_segment.items():
-        version = split_chart(release.chart, segment)
+    field_ = release.chart
+    # Each dash may end the chart name: a lookup per dash, not a scan of every repository.
+    for cut in (i for i, char in enumerate(field_) if char == "-"):
+        repos = by_segment.get(field_[:cut], ())
+        version = split_chart(field_, field_[:cut]) if repos else None
         if version is not None:
             candidates.extend((repo, version) for repo in repos)
     if not candidates or host is None:
