@@ -132,3 +132,67 @@ def test_repo_index_lookups_agree_with_a_plain_search() -> None:
             assert index.digest_pos(digest) == want_d
             parents = [p for p, a in enumerate(artifacts) if digest in a.children]
             assert index.parents_of(digest) == parents
+
+
+# -- issue 12 item 2: Harbor read through another name than pods pull from ---------------
+
+OTHER = "127.0.0.1:8080"
+
+
+def test_a_digest_is_the_artifact_whatever_host_names_it() -> None:
+    variants = [
+        usage(f"{OTHER}/proj/app@{dig('mid')}"),  # digest in the reference
+        usage(f"{OTHER}/proj/app:1.2@{dig('mid')}"),  # tag@digest
+        usage(f"{OTHER}/proj/app:whatever", digest=dig("mid")),  # the pod's imageID
+        usage("registry.internal:5000/proj/app:1.2", digest=dig("mid"), kind="declared"),
+    ]
+    for one in variants:
+        found = check(_result(), [one], [HOST])
+        assert list(found.in_use) == [("proj", "proj/app", dig("mid"))], one
+        assert codes(found) == [("in-use-deleted", ("1.2",))]
+        assert found.harbor_named == 1 and not found.no_harbor_reference
+    child = check(_result(), [usage(f"{OTHER}/proj/app@{dig('child-amd64')}")], [HOST])
+    assert list(child.in_use) == [("proj", "proj/app", dig("idx"))]
+
+
+def test_another_host_naming_a_harbor_path_is_a_foreign_registry_warning() -> None:
+    refs = [usage(f"{OTHER}/proj/app:1.2"), usage(f"{OTHER}/proj/app:1.1"),
+            usage(f"{OTHER}/proj/app@{dig('gone')}")]
+    found = check(_result(), refs, [HOST])
+    assert not found.in_use
+    [warning] = found.findings  # one per host and repository
+    assert (warning.code, warning.severity, warning.repository) == (
+        "foreign-registry", "warning", "proj/app")
+    assert f"names registry {OTHER}" in warning.message
+    assert f"--registry-alias {OTHER}" in warning.message
+    assert found.foreign == {OTHER: 3} and found.no_harbor_reference
+
+
+def test_an_alias_or_one_harbor_reference_ends_the_doubt() -> None:
+    found = check(_result(), [usage(f"{OTHER}/proj/app:1.2")], [HOST, OTHER])
+    assert codes(found) == [("in-use-deleted", ("1.2",))] and not found.foreign
+    mixed = check(_result(), [usage(f"{OTHER}/proj/app:1.2"), usage(f"{HOST}/proj/app:1.3")],
+                  [HOST])
+    assert [f.code for f in mixed.findings] == ["foreign-registry"]
+    assert not mixed.no_harbor_reference  # warned, not incomplete
+
+
+def test_other_registries_without_a_harbor_path_are_ignored_quietly() -> None:
+    found = check(_result(), [usage("docker.io/library/nginx:1"), usage(f"{OTHER}/x/y:1")],
+                  [HOST])
+    assert found.ignored == 2 and not found.findings and not found.no_harbor_reference
+
+
+def test_chart_findings_say_what_breaks_for_a_chart() -> None:
+    chart = Usage(source="helm", kind="declared", ref=f"{HOST}/proj/app:1.2",
+                  where="ns/HelmRelease/app", chart=True)
+    [deleted] = check(_result(), [chart], [HOST]).findings
+    assert deleted.code == "in-use-deleted"
+    assert "is the Helm chart of a deployed release" in deleted.message
+    assert "`helm rollback` or reinstall of that release cannot pull the chart" in deleted.message
+    gone = Usage(source="helm", kind="declared", ref=f"{HOST}/proj/app:9.9",
+                 where="ns/HelmRelease/app", chart=True)
+    [missing] = check(_result(), [gone], [HOST]).findings
+    assert missing.code == "in-use-missing"
+    assert "chart deployed by ns/HelmRelease/app" in missing.message
+    assert "restart" not in missing.message and "`helm rollback`" in missing.message

@@ -256,3 +256,100 @@ def test_not_executable(tmp_path: Path) -> None:
     exe.chmod(0o644)
     with pytest.raises(SourceError, match="cannot run"):
         run_helm(timeout=5, executable=str(exe))
+
+
+# -- releases as evidence on their own (issue 12 item 1) -----------------------------------
+
+
+def _snap(repos: dict[str, list[str]], additions: dict[str, dict[str, str]] | None = None
+          ) -> Any:
+    from harborguard.snapshot import parse_snapshot
+    from tests.builders import art, policy, rule, snapshot
+
+    data = snapshot({name: [art(f"{name}-{t}", [t], kind="CHART") for t in tags]
+                     for name, tags in repos.items()}, policy(rule("latestPushedK", 1)))
+    if additions:
+        for repo in data["projects"][0]["repositories"]:
+            for artifact in repo["artifacts"]:
+                tag = artifact["tags"][0]["name"]
+                if f"{repo['repository']['name']}:{tag}" in additions:
+                    repo["additions"] = {artifact["digest"]: additions[
+                        f"{repo['repository']['name']}:{tag}"]}
+    return parse_snapshot(data, "test")
+
+
+def _release(chart: str, name: str = "app", namespace: str = "ns") -> HelmRelease:
+    return HelmRelease(name, namespace, 1, "", "deployed", chart, None, "helm.json")
+
+
+def _evidence(releases: list[HelmRelease], snap: Any, template: str | None = None) -> Any:
+    from harborguard.sources.helm import release_evidence
+
+    return release_evidence(releases, [], None, snapshot=snap, host="harbor.example.org",
+                            chart_values=None, image_tag_template=template)
+
+
+@pytest.mark.parametrize(("chart", "ref"), [
+    ("app-1.0.0", "proj/app:1.0.0"),
+    ("my-app-2.1.0-rc.1", "proj/my-app:2.1.0-rc.1"),
+    ("cert-manager-v1.11.0", "proj/cert-manager:v1.11.0"),
+    ("app-1.0.0-20240221160838-03b2a120", "proj/app:1.0.0-20240221160838-03b2a120"),
+])
+def test_a_release_alone_is_its_chart_artifact(chart: str, ref: str) -> None:
+    repository, tag = ref.split(":")
+    found = _evidence([_release(chart)], _snap({repository.split("/")[1]: [tag]}),
+                      "{version}_image")
+    assert [(u.ref, u.chart) for u in found.usages] == [
+        (f"harbor.example.org/{ref}", True), (f"harbor.example.org/{ref}_image", False)]
+    assert found.charts == 1 and not found.findings and not found.incomplete
+
+
+def test_a_chart_no_repository_holds_is_unmatched_info() -> None:
+    found = _evidence([_release("ingress-nginx-4.3.0")], _snap({"app": ["1.0.0"]}))
+    assert [(f.code, f.severity) for f in found.findings] == [("unmatched-reference", "info")]
+    assert not found.usages and not found.incomplete
+
+
+def test_a_matching_repository_without_the_version_names_it_for_in_use_missing() -> None:
+    found = _evidence([_release("app-9.9.9")], _snap({"app": ["1.0.0"]}), "{version}_image")
+    assert [u.ref for u in found.usages] == ["harbor.example.org/proj/app:9.9.9",
+                                             "harbor.example.org/proj/app:9.9.9_image"]
+    assert found.charts == 0
+
+
+def test_unknown_images_of_a_found_chart_are_unresolved_and_incomplete() -> None:
+    found = _evidence([_release("app-1.0.0")], _snap({"app": ["1.0.0"]}))
+    assert [u.ref for u in found.usages] == ["harbor.example.org/proj/app:1.0.0"]
+    assert [f.code for f in found.findings] == ["unresolved-reference"]
+    assert [i.what for i in found.incomplete] == ["helm release ns/app"]
+    image_map_without_tag = _snap({"app": ["1.0.0"]}, {"proj/app:1.0.0": {
+        "values.yaml": "image:\n  repository: harbor.example.org/proj/other\n"}})
+    found = _evidence([_release("app-1.0.0")], image_map_without_tag)
+    assert [f.code for f in found.findings] == ["unresolved-reference"] and found.incomplete
+
+
+def test_values_yaml_from_the_snapshot_names_the_images() -> None:
+    snap = _snap({"app": ["1.0.0"]}, {"proj/app:1.0.0": {
+        "values.yaml": "image:\n  repository: harbor.example.org/proj/worker\n  tag: 7.0\n"
+                       "sidecar:\n  image: docker.io/library/nginx:1.25\n"}})
+    found = _evidence([_release("app-1.0.0")], snap)
+    assert sorted(u.ref for u in found.usages if not u.chart) == [
+        "docker.io/library/nginx:1.25", "harbor.example.org/proj/worker:7.0"]
+    assert not found.incomplete
+
+
+def test_every_repository_a_chart_field_could_mean_counts() -> None:
+    # "app-x-1.0.0": chart "app-x" version 1.0.0; no "app" split (x-1.0.0 is no version).
+    snap = _snap({"app-x": ["1.0.0"], "app": ["x-1.0.0"]})
+    found = _evidence([_release("app-x-1.0.0")], snap, "{version}_image")
+    assert [u.ref for u in found.usages if u.chart] == ["harbor.example.org/proj/app-x:1.0.0"]
+    twins = _snap({"svc": ["1.0.0"], "svc-1.0.0": ["2.0.0"]})
+    found = _evidence([_release("svc-1.0.0-2.0.0")], twins, "{version}_image")
+    assert sorted(u.ref for u in found.usages if u.chart) == [
+        "harbor.example.org/proj/svc-1.0.0:2.0.0"]  # svc:1.0.0-2.0.0 does not exist
+    assert any("could be any of" in n for n in found.notes)
+
+
+def test_without_a_snapshot_only_component_charts_count() -> None:
+    found = _evidence([_release("app-1.0.0")], None)
+    assert not found.usages and not found.findings and not found.incomplete
