@@ -372,10 +372,11 @@ def _judge(
     what = {"running": "is running", "declared": "is declared"}.get(
         first.kind, "is a rollback target"
     )
-    if first.chart:
+    if first.chart or artifact.type == "CHART":
+        # A chart is pulled by helm, not by pods: say what breaks for a chart.
         what = ("is the Helm chart of a deployed release" if first.kind != "rollback"
                 else "is the Helm chart of a rollback target")
-        verdict += f"; {_breaks(first)}"
+        verdict += f"; {CHART_BREAKS}"
     return Finding(
         code=code,
         project=project,

@@ -435,3 +435,28 @@ def test_drift_reports_its_evidence(deploy_repo: str) -> None:
     code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
                           "--helm-json", HELM, "--format", "table")
     assert "Evidence: manifests" in out
+
+
+def test_live_helm_alone_is_evidence_and_says_what_it_ran(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    helm = tmp_path / "helm"
+    helm.write_text(f"#!/bin/sh\ncat {HELM}\n")
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text('#!/bin/sh\necho \'{"kind": "List", "items": [{"kind": "Service", '
+                       '"metadata": {"name": "s", "namespace": "x"}}]}\'\n')
+    for fake in (helm, kubectl):
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--helm", "--kubectl",
+                            "--image-tag-template", "{version}_image", "--format", "json")
+    assert code == 3, err  # kubectl answered with no workload: what runs is unknown
+    report = json.loads(out)
+    assert {tuple(f["tags"]) for f in findings(report, "in-use-deleted")} == {
+        (V130,), (f"{V130}_image",)}
+    entries = {e["source"]: e for e in report["evidence"]}
+    assert entries["helm"]["what"] == "helm list --all-namespaces --max 0 -o json"
+    assert entries["helm"]["complete"] is True
+    assert entries["kubectl"]["what"].startswith("kubectl get pods,deployments")
+    assert entries["kubectl"]["complete"] is False
