@@ -236,7 +236,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             out.evidence.append(coverage.helm(what, releases, None, [helm_failed]))
             continue
         helm = release_evidence(releases, out.components, options.environment,
-                                snapshot=snapshot, host=hosts[0] if hosts else None,
+                                snapshot=snapshot, hosts=hosts,
                                 chart_values=lookup,
                                 image_tag_template=options.image_tag_template)
         unread = list(helm.incomplete)

@@ -285,7 +285,7 @@ def _release(chart: str, name: str = "app", namespace: str = "ns") -> HelmReleas
 def _evidence(releases: list[HelmRelease], snap: Any, template: str | None = None) -> Any:
     from harborguard.sources.helm import release_evidence
 
-    return release_evidence(releases, [], None, snapshot=snap, host="harbor.example.org",
+    return release_evidence(releases, [], None, snapshot=snap, hosts=["harbor.example.org"],
                             chart_values=None, image_tag_template=template)
 
 
@@ -353,3 +353,37 @@ def test_every_repository_a_chart_field_could_mean_counts() -> None:
 def test_without_a_snapshot_only_component_charts_count() -> None:
     found = _evidence([_release("app-1.0.0")], None)
     assert not found.usages and not found.findings and not found.incomplete
+
+
+def test_a_component_release_running_another_version_protects_that_versions_images() -> None:
+    from harborguard.sources.helm import release_evidence
+    from harborguard.sources.helmfile import Component
+
+    def component(repository: str) -> Component:
+        return Component(name="app", environment="tools", release="app", namespace="ns",
+                         chart="app", chart_repository=repository, oci=True,
+                         chart_version="2.0.0", declared_at="components/app/helmfile.yaml:5")
+
+    snap = _snap({"app": ["1.0.0", "2.0.0"]})
+    ours = release_evidence([_release("app-1.0.0")], [component("harbor.example.org/proj")],
+                            "tools", snapshot=snap, hosts=["harbor.example.org"],
+                            chart_values=None, image_tag_template="{version}_image")
+    assert [(u.ref, u.component) for u in ours.usages] == [
+        ("harbor.example.org/proj/app:1.0.0", "app"),
+        ("harbor.example.org/proj/app:1.0.0_image", "app")]
+    unknown = release_evidence([_release("app-1.0.0")], [component("harbor.example.org/proj")],
+                               "tools", snapshot=snap, hosts=["harbor.example.org"],
+                               chart_values=None, image_tag_template=None)
+    assert [i.what for i in unknown.incomplete] == ["helm release ns/app"]
+    # A chart from another registry is that registry's: its images are not asked for.
+    theirs = release_evidence([_release("app-1.0.0")], [component("ghcr.io/vendor")],
+                              "tools", snapshot=snap, hosts=["harbor.example.org"],
+                              chart_values=None, image_tag_template=None)
+    assert [u.ref for u in theirs.usages] == ["ghcr.io/vendor/app:1.0.0"]
+    assert not theirs.incomplete and not theirs.findings
+    # The version the manifests declare: its images come from the manifests.
+    same = release_evidence([_release("app-2.0.0")], [component("harbor.example.org/proj")],
+                            "tools", snapshot=snap, hosts=["harbor.example.org"],
+                            chart_values=None, image_tag_template=None)
+    assert [u.ref for u in same.usages] == ["harbor.example.org/proj/app:2.0.0"]
+    assert not same.incomplete

@@ -207,7 +207,7 @@ def release_evidence(
     environment: str | None,
     *,
     snapshot: Snapshot | None,
-    host: str | None,
+    hosts: Sequence[str],
     chart_values: ChartValues | None,
     image_tag_template: str | None,
 ) -> ReleaseEvidence:
@@ -217,15 +217,22 @@ def release_evidence(
     component's chart. Any other is the chart artifact whose repository's last path segment
     and tag give ``<segment>-<tag>`` = the release's ``chart`` field, among the repositories
     of ``snapshot`` (every such repository counts). Without a snapshot (``drift``) only the
-    components' charts are named, and no images.
+    components' charts are named, and no images. ``hosts``: the names of this Harbor, the
+    first the one references are made with.
     """
+    from harborguard.check import registry_names
+
     out = ReleaseEvidence()
+    host = hosts[0] if hosts else None
+    names = registry_names(hosts)
     candidates_by_segment: dict[str, list[Repository]] = {}
+    held: set[str] = set()
     if snapshot is not None:
         for project in snapshot.projects:
             for repo in project.repositories:
                 segment = repo.name.rstrip("/").rsplit("/", 1)[-1]
                 candidates_by_segment.setdefault(segment, []).append(repo)
+                held.add(repo.name)
     for release in releases:
         where = f"{release.namespace}/HelmRelease/{release.name}"
         component = _component_of(release, components)
@@ -236,10 +243,11 @@ def release_evidence(
                 out.usages.append(usage)
                 out.charts += 1
                 version = release.version(component.chart) or ""
-                if snapshot is not None and version != component.chart_version:
+                chart_ref = usage.ref.rsplit(":", 1)[0]
+                if version != component.chart_version and _in(chart_ref, names, held):
                     # A version the manifests do not declare (drift, a rollback): its images
-                    # are the chart's own, not the ones the manifests resolved.
-                    chart_ref = usage.ref.rsplit(":", 1)[0]
+                    # are the chart's own, not the ones the manifests resolved. (A chart
+                    # from another registry is that registry's, as for a release alone.)
                     values = chart_values(chart_ref, version) if chart_values else None
                     _images(out, release, where, chart_ref, version, values,
                             image_tag_template, component.name, environment)
@@ -248,6 +256,17 @@ def release_evidence(
             continue
         _by_repository(out, release, where, candidates_by_segment, host, image_tag_template)
     return out
+
+
+def _in(chart_ref: str, names: set[str], held: set[str]) -> bool:
+    """Whether a chart repository reference is a repository of this Harbor that was read."""
+    from harborguard.imageref import parse_image_ref
+
+    try:
+        ref = parse_image_ref(f"{chart_ref}:0")
+    except ValueError:
+        return False
+    return ref.registry in names and ref.path in held
 
 
 def _component_of(release: HelmRelease, components: Sequence[Component]) -> Component | None:
