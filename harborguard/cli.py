@@ -284,7 +284,11 @@ def _load_source(run: _Run, *, need_policies: bool,
         raise _SourceFailed(str(exc)) from None
     finally:
         stop()
-    return parse_snapshot(data, client.url), None
+    try:
+        return parse_snapshot(data, client.url), None
+    except InputError as exc:
+        # Harbor's answers, not a file the user named: not understood is incomplete (3).
+        raise _SourceFailed(f"an answer could not be understood: {exc}") from None
 
 
 def _source_choice(run: _Run) -> tuple[str | None, list[str], bool]:

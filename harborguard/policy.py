@@ -379,10 +379,16 @@ def parse_immutable_rules(data: Any, origin: str) -> tuple[ImmutableRule, ...]:
             ImmutableRule(
                 id=reader.integer(raw, "id", where),
                 disabled=reader.boolean(raw, "disabled", where),
-                tag_selectors=reader.selector_list(raw.get("tag_selectors"), where),
-                scope_selectors=reader.scope_selectors(raw.get("scope_selectors"), where),
+                tag_selectors=reader.selector_list(raw.get("tag_selectors"),
+                                                   f"{where}.tag_selectors"),
+                scope_selectors=reader.scope_selectors(raw.get("scope_selectors"),
+                                                       f"{where}.scope_selectors"),
             )
         )
+    if reader.problems:
+        # Harbor stores these typed: a field of another type is data not understood, and
+        # read leniently it could make every tag immutable (a false all-clear).
+        raise InputError(reader.problems[0])
     return tuple(sorted(rules, key=lambda r: r.id))
 
 
