@@ -101,7 +101,7 @@ def _check(tmp: Path, kubectl: str, helm: str | None = None) -> tuple[int, dict[
             "--format", "json"]
     if helm is not None:
         (tmp / "helm.json").write_text(helm)
-        args += ["--helm-json", str(tmp / "helm.json")]
+        args += ["--helm-json", str(tmp / "helm.json"), "--image-tag-template", "{version}_image"]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     report = json.loads(result.stdout) if result.stdout.strip() else None
     return result.exit_code, report, result.stderr
@@ -122,7 +122,9 @@ def intact(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, int
     code, report, err = _check(tmp, KUBECTL.read_text(), HELM.read_text())
     assert code == 1 and report is not None, err
     assert alone[0] >= 2 and alone[1] >= 2  # the running 0.0.130 and the rollback 0.0.128
-    return {"kubectl": alone, "both": _protection(report)}
+    both = _protection(report)
+    assert both[0] > alone[0]  # the release adds its chart artifact
+    return {"kubectl": alone, "both": both}
 
 
 def _assert_no_false_confidence(code: int, report: dict[str, Any] | None, err: str,
