@@ -59,6 +59,18 @@ def harbor_host(url: str | None) -> str | None:
     return host.lower()
 
 
+def alias_host(alias: str) -> str:
+    """``--registry-alias`` as a registry host: ``https://Host:8443/`` -> ``host:8443``.
+    Raises ValueError for what names no host, or names a path inside one."""
+    text = alias.strip()
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    host = harbor_host(text)
+    if not host or parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"--registry-alias {alias!r} is not a registry host: give the host "
+                         "image references use, e.g. --registry-alias harbor.example.org:8443")
+    return host
+
+
 def registry_names(hosts: Iterable[str]) -> set[str]:
     """Every spelling of the given registries: with and without an explicit :443."""
     names: set[str] = set()
@@ -259,7 +271,7 @@ def check(
                 )
             )
             continue
-        positions, problem = _locate(index, ref, usage)
+        positions, problem = _locate(index, ref, usage, ref.registry in registries)
         lists = []
         for pos in positions:
             artifact = index.outcome.repository.artifacts[pos]
@@ -296,13 +308,20 @@ def _foreign(usage: Usage, ref: ImageRef, repository: str) -> Finding:
     )
 
 
-def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], Finding | None]:
-    """Positions of the artifacts a usage names, and a problem when it names none."""
+def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage,
+            by_name: bool = True) -> tuple[list[int], Finding | None]:
+    """Positions of the artifacts a usage names, and a problem when it names none.
+    ``by_name``: the reference names this Harbor's host (not a digest match from another
+    host, whose tags say nothing about this Harbor's)."""
     repo = index.outcome.repository
     project = repo.name.split("/", 1)[0]
     digest = ref.digest or usage.digest
     if digest is not None:
         hits = index.by_digest_or_parent(digest)
+        if (hits and by_name and ref.digest is None and ref.tag is not None
+                and usage.kind == "running"):
+            # Pulled by tag: a restart on a node without the image pulls the tag again.
+            return _pulled_by_tag(index, ref, usage, digest, hits)
         if hits:
             return hits, None
         moved = index.tag_pos(ref.tag) if ref.tag is not None else None
@@ -329,6 +348,39 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage) -> tuple[list[int], 
     )
 
 
+def _pulled_by_tag(index: _RepoIndex, ref: ImageRef, usage: Usage, digest: str,
+                   hits: list[int]) -> tuple[list[int], Finding | None]:
+    """A pod that runs ``digest``, pulled by ``ref.tag``: what its restart needs."""
+    repo = index.outcome.repository
+    project = repo.name.split("/", 1)[0]
+    assert ref.tag is not None
+    tagged = index.tag_pos(ref.tag)
+    if tagged is None:
+        return hits, _finding(
+            "in-use-missing", usage, project, repo.name,
+            f"{usage.ref} ({_kind_words(usage)} {usage.where}) runs {digest}, which still "
+            f"exists, but tag {ref.tag} no longer does: a restart on a node without the "
+            "image cannot pull it (ImagePullBackOff)",
+        )
+    if tagged in hits:
+        return hits, None
+    gone = [pos for pos in hits if _at_risk(index.outcome.decisions[pos])]
+    if not gone:
+        return [*hits, tagged], None  # both the running build and the tag's are needed
+    # The running build goes, but the tag names another one: a restart pulls that build.
+    now = repo.artifacts[tagged]
+    return [tagged], _finding(
+        "digest-moved", usage, project, repo.name,
+        f"{usage.where} runs {ref.path}@{digest}, which the policy deletes; tag {ref.tag} "
+        f"now names {now.digest}, so a restart would run a different build",
+        artifact=now,
+    )
+
+
+def _at_risk(decision: Decision) -> bool:
+    return decision.action == "delete" or (decision.tie and decision.action == "retain")
+
+
 def _kind_words(usage: Usage) -> str:
     if usage.chart:
         return {"rollback": "chart of a rollback target in"}.get(usage.kind, "chart deployed by")
@@ -349,8 +401,7 @@ def _breaks(usage: Usage) -> str:
 def _judge(
     project: str, repository: str, artifact: Artifact, decision: Decision, found: list[Usage]
 ) -> Finding | None:
-    at_risk = decision.action == "delete" or (decision.tie and decision.action == "retain")
-    if not at_risk:
+    if not _at_risk(decision):
         return None
     current = sorted((u for u in found if u.kind != "rollback"), key=lambda u: u.kind != "running")
     code = "in-use-deleted" if current else "rollback-deleted"

@@ -737,11 +737,14 @@ def _evidence(run: _Run, values: dict[str, Any]) -> EvidenceOptions:
 def _cross_check(run: _Run, result: RunResult, snapshot: Snapshot, evidence: EvidenceOptions,
                  aliases: Sequence[str]) -> tuple[Any, list[Finding]]:
     """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
-    from harborguard.check import check, harbor_host
+    from harborguard.check import alias_host, check, harbor_host
     from harborguard.gather import gather
 
-    hosts = [h for h in (harbor_host(snapshot.harbor), *aliases, *run.get("registry-alias"))
-             if h]
+    try:
+        named = [alias_host(a) for a in (*aliases, *run.get("registry-alias")) if a]
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    hosts = [h for h in (harbor_host(snapshot.harbor), *named) if h]
     if not hosts:
         raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
                          "the registry name image references use")

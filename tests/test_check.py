@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from harborguard.check import check, harbor_host
 from harborguard.evidence import Usage
 from tests.builders import T, art, dig, policy, rule, run
@@ -50,8 +52,11 @@ def test_rollback_target_deleted() -> None:
 
 
 def test_digest_first_then_index_children_then_tag() -> None:
-    by_digest = usage(f"{HOST}/proj/app:1.3", digest=dig("mid"))
+    by_digest = usage(f"{HOST}/proj/app@{dig('mid')}")
     found = check(_result(), [by_digest], [HOST])
+    assert list(found.in_use) == [("proj", "proj/app", dig("mid"))]
+    pinned = usage(f"{HOST}/proj/app:1.3@{dig('mid')}")  # tag@digest: the digest pulls
+    found = check(_result(), [pinned], [HOST])
     assert list(found.in_use) == [("proj", "proj/app", dig("mid"))]
     child = usage(f"{HOST}/proj/app@{dig('child-amd64')}")
     found = check(_result(), [child], [HOST])
@@ -196,3 +201,42 @@ def test_chart_findings_say_what_breaks_for_a_chart() -> None:
     assert missing.code == "in-use-missing"
     assert "chart deployed by ns/HelmRelease/app" in missing.message
     assert "restart" not in missing.message and "`helm rollback`" in missing.message
+
+
+def test_a_pod_pulled_by_a_tag_that_is_gone_cannot_restart_elsewhere() -> None:
+    # The running digest (mid) still exists, but its tag 9.9 does not: a node without the
+    # image pulls the tag, which fails.
+    found = check(_result(), [usage(f"{HOST}/proj/app:9.9", digest=dig("mid"))], [HOST])
+    assert [f.code for f in found.findings if f.code == "in-use-missing"] == ["in-use-missing"]
+    assert "tag 9.9 no longer does" in found.findings[0].message
+
+
+def test_a_moved_tag_protects_the_build_a_restart_pulls_not_the_deleted_old_one() -> None:
+    # The pod runs old (deleted by the policy) pulled as 1.3, which now names new (kept): a
+    # restart runs new; no in-use-deleted for old, a digest-moved warning instead.
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.3", digest=dig("old"))], [HOST])
+    assert codes(found) == [("digest-moved", ("1.3",))]
+    assert list(found.in_use) == [("proj", "proj/app", dig("new"))]
+
+
+def test_a_moved_tag_whose_old_build_is_kept_protects_both() -> None:
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.3", digest=dig("idx"))], [HOST])
+    assert not found.findings
+    assert set(found.in_use) == {("proj", "proj/app", dig("idx")),
+                                 ("proj", "proj/app", dig("new"))}
+
+
+def test_a_moved_tag_whose_new_build_is_deleted_is_an_error() -> None:
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.2", digest=dig("new"))], [HOST])
+    assert ("in-use-deleted", ("1.2",)) in codes(found)
+
+
+def test_registry_alias_forms() -> None:
+    from harborguard.check import alias_host
+
+    assert alias_host("https://Harbor.Example.org/") == "harbor.example.org"
+    assert alias_host("harbor.example.org:8443/") == "harbor.example.org:8443"
+    assert alias_host("http://127.0.0.1:8080") == "127.0.0.1:8080"
+    for bad in ("", "https://", "harbor.example.org/project", "harbor.example.org?x=1"):
+        with pytest.raises(ValueError, match="not a registry host"):
+            alias_host(bad)

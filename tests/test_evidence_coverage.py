@@ -460,3 +460,41 @@ def test_live_helm_alone_is_evidence_and_says_what_it_ran(tmp_path: Path,
     assert entries["helm"]["complete"] is True
     assert entries["kubectl"]["what"].startswith("kubectl get pods,deployments")
     assert entries["kubectl"]["complete"] is False
+
+
+# -- all-clear qualified by the cluster and by the what-if order ----------------------------
+
+
+def test_manifests_without_the_cluster_say_the_cluster_was_not_checked(tmp_path: Path) -> None:
+    plain = tmp_path / "deploy"
+    shutil.copytree(EXAMPLES / "toolforge-deploy", plain)
+    base = ("check", "--snapshot", SNAPSHOT, "--manifests", str(plain), "--environment",
+            "tools", "--image-tag-template", "{version}_image")
+    code, out, err = invoke(*base, "--format", "table")
+    assert code == 0, err
+    assert "; what runs in the cluster (no --kubectl" in " ".join(out.split()), out
+    code, out, _ = invoke(*base, "--format", "markdown")
+    assert "what runs in the cluster" in out.splitlines()[0]
+    code, out, _ = invoke(*base, "--format", "junit")
+    skipped = _evidence_case(out).find("skipped")
+    assert skipped is not None and "cluster" in skipped.get("message", "")
+
+
+@pytest.mark.parametrize("how", ["flag", "environment", "config"])
+def test_an_all_clear_under_order_semver_says_it_is_a_what_if(tmp_path: Path, how: str) -> None:
+    # The incident's cluster: by push time (Harbor) 0.0.130 is deleted; by version it is kept.
+    args = ["check", "--snapshot", SNAPSHOT, "--kubectl-json", KUBECTL, "--format", "table"]
+    env: dict[str, str] = {}
+    if how == "flag":
+        args += ["--order", "semver"]
+    elif how == "environment":
+        env["HARBORGUARD_ORDER"] = "semver"
+    else:
+        config = tmp_path / "harborguard.yaml"
+        config.write_text("order: semver\n")
+        args = ["--config", str(config), *args]
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Nothing in use would be deleted." not in text
+    assert "not checked: Harbor's own ranking (this is the --order semver what-if" in text

@@ -83,6 +83,13 @@ def not_checked(report: dict[str, Any]) -> list[str]:
         if entry["source"] == "git-history" and not entry["counts"].get("requested"):
             why = str(entry["note"] or "not read").removeprefix("not read: ")
             out.append(f"the rollback window (git history not read: {why})")
+    sources = {entry["source"] for entry in report.get("evidence", [])}
+    if sources and not sources & {"kubectl", "helm"}:
+        out.append("what runs in the cluster (no --kubectl, --kubectl-json, --helm or "
+                   "--helm-json evidence)")
+    if report.get("order") == "semver":
+        out.append("Harbor's own ranking (this is the --order semver what-if; Harbor ranks "
+                   "count rules by push or pull time)")
     counts: dict[str, int] = {}
     for finding in report["findings"]:
         counts[finding["code"]] = counts.get(finding["code"], 0) + 1
