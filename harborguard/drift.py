@@ -50,6 +50,13 @@ def helm_drift(
                     message=f"{where} runs chart {release.chart!r}, not the helmfile's "
                     f"{component.chart}",
                 ))
+            elif running == component.chart_version and release.status != "deployed":
+                found.append(Finding(
+                    code="not-deployed", component=component.name, environment=environment,
+                    message=f"the manifests name {declared}, and {where} has it, but its "
+                    f"revision {release.revision} is {release.status or 'of unknown status'} "
+                    f"(updated {release.updated or '?'}): {_status_meaning(release.status)}",
+                ))
             elif running != component.chart_version:
                 found.append(Finding(
                     code="not-deployed", component=component.name, environment=environment,
@@ -65,6 +72,16 @@ def helm_drift(
                 "which no component of the manifests declares for this environment",
             ))
     return found
+
+
+def _status_meaning(status: str) -> str:
+    if status.startswith("pending-"):
+        return "the operation has not finished, so the earlier revision may still run"
+    if status == "failed":
+        return "the upgrade failed, so what runs may be the earlier revision or nothing"
+    if status in ("uninstalled", "uninstalling"):
+        return "the release is removed, so nothing of it runs"
+    return "Helm does not say that it runs"
 
 
 def _parsed(usage: Usage) -> ImageRef | None:

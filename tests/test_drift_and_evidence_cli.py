@@ -135,6 +135,30 @@ def test_no_drift_when_the_cluster_runs_what_is_merged(deploy_repo: str, tmp_pat
     assert code == 0 and "No drift" in out
 
 
+@pytest.mark.parametrize("status", ["failed", "pending-upgrade", "pending-rollback",
+                                    "uninstalled"])
+def test_a_release_that_has_the_merged_version_but_did_not_deploy_it_is_drift(
+    deploy_repo: str, tmp_path: Path, status: str
+) -> None:
+    releases = json.loads((EXAMPLES / "cluster-helm.json").read_text())
+    releases[0]["chart"] = "builds-api-0.0.131-20240222212602-322f874b"
+    releases[0]["status"] = status
+    path = tmp_path / "helm.json"
+    path.write_text(json.dumps(releases))
+    code, out, _ = invoke("drift", "--manifests", deploy_repo, "--environment", "tools",
+                          "--helm-json", str(path), "--image-tag-template", "{version}_image",
+                          "--format", "json")
+    assert code == 1
+    found = [f for f in json.loads(out)["findings"] if f["code"] == "not-deployed"]
+    assert len(found) == 1 and f"is {status}" in found[0]["message"]
+
+
+def test_helm_list_asks_for_pending_releases_too() -> None:
+    from harborguard.sources.helm import HELM_ARGS
+
+    assert "--all" in HELM_ARGS and "--all-namespaces" in HELM_ARGS
+
+
 def test_drift_says_what_it_cannot_resolve(deploy_repo: str) -> None:
     # Without a tag template or chart values, the chart's images are unknown: a warning,
     # never a silent "no drift".

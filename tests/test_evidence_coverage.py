@@ -456,7 +456,7 @@ def test_live_helm_alone_is_evidence_and_says_what_it_ran(tmp_path: Path,
     assert {tuple(f["tags"]) for f in findings(report, "in-use-deleted")} == {
         (V130,), (f"{V130}_image",)}
     entries = {e["source"]: e for e in report["evidence"]}
-    assert entries["helm"]["what"] == "helm list --all-namespaces --max 0 -o json"
+    assert entries["helm"]["what"] == "helm list --all-namespaces --all --max 0 -o json"
     assert entries["helm"]["complete"] is True
     assert entries["kubectl"]["what"].startswith("kubectl get pods,deployments")
     assert entries["kubectl"]["complete"] is False

@@ -195,7 +195,7 @@ def fake_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_run_helm(fake_helm: Path) -> None:
     data = run_helm(timeout=30)
     assert json.loads(fake_helm.read_text()) == list(HELM_ARGS)
-    assert HELM_ARGS == ("list", "--all-namespaces", "--max", "0", "-o", "json")
+    assert HELM_ARGS == ("list", "--all-namespaces", "--all", "--max", "0", "-o", "json")
     assert [r.name for r in parse_helm_list(data, "helm list")][0] == "builds-api"
 
 
@@ -210,7 +210,7 @@ def test_failure_names_command_and_first_stderr_line_without_credentials(
     with pytest.raises(SourceError) as raised:
         run_helm(timeout=30)
     message = str(raised.value)
-    assert message.startswith("`helm list --all-namespaces --max 0 -o json` failed with exit "
+    assert message.startswith("`helm list --all-namespaces --all --max 0 -o json` failed with exit "
                               "code 1: Error: Kubernetes cluster unreachable")
     assert "hunter2" not in message and "***@k8s.example" in message
     assert "\n" not in message

@@ -27,8 +27,12 @@ if TYPE_CHECKING:
     from harborguard.sources.helmfile import Component
     from harborguard.sources.manifests import ChartValues
 
-# `--max 0`: without it helm stops at 256 releases and says nothing.
-HELM_ARGS = ("list", "--all-namespaces", "--max", "0", "-o", "json")
+# `--max 0`: without it helm stops at 256 releases and says nothing. `--all`: without it
+# helm hides releases whose last operation is pending (pending-install, pending-upgrade,
+# pending-rollback), which still run their earlier revision.
+HELM_ARGS = ("list", "--all-namespaces", "--all", "--max", "0", "-o", "json")
+# Statuses of a release whose chart no longer runs (uninstalled with --keep-history).
+GONE = frozenset({"uninstalled", "uninstalling"})
 # Helm requires SemVer 2 chart versions; a leading "v" is tolerated.
 _CHART_VERSION = re.compile(r"^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.+-]*)?$")
 
@@ -234,6 +238,8 @@ def release_evidence(
                 candidates_by_segment.setdefault(segment, []).append(repo)
                 held.add(repo.name)
     for release in releases:
+        if release.status in GONE:
+            continue
         where = f"{release.namespace}/HelmRelease/{release.name}"
         component = _component_of(release, components)
         if component is not None and component.chart and component.chart_repository:
