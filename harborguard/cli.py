@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import shutil
@@ -21,6 +22,7 @@ import click
 from harborguard import __version__, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError, Stopped
+from harborguard.expiry import Later, expiring
 from harborguard.findings import Finding, at_or_above
 from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
@@ -396,6 +398,16 @@ class _Prepared:
         return simulate(self.snapshot, self.now_ns, self.behaviour, policy=policy, order=order,
                         ranker=self.ranker, pattern=self.pattern)
 
+    def later(self, policy: RetentionPolicy | None, order: str) -> Later:
+        """The same simulation of some projects at a later time (expiry.py)."""
+        def run_later(projects: Sequence[str], now_ns: int) -> RunResult:
+            wanted = set(projects)
+            part = dataclasses.replace(self.snapshot, projects=tuple(
+                p for p in self.snapshot.projects if p.name in wanted))
+            return simulate(part, now_ns, self.behaviour, policy=policy, order=order,
+                            ranker=self.ranker, pattern=self.pattern)
+        return run_later
+
 
 def _prepare(run: _Run, *, need_policies: bool, need_additions: bool = False) -> _Prepared:
     pattern = _version_pattern(run)
@@ -446,7 +458,7 @@ def _unknown_key_notes(path: str, policy: RetentionPolicy) -> list[str]:
 
 
 def _simulate(run: _Run, *, need_additions: bool = False
-              ) -> tuple[RunResult, Snapshot, Source]:
+              ) -> tuple[RunResult, Snapshot, Source, Later]:
     policy_path = run.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
@@ -455,7 +467,7 @@ def _simulate(run: _Run, *, need_additions: bool = False
     result = prepared.simulate(policy, run.get("order"))
     source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")
-    return result, prepared.snapshot, source
+    return result, prepared.snapshot, source, prepared.later(policy, run.get("order"))
 
 
 def _emit(run: _Run, result: RunResult, report: dict[str, Any], output: str | None,
@@ -625,7 +637,7 @@ def simulate_command(ctx: click.Context, /, snapshot_path: str | None, projects:
             finally:
                 parted.close()
         try:
-            result, _, source = _simulate(run)
+            result, _, source, _ = _simulate(run)
         except _SourceFailed as exc:
             _unreadable_harbor(run, exc, output, "simulate")
         report = build_report(result, source)
@@ -804,11 +816,12 @@ def check_command(ctx: click.Context, /, snapshot_path: str | None, projects: tu
             raise InputError("check needs evidence: --kubectl, --kubectl-json FILE, "
                              "--manifests DIR --environment ENV, --helm or --helm-json FILE")
         try:
-            result, snapshot, source = _simulate(run,
-                                                 need_additions=_needs_additions(evidence))
+            result, snapshot, source, later = _simulate(
+                run, need_additions=_needs_additions(evidence))
         except _SourceFailed as exc:
             _unreadable_harbor(run, exc, output, "check")
         checked, findings = _cross_check(run, result, snapshot, evidence, registry_alias)
+        findings.extend(expiring(result, checked.in_use, later))
         report = build_report(result, source, in_use=checked.in_use, extra_findings=findings,
                               command="check")
         _emit(run, result, report, output, extra=findings)
@@ -856,6 +869,8 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
         if evidence.any:
             checked, findings = _cross_check(run, result, prepared.snapshot, evidence,
                                              registry_alias)
+            findings.extend(expiring(result, checked.in_use,
+                                     prepared.later(new_policy, order_value)))
             in_use = checked.in_use
         report = build_report(result, source, in_use=in_use, extra_findings=findings,
                               command="diff")

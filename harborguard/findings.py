@@ -18,6 +18,7 @@ SEVERITY: dict[str, Severity] = {
     "not-deployed": "warning",
     "not-in-manifests": "warning",
     "digest-moved": "warning",
+    "in-use-expiring": "warning",
     "unresolved-reference": "warning",
     "foreign-registry": "warning",
     "unmatched-reference": "info",
