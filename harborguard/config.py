@@ -143,8 +143,12 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
     import yaml  # here: most runs have no config file, and yaml takes a while to import
 
+    from harborguard import yamlload
+
     try:
-        data = yaml.safe_load(text)
+        data = yamlload.load(text)
+    except yamlload.YamlLimitError as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

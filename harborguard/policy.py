@@ -402,6 +402,8 @@ def load_json_or_yaml(text: str, path: str) -> Any:
     """JSON first (fast, exact numbers), then YAML; one clear line on failure."""
     import yaml  # here: a JSON policy or snapshot never needs it
 
+    from harborguard import yamlload
+
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
@@ -409,11 +411,13 @@ def load_json_or_yaml(text: str, path: str) -> Any:
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         try:
-            return yaml.safe_load(text)
+            return yamlload.load(text)
         except yaml.YAMLError:
             raise InputError(f"{path}: {json_error}") from None
     try:
-        return yaml.safe_load(text)
+        return yamlload.load(text)
+    except yamlload.YamlLimitError as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
