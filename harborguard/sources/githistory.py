@@ -410,7 +410,7 @@ class _History:
         tree = _Tree(self.repo, commit)
         chosen: _Seen | None = None
         for path in env_values_candidates(directory, self.environment):
-            loaded = load_values_file(tree, path, self.environment)
+            loaded = load_values_file(tree, path, self.environment, values=True)
             if loaded is None:
                 continue
             if isinstance(loaded, str):
@@ -432,9 +432,11 @@ class _History:
             try:
                 if tree.read(path) is None:
                     continue
-            except UnreadableFile:
+            except UnreadableFile as exc:
+                self.problems.append(f"{item.commit.short}:{path}: {exc}")
                 continue
             read = read_helmfile(tree, path, self.environment, name)
+            self.problems.extend(f"{item.commit.short}:{p}" for p in read.problems)
             for candidate in read.components:
                 if candidate.chart_version == item.version and candidate.oci:
                     component = candidate
@@ -484,7 +486,7 @@ class _History:
     def _release_images(self, tree: _Tree, component: Component) -> list[ImageSpec]:
         images: list[ImageSpec] = []
         for path in component.values_files:
-            loaded = load_values_file(tree, path, self.environment)
+            loaded = load_values_file(tree, path, self.environment, values=True)
             if isinstance(loaded, str):
                 self.problems.append(f"{tree.commit[:12]}:{loaded}")
             elif loaded is not None and loaded.root is not None:

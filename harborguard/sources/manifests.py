@@ -184,7 +184,8 @@ class _Scan:
     def _file(self, path: str) -> None:
         owner = _governing_helmfile(path, self.helmfiles)
         lookup = owner.lookup() if owner is not None else None
-        loaded = load_values_file(self.reader, path, self.environment, lookup)
+        values = path in self.claims or _is_env_values(path, self.environment)
+        loaded = load_values_file(self.reader, path, self.environment, lookup, values=values)
         if loaded is None:
             return
         self.files_read += 1
