@@ -206,10 +206,13 @@ def test_shallow_clone_of_depth_1_says_how_far_it_could_see(
         True, 1, "2024-02-22T21:31:44+00:00")
     assert ev.usages == ()
     assert ev.components[0].cut_by_shallow
-    assert ev.limits == (
-        f"builds-api: found 0 of 1 earlier chart versions for tools; the clone is shallow and "
-        f"its history starts at {ev.oldest_commit}; fetch more history (git fetch "
-        "--deepen=100, or git fetch --unshallow) to see the rest of the rollback window",)
+    # Cut by the clone, not by the history: a problem (the run is incomplete), not a note.
+    assert ev.limits == ()
+    assert ev.problems == (
+        f"builds-api: found 0 of 1 earlier chart versions for tools: the clone is shallow and "
+        f"its history starts at {ev.oldest_commit} (2024-02-22T21:31:44+00:00), so older "
+        "rollback targets are unknown; fetch the whole history (git fetch --unshallow; in "
+        "GitLab CI set GIT_DEPTH: 0 in .gitlab-ci.yml)",)
     assert "a shallow clone" in ev.summary()
 
 
@@ -222,7 +225,8 @@ def test_shallow_clone_sees_the_rename_commit_only(incident: Incident, tmp_path:
     ev = read_history(str(clone), "tools", 2)
     assert [v for v, _ in versions(ev)] == [V130]
     assert ev.components[0].cut_by_shallow
-    assert ev.limits[0].startswith("builds-api: found 1 of 2 earlier chart versions for tools")
+    assert ev.problems[0].startswith("builds-api: found 1 of 2 earlier chart versions for tools")
+    assert "git fetch --unshallow" in ev.problems[0] and "GIT_DEPTH: 0" in ev.problems[0]
 
 
 # -- other histories -----------------------------------------------------------------------
