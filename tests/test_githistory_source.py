@@ -315,3 +315,24 @@ def test_bad_arguments(tmp_path: Path) -> None:
         read_history(str(tmp_path), "tools", -1)
     with pytest.raises(InputError, match="not a directory"):
         read_history(str(tmp_path / "nope"), "tools", 1)
+
+
+def test_a_file_in_history_over_the_size_cap_is_a_problem_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harborguard.sources import gitcli
+
+    repo = tmp_path / "deploy"
+    init(repo)
+    write_values(repo, "1.0.0")
+    path = repo / "components/app/values/tools.yaml"
+    path.write_text(path.read_text() + "#" * 200 + "\n")
+    big = commit(repo, "1.0.0 with a long comment", "2024-01-01T00:00:00Z")
+    write_values(repo, "2.0.0")
+    commit(repo, "2.0.0", "2024-01-02T00:00:00Z")
+    monkeypatch.setattr(gitcli, "MAX_FILE_BYTES", 100)
+    ev = read_history(str(repo), "tools", 1)
+    assert versions(ev) == []
+    assert [p.split(":", 1)[1] for p in ev.problems if p.startswith(big)] == [
+        "components/app/values/tools.yaml: larger than 8 MiB (244 bytes); harborguard "
+        "reads at most that much per file: not read"]
