@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
+from harborguard.sources.yamlshape import at, kind_of, release_problems, shape_problems
 
 HELMFILE_NAMES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
 _VALUES_SUFFIXES = (".yaml.gotmpl", ".yml.gotmpl", ".yaml", ".yml")
@@ -125,10 +126,10 @@ def load_values_file(
     if values and documents:
         root = documents[0]
         if not gotmpl.is_mapping(root) and kind_of(root) != "null":
-            return f"{path}: expected a map of values, got {kind_of(root)}{_at(root)}"
+            return f"{path}: expected a map of values, got {kind_of(root)}{at(root)}"
         version = gotmpl.get(root, "chartVersion")
         if version is not None and not isinstance(version, ScalarNode):
-            return f"{path}: chartVersion: expected a string, got {kind_of(version)}{_at(version)}"
+            return f"{path}: chartVersion: expected a string, got {kind_of(version)}{at(version)}"
     return ValuesFile(path, rendered, tuple(documents))
 
 
@@ -178,11 +179,11 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
     second = _parse(text, path, environment, result.lookup(), result)
     if second is None:
         return result
-    result.problems.extend(_shape_problems(second, path))
+    result.problems.extend(shape_problems(second.documents, path))
     repositories = _repositories(second)
     for documents_node in _merged(second.documents, "releases"):
         for index, release in enumerate(gotmpl.sequence(documents_node)):
-            wrong = _release_problems(release, f"{path}: releases[{index}]")
+            wrong = release_problems(release, f"{path}: releases[{index}]")
             if wrong:
                 # Not read as helmfile would read it: named, so the run is incomplete.
                 result.problems.extend(wrong)
@@ -202,89 +203,6 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
                     Unresolved(u.where, u.text, u.reason, component) for u in scan.unresolved
                 )
     return result
-
-
-_STRING_FIELDS = ("name", "namespace", "chart", "version", "installed")
-
-
-def _release_problems(release: Node, where: str) -> list[str]:
-    """What keeps a release from being read: ``releases[0].chart: expected a string, got int``."""
-    if not gotmpl.is_mapping(release):
-        return [f"{where}: expected a map (name, chart, version...), got {kind_of(release)}"
-                f"{_at(release)}"]
-    problems: list[str] = []
-    for key in _STRING_FIELDS:
-        node = gotmpl.get(release, key)
-        if node is None or gotmpl.scalar(node) is None and kind_of(node) == "null":
-            if key == "chart":
-                problems.append(f"{where}.chart: missing; helmfile needs the chart{_at(release)}")
-            continue
-        # Helmfile reads these as text: `version: 0.10`, `name: off` are strings to it.
-        # A chart is a reference; a number there (`chart: 7`) is a mistake, not a chart.
-        plain = key != "chart" and isinstance(node, ScalarNode)
-        if not plain and kind_of(node) != "string":
-            problems.append(f"{where}.{key}: expected a string, got {kind_of(node)}{_at(node)}")
-    values = gotmpl.get(release, "values")
-    if values is not None and kind_of(values) not in ("list", "null"):
-        problems.append(f"{where}.values: expected a list, got {kind_of(values)}{_at(values)}")
-    for index, entry in enumerate(gotmpl.sequence(values)):
-        if kind_of(entry) not in ("string", "map"):
-            problems.append(
-                f"{where}.values[{index}]: expected a file name or a map, got "
-                f"{kind_of(entry)}{_at(entry)}"
-            )
-    return problems
-
-
-def _shape_problems(parsed: _Parsed, path: str) -> list[str]:
-    """Top-level keys of the wrong shape: their content would be dropped unread."""
-    expected = {"releases": "list", "repositories": "list", "environments": "map"}
-    problems: list[str] = []
-    for document in parsed.documents:
-        if not gotmpl.is_mapping(document):
-            problems.append(f"{path}: expected a map (releases, repositories...), got "
-                            f"{kind_of(document)}{_at(document)}")
-            continue
-        for key, shape in expected.items():
-            node = gotmpl.get(document, key)
-            if node is not None and kind_of(node) not in (shape, "null"):
-                problems.append(f"{path}: {key}: expected a {shape}, got {kind_of(node)}"
-                                f"{_at(node)}")
-        for index, repo in enumerate(gotmpl.sequence(gotmpl.get(document, "repositories"))):
-            if not gotmpl.is_mapping(repo):
-                problems.append(f"{path}: repositories[{index}]: expected a map (name, url), "
-                                f"got {kind_of(repo)}{_at(repo)}")
-                continue
-            for key in ("name", "url"):
-                node = gotmpl.get(repo, key)
-                if node is not None and kind_of(node) != "string":
-                    problems.append(f"{path}: repositories[{index}].{key}: expected a string, "
-                                    f"got {kind_of(node)}{_at(node)}")
-    return problems
-
-
-_KINDS = {
-    "tag:yaml.org,2002:str": "string",
-    "tag:yaml.org,2002:int": "int",
-    "tag:yaml.org,2002:float": "float",
-    "tag:yaml.org,2002:bool": "bool",
-    "tag:yaml.org,2002:null": "null",
-}
-
-
-def kind_of(node: Node | None) -> str:
-    """The YAML type of a node, as a message names it: string, int, list, map..."""
-    if node is None:
-        return "null"
-    if isinstance(node, MappingNode):
-        return "map"
-    if isinstance(node, SequenceNode):
-        return "list"
-    return _KINDS.get(str(node.tag), str(node.tag).rsplit(":", 1)[-1] or "scalar")
-
-
-def _at(node: Node) -> str:
-    return f" (line {gotmpl.line_of(node)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +245,7 @@ def _load_env_values(
     if listed is not None and kind_of(listed) not in ("list", "null"):
         result.problems.append(
             f"{path}: environments.{environment}.values: expected a list, got "
-            f"{kind_of(listed)}{_at(listed)}"
+            f"{kind_of(listed)}{at(listed)}"
         )
     entries = gotmpl.sequence(listed)
     paths: list[str] = []
