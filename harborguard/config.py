@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harborguard.errors import InputError
+from harborguard.inputfile import InputTooLarge, read_input
 
 DEFAULT_CONFIG = "harborguard.yaml"
 
@@ -136,9 +137,11 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
     else:
         path = explicit
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path)
     except FileNotFoundError:
         raise InputError(f"{path}: config file not found") from None
+    except InputTooLarge as exc:
+        raise InputError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
     import yaml  # here: most runs have no config file, and yaml takes a while to import

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harborguard import jsonio
 from harborguard.errors import InputError
+from harborguard.inputfile import InputTooLarge, read_input
 
 MAX_RULES = 15  # Harbor's API refuses more (POST/PUT /retentions)
 
@@ -389,9 +389,11 @@ def parse_immutable_rules(data: Any, origin: str) -> tuple[ImmutableRule, ...]:
 def load_policy_file(path: str) -> RetentionPolicy:
     """Reads ``--policy FILE`` (JSON or YAML). Raises InputError with one line on failure."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path)
     except FileNotFoundError:
         raise InputError(f"{path}: policy file not found") from None
+    except InputTooLarge as exc:
+        raise InputError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read policy file: {exc}") from None
     data = load_json_or_yaml(text, path)

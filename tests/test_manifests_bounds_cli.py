@@ -155,6 +155,19 @@ def test_a_bomb_in_a_policy_extras_is_bad_input(tmp_path: Path) -> None:
     assert len(err.strip().splitlines()) == 1 and str(policy) in err and "nodes" in err
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@pytest.mark.parametrize("option", ["--policy", "--config"])
+def test_an_endless_policy_or_config_file_is_bad_input(option: str) -> None:
+    if option == "--config":
+        code, out, err = invoke("--config", "/dev/zero", "simulate", "--snapshot", SNAPSHOT)
+    else:
+        code, out, err = invoke("simulate", "--snapshot", SNAPSHOT, "--policy", "/dev/zero")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "error: /dev/zero: larger than 8 MiB; harborguard reads at most that much of a policy "
+        "or config file"] or ("larger than 8 MiB" in err and len(err.strip().splitlines()) == 1)
+
+
 def test_a_bomb_as_config_file_is_bad_input(tmp_path: Path) -> None:
     config = tmp_path / "harborguard.yaml"
     config.write_text(BOMB)
