@@ -212,6 +212,10 @@ releases:
         ("repositories: {tools: x}\n" + HELMFILE.split("releases:")[1].join(["releases:", ""]),
          "repositories: expected a list, got map"),
         (HELMFILE + "environments: [tools]\n", "environments: expected a map, got list"),
+        (HELMFILE + "environments: {tools: [1]}\n", "environments.tools: expected a map"),
+        (HELMFILE + "environments: {tools: {values: {a: 1}}}\n",
+         "environments.tools.values: expected a list, got map"),
+        ("releases: [null]\n", "releases[0]: expected a map (name, chart, version...), got null"),
         (BOMB, "1,000,000 nodes"),
     ],
 )
@@ -279,6 +283,18 @@ def test_a_checkout_of_another_user_is_incomplete(tree: Path, tmp_path: Path,
     assert "detected dubious ownership" in found
     assert f"git config --global --add safe.directory {tree}" in found
     assert "is not a git checkout" not in err
+
+
+def test_a_subfolder_of_a_checkout_of_another_user_is_incomplete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "repo"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "deploy" / "k8s").mkdir(parents=True)
+    (checkout / "deploy" / "k8s" / "deployment.yaml").write_text(DEPLOYMENT)
+    fake_git(tmp_path, monkeypatch, checkout)
+    code, report, _ = check(checkout / "deploy")
+    assert code == 3
+    assert f"safe.directory {checkout}`" in " ".join(reasons(report))
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs the git CLI")

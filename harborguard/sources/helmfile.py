@@ -241,6 +241,11 @@ def _load_env_values(
     rendered: gotmpl.Rendered,
     result: HelmfileRead,
 ) -> None:
+    if env_node is not None and kind_of(env_node) not in ("map", "null"):
+        result.problems.append(
+            f"{path}: environments.{environment}: expected a map, got "
+            f"{kind_of(env_node)}{at(env_node)}"
+        )
     listed = gotmpl.get(env_node, "values")
     if listed is not None and kind_of(listed) not in ("list", "null"):
         result.problems.append(
