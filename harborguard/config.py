@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harborguard.errors import InputError
+from harborguard.inputfile import InputTooLarge, read_input
 
 DEFAULT_CONFIG = "harborguard.yaml"
 
@@ -136,15 +137,21 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
     else:
         path = explicit
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path)
     except FileNotFoundError:
         raise InputError(f"{path}: config file not found") from None
+    except InputTooLarge as exc:
+        raise InputError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
     import yaml  # here: most runs have no config file, and yaml takes a while to import
 
+    from harborguard import yamlload
+
     try:
-        data = yaml.safe_load(text)
+        data = yamlload.load(text)
+    except yamlload.YamlLimitError as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -92,17 +91,6 @@ def chart_values_lookup(snapshot: Snapshot | None, hosts: Sequence[str]) -> Char
         return None
 
     return lookup
-
-
-def _is_git_checkout(path: str) -> bool:
-    try:
-        done = subprocess.run(
-            ["git", "-C", path, "rev-parse", "--is-inside-work-tree"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0 and done.stdout.strip() == "true"
 
 
 def gather(options: EvidenceOptions, snapshot: Snapshot | None,
@@ -197,8 +185,14 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             ))
             depth = 0
         elif depth is None:
-            depth = 1 if _is_git_checkout(options.manifests) else 0
-            if depth == 0:
+            from harborguard.sources.gitcli import probe_checkout
+
+            failure = probe_checkout(options.manifests)
+            depth = 1 if failure is None else 0
+            if failure:  # a checkout git refuses (another user's): never "not a checkout"
+                out.incomplete.append(Incomplete(what=f"git history of {options.manifests}",
+                                                 reason=failure))
+            elif failure == "":
                 out.notes.append(f"{options.manifests} is not a git checkout: no rollback "
                                  "evidence from history (--history)")
         if depth > 0:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harborguard import jsonio
 from harborguard.errors import InputError
+from harborguard.inputfile import InputTooLarge, read_input
 
 MAX_RULES = 15  # Harbor's API refuses more (POST/PUT /retentions)
 
@@ -395,9 +395,11 @@ def parse_immutable_rules(data: Any, origin: str) -> tuple[ImmutableRule, ...]:
 def load_policy_file(path: str) -> RetentionPolicy:
     """Reads ``--policy FILE`` (JSON or YAML). Raises InputError with one line on failure."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path)
     except FileNotFoundError:
         raise InputError(f"{path}: policy file not found") from None
+    except InputTooLarge as exc:
+        raise InputError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read policy file: {exc}") from None
     data = load_json_or_yaml(text, path)
@@ -408,6 +410,8 @@ def load_json_or_yaml(text: str, path: str) -> Any:
     """JSON first (fast, exact numbers), then YAML; one clear line on failure."""
     import yaml  # here: a JSON policy or snapshot never needs it
 
+    from harborguard import yamlload
+
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
@@ -415,11 +419,13 @@ def load_json_or_yaml(text: str, path: str) -> Any:
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         try:
-            return yaml.safe_load(text)
+            return yamlload.load(text)
         except yaml.YAMLError:
             raise InputError(f"{path}: {json_error}") from None
     try:
-        return yaml.safe_load(text)
+        return yamlload.load(text)
+    except yamlload.YamlLimitError as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

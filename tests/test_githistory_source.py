@@ -206,10 +206,13 @@ def test_shallow_clone_of_depth_1_says_how_far_it_could_see(
         True, 1, "2024-02-22T21:31:44+00:00")
     assert ev.usages == ()
     assert ev.components[0].cut_by_shallow
-    assert ev.limits == (
-        f"builds-api: found 0 of 1 earlier chart versions for tools; the clone is shallow and "
-        f"its history starts at {ev.oldest_commit}; fetch more history (git fetch "
-        "--deepen=100, or git fetch --unshallow) to see the rest of the rollback window",)
+    # Cut by the clone, not by the history: a problem (the run is incomplete), not a note.
+    assert ev.limits == ()
+    assert ev.problems == (
+        f"builds-api: found 0 of 1 earlier chart versions for tools: the clone is shallow and "
+        f"its history starts at {ev.oldest_commit} (2024-02-22T21:31:44+00:00), so older "
+        "rollback targets are unknown; fetch the whole history (git fetch --unshallow; in "
+        "GitLab CI set GIT_DEPTH: 0 in .gitlab-ci.yml)",)
     assert "a shallow clone" in ev.summary()
 
 
@@ -222,7 +225,8 @@ def test_shallow_clone_sees_the_rename_commit_only(incident: Incident, tmp_path:
     ev = read_history(str(clone), "tools", 2)
     assert [v for v, _ in versions(ev)] == [V130]
     assert ev.components[0].cut_by_shallow
-    assert ev.limits[0].startswith("builds-api: found 1 of 2 earlier chart versions for tools")
+    assert ev.problems[0].startswith("builds-api: found 1 of 2 earlier chart versions for tools")
+    assert "git fetch --unshallow" in ev.problems[0] and "GIT_DEPTH: 0" in ev.problems[0]
 
 
 # -- other histories -----------------------------------------------------------------------
@@ -311,3 +315,24 @@ def test_bad_arguments(tmp_path: Path) -> None:
         read_history(str(tmp_path), "tools", -1)
     with pytest.raises(InputError, match="not a directory"):
         read_history(str(tmp_path / "nope"), "tools", 1)
+
+
+def test_a_file_in_history_over_the_size_cap_is_a_problem_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harborguard.sources import gitcli
+
+    repo = tmp_path / "deploy"
+    init(repo)
+    write_values(repo, "1.0.0")
+    path = repo / "components/app/values/tools.yaml"
+    path.write_text(path.read_text() + "#" * 200 + "\n")
+    big = commit(repo, "1.0.0 with a long comment", "2024-01-01T00:00:00Z")
+    write_values(repo, "2.0.0")
+    commit(repo, "2.0.0", "2024-01-02T00:00:00Z")
+    monkeypatch.setattr(gitcli, "MAX_FILE_BYTES", 100)
+    ev = read_history(str(repo), "tools", 1)
+    assert versions(ev) == []
+    assert [p.split(":", 1)[1] for p in ev.problems if p.startswith(big)] == [
+        "components/app/values/tools.yaml: larger than 8 MiB (244 bytes); harborguard "
+        "reads at most that much per file: not read"]

@@ -9,17 +9,14 @@ component's environment values file under whichever name it had at each commit.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
+from harborguard.sources.gitcli import Git
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -33,12 +30,6 @@ from harborguard.sources.helmfile import (
 )
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.manifests import ChartValues, component_usages
-
-_GIT_TIMEOUT = 120.0
-# Never take locks or touch the index: CI may run this next to other git processes.
-_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
-# A user's configuration must not change the output parsed here.
-_GIT_CONFIG = ("-c", "log.showSignature=false", "-c", "color.ui=false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,131 +104,14 @@ def read_history(
             f"{git} not found on PATH; --history reads the deployment repository's git "
             "history: install git, or pass --history 0 to do without the rollback window"
         )
-    with _Git.open(executable, base) as repo:
+    with Git.open(executable, base) as repo:
         return _History(repo, root, environment, depth, chart_values, image_tag_template).run()
-
-
-class _Git:
-    """git commands in one repository, and one ``cat-file --batch`` for file contents."""
-
-    def __init__(self, executable: str, top: str, prefix: str) -> None:
-        self.executable = executable
-        self.top = top
-        self.prefix = prefix  # the manifests root inside the repository: "" or "deploy/"
-        self._batch: subprocess.Popen[bytes] | None = None
-        self._listings: dict[tuple[str, str], list[str]] = {}
-
-    @classmethod
-    @contextmanager
-    def open(cls, executable: str, root: Path) -> Iterator[_Git]:
-        probe = cls(executable, str(root), "")
-        top = probe.run("rev-parse", "--show-toplevel", what="not_repo", cwd=str(root))
-        prefix = probe.run("rev-parse", "--show-prefix", what="not_repo", cwd=str(root))
-        repo = cls(executable, top.strip(), prefix.strip())
-        try:
-            yield repo
-        finally:
-            repo.close()
-
-    def run(self, *args: str, what: str = "", cwd: str | None = None) -> str:
-        command = [self.executable, "-C", cwd or self.top, *_GIT_CONFIG, *args]
-        try:
-            done = subprocess.run(
-                command,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=_GIT_TIMEOUT,
-                env={**os.environ, **_GIT_ENV},
-                check=False,
-            )
-        except FileNotFoundError:
-            raise SourceError(
-                f"{self.executable} not found; install git, or pass --history 0"
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise SourceError(
-                f"`git {' '.join(args)}` did not finish within {_GIT_TIMEOUT:g}s in {self.top}"
-            ) from None
-        if done.returncode != 0:
-            reason = _first_line(done.stderr)
-            if what == "no_commits":
-                raise SourceError(
-                    f"the git checkout at {self.top} has no commits; --history reads the "
-                    "committed history: commit first, clone the repository, or pass --history 0"
-                )
-            if what == "not_repo":
-                raise SourceError(
-                    f"{cwd or self.top} is not in a git checkout ({reason}); --history reads "
-                    "the repository's history: point --manifests at a git clone, or pass "
-                    "--history 0"
-                )
-            raise SourceError(f"`git {' '.join(args)}` failed in {self.top}: {reason}")
-        return done.stdout.decode("utf-8", errors="replace")
-
-    def cat(self, commit: str, path: str) -> str | None:
-        """A file's text at a commit; None if it does not exist there (or is a folder)."""
-        batch = self._batch_process()
-        assert batch.stdin is not None and batch.stdout is not None
-        batch.stdin.write(f"{commit}:{self.prefix}{path}\n".encode())
-        batch.stdin.flush()
-        header = batch.stdout.readline().decode("utf-8", errors="replace").split()
-        # "<oid> <type> <size>", or "<commit>:<path> missing" (the path may hold spaces).
-        if len(header) != 3 or not header[2].isdigit() or header[2] == "missing":
-            return None
-        size = int(header[2])
-        data = batch.stdout.read(size + 1)[:size]
-        if header[1] != "blob":
-            return None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
-
-    def files(self, commit: str, directory: str) -> list[str]:
-        """Every file under ``directory`` (relative to the manifests root) at a commit."""
-        key = (commit, directory)
-        if key not in self._listings:
-            target = f"{self.prefix}{directory}".rstrip("/")
-            args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
-            out = self.run(*args, "--", target) if target else self.run(*args)
-            names = [n for n in out.split("\0") if n]
-            self._listings[key] = [
-                n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
-            ]
-        return self._listings[key]
-
-    def _batch_process(self) -> subprocess.Popen[bytes]:
-        if self._batch is None:
-            try:
-                self._batch = subprocess.Popen(
-                    [self.executable, "-C", self.top, "cat-file", "--batch"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env={**os.environ, **_GIT_ENV},
-                )
-            except OSError as exc:
-                raise SourceError(f"cannot run {self.executable} cat-file: {exc}") from None
-        return self._batch
-
-    def close(self) -> None:
-        if self._batch is not None:
-            assert self._batch.stdin is not None
-            self._batch.stdin.close()
-            try:
-                self._batch.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._batch.kill()
-                self._batch.wait()
-            if self._batch.stdout is not None:
-                self._batch.stdout.close()
-            self._batch = None
 
 
 class _Tree:
     """The manifests tree at one commit, as helmfile.TreeReader."""
 
-    def __init__(self, repo: _Git, commit: str) -> None:
+    def __init__(self, repo: Git, commit: str) -> None:
         self.repo = repo
         self.commit = commit
 
@@ -270,7 +144,7 @@ class _Seen:
 class _History:
     def __init__(
         self,
-        repo: _Git,
+        repo: Git,
         root: str,
         environment: str,
         depth: int,
@@ -302,7 +176,9 @@ class _History:
         deepest = 0
         if self.depth > 0:
             for directory, values_path in self._components():
-                walked = self._component(directory, values_path, shallow, oldest, position)
+                walked = self._component(
+                    directory, values_path, shallow, oldest, position, oldest_date
+                )
                 if walked is not None:
                     history, reached = walked
                     histories.append(history)
@@ -344,6 +220,7 @@ class _History:
         shallow: bool,
         oldest: str | None,
         position: dict[str, int],
+        oldest_date: str | None = None,
     ) -> tuple[ComponentHistory, int] | None:
         name = _component_name(directory) or posixpath.basename(self.root.rstrip("/"))
         head_version = self._version_at("HEAD", directory)
@@ -394,14 +271,17 @@ class _History:
             self._usages(name, directory, item)
         cut = False
         if len(found) < self.depth and shallow and oldest is not None:
-            # Cut by the clone only if the file already existed at its oldest commit.
-            if any(self.repo.cat(oldest, path) is not None for path in candidates):
+            # Cut by the clone only if the file already existed at its oldest commit. (In
+            # a full clone, fewer versions than asked means there are no older ones.)
+            if any(self.repo.exists(oldest, path) for path in candidates):
                 cut = True
-                self.limits.append(
+                when = f" ({oldest_date})" if oldest_date else ""
+                self.problems.append(
                     f"{name}: found {len(found)} of {self.depth} earlier chart versions for "
-                    f"{self.environment}; the clone is shallow and its history starts at "
-                    f"{oldest[:12]}; fetch more history (git fetch --deepen=100, or "
-                    "git fetch --unshallow) to see the rest of the rollback window"
+                    f"{self.environment}: the clone is shallow and its history starts at "
+                    f"{oldest[:12]}{when}, so older rollback targets are unknown; fetch the "
+                    "whole history (git fetch --unshallow; in GitLab CI set GIT_DEPTH: 0 in "
+                    ".gitlab-ci.yml)"
                 )
         history = ComponentHistory(name, values_path, head_version.version, tuple(versions), cut)
         return history, reached
@@ -410,7 +290,7 @@ class _History:
         tree = _Tree(self.repo, commit)
         chosen: _Seen | None = None
         for path in env_values_candidates(directory, self.environment):
-            loaded = load_values_file(tree, path, self.environment)
+            loaded = load_values_file(tree, path, self.environment, values=True)
             if loaded is None:
                 continue
             if isinstance(loaded, str):
@@ -432,9 +312,11 @@ class _History:
             try:
                 if tree.read(path) is None:
                     continue
-            except UnreadableFile:
+            except UnreadableFile as exc:
+                self.problems.append(f"{item.commit.short}:{path}: {exc}")
                 continue
             read = read_helmfile(tree, path, self.environment, name)
+            self.problems.extend(f"{item.commit.short}:{p}" for p in read.problems)
             for candidate in read.components:
                 if candidate.chart_version == item.version and candidate.oci:
                     component = candidate
@@ -484,7 +366,7 @@ class _History:
     def _release_images(self, tree: _Tree, component: Component) -> list[ImageSpec]:
         images: list[ImageSpec] = []
         for path in component.values_files:
-            loaded = load_values_file(tree, path, self.environment)
+            loaded = load_values_file(tree, path, self.environment, values=True)
             if isinstance(loaded, str):
                 self.problems.append(f"{tree.commit[:12]}:{loaded}")
             elif loaded is not None and loaded.root is not None:
@@ -497,9 +379,3 @@ def _component_name(directory: str) -> str | None:
     if "components" in parts[:-1]:
         return parts[parts.index("components") + 1]
     return parts[-1] if parts else None
-
-
-def _first_line(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace")
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    return line or "(nothing on stderr)"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from harborguard import yamlload
 
 # Go template actions, including multi-line ones and trim markers ({{- ... -}}).
 _ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
@@ -27,7 +28,6 @@ _ENV_NAME = re.compile(r"^\.Environment\.Name$")
 # A substituted value must not change the YAML structure around it, whatever the quoting.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/:@+-]*$")
 _NULL_TAG = "tag:yaml.org,2002:null"
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # dotted path ("chartVersion", "image.tag") -> (value, "path:line" where it was declared)
 ValuesLookup = Callable[[str], "tuple[str, str] | None"]
@@ -100,19 +100,15 @@ def is_templated(value: str) -> bool:
 
 
 def compose(text: str) -> list[Node]:
-    """The YAML documents as nodes (which carry line numbers). Raises yaml.YAMLError."""
-    return [node for node in yaml.compose_all(text, Loader=_LOADER) if node is not None]
+    """The YAML documents as nodes (which carry line numbers), bounded (yamlload.py).
+
+    Raises yaml.YAMLError."""
+    return yamlload.compose_all(text)
 
 
 def yaml_error(exc: yaml.YAMLError) -> str:
     """One line: what is wrong and on which line."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if mark is not None:
-            return f"not valid YAML: {problem} (line {mark.line + 1}, column {mark.column + 1})"
-        return f"not valid YAML: {problem}"
-    return f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return yamlload.describe(exc)
 
 
 def line_of(node: Node) -> int:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import yaml
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
+from harborguard.sources.yamlshape import at, kind_of, release_problems, shape_problems
 
 HELMFILE_NAMES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
 _VALUES_SUFFIXES = (".yaml.gotmpl", ".yml.gotmpl", ".yaml", ".yml")
@@ -95,9 +96,18 @@ def env_values_candidates(directory: str, environment: str) -> list[str]:
 
 
 def load_values_file(
-    reader: TreeReader, path: str, environment: str, lookup: gotmpl.ValuesLookup | None = None
+    reader: TreeReader,
+    path: str,
+    environment: str,
+    lookup: gotmpl.ValuesLookup | None = None,
+    *,
+    values: bool = False,
 ) -> ValuesFile | str | None:
-    """A values file rendered (for .gotmpl) and parsed; a problem line; None if absent."""
+    """A values file rendered (for .gotmpl) and parsed; a problem line; None if absent.
+
+    ``values``: the file is a release's (or an environment's) values, which Helm reads as
+    a map; anything else, or a ``chartVersion`` that is not a plain value, is a problem.
+    """
     try:
         text = reader.read(path)
     except UnreadableFile as exc:
@@ -113,6 +123,13 @@ def load_values_file(
         documents = gotmpl.compose(rendered.text)
     except yaml.YAMLError as exc:
         return f"{path}: {gotmpl.yaml_error(exc)}"
+    if values and documents:
+        root = documents[0]
+        if not gotmpl.is_mapping(root) and kind_of(root) != "null":
+            return f"{path}: expected a map of values, got {kind_of(root)}{at(root)}"
+        version = gotmpl.get(root, "chartVersion")
+        if version is not None and not isinstance(version, ScalarNode):
+            return f"{path}: chartVersion: expected a string, got {kind_of(version)}{at(version)}"
     return ValuesFile(path, rendered, tuple(documents))
 
 
@@ -162,9 +179,15 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
     second = _parse(text, path, environment, result.lookup(), result)
     if second is None:
         return result
+    result.problems.extend(shape_problems(second.documents, path))
     repositories = _repositories(second)
     for documents_node in _merged(second.documents, "releases"):
-        for release in gotmpl.sequence(documents_node):
+        for index, release in enumerate(gotmpl.sequence(documents_node)):
+            wrong = release_problems(release, f"{path}: releases[{index}]")
+            if wrong:
+                # Not read as helmfile would read it: named, so the run is incomplete.
+                result.problems.extend(wrong)
+                continue
             built = _component(
                 release, path, directory, environment, component, repositories, second, reader
             )
@@ -218,7 +241,18 @@ def _load_env_values(
     rendered: gotmpl.Rendered,
     result: HelmfileRead,
 ) -> None:
-    entries = gotmpl.sequence(gotmpl.get(env_node, "values"))
+    if env_node is not None and kind_of(env_node) not in ("map", "null"):
+        result.problems.append(
+            f"{path}: environments.{environment}: expected a map, got "
+            f"{kind_of(env_node)}{at(env_node)}"
+        )
+    listed = gotmpl.get(env_node, "values")
+    if listed is not None and kind_of(listed) not in ("list", "null"):
+        result.problems.append(
+            f"{path}: environments.{environment}.values: expected a list, got "
+            f"{kind_of(listed)}{at(listed)}"
+        )
+    entries = gotmpl.sequence(listed)
     paths: list[str] = []
     for entry in entries:
         written = gotmpl.scalar(entry)
@@ -236,7 +270,7 @@ def _load_env_values(
         # No environment values listed: the toolforge-deploy convention.
         paths = [p for c in env_values_candidates(directory, environment) for p in reader.glob(c)]
     for values_path in dict.fromkeys(paths):
-        loaded = load_values_file(reader, values_path, environment)
+        loaded = load_values_file(reader, values_path, environment, values=True)
         if isinstance(loaded, str):
             result.problems.append(loaded)
         elif loaded is not None:

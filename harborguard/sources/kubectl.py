@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from harborguard import jsonio
+from harborguard import jsonio, yamlload
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
@@ -45,7 +45,6 @@ _CONTAINER_GROUPS = (
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
 # Two seconds after SIGKILL is plenty; past that a grandchild escaped the process group.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +425,9 @@ def _load_json_or_yaml(text: str, path: str | Path) -> Any:
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from None
     try:
-        documents = [d for d in yaml.load_all(text, Loader=_SAFE_LOADER) if d is not None]
+        documents = yamlload.load_all(text)
+    except yamlload.YamlLimitError as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -8,8 +8,6 @@ and the others are still read: a bad file must not hide the usages in the rest.
 
 from __future__ import annotations
 
-import glob as globmod
-import os
 import posixpath
 import re
 from collections.abc import Callable
@@ -21,11 +19,11 @@ from yaml.nodes import Node
 from harborguard.errors import InputError
 from harborguard.evidence import Usage, UsageKind, UsageSource
 from harborguard.sources import gotmpl
+from harborguard.sources.fstree import FsReader, yaml_files
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
     HelmfileRead,
-    UnreadableFile,
     ValuesFile,
     chart_version_of,
     load_values_file,
@@ -59,9 +57,6 @@ __all__ = [
 # "tools-harbor.wmcloud.org/toolforge/builds-api".
 ChartValues = Callable[[str, str], "str | None"]
 
-_YAML_SUFFIXES = (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")
-
-
 @dataclass(frozen=True, slots=True)
 class ManifestEvidence:
     root: str
@@ -75,30 +70,6 @@ class ManifestEvidence:
     files_read: int
     # Every environment the helmfiles name (empty without helmfiles).
     environments: tuple[str, ...] = ()
-
-
-class _FsReader:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read(self, path: str) -> str | None:
-        full = self.root / path
-        try:
-            raw = full.read_bytes()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            return None
-        except OSError as exc:
-            raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
-
-    def glob(self, pattern: str) -> list[str]:
-        found = globmod.glob(pattern, root_dir=self.root)
-        return sorted(p.replace(os.sep, "/") for p in found if (self.root / p).is_file())
 
 
 def read_manifests(
@@ -124,8 +95,10 @@ def read_manifests(
         )
     if not environment:
         raise InputError("--environment is empty; name the environment, e.g. tools")
-    scan = _Scan(_FsReader(base), environment, base.name)
-    scan.run(_yaml_files(base))
+    scan = _Scan(FsReader(base), environment, base.name)
+    files, unfollowed = yaml_files(base)
+    scan.problems.extend(unfollowed)
+    scan.run(files)
     for component in scan.components:
         if not _charted(component):
             continue
@@ -160,7 +133,7 @@ _ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 class _Scan:
     """One pass over the tree: helmfiles first (they say which values each release uses)."""
 
-    def __init__(self, reader: _FsReader, environment: str, fallback_name: str) -> None:
+    def __init__(self, reader: FsReader, environment: str, fallback_name: str) -> None:
         self.reader = reader
         self.environment = environment
         self.fallback_name = fallback_name
@@ -211,7 +184,8 @@ class _Scan:
     def _file(self, path: str) -> None:
         owner = _governing_helmfile(path, self.helmfiles)
         lookup = owner.lookup() if owner is not None else None
-        loaded = load_values_file(self.reader, path, self.environment, lookup)
+        values = path in self.claims or _is_env_values(path, self.environment)
+        loaded = load_values_file(self.reader, path, self.environment, lookup, values=values)
         if loaded is None:
             return
         self.files_read += 1
@@ -387,24 +361,6 @@ def _values_only_component(
         f"no helmfile beside it names the chart or the repository{via}",
         name,
     )
-
-
-def _yaml_files(root: Path) -> list[str]:
-    """YAML files under root, sorted; skips hidden entries (.git, CI configuration) and the
-    templates of charts kept in the repository (those are Helm's, not values)."""
-    found: list[str] = []
-    for directory, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if "Chart.yaml" in names and "templates" in dirs:
-            dirs.remove("templates")
-        relative = Path(directory).relative_to(root).as_posix()
-        for name in sorted(names):
-            if name.startswith(".") or not name.endswith(_YAML_SUFFIXES):
-                continue
-            if name in ("Chart.yaml", "Chart.lock"):
-                continue
-            found.append(name if relative == "." else f"{relative}/{name}")
-    return sorted(found)
 
 
 def _component_name(path: str) -> str | None:

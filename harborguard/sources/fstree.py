@@ -1,0 +1,142 @@
+"""Reading the ``--manifests`` tree: regular files of bounded size, never outside the tree.
+
+The deployment repository is written by whoever opens a merge request. A named pipe would
+hang a read, a link to /dev/zero would fill the memory, and a link to /proc/self/environ
+or ~/.docker/config.json would put a secret into a report that may be posted as a public
+merge-request comment. So only regular files are read, at most MAX_FILE_BYTES each, and a
+symbolic link is followed only when its target is inside the tree. Anything refused is an
+UnreadableFile, which the scan names as a problem (the run is incomplete), never skipped.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+import stat
+from pathlib import Path
+
+from harborguard.sources.helmfile import UnreadableFile
+
+MAX_FILE_BYTES = 8 * 1024 * 1024  # per file: a values file or helmfile is a few KB
+
+YAML_SUFFIXES = (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")
+
+
+def too_large(size: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB ({size:,} bytes); harborguard "
+        "reads at most that much per file: not read"
+    )
+
+
+class FsReader:
+    """helmfile.TreeReader over a folder on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real_root = root.resolve()
+
+    def read(self, path: str) -> str | None:
+        full = self.root / path
+        real = self._inside(full)
+        if real is None:
+            return None
+        try:
+            # O_NONBLOCK: opening a named pipe must not wait for a writer.
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                return None
+            if not stat.S_ISREG(info.st_mode):
+                raise UnreadableFile(
+                    f"not a regular file ({_kind(info.st_mode)}); only regular files are read"
+                )
+            if info.st_size > MAX_FILE_BYTES:
+                raise too_large(info.st_size)
+            try:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+            except OSError as exc:
+                raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise too_large(len(raw))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
+
+    def glob(self, pattern: str) -> list[str]:
+        found = globmod.glob(pattern, root_dir=self.root)
+        # Anything but a folder: read() names a pipe or a link out of the tree.
+        return sorted(p.replace(os.sep, "/") for p in found if not (self.root / p).is_dir())
+
+    def _inside(self, full: Path) -> Path | None:
+        """The file's real path; None when absent; UnreadableFile when it leaves the tree."""
+        if not os.path.lexists(full):
+            return None
+        try:
+            real = full.resolve(strict=True)
+        except FileNotFoundError:
+            raise UnreadableFile("a symbolic link to a file that does not exist") from None
+        except (OSError, RuntimeError) as exc:  # a loop of links
+            raise UnreadableFile(f"cannot follow the symbolic link: {exc}") from None
+        if not real.is_relative_to(self.real_root):
+            raise UnreadableFile(
+                "a symbolic link to a file outside --manifests; not followed (what it points "
+                "to could end up quoted in a report)"
+            )
+        return real
+
+
+def yaml_files(root: Path) -> tuple[list[str], list[str]]:
+    """YAML files under root, sorted, and a problem line per linked folder not followed.
+
+    Skips hidden entries (.git, CI configuration) and the templates of charts kept in the
+    repository (those are Helm's, not values). A linked folder inside the tree is read
+    where it really is; one that leaves the tree is named.
+    """
+    found: list[str] = []
+    problems: list[str] = []
+    real_root = root.resolve()
+    for directory, dirs, names in os.walk(root):
+        relative = Path(directory).relative_to(root).as_posix()
+        kept: list[str] = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            full = Path(directory) / name
+            if full.is_symlink():
+                where = name if relative == "." else f"{relative}/{name}"
+                try:
+                    inside = full.resolve(strict=True).is_relative_to(real_root)
+                except (OSError, RuntimeError):
+                    inside = False
+                if not inside:
+                    problems.append(
+                        f"{where}: a symbolic link to a folder outside --manifests; not "
+                        "followed, so the files under it were not read"
+                    )
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        if "Chart.yaml" in names and "templates" in dirs:
+            dirs.remove("templates")
+        for name in sorted(names):
+            if name.startswith(".") or not name.endswith(YAML_SUFFIXES):
+                continue
+            if name in ("Chart.yaml", "Chart.lock"):
+                continue
+            found.append(name if relative == "." else f"{relative}/{name}")
+    return sorted(found), problems
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"

@@ -1,0 +1,215 @@
+"""The ``git`` CLI, read-only, for the rollback window (githistory.py) and gather's probe.
+
+Contents read from history are bounded like files on disk (fstree.MAX_FILE_BYTES): a
+commit may hold a file of any size, and a merge request can add one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harborguard.errors import SourceError
+from harborguard.sources.fstree import MAX_FILE_BYTES, too_large
+from harborguard.sources.helmfile import UnreadableFile
+
+_GIT_TIMEOUT = 120.0
+# Never take locks or touch the index: CI may run this next to other git processes.
+_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+# A user's configuration must not change the output parsed here.
+_GIT_CONFIG = ("-c", "log.showSignature=false", "-c", "color.ui=false")
+
+
+class Git:
+    """git commands in one repository, and one ``cat-file --batch`` for file contents."""
+
+    def __init__(self, executable: str, top: str, prefix: str) -> None:
+        self.executable = executable
+        self.top = top
+        self.prefix = prefix  # the manifests root inside the repository: "" or "deploy/"
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._listings: dict[tuple[str, str], list[str]] = {}
+
+    @classmethod
+    @contextmanager
+    def open(cls, executable: str, root: Path) -> Iterator[Git]:
+        probe = cls(executable, str(root), "")
+        top = probe.run("rev-parse", "--show-toplevel", what="not_repo", cwd=str(root))
+        prefix = probe.run("rev-parse", "--show-prefix", what="not_repo", cwd=str(root))
+        repo = cls(executable, top.strip(), prefix.strip())
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+    def run(self, *args: str, what: str = "", cwd: str | None = None) -> str:
+        command = [self.executable, "-C", cwd or self.top, *_GIT_CONFIG, *args]
+        try:
+            done = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=_GIT_TIMEOUT,
+                env={**os.environ, **_GIT_ENV},
+                check=False,
+            )
+        except FileNotFoundError:
+            raise SourceError(
+                f"{self.executable} not found; install git, or pass --history 0"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise SourceError(
+                f"`git {' '.join(args)}` did not finish within {_GIT_TIMEOUT:g}s in {self.top}"
+            ) from None
+        if done.returncode != 0:
+            reason = _first_line(done.stderr)
+            if what == "no_commits":
+                raise SourceError(
+                    f"the git checkout at {self.top} has no commits; --history reads the "
+                    "committed history: commit first, clone the repository, or pass --history 0"
+                )
+            if what == "not_repo":
+                if "dubious ownership" in reason or "safe.directory" in reason:
+                    raise SourceError(dubious_ownership(cwd or self.top, reason))
+                raise SourceError(
+                    f"{cwd or self.top} is not in a git checkout ({reason}); --history reads "
+                    "the repository's history: point --manifests at a git clone, or pass "
+                    "--history 0"
+                )
+            raise SourceError(f"`git {' '.join(args)}` failed in {self.top}: {reason}")
+        return done.stdout.decode("utf-8", errors="replace")
+
+    def cat(self, commit: str, path: str) -> str | None:
+        """A file's text at a commit; None if it does not exist there (or is a folder)."""
+        batch = self._batch_process()
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write(f"{commit}:{self.prefix}{path}\n".encode())
+        batch.stdin.flush()
+        header = batch.stdout.readline().decode("utf-8", errors="replace").split()
+        # "<oid> <type> <size>", or "<commit>:<path> missing" (the path may hold spaces).
+        if len(header) != 3 or not header[2].isdigit() or header[2] == "missing":
+            return None
+        size = int(header[2])
+        if size > MAX_FILE_BYTES:
+            remaining = size + 1  # the content and its newline: drain, keep nothing
+            while remaining > 0:
+                chunk = batch.stdout.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            if header[1] != "blob":
+                return None
+            raise too_large(size)
+        data = batch.stdout.read(size + 1)[:size]
+        if header[1] != "blob":
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"not UTF-8 text (byte {exc.start})") from None
+
+    def exists(self, commit: str, path: str) -> bool:
+        try:
+            return self.cat(commit, path) is not None
+        except UnreadableFile:
+            return True
+
+    def files(self, commit: str, directory: str) -> list[str]:
+        """Every file under ``directory`` (relative to the manifests root) at a commit."""
+        key = (commit, directory)
+        if key not in self._listings:
+            target = f"{self.prefix}{directory}".rstrip("/")
+            args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
+            out = self.run(*args, "--", target) if target else self.run(*args)
+            names = [n for n in out.split("\0") if n]
+            self._listings[key] = [
+                n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
+            ]
+        return self._listings[key]
+
+    def _batch_process(self) -> subprocess.Popen[bytes]:
+        if self._batch is None:
+            try:
+                self._batch = subprocess.Popen(
+                    [self.executable, "-C", self.top, "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env={**os.environ, **_GIT_ENV},
+                )
+            except OSError as exc:
+                raise SourceError(f"cannot run {self.executable} cat-file: {exc}") from None
+        return self._batch
+
+    def close(self) -> None:
+        if self._batch is not None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            try:
+                self._batch.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._batch.kill()
+                self._batch.wait()
+            if self._batch.stdout is not None:
+                self._batch.stdout.close()
+            self._batch = None
+
+
+def dubious_ownership(directory: str, reason: str) -> str:
+    """git refuses a checkout another user owns (the usual CI container): say how to allow it."""
+    return (
+        f"git refuses to read {directory}: {reason}; the checkout belongs to another user. "
+        f"Allow it with `git config --global --add safe.directory {directory}` (or "
+        "'*'), then run again; or pass --history 0 to check without the rollback window"
+    )
+
+
+def probe_checkout(path: str) -> str | None:
+    """None when ``path`` is in a git work tree; else why not, or "" when no .git is there.
+
+    A folder with .git (a folder, or a file as in worktrees and submodules) here or above
+    that git cannot read is a failure to name, never "not a checkout".
+    """
+    try:
+        done = subprocess.run(
+            ["git", "-C", path, "rev-parse", "--is-inside-work-tree"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=_GIT_TIMEOUT, check=False,
+            env={**os.environ, **_GIT_ENV},
+        )
+    except FileNotFoundError:
+        reason = "git is not installed"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        reason = f"git did not answer: {exc}"
+    else:
+        if done.returncode == 0 and done.stdout.strip() == b"true":
+            return None
+        reason = _first_line(done.stderr)
+        if done.returncode == 0:
+            reason = "not inside the work tree (a .git folder or a bare repository?)"
+    top = _dot_git_above(Path(path))
+    if top is None:
+        return ""
+    if "dubious ownership" in reason or "safe.directory" in reason:
+        return dubious_ownership(str(top), reason)
+    return (
+        f"git cannot read the checkout at {top} ({reason}), so the rollback window was not "
+        "checked; repair the checkout, or pass --history 0 to check without it"
+    )
+
+
+def _dot_git_above(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding ``.git``, as git looks for it."""
+    current = path.resolve()
+    for folder in (current, *current.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
+def _first_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", errors="replace")
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return line or "(nothing on stderr)"
