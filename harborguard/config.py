@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harborguard.errors import InputError
+from harborguard.redact import mask_url, url_has_password
 
 DEFAULT_CONFIG = "harborguard.yaml"
 
@@ -30,6 +31,19 @@ def _string(value: Any, where: str) -> str:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
     raise InputError(f"{where}: expected a string, got {type(value).__name__}")
+
+
+def _harbor_url(value: Any, where: str) -> str:
+    """Harbor's base URL; one with ``user:password@`` is refused (DESIGN.md: passwords
+    only from HARBOR_PASSWORD or --password-stdin), shown masked."""
+    text = _string(value, where)
+    if url_has_password(text):
+        raise InputError(
+            f"{where}: {mask_url(text)!r} holds a password (user:password@); passwords are "
+            "never taken from a URL: give the account with --username (HARBOR_USERNAME) and "
+            "the password in HARBOR_PASSWORD or with --password-stdin"
+        )
+    return text
 
 
 def _positive_float(value: Any, where: str) -> float:
@@ -93,7 +107,7 @@ def _choice(*choices: str) -> Callable[[Any, str], str]:
 OPTIONS: dict[str, OptionSpec] = {
     spec.name: spec
     for spec in (
-        OptionSpec("harbor", "HARBOR_URL", _string),
+        OptionSpec("harbor", "HARBOR_URL", _harbor_url),
         OptionSpec("username", "HARBOR_USERNAME", _string),
         OptionSpec("ca-bundle", "HARBORGUARD_CA_BUNDLE", _string),
         OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _positive_float, 30.0),

@@ -48,6 +48,40 @@ _BARE_USERINFO = re.compile(
 _BARE_CANDIDATE = re.compile(r":[^\s/'\"@]*+@")
 
 
+def split_userinfo(url: str) -> tuple[str | None, str]:
+    """``(userinfo, url without it)`` for ONE URL value (``--harbor``, a snapshot's
+    ``harbor``): ``http://robot:Pa@ss@host`` -> ``("robot:Pa@ss", "http://host")``.
+
+    The userinfo ends at the LAST ``@`` of the authority. The authority is read generously:
+    up to the first ``/``, ``?`` or ``#`` after the last ``@`` of the value, since a raw
+    password may hold any of them and a Harbor base URL has no ``@`` in its path (what this
+    gets wrong is masked too much, never too little). ``userinfo`` is None without an ``@``;
+    a value without ``://`` is read as an authority."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return None, url
+    return userinfo, f"{scheme}{sep}{host}"
+
+
+def mask_url(url: str) -> str:
+    """One URL value as it may be shown: its userinfo (``user:password@``, split at the last
+    ``@``) replaced by ``***@``; a URL without one is unchanged."""
+    userinfo, rest = split_userinfo(url)
+    if userinfo is None:
+        return url
+    scheme, sep, host = rest.rpartition("://")
+    return f"{scheme}{sep}{USERINFO_MASK}{host}" if sep else f"{USERINFO_MASK}{host}"
+
+
+def url_has_password(url: str) -> bool:
+    """True when the URL value carries ``user:password@`` (a ``:`` in its userinfo)."""
+    userinfo, _ = split_userinfo(url)
+    return userinfo is not None and ":" in userinfo
+
+
 def mask_userinfo(text: str) -> str:
     """``https://user:password@host/x`` -> ``https://***@host/x``, wherever it is in ``text``
     (also ``user:password@host/x`` without a scheme); anything else is left as it is."""
