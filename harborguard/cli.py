@@ -201,7 +201,9 @@ def _start(ctx: click.Context, local: dict[str, Any], command: dict[str, Any]) -
             options[name] = local[name]
     config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
     cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
-    return _Run(Resolver(cli_values, os.environ, config), options)
+    run = _Run(Resolver(cli_values, os.environ, config), options)
+    run.get("harbor")  # a URL with a password is refused (exit 2) whether it is used or not
+    return run
 
 
 @contextmanager
