@@ -26,7 +26,7 @@ import httpx
 
 from harborguard import __version__, jsonio
 from harborguard.errors import InputError
-from harborguard.redact import mask_url, url_has_password
+from harborguard.redact import mask_url, split_userinfo, url_has_password
 
 API = "/api/v2.0"
 
@@ -128,7 +128,7 @@ class HarborClient:
         path = parts.path.rstrip("/")
         if path.endswith(API):
             path = path[: -len(API)]
-        netloc = parts.netloc.rpartition("@")[2]
+        netloc = split_userinfo(parts.netloc)[1]
         self.url = urlunsplit((parts.scheme, netloc, path, "", ""))
         self.account = username
         self.concurrency = concurrency
