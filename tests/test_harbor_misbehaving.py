@@ -90,6 +90,13 @@ def test_a_page_repeated_once_is_read_again_and_then_complete() -> None:
     assert len(fetched["projects"][0]["repositories"][0]["artifacts"]) == 250
 
 
+def test_an_empty_page_that_links_to_a_next_one_is_incomplete() -> None:
+    with harbor(big(drop_count=True), total_count=False) as fake:
+        fake.fault("/big/artifacts$", None, times=None, query="page=2&", body=b"[]")
+        fetched = fetch(fake, ["proj"])
+    assert "page 2 is empty but links to a next one" in only_big_missing(fetched)
+
+
 def test_paging_stops_at_the_artifact_count() -> None:
     # Links only, and a server that keeps linking: the 251st item is past artifact_count.
     with harbor(big(artifact_count=150), total_count=False) as fake:

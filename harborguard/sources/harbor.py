@@ -237,7 +237,10 @@ class _Listing:
                 self._problem = self._problem or (
                     f"X-Total-Count {min(self._totals)} ends at page {page}, but that page "
                     "links to a next one")
-        elif items and self._healthy():
+        elif not items:
+            if _has_next(reply.link):
+                self._problem = self._problem or f"page {page} is empty but links to a next one"
+        elif self._healthy():
             following = _next_page(reply.link, page, len(items))
             if following is not None:
                 # Past the count (without any paging header, one empty page confirms it).
