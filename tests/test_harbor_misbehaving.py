@@ -13,8 +13,7 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 from harborguard.errors import SourceError
-from harborguard.sources import harbor as harbor_source
-from harborguard.sources import harborhttp
+from harborguard.sources import harborhttp, harborpaging
 from harborguard.sources.harbor import RetryPolicy
 from tests.test_harbor_source import (
     ADMIN,
@@ -107,7 +106,7 @@ def test_paging_stops_at_the_artifact_count() -> None:
 
 
 def test_paging_stops_at_the_hard_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harbor_source, "MAX_LIST_PAGES", 2)
+    monkeypatch.setattr(harborpaging, "MAX_LIST_PAGES", 2)
     with harbor(big(drop_count=True), total_count=False) as fake:
         fetched = fetch(fake, ["proj"])
         pages = [int(s.query["page"][0]) for s in fake.requests_to("/big/artifacts$")]
