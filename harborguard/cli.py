@@ -83,7 +83,8 @@ global_options = _stack(
     click.option("--password-stdin", is_flag=True, default=None,
                  help="Read the password from standard input (else HARBOR_PASSWORD)."),
     click.option("--ca-bundle", metavar="PATH", help="CA bundle for a private CA."),
-    click.option("--timeout", metavar="SECONDS", help="Timeout per request (default 30)."),
+    click.option("--timeout", metavar="SECONDS",
+                 help="Seconds for each request's whole answer (default 30)."),
     click.option("--concurrency", metavar="N", help="Parallel requests to Harbor (default 8)."),
     click.option("--harbor-version", metavar="V",
                  help="Harbor release whose retention behaviour to reproduce "

@@ -148,6 +148,24 @@ def test_a_huge_x_total_count_is_not_planned(monkeypatch: pytest.MonkeyPatch) ->
         only_big_missing(fetched)
 
 
+def test_a_count_far_larger_than_the_list_stops_at_the_first_short_page() -> None:
+    with harbor(big(drop_count=True)) as fake:
+        fake.fault("/big/artifacts$", None, times=None, headers={"X-Total-Count": "199999"})
+        fetched = fetch(fake, ["proj"], concurrency=2)
+        asked = len(fake.requests_to("/big/artifacts$"))
+    assert "page 3 of the 2000 X-Total-Count 199999 gives holds 50 items" in \
+        only_big_missing(fetched)
+    assert asked <= 3 * 5  # a few pages beyond the short one per reading, not 2,000
+
+
+def test_a_page_larger_than_asked_for_is_incomplete() -> None:
+    with harbor(big(150, drop_count=True), total_count=False, link=False) as fake:
+        body = json.dumps(big(150)["projects"][0]["repositories"][0]["artifacts"]).encode()
+        fake.fault("/big/artifacts$", None, times=None, body=body)
+        fetched = fetch(fake, ["proj"])
+    assert "page 1 holds 150 items, more than the 100 asked for" in only_big_missing(fetched)
+
+
 def test_pages_are_asked_for_lazily_at_most_concurrency_at_once() -> None:
     with harbor(big(1000, drop_count=True), latency=0.01) as fake:
         fetched = fetch(fake, ["proj"], concurrency=2)

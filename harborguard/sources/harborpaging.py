@@ -128,12 +128,20 @@ class Listing:
         self._pages[page] = items
         self._count += len(items)
         self._check_repeats(page, items)
+        if len(items) > PAGE_SIZE:
+            self._problem = self._problem or (
+                f"page {page} holds {len(items)} items, more than the {PAGE_SIZE} asked for")
         if reply.total is not None:
             self._totals.add(reply.total)
         if page == 1 and reply.total is not None:
             self._plan(reply.total)
         if self._last is not None:
-            if page == self._last and _has_next(reply.link):
+            if page < self._last and len(items) < PAGE_SIZE:
+                # Short before the end: the list shrank, or the count is wrong; no more pages.
+                self._problem = self._problem or (
+                    f"page {page} of the {self._last} X-Total-Count {min(self._totals)} gives "
+                    f"holds {len(items)} items")
+            elif page == self._last and _has_next(reply.link):
                 self._problem = self._problem or (
                     f"X-Total-Count {min(self._totals)} ends at page {page}, but that page "
                     "links to a next one")
