@@ -80,7 +80,8 @@ class HarborClient:
     """GET access to one Harbor's v2.0 API with retries, basic auth and no cookies.
 
     ``http``: an ``httpx.Client`` to use (tests, or a caller with its own transport); its
-    cookie jar is replaced by one that stores nothing. Without it the client is built here
+    cookie jar is replaced by one that stores nothing, and its connections get the request
+    deadline (see ``_bound_by_deadline``). Without it the client is built here
     with TLS verification on (``ca_bundle`` adds a private CA) and a connection pool the
     size of ``concurrency``.
     """
@@ -161,7 +162,7 @@ class HarborClient:
                     max_connections=concurrency, max_keepalive_connections=concurrency
                 ),
             )
-            _bound_by_deadline(http)
+        _bound_by_deadline(http)
         # A jar, not an httpx.Cookies: httpx would copy a Cookies into a default jar.
         http.cookies = _NoCookieJar()
         self._http = http
