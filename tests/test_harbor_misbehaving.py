@@ -247,3 +247,19 @@ def test_the_cli_timeout_bounds_a_trickled_answer(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.stderr
     assert "incomplete: proj/app: timed out" in result.stderr
     assert PASSWORD not in result.stderr + target.read_text()
+
+
+@pytest.mark.parametrize("digest", ["x", "sha256:abc", "SHA256:" + "a" * 64, "md5:" + "a" * 32,
+                                    "sha256:" + "A" * 64])
+def test_an_artifact_whose_digest_is_not_a_digest_makes_its_repository_incomplete(
+        digest: str) -> None:
+    source = document(entry("proj", {"app": artifacts("app", 1), "db": artifacts("db", 2)},
+                            retention=POLICY))
+    broken = [{**source["projects"][0]["repositories"][0]["artifacts"][0], "digest": digest}]
+    with harbor(source) as fake:
+        fake.fault("/app/artifacts$", None, times=None, body=json.dumps(broken).encode())
+        fetched = fetch(fake, ["proj"])
+    assert repo_names(fetched) == ["proj/db"]
+    assert fetched["incomplete"] == [{
+        "what": "proj/app",
+        "reason": f"unreadable artifact list: artifacts[0].digest {digest!r} is not a digest"}]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -391,7 +392,7 @@ class _Run:
                           describe_failure(self._client, result, "artifacts", repository.name))
             self._repository_done()
             return
-        problem = _unreadable(repository.payload, result)
+        problem = _unreadable(repository.payload, result) or _bad_digest(result)
         if problem is not None:
             repository.failed = True
             self._missing(order, repository.name, f"unreadable artifact list: {problem}")
@@ -482,6 +483,20 @@ def _index_of(artifacts: Iterable[Any], digest: str) -> int:
         if isinstance(artifact, dict) and artifact.get("digest") == digest:
             return index
     return -1
+
+
+# What Harbor stores as an artifact's digest (go-digest's algorithms, lower-case hex): a
+# digest is how a running pod's reference finds its artifact, so a corrupted one must not
+# pass for an artifact that nothing uses.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
+
+
+def _bad_digest(artifacts: list[Any]) -> str | None:
+    for index, artifact in enumerate(artifacts):
+        digest = artifact.get("digest") if isinstance(artifact, dict) else None
+        if isinstance(digest, str) and not _DIGEST.fullmatch(digest):
+            return f"artifacts[{index}].digest {digest[:80]!r} is not a digest"
+    return None
 
 
 def _unreadable(repository: Mapping[str, Any], artifacts: list[Any]) -> str | None:
