@@ -96,3 +96,65 @@ def test_a_corrupted_page_gives_the_whole_list_or_an_incomplete_repository(
     for name, items in ARTIFACTS.items():
         assert name in missing or _tags(read[name]) == _tags(items), (name, corruption)
         assert not (name in missing and name in read)
+
+
+REPOSITORIES = [r["repository"] for r in SOURCE["projects"][0]["repositories"]]
+
+
+@st.composite
+def list_corruptions(draw: st.DrawFn) -> dict[str, Any]:
+    return {"kind": draw(st.sampled_from(["truncate", "empty", "drop-item", "duplicate-item",
+                                          "add-item", "drop-field", "retype-field", "none"])),
+            "at": draw(st.integers(0, 10 ** 6)),
+            "field": draw(st.sampled_from(["name", "artifact_count"])),
+            "value": draw(st.sampled_from([5, "x", "proj/", "other/app", None, -1, 0, 3, 251,
+                                           True, 10 ** 30])),
+            "total": draw(st.sampled_from([None, "0", "1", "3", "\u00b2", str(10 ** 11)])),
+            "times": draw(st.sampled_from([1, None]))}
+
+
+def _list_body(corruption: dict[str, Any]) -> bytes | None:
+    items = [dict(item) for item in REPOSITORIES]
+    index = corruption["at"] % len(items)
+    kind = corruption["kind"]
+    if kind == "none":
+        return None
+    if kind == "truncate":
+        text = json.dumps(items).encode()
+        return text[: corruption["at"] % len(text)]
+    if kind == "empty":
+        return b"[]"
+    if kind == "drop-item":
+        del items[index]
+    elif kind == "duplicate-item":
+        items.insert(index, items[(index + 1) % len(items)])
+    elif kind == "add-item":
+        items.insert(index, {**items[0], "id": 99, "name": "proj/ghost"})
+    elif kind == "drop-field":
+        del items[index][corruption["field"]]
+    else:
+        items[index][corruption["field"]] = corruption["value"]
+    return json.dumps(items).encode()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
+          print_blob=True)
+@given(corruption=list_corruptions())
+def test_a_corrupted_repository_list_gives_every_repository_or_names_what_is_missing(
+        corruption: dict[str, Any]) -> None:
+    headers = {} if corruption["total"] is None else {"X-Total-Count": corruption["total"]}
+    with harbor(SOURCE) as fake:
+        fake.faults.append(Fault("/projects/proj/repositories$", None,
+                                 times=corruption["times"], body=_list_body(corruption),
+                                 headers=headers))
+        fetched = fetch(fake, ["proj"])
+        assert fake.count < 60
+    missing = {item["what"] for item in fetched["incomplete"]}
+    read = {r["repository"]["name"]: r["artifacts"]
+            for r in fetched["projects"][0]["repositories"]}
+    for name, items in ARTIFACTS.items():
+        if name in read:
+            assert _tags(read[name]) == _tags(items), (name, corruption)
+        else:
+            # The repository itself, or its project's repository list, is named.
+            assert name in missing or "proj" in missing, (name, corruption)

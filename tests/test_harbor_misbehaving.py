@@ -263,3 +263,15 @@ def test_an_artifact_whose_digest_is_not_a_digest_makes_its_repository_incomplet
     assert fetched["incomplete"] == [{
         "what": "proj/app",
         "reason": f"unreadable artifact list: artifacts[0].digest {digest!r} is not a digest"}]
+
+
+def test_a_repository_list_that_disagrees_with_repo_count_is_incomplete() -> None:
+    # An empty list, consistently counted 0: only the project's repo_count shows the lie.
+    with harbor(big()) as fake:
+        fake.fault("/projects/proj/repositories$", None, times=None, body=b"[]",
+                   headers={"X-Total-Count": "0"})
+        fetched = fetch(fake, ["proj"])
+    assert fetched["projects"][0]["repositories"] == []
+    [missing] = fetched["incomplete"]
+    assert missing["what"] == "proj"
+    assert "X-Total-Count 0 but repo_count 2" in missing["reason"]

@@ -322,6 +322,8 @@ class _Run:
         Listing(
             self, f"{API}/projects/{quoted}/repositories",
             partial(self._on_repositories, project), key="name",
+            # Harbor counts the project's repositories as its list does.
+            expected=_expected(payload, "repo_count"),
         ).start()
 
     def _on_retention(self, project: _Project, reply: Reply | Failure) -> None:
@@ -370,15 +372,12 @@ class _Run:
             repository = _Repository(position, name, payload)
             project.repositories.append(repository)
             self._repositories_known += 1
-            count = payload.get("artifact_count")
             Listing(
                 self, repository_path(project.name, name) + "/artifacts",
                 partial(self._on_artifacts, project, repository),
                 key="digest", params=ARTIFACT_QUERY,
                 # Harbor counts the artifacts its list shows (not an index's children).
-                expected=(count, "artifact_count")
-                if isinstance(count, int) and not isinstance(count, bool) and count >= 0
-                else None,
+                expected=_expected(payload, "artifact_count"),
             ).start()
         self._report_progress()
 
@@ -476,6 +475,15 @@ class _Run:
             "incomplete": incomplete,
             "projects": projects,
         }
+
+
+def _expected(payload: Mapping[str, Any], key: str) -> tuple[int, str] | None:
+    """A count Harbor gives beside a list (``artifact_count``, ``repo_count``), to check the
+    list against; None when it is missing or not a count."""
+    count = payload.get(key)
+    if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 10 ** 18:
+        return count, key
+    return None
 
 
 def _index_of(artifacts: Iterable[Any], digest: str) -> int:
