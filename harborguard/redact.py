@@ -10,6 +10,7 @@ here first.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -35,8 +36,19 @@ PAIR_VALUE = "value"
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
-def _parts(key: str) -> list[str]:
-    return [word.lower() for word in _WORD.findall(key)]
+def _parts(key: str) -> tuple[str, ...]:
+    """The words of a key, lower-cased (values files repeat the same keys: short ones are
+    cached)."""
+    if len(key) > 100:
+        return _split_key(key)
+    return _cached_parts(key)
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    return tuple(word.lower() for word in _WORD.findall(key))
+
+
+_cached_parts = lru_cache(maxsize=4096)(_split_key)
 
 
 def is_image_key(key: object) -> bool:
