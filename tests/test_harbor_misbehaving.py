@@ -275,3 +275,19 @@ def test_a_repository_list_that_disagrees_with_repo_count_is_incomplete() -> Non
     [missing] = fetched["incomplete"]
     assert missing["what"] == "proj"
     assert "X-Total-Count 0 but repo_count 2" in missing["reason"]
+
+
+@pytest.mark.parametrize("command", [["snapshot", "-o", "snap.json"], ["simulate"]])
+def test_the_cli_names_a_malformed_header_and_exits_3(
+        tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with harbor(big()) as fake:
+        fake.fault("/big/artifacts$", None, times=None, headers={"X-Total-Count": "\u00b2"})
+        result = CliRunner().invoke(
+            cli, ["--harbor", fake.url, "--username", ADMIN, command[0], "--project", "proj",
+                  *command[1:]],
+            env={"HARBOR_PASSWORD": PASSWORD}, catch_exceptions=False)
+    assert result.exit_code == 3, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert ("proj/big: GET /api/v2.0/projects/proj/repositories/big/artifacts: malformed "
+            "X-Total-Count header '\u00b2' (not a count)") in result.stdout + result.stderr
