@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 from harborguard.errors import SourceError
+from harborguard.sources import harbor as harbor_source
 from harborguard.sources import harborhttp, harborpaging
 from harborguard.sources.harbor import RetryPolicy
 from tests.test_harbor_source import (
@@ -293,3 +294,21 @@ def test_the_cli_names_a_malformed_header_and_exits_3(
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert ("proj/big: GET /api/v2.0/projects/proj/repositories/big/artifacts: malformed "
             "X-Total-Count header '\u00b2' (not a count)") in result.stdout + result.stderr
+
+
+def test_a_values_yaml_larger_than_the_bound_is_incomplete(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harbor_source, "MAX_VALUES_CHARS", 100)
+    charts = artifacts("chart", 2, kind="CHART")
+    values = {charts[0]["digest"]: {"values.yaml": "image:\n  tag: '1'\n"},
+              charts[1]["digest"]: {"values.yaml": "image:\n  tag: '1'\n" + "#" * 200}}
+    source = document(entry("proj", {"charts": charts}, retention=POLICY,
+                            additions={"charts": values}))
+    with harbor(source) as fake:
+        fetched = fetch(fake, ["proj"])
+    [repository] = fetched["projects"][0]["repositories"]
+    assert list(repository["additions"]) == [charts[0]["digest"]]
+    assert fetched["incomplete"] == [{
+        "what": f"proj/charts@{charts[1]['digest']}",
+        "reason": "values.yaml: larger than 100 characters, the most harborguard reads of a "
+                  "chart's values.yaml"}]

@@ -49,6 +49,10 @@ from harborguard.sources.harborpaging import MAX_LIST_PAGES as MAX_LIST_PAGES
 from harborguard.sources.harborpaging import PAGE_SIZE as PAGE_SIZE
 from harborguard.sources.harborpaging import Listing
 
+# A chart's values.yaml is a few KB; a larger one is not read (it would be parsed, redacted
+# and stored whole): the chart's values are then incomplete.
+MAX_VALUES_CHARS = 4 * 1024 * 1024
+
 # The listing the retention job itself uses: no q, no sort (API order is part of the data).
 ARTIFACT_QUERY: Mapping[str, str] = {
     "with_tag": "true",
@@ -417,6 +421,9 @@ class _Run:
     def _on_values(
         self, project: _Project, repository: _Repository, digest: str, reply: Reply | Failure
     ) -> None:
+        if isinstance(reply, Reply) and len(reply.body) > MAX_VALUES_CHARS:
+            reply = Failure(reply.status, f"larger than {MAX_VALUES_CHARS} characters, the "
+                                          "most harborguard reads of a chart's values.yaml")
         if isinstance(reply, Failure) and reply.status == 404:
             pass  # the chart has no values.yaml: a definite answer, nothing is missing
         elif isinstance(reply, Failure):
