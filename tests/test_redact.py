@@ -3,6 +3,8 @@ chart's values.yaml, and user:password@ in URLs and references (DESIGN.md, "Secr
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -236,3 +238,68 @@ def test_keys_that_only_look_secret_keep_their_values(key: str) -> None:
     assert not is_secret_key(key)
     assert redact_yaml(f"{key}: h.example/p/x:1\n") == f"{key}: h.example/p/x:1\n"
     assert "h.example/p/x:1" in redact_yaml(f"a: [\n{key}: h.example/p/x:1\npassword: x\n")
+
+
+# -- properties: secrets never survive, images always do -----------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SECRET_KEYS = st.sampled_from(["password", "DB_PASS", "accessKey", "apiToken", "basicAuth",
+                                ".dockerconfigjson", "clientSecret", "tls-key", "credentials",
+                                "adminPwd"])
+_PLAIN_KEYS = st.sampled_from(["replicas", "name", "port", "monkey", "author", "labels",
+                               "config", "tokenRefresher", "settings", "enabled"])
+_IMAGE_KEYS = st.sampled_from(["image", "repository", "tag", "keycloakImage", "imageTag"])
+
+
+@st.composite
+def _values(draw: st.DrawFn, depth: int = 0) -> tuple[Any, list[str], list[str]]:
+    """A values tree, the secret strings in it, and the image strings in it."""
+    secrets: list[str] = []
+    images: list[str] = []
+    tree: dict[str, Any] = {}
+    for position in range(draw(st.integers(0, 4))):
+        choice = draw(st.integers(0, 4 if depth < 3 else 2))
+        if choice == 0:
+            secret = f"Sekrit{depth}x{position}x{draw(st.integers(0, 999))}"
+            tree[draw(_SECRET_KEYS)] = secret
+            secrets.append(secret)
+        elif choice == 1:
+            image = f"h.example/p/img{depth}{position}:1.{draw(st.integers(0, 99))}"
+            tree[draw(_IMAGE_KEYS)] = image
+            images.append(image)
+        elif choice == 2:
+            tree[draw(_PLAIN_KEYS)] = draw(st.integers(0, 9))
+        elif choice == 3:
+            child, more_secrets, more_images = draw(_values(depth + 1))
+            tree[draw(st.one_of(_PLAIN_KEYS, _SECRET_KEYS))] = child
+            secrets += more_secrets
+            images += more_images
+        else:
+            secret = f"EnvSekrit{depth}x{position}"
+            tree["env"] = [{"name": "HARBOR_PASSWORD", "value": secret},
+                           {"name": "LOG_LEVEL", "value": "info"}]
+            secrets.append(secret)
+    # Keys drawn twice keep the last value only: count what is really there.
+    text = yaml.safe_dump(tree)
+    return tree, [s for s in secrets if s in text], [i for i in images if i in text]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(values=_values())
+def test_secret_values_never_survive_and_images_always_do(
+        values: tuple[Any, list[str], list[str]]) -> None:
+    tree, secrets, images = values
+    for style in (False, True):
+        text = yaml.safe_dump(tree, default_flow_style=style)
+        out = redact_yaml(text)
+        assert [s for s in secrets if s in out] == []
+        assert [i for i in images if i not in out] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_is_redacted_without_error(text: str) -> None:
+    out = redact_yaml(text)
+    assert isinstance(out, str) and out.count("\n") == text.count("\n")
