@@ -48,7 +48,6 @@ def _next_page(link: str | None, page: int, count: int) -> int | None:
     return page + 1 if count >= PAGE_SIZE else None
 
 
-
 class Listing:
     """One paged collection, read with bounds (README, "Reading Harbor").
 
