@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from harborguard.errors import InputError
-from harborguard.redact import mask_url, url_has_password
 
 DEFAULT_CONFIG = "harborguard.yaml"
 
@@ -36,6 +35,8 @@ def _string(value: Any, where: str) -> str:
 def _harbor_url(value: Any, where: str) -> str:
     """Harbor's base URL; one with ``user:password@`` is refused (DESIGN.md: passwords
     only from HARBOR_PASSWORD or --password-stdin), shown masked."""
+    from harborguard.redact import mask_url, url_has_password
+
     text = _string(value, where)
     if url_has_password(text):
         raise InputError(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+if TYPE_CHECKING:
+    from yaml.nodes import MappingNode, Node, ScalarNode
+# yaml itself is imported where YAML is redacted: the URL cleaners are used by every run,
+# and most runs read no YAML.
 
 REDACTED = "<redacted>"
 USERINFO_MASK = "***@"
@@ -146,7 +148,6 @@ def mask_userinfo(text: str) -> str:
 
 # -- values under secret-looking keys in YAML text ------------------------------------------
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULL_TAG = "tag:yaml.org,2002:null"
 # What may hold a secret at all (a fast first look; is_secret_key decides).
 _MAY_HOLD_SECRETS = re.compile(
@@ -185,6 +186,8 @@ def redact_yaml(text: str) -> str:
     """
     if not _MAY_HOLD_SECRETS.search(text):
         return text
+    import yaml
+
     try:
         redacted = _redact_nodes(text)
     except (yaml.YAMLError, ValueError, RecursionError):
@@ -196,7 +199,10 @@ def redact_yaml(text: str) -> str:
 
 
 def _compose(text: str) -> list[Node]:
-    return [node for node in yaml.compose_all(text, Loader=_LOADER) if node is not None]
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [node for node in yaml.compose_all(text, Loader=loader) if node is not None]
 
 
 def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
@@ -204,6 +210,8 @@ def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
 
     Shared nodes (aliases) are visited once per state, so neither a recursive anchor nor a
     billion-laughs document makes this loop forever or blow up."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     found: list[tuple[ScalarNode, bool]] = []
     seen: set[tuple[int, bool]] = set()
     stack: list[tuple[Node, bool]] = [(doc, False) for doc in reversed(documents)]
@@ -233,6 +241,8 @@ def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
 
 def _secret_pair(node: MappingNode) -> bool:
     """``{name: HARBOR_PASSWORD, value: ...}``: a pair whose name looks secret."""
+    from yaml.nodes import ScalarNode
+
     for key, value in node.value:
         if (isinstance(key, ScalarNode) and key.value in PAIR_NAMES
                 and isinstance(value, ScalarNode)
@@ -296,6 +306,8 @@ def _same_but_secrets(scalars: list[tuple[ScalarNode, bool]], secret: set[int], 
                       *, loose: bool) -> bool:
     """``text`` parses to the same tree: secret values redacted, every other one equal
     (``loose``: block scalars under other keys may differ, in content only)."""
+    import yaml
+
     try:
         after = _scalars(_compose(text))
     except (yaml.YAMLError, RecursionError):
