@@ -28,6 +28,7 @@ from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file
+from harborguard.redact import mask_url
 from harborguard.report import FORMATTERS, render
 from harborguard.report.build import Source, add_previous_actions, build_report
 from harborguard.report.json import Chunk
@@ -84,7 +85,8 @@ global_options = _stack(
     click.option("--password-stdin", is_flag=True, default=None,
                  help="Read the password from standard input (else HARBOR_PASSWORD)."),
     click.option("--ca-bundle", metavar="PATH", help="CA bundle for a private CA."),
-    click.option("--timeout", metavar="SECONDS", help="Timeout per request (default 30)."),
+    click.option("--timeout", metavar="SECONDS",
+                 help="Seconds for each request's whole answer (default 30)."),
     click.option("--concurrency", metavar="N", help="Parallel requests to Harbor (default 8)."),
     click.option("--harbor-version", metavar="V",
                  help="Harbor release whose retention behaviour to reproduce "
@@ -204,7 +206,9 @@ def _start(ctx: click.Context, local: dict[str, Any], command: dict[str, Any]) -
             options[name] = local[name]
     config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
     cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
-    return _Run(Resolver(cli_values, os.environ, config), options)
+    run = _Run(Resolver(cli_values, os.environ, config), options)
+    run.get("harbor")  # a URL with a password is refused (exit 2) whether it is used or not
+    return run
 
 
 @contextmanager
@@ -325,25 +329,15 @@ def _unreadable_harbor(run: _Run, exc: _SourceFailed, output: str | None,
     """Harbor could not be read: still a report (exit 3) saying what is missing, so a CI
     job keeps its artifact exactly when it needs it."""
     click.echo(f"harborguard: error: cannot read Harbor: {exc}", err=True)
-    run.incomplete.append(Incomplete(what=run.get("harbor") and _safe_url(run.get("harbor"))
-                                     or "harbor", reason=str(exc)))
+    harbor = run.get("harbor")
+    run.incomplete.append(Incomplete(what=mask_url(harbor) if harbor else "harbor",
+                                     reason=str(exc)))
     result = RunResult(now_ns=_whole_seconds(utc_now_nanos()), order=run.get("order") or "push",
                        behaviour=resolve_behaviour(_asked_version(run)), projects=(),
                        findings=(), incomplete=())
-    source = Source(harbor=_safe_url(run.get("harbor")), snapshot=None,
+    source = Source(harbor=mask_url(harbor) if harbor else None, snapshot=None,
                     policy=run.get("policy") or "harbor")
     _emit(run, result, build_report(result, source, command=command), output)
-
-
-def _safe_url(url: str | None) -> str | None:
-    """A URL without ``user:password@``."""
-    if not url:
-        return None
-    scheme, sep, rest = url.partition("://")
-    host, at, tail = rest.partition("@")
-    if at and "/" not in host:
-        rest = tail
-    return f"{scheme}{sep}{rest}" if sep else url.rpartition("@")[2]
 
 
 def _whole_seconds(nanos: int) -> int:

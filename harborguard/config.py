@@ -33,6 +33,21 @@ def _string(value: Any, where: str) -> str:
     raise InputError(f"{where}: expected a string, got {type(value).__name__}")
 
 
+def _harbor_url(value: Any, where: str) -> str:
+    """Harbor's base URL; one with ``user:password@`` is refused (DESIGN.md: passwords
+    only from HARBOR_PASSWORD or --password-stdin), shown masked."""
+    from harborguard.redact import mask_url, url_has_password
+
+    text = _string(value, where)
+    if url_has_password(text):
+        raise InputError(
+            f"{where}: {mask_url(text)!r} holds a password (user:password@); passwords are "
+            "never taken from a URL: give the account with --username (HARBOR_USERNAME) and "
+            "the password in HARBOR_PASSWORD or with --password-stdin"
+        )
+    return text
+
+
 def _positive_float(value: Any, where: str) -> float:
     try:
         number = float(value)
@@ -94,7 +109,7 @@ def _choice(*choices: str) -> Callable[[Any, str], str]:
 OPTIONS: dict[str, OptionSpec] = {
     spec.name: spec
     for spec in (
-        OptionSpec("harbor", "HARBOR_URL", _string),
+        OptionSpec("harbor", "HARBOR_URL", _harbor_url),
         OptionSpec("username", "HARBOR_USERNAME", _string),
         OptionSpec("ca-bundle", "HARBORGUARD_CA_BUNDLE", _string),
         OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _positive_float, 30.0),

@@ -10,23 +10,75 @@ here first.
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+if TYPE_CHECKING:
+    from yaml.nodes import MappingNode, Node, ScalarNode
+# yaml itself is imported where YAML is redacted: the URL cleaners are used by every run,
+# and most runs read no YAML.
 
 REDACTED = "<redacted>"
 USERINFO_MASK = "***@"
 
-# A key is secret-looking when, lower-cased and with '-' read as '_', it contains one of these.
-SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "apikey", "api_key",
-                "privatekey", "private_key")
+# A key is secret-looking when it holds one of SECRET_WORDS anywhere (case-insensitive), or
+# one of SECRET_PARTS as a whole word of it: the key split at '_', '-', '.', digits and
+# camelCase humps (`DB_PASS`, `accessKey`, `basicAuth`; not `monkey`, `author`, `bypass`).
+SECRET_WORDS = ("password", "passwd", "passphrase", "token", "secret", "credential",
+                "dockerconfig", "apikey", "privatekey", "accesskey", "secretkey")
+SECRET_PARTS = frozenset({"pass", "pwd", "pw", "key", "keys", "auth", "auths", "authorization"})
+# Keys that hold (part of) an image reference are never secret, even under a secret-looking
+# key (`tokenRefresher: {repository: ..., tag: ...}`, `keycloakImage:`): images are the
+# evidence harborguard reads from chart values, and none of them is a secret.
+IMAGE_PARTS = frozenset({"image", "images", "repository", "registry", "tag", "digest",
+                         "version"})
+# The entries of a list of name/value pairs (`env: [{name: HARBOR_PASSWORD, value: x}]`).
+PAIR_NAMES = ("name", "key")
+PAIR_VALUE = "value"
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def _parts(key: str) -> tuple[str, ...]:
+    """The words of a key, lower-cased (values files repeat the same keys: short ones are
+    cached)."""
+    if len(key) > 100:
+        return _split_key(key)
+    return _cached_parts(key)
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    return tuple(word.lower() for word in _WORD.findall(key))
+
+
+_cached_parts = lru_cache(maxsize=4096)(_split_key)
+
+
+def is_image_key(key: object) -> bool:
+    """A key naming an image or a part of one (``image``, ``repository``, ``imageTag``,
+    ``keycloakImage``): the last word of the key is one of IMAGE_PARTS."""
+    parts = _parts(str(key))
+    return bool(parts) and parts[-1] in IMAGE_PARTS
 
 
 def is_secret_key(key: object) -> bool:
-    """True for keys whose values must never be shown (``harborPassword``, ``api-key``)."""
-    lowered = str(key).lower().replace("-", "_")
-    return any(word in lowered for word in SECRET_WORDS)
+    """True for keys whose values must never be shown (``harborPassword``, ``api-key``,
+    ``DB_PASS``, ``accessKey``, ``.dockerconfigjson``, ``basicAuth``); never for an image's
+    keys (``is_image_key``)."""
+    text = str(key)
+    if is_image_key(text):
+        return False
+    lowered = text.lower().replace("-", "").replace("_", "")
+    if any(word in lowered for word in SECRET_WORDS):
+        return True
+    return any(part in SECRET_PARTS for part in _parts(text))
+
+
+def secret_below(key: object, secret: bool) -> bool:
+    """Whether the value under ``key`` is secret, in a mapping that is (``secret``) or is
+    not under a secret-looking key: image keys never are."""
+    if is_image_key(key):
+        return False
+    return secret or is_secret_key(key)
 
 
 # -- credentials in URLs and references -----------------------------------------------------
@@ -48,6 +100,40 @@ _BARE_USERINFO = re.compile(
 _BARE_CANDIDATE = re.compile(r":[^\s/'\"@]*+@")
 
 
+def split_userinfo(url: str) -> tuple[str | None, str]:
+    """``(userinfo, url without it)`` for ONE URL value (``--harbor``, a snapshot's
+    ``harbor``): ``http://robot:Pa@ss@host`` -> ``("robot:Pa@ss", "http://host")``.
+
+    The userinfo ends at the LAST ``@`` of the authority. The authority is read generously:
+    up to the first ``/``, ``?`` or ``#`` after the last ``@`` of the value, since a raw
+    password may hold any of them and a Harbor base URL has no ``@`` in its path (what this
+    gets wrong is masked too much, never too little). ``userinfo`` is None without an ``@``;
+    a value without ``://`` is read as an authority."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return None, url
+    return userinfo, f"{scheme}{sep}{host}"
+
+
+def mask_url(url: str) -> str:
+    """One URL value as it may be shown: its userinfo (``user:password@``, split at the last
+    ``@``) replaced by ``***@``; a URL without one is unchanged."""
+    userinfo, rest = split_userinfo(url)
+    if userinfo is None:
+        return url
+    scheme, sep, host = rest.rpartition("://")
+    return f"{scheme}{sep}{USERINFO_MASK}{host}" if sep else f"{USERINFO_MASK}{host}"
+
+
+def url_has_password(url: str) -> bool:
+    """True when the URL value carries ``user:password@`` (a ``:`` in its userinfo)."""
+    userinfo, _ = split_userinfo(url)
+    return userinfo is not None and ":" in userinfo
+
+
 def mask_userinfo(text: str) -> str:
     """``https://user:password@host/x`` -> ``https://***@host/x``, wherever it is in ``text``
     (also ``user:password@host/x`` without a scheme); anything else is left as it is."""
@@ -62,16 +148,28 @@ def mask_userinfo(text: str) -> str:
 
 # -- values under secret-looking keys in YAML text ------------------------------------------
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULL_TAG = "tag:yaml.org,2002:null"
-_KEY_WORDS = "|".join(re.escape(word).replace("_", "[-_]") for word in SECRET_WORDS)
-_MAY_HOLD_SECRETS = re.compile(rf"{_KEY_WORDS}|://[^\s/?#]*@", re.IGNORECASE)
-# `key: value` or `key=value` on one line whose key looks secret; `head` ends at the separator.
-_SECRET_LINE = re.compile(
-    rf"""(?P<head>(?:^|(?<=[\s{{,\[#]))["']?[^\s"'{{}}\[\],:=#]*(?:{_KEY_WORDS})"""
-    rf"""[^\s"'{{}}\[\],:=]*["']?[ \t]*(?::(?=\s|$)|=))(?P<rest>.*)$""",
-    re.IGNORECASE,
+# What may hold a secret at all (a fast first look; is_secret_key decides).
+_MAY_HOLD_SECRETS = re.compile(
+    r"pass|pwd|pw|key|auth|secret|token|credential|dockerconfig|://[^\s/?#]*@", re.IGNORECASE)
+# `key: value` or `key=value` on one line; `head` ends at the separator. Each key on the
+# line is tried in turn (`_secret_line`), and the first secret-looking one is taken.
+_KEY_LINE = re.compile(
+    r"""(?P<head>(?:^|(?<=[\s{,\[#]))["']?(?P<key>[^\s"'{}\[\],:=#]+)["']?[ \t]*"""
+    r"""(?::(?=\s|$)|=))"""
 )
+
+
+def _secret_line(line: str) -> re.Match[str] | None:
+    """The ``key: value`` of ``line`` whose key looks secret, if there is one."""
+    position = 0
+    while (match := _KEY_LINE.search(line, position)) is not None:
+        if is_secret_key(match.group("key")):
+            return match
+        position = match.start("key") + 1
+    return None
+
+
 # A node's properties before its value: an anchor (kept, aliases refer to it) or a tag.
 _PROPERTY = re.compile(r"([&!]\S*)\s+")
 
@@ -88,6 +186,8 @@ def redact_yaml(text: str) -> str:
     """
     if not _MAY_HOLD_SECRETS.search(text):
         return text
+    import yaml
+
     try:
         redacted = _redact_nodes(text)
     except (yaml.YAMLError, ValueError, RecursionError):
@@ -99,7 +199,10 @@ def redact_yaml(text: str) -> str:
 
 
 def _compose(text: str) -> list[Node]:
-    return [node for node in yaml.compose_all(text, Loader=_LOADER) if node is not None]
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [node for node in yaml.compose_all(text, Loader=loader) if node is not None]
 
 
 def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
@@ -107,6 +210,8 @@ def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
 
     Shared nodes (aliases) are visited once per state, so neither a recursive anchor nor a
     billion-laughs document makes this loop forever or blow up."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     found: list[tuple[ScalarNode, bool]] = []
     seen: set[tuple[int, bool]] = set()
     stack: list[tuple[Node, bool]] = [(doc, False) for doc in reversed(documents)]
@@ -119,18 +224,32 @@ def _scalars(documents: list[Node]) -> list[tuple[ScalarNode, bool]]:
             found.append((node, secret))
         elif isinstance(node, MappingNode):
             children: list[tuple[Node, bool]] = []
+            pair = _secret_pair(node)
             for key, value in node.value:
                 if isinstance(key, ScalarNode):
                     # An image under a secret-looking map (`tokenReviewer: {image: ...}`) is
                     # a component's image, not a secret: it stays, to be matched.
-                    children.append((value, key.value != "image"
-                                     and (secret or is_secret_key(key.value))))
+                    children.append((value, secret_below(key.value, secret)
+                                     or (pair and key.value == PAIR_VALUE)))
                 else:
                     children.extend(((key, secret), (value, secret)))
             stack.extend(reversed(children))
         elif isinstance(node, SequenceNode):
             stack.extend((item, secret) for item in reversed(node.value))
     return found
+
+
+def _secret_pair(node: MappingNode) -> bool:
+    """``{name: HARBOR_PASSWORD, value: ...}``: a pair whose name looks secret."""
+    from yaml.nodes import ScalarNode
+
+    for key, value in node.value:
+        if (isinstance(key, ScalarNode) and key.value in PAIR_NAMES
+                and isinstance(value, ScalarNode)
+                # (`key` is a secret word itself: its value may be redacted already)
+                and (is_secret_key(value.value) or value.value == REDACTED)):
+            return True
+    return False
 
 
 def _empty(node: ScalarNode) -> bool:
@@ -187,6 +306,8 @@ def _same_but_secrets(scalars: list[tuple[ScalarNode, bool]], secret: set[int], 
                       *, loose: bool) -> bool:
     """``text`` parses to the same tree: secret values redacted, every other one equal
     (``loose``: block scalars under other keys may differ, in content only)."""
+    import yaml
+
     try:
         after = _scalars(_compose(text))
     except (yaml.YAMLError, RecursionError):
@@ -216,14 +337,14 @@ def _redact_embedded(out: str, blocks: set[int]) -> str:
     lines = out.split("\n")
     for number, line in enumerate(lines):
         if number in blocks or line.lstrip().startswith("#"):
-            match = _SECRET_LINE.search(line)
-            if match is not None and match.group("rest").strip():
+            match = _secret_line(line)
+            if match is not None and line[match.end("head"):].strip():
                 lines[number] = _value_redacted(line, match)
     return "\n".join(lines)
 
 
 def _value_redacted(line: str, match: re.Match[str]) -> str:
-    head, rest = line[: match.end("head")], match.group("rest")
+    head, rest = line[: match.end("head")], line[match.end("head"):]
     gap = rest[: len(rest) - len(rest.lstrip())] or (" " if head.endswith(":") else "")
     return f"{head}{gap}{REDACTED}"
 
@@ -238,7 +359,7 @@ def _redact_lines(text: str) -> str:
         key_line = index
         line = lines[index]
         index += 1
-        match = _SECRET_LINE.search(line)
+        match = _secret_line(line)
         if match is None:
             continue
         column = match.start("head")
@@ -250,6 +371,6 @@ def _redact_lines(text: str) -> str:
             nested = nested or bool(following.strip())
             lines[index] = ""
             index += 1
-        if match.group("rest").strip() or nested:
+        if line[match.end("head"):].strip() or nested:
             lines[key_line] = _value_redacted(line, match)
     return "\n".join(lines)

@@ -15,8 +15,10 @@ handlers where the spec is silent):
 - the artifact flags: ``with_label`` (labels null without it), ``with_immutable_status``
   (tags[].immutable false without it), ``with_tag``.
 
-Tests add faults (status, Retry-After, bodies, headers, per-request delay), latency, and read
-what was asked (``seen``, ``count``, ``max_in_flight``).
+Tests add faults (status, Retry-After, bodies, headers, per-request delay, a body trickled a
+byte at a time), latency, a server that ignores ``page`` (``ignore_page``, a regex of paths:
+every page is page 1, and every answer links to a next page), and read what was asked
+(``seen``, ``count``, ``max_in_flight``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class Fault:
     delay: float = 0.0
     query: str | None = None
     hits: int = 0
+    # Seconds between the bytes of the body (and of the status line and headers too with
+    # trickle_head): a server that is slow but never silent for a whole read timeout.
+    trickle: float = 0.0
+    trickle_head: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ class FakeHarbor:
         total_count: bool = True,
         link: bool = True,
         record_bodies: bool = False,
+        ignore_page: str | None = None,
     ) -> None:
         data = copy.deepcopy(dict(snapshot))
         self.users = dict(users or {})
@@ -128,6 +135,7 @@ class FakeHarbor:
         self.total_count = total_count
         self.link = link
         self.record_bodies = record_bodies
+        self.ignore_page = ignore_page
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.max_in_flight = 0
@@ -215,6 +223,7 @@ class FakeHarbor:
 
     def handle(self, raw_target: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str],
                                                                            bytes, Seen]:
+        """The answer; a fault's trickle travels in the private header X-Fake-Trickle."""
         started = time.monotonic()
         with self._lock:
             self._in_flight += 1
@@ -270,6 +279,8 @@ class FakeHarbor:
                     answer_headers.pop(name, None)
                 else:
                     answer_headers[name] = value
+        if fault is not None and fault.trickle:
+            answer_headers["X-Fake-Trickle"] = f"{fault.trickle} {int(fault.trickle_head)}"
         seen = Seen(path, parts.path, query,
                     {k: v for k, v in headers.items() if k != "authorization"},
                     user, answer.status, route, recorded)
@@ -421,6 +432,12 @@ class FakeHarbor:
             raise _error(422, "UNPROCESSABLE_ENTITY", "page and page_size must be positive")
         total = len(items)
         headers: dict[str, str] = {}
+        if self.ignore_page is not None and re.search(self.ignore_page, unquote(raw_path)):
+            # A broken proxy or server: page 1 whatever was asked, always a next page.
+            if self.total_count:
+                headers["X-Total-Count"] = str(total)
+            headers["Link"] = f'<{_page_url(raw_path, query, page + 1, size)}>; rel="next"'
+            return _Answer(200, items[:size], headers)
         if self.total_count:
             headers["X-Total-Count"] = str(total)
         if self.link:
@@ -507,7 +524,11 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, payload, _ = self.harbor.handle(
             self.path, {k.lower(): v for k, v in self.headers.items()}
         )
+        trickle = headers.pop("X-Fake-Trickle", None)
         try:
+            if trickle is not None:
+                self._trickle(status, headers, payload, trickle)
+                return
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -516,6 +537,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _trickle(self, status: int, headers: dict[str, str], payload: bytes,
+                 trickle: str) -> None:
+        """Writes the answer a byte at a time until it is done or the client hangs up."""
+        pause_text, head_text = trickle.split()
+        pause, head = float(pause_text), head_text == "1"
+        self.close_connection = True
+        lines = [f"HTTP/1.1 {status} OK", *(f"{k}: {v}" for k, v in headers.items()),
+                 f"Content-Length: {len(payload)}", "Connection: close", "", ""]
+        raw_head = "\r\n".join(lines).encode()
+        if head:
+            payload = raw_head + payload
+        else:
+            self.wfile.write(raw_head)
+            self.wfile.flush()
+        for index in range(len(payload)):
+            self.wfile.write(payload[index:index + 1])
+            self.wfile.flush()
+            time.sleep(pause)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

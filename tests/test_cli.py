@@ -342,7 +342,7 @@ def test_version_after_the_subcommand() -> None:
 
 def test_unreachable_harbor_still_writes_a_report(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
-    code, _, err = invoke("simulate", "--harbor", "https://user:sekrit@127.0.0.1:9/",
+    code, _, err = invoke("simulate", "--harbor", "https://user@127.0.0.1:9/",
                           "--project", "x", "--timeout", "1", "-o", str(target),
                           env={"HARBOR_PASSWORD": "sekrit2"})
     assert code == 3

@@ -3,6 +3,8 @@ chart's values.yaml, and user:password@ in URLs and references (DESIGN.md, "Secr
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -151,3 +153,153 @@ def test_images_under_secret_looking_maps_stay_evidence_and_their_secrets_go() -
         refs = {i.ref for i in chart_images(values, "1.0", None).images}
         assert refs == {"reg.example/toolforge/token-reviewer:1.2.3",
                         "reg.example/toolforge/secrets-sync:2.0"}
+
+
+# -- issue 12, item 17: secret keys by word, name/value pairs, images kept ------------------
+
+MORE_SECRETS = """\
+DB_PASS: DbPassSecret1
+db-pass: DbPassSecret2
+accessKey: AccessKeySecret3
+AWS_SECRET_ACCESS_KEY: AwsSecret4
+.dockerconfigjson: eyJhdXRocyI6e30fake5
+dockerConfigJson: DockerSecret6
+basicAuth: admin:BasicAuthSecret7
+tls:
+  key: TlsKeySecret8
+registry:
+  auths:
+    harbor.example.org: {auth: AuthsSecret9}
+env:
+  - name: HARBOR_PASSWORD
+    value: EnvSecret10
+  - {name: apiKey, value: EnvSecret11}
+  - name: LOG_LEVEL
+    value: debug
+extraEnv: [{key: SERVICE_TOKEN, value: EnvSecret12}]
+passphrase: PassphraseSecret13
+tokenRefresher:
+  repository: tools-harbor.wmcloud.org/toolforge/token-refresher
+  tag: "1.2"
+  token: TokenSecret14
+  image: tools-harbor.wmcloud.org/toolforge/token-refresher:1.2
+keycloakImage: tools-harbor.wmcloud.org/toolforge/keycloak:3
+accessKeyImageTag: "4.0"
+monkey: banana
+author: someone
+bypass: true
+passthrough: yes
+oauth2Proxy:
+  image: tools-harbor.wmcloud.org/toolforge/oauth2-proxy:7
+"""
+MORE = [f"Secret{i}" for i in range(1, 15)] + ["eyJhdXRocyI6e30fake5"]
+
+
+def test_secret_keys_by_word_and_name_value_pairs_are_redacted() -> None:
+    out = redact_yaml(MORE_SECRETS)
+    assert [s for s in MORE if s in out] == []
+    before, after = yaml.safe_load(MORE_SECRETS), yaml.safe_load(out)
+    assert after["env"][2] == {"name": "LOG_LEVEL", "value": "debug"}
+    assert after["env"][0] == {"name": "HARBOR_PASSWORD", "value": REDACTED}
+    # Images and the keys that only look like secret words stay as written.
+    for key in ("keycloakImage", "accessKeyImageTag", "monkey", "author", "bypass",
+                "passthrough", "oauth2Proxy"):
+        assert after[key] == before[key], key
+    refresher = after["tokenRefresher"]
+    assert refresher["token"] == REDACTED
+    assert {k: refresher[k] for k in ("repository", "tag", "image")} == \
+        {k: before["tokenRefresher"][k] for k in ("repository", "tag", "image")}
+
+
+def test_images_under_secret_looking_keys_are_still_found() -> None:
+    repository = f"{HARBOR}/builds-api"
+    found = chart_images(MORE_SECRETS, "1.0", None, repository=repository)
+    refs = [i.ref for i in found.images]
+    assert f"{HARBOR}/token-refresher:1.2" in refs and f"{HARBOR}/keycloak:3" in refs
+    assert chart_images(redact_yaml(MORE_SECRETS), "1.0", None, repository=repository) == found
+
+
+@pytest.mark.parametrize("key", ["DB_PASS", "db-pass", "accessKey", "secretKey", "AWS_SECRET",
+                                 "dockerconfigjson", ".dockerconfigjson", "basicAuth", "auth",
+                                 "HARBOR_PASSWORD", "apiKEY", "sshKeys", "OAuthToken", "pwd",
+                                 "adminPw", "tls.key", "passphrase", "credentialsFile"])
+def test_secret_looking_keys(key: str) -> None:
+    assert is_secret_key(key)
+    assert redact_yaml(f"{key}: S3cretValue\n") == f"{key}: <redacted>\n"
+    # Not YAML: redacted line by line, by the same rule.
+    assert "S3cretValue" not in redact_yaml(f"a: [\n{key}: S3cretValue\n")
+
+
+@pytest.mark.parametrize("key", ["monkey", "keycloakImage", "author", "authority", "bypass",
+                                 "passthrough", "compass", "keyboardImage", "tokenImage",
+                                 "secretsImageTag", "repository", "tag", "image", "hotkey",
+                                 "oauth2Proxy", "turnkeyVersion"])
+def test_keys_that_only_look_secret_keep_their_values(key: str) -> None:
+    assert not is_secret_key(key)
+    assert redact_yaml(f"{key}: h.example/p/x:1\n") == f"{key}: h.example/p/x:1\n"
+    assert "h.example/p/x:1" in redact_yaml(f"a: [\n{key}: h.example/p/x:1\npassword: x\n")
+
+
+# -- properties: secrets never survive, images always do -----------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SECRET_KEYS = st.sampled_from(["password", "DB_PASS", "accessKey", "apiToken", "basicAuth",
+                                ".dockerconfigjson", "clientSecret", "tls-key", "credentials",
+                                "adminPwd"])
+_PLAIN_KEYS = st.sampled_from(["replicas", "name", "port", "monkey", "author", "labels",
+                               "config", "tokenRefresher", "settings", "enabled"])
+_IMAGE_KEYS = st.sampled_from(["image", "repository", "tag", "keycloakImage", "imageTag"])
+
+
+@st.composite
+def _values(draw: st.DrawFn, depth: int = 0) -> tuple[Any, list[str], list[str]]:
+    """A values tree, the secret strings in it, and the image strings in it."""
+    secrets: list[str] = []
+    images: list[str] = []
+    tree: dict[str, Any] = {}
+    for position in range(draw(st.integers(0, 4))):
+        choice = draw(st.integers(0, 4 if depth < 3 else 2))
+        if choice == 0:
+            secret = f"Sekrit{depth}x{position}x{draw(st.integers(0, 999))}"
+            tree[draw(_SECRET_KEYS)] = secret
+            secrets.append(secret)
+        elif choice == 1:
+            image = f"h.example/p/img{depth}{position}:1.{draw(st.integers(0, 99))}"
+            tree[draw(_IMAGE_KEYS)] = image
+            images.append(image)
+        elif choice == 2:
+            tree[draw(_PLAIN_KEYS)] = draw(st.integers(0, 9))
+        elif choice == 3:
+            child, more_secrets, more_images = draw(_values(depth + 1))
+            tree[draw(st.one_of(_PLAIN_KEYS, _SECRET_KEYS))] = child
+            secrets += more_secrets
+            images += more_images
+        else:
+            secret = f"EnvSekrit{depth}x{position}"
+            tree["env"] = [{"name": "HARBOR_PASSWORD", "value": secret},
+                           {"name": "LOG_LEVEL", "value": "info"}]
+            secrets.append(secret)
+    # Keys drawn twice keep the last value only: count what is really there.
+    text = yaml.safe_dump(tree)
+    return tree, [s for s in secrets if s in text], [i for i in images if i in text]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(values=_values())
+def test_secret_values_never_survive_and_images_always_do(
+        values: tuple[Any, list[str], list[str]]) -> None:
+    tree, secrets, images = values
+    for style in (False, True):
+        text = yaml.safe_dump(tree, default_flow_style=style)
+        out = redact_yaml(text)
+        assert [s for s in secrets if s in out] == []
+        assert [i for i in images if i not in out] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_is_redacted_without_error(text: str) -> None:
+    out = redact_yaml(text)
+    assert isinstance(out, str) and out.count("\n") == text.count("\n")

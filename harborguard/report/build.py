@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from harborguard import TOOL
 from harborguard.findings import SEVERITY, Finding
 from harborguard.policy import RetentionPolicy
+from harborguard.redact import mask_url
 from harborguard.retention.engine import Decision
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
@@ -194,7 +195,8 @@ def build_report(
         "now": format_nanos(run.now_ns),
         "order": run.order,
         "harbor_version": run.behaviour.label,
-        "source": {"harbor": source.harbor, "snapshot": source.snapshot, "policy": source.policy},
+        "source": {"harbor": source.harbor and mask_url(source.harbor),
+                   "snapshot": source.snapshot, "policy": source.policy},
         "projects": projects,
         "repositories": repositories,
         "artifacts": artifacts,

@@ -20,346 +20,47 @@ a named project that does not exist or is not visible, the project list unavaila
 
 from __future__ import annotations
 
-import base64
 import gc
-import json
 import logging
-import math
-import random
 import re
-import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import partial
-from http.cookiejar import Cookie, CookieJar
 from queue import SimpleQueue
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
-from urllib.request import Request
+from urllib.parse import quote
 
-import httpx
-
-from harborguard import __version__, jsonio
 from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.policy import parse_immutable_rules, parse_policy
 from harborguard.redact import redact_yaml
 from harborguard.snapshot import SNAPSHOT_SCHEMA, parse_snapshot
+from harborguard.sources.harborhttp import API, COUNT
+from harborguard.sources.harborhttp import MAX_RESPONSE_BYTES as MAX_RESPONSE_BYTES
+from harborguard.sources.harborhttp import Failure as Failure
+from harborguard.sources.harborhttp import HarborClient as HarborClient
+from harborguard.sources.harborhttp import Reply as Reply
+from harborguard.sources.harborhttp import RetryPolicy as RetryPolicy
+from harborguard.sources.harborpaging import LISTING_RESTARTS as LISTING_RESTARTS
+from harborguard.sources.harborpaging import MAX_LIST_ITEMS as MAX_LIST_ITEMS
+from harborguard.sources.harborpaging import MAX_LIST_PAGES as MAX_LIST_PAGES
+from harborguard.sources.harborpaging import PAGE_SIZE as PAGE_SIZE
+from harborguard.sources.harborpaging import Listing
 
-API = "/api/v2.0"
-# Harbor's request validation rejects page_size above 100 (swagger: maximum 100).
-PAGE_SIZE = 100
+# A chart's values.yaml is a few KB; a larger one is not read (it would be parsed, redacted
+# and stored whole): the chart's values are then incomplete.
+MAX_VALUES_CHARS = 4 * 1024 * 1024
+
 # The listing the retention job itself uses: no q, no sort (API order is part of the data).
 ARTIFACT_QUERY: Mapping[str, str] = {
     "with_tag": "true",
     "with_label": "true",
     "with_immutable_status": "true",
 }
-# How often a listing is re-read from page 1 when it changed between its pages.
-LISTING_RESTARTS = 2
 
 _log = logging.getLogger(__name__)
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([A-Za-z]+)"?')
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Retries for connect errors, timeouts, 429 and 5xx; other answers are final."""
-
-    attempts: int = 4
-    base_delay: float = 0.5  # seconds before the 2nd attempt, doubling after that
-    max_delay: float = 8.0
-    # A Retry-After longer than this is not waited for: the request fails at once.
-    max_retry_after: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: Any  # decoded JSON, or text for text endpoints
-    total: int | None  # X-Total-Count
-    link: str | None  # Link
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    status: int | None  # the last HTTP status; None when no answer came
-    reason: str  # one line, e.g. "HTTP 503 after 4 attempts"
-    tls: bool = False
-
-
-class _NoCookieJar(CookieJar):
-    """Keeps and sends no cookie. Harbor sets a ``sid`` cookie on every answer and its CSRF
-    check rejects API requests that carry one back. (Overriding the jar rather than giving
-    it a refusing policy also skips parsing Set-Cookie on every answer.)"""
-
-    def extract_cookies(self, response: Any, request: Request) -> None:
-        return None
-
-    def add_cookie_header(self, request: Request) -> None:
-        return None
-
-    def set_cookie(self, cookie: Cookie) -> None:
-        return None
-
-
-class HarborClient:
-    """GET access to one Harbor's v2.0 API with retries, basic auth and no cookies.
-
-    ``http``: an ``httpx.Client`` to use (tests, or a caller with its own transport); its
-    cookie jar is replaced by one that stores nothing. Without it the client is built here
-    with TLS verification on (``ca_bundle`` adds a private CA) and a connection pool the
-    size of ``concurrency``.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        ca_bundle: str | None = None,
-        timeout: float = 30.0,
-        concurrency: int = 8,
-        http: httpx.Client | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
-        jitter: Callable[[], float] = random.random,
-    ) -> None:
-        try:
-            parts = urlsplit(url.strip())
-            parts.port  # noqa: B018 - urlsplit checks the port only when asked
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(
-                f"--harbor: {_without_userinfo(url)!r} is not an http(s) URL; give Harbor's "
-                "base URL, e.g. https://harbor.example.org"
-            )
-        if parts.username is not None and username is None:
-            # curl's convention; the URL is shown without them from here on.
-            username = unquote(parts.username)
-            password = unquote(parts.password) if parts.password is not None else password
-        if username is not None and password is None:
-            raise InputError(
-                f"account {username!r} has no password: set HARBOR_PASSWORD or use "
-                "--password-stdin"
-            )
-        if concurrency < 1:
-            raise InputError(f"--concurrency: must be at least 1, got {concurrency}")
-        path = parts.path.rstrip("/")
-        if path.endswith(API):
-            path = path[: -len(API)]
-        netloc = parts.netloc.rpartition("@")[2]
-        self.url = urlunsplit((parts.scheme, netloc, path, "", ""))
-        self.account = username
-        self.concurrency = concurrency
-        self._secrets = _secret_forms(username, password)
-        self._timeout = httpx.Timeout(timeout)
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._jitter = jitter
-        self._headers = {"Accept": "application/json", "User-Agent": f"harborguard/{__version__}"}
-        if username is not None:
-            # A ready header rather than httpx's auth flow: less work on every request.
-            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
-            self._headers["Authorization"] = f"Basic {token}"
-        self._owns_http = http is None
-        if http is None:
-            verify: ssl.SSLContext | bool = True
-            if ca_bundle:
-                try:
-                    verify = ssl.create_default_context(cafile=ca_bundle)
-                except (OSError, ssl.SSLError) as exc:
-                    raise InputError(
-                        f"--ca-bundle {ca_bundle}: cannot load CA certificates ({exc})"
-                    ) from None
-            http = httpx.Client(
-                verify=verify,
-                timeout=self._timeout,
-                limits=httpx.Limits(
-                    max_connections=concurrency, max_keepalive_connections=concurrency
-                ),
-            )
-        # A jar, not an httpx.Cookies: httpx would copy a Cookies into a default jar.
-        http.cookies = _NoCookieJar()
-        self._http = http
-
-    def __enter__(self) -> HarborClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __repr__(self) -> str:
-        return f"HarborClient({self.url!r}, account={self.account!r})"
-
-    def redact(self, text: str) -> str:
-        """Removes the password (and its encoded forms) from text that came from elsewhere."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def get(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        by_name: bool = False,
-        text: bool = False,
-        cancel: threading.Event | None = None,
-    ) -> Reply | Failure:
-        """GET ``path`` (under the base URL) with retries. Never raises for HTTP trouble."""
-        url = self.url + path
-        if params:
-            # Encoded here once; httpx then only parses the finished URL.
-            url += "?" + urlencode(params)
-        headers = dict(self._headers)
-        if by_name:
-            # A numeric project name would otherwise be read as a project ID.
-            headers["X-Is-Resource-Name"] = "true"
-        attempts = self._retry.attempts
-        status: int | None = None
-        last = ""
-        for attempt in range(1, attempts + 1):
-            if cancel is not None and cancel.is_set():
-                return Failure(None, "cancelled")
-            delay: float | None = None
-            try:
-                response = self._http.get(url, headers=headers, timeout=self._timeout)
-            except httpx.TimeoutException as exc:
-                status, last = None, f"timed out ({type(exc).__name__})"
-            except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-                detail = self.redact(str(exc)) or type(exc).__name__
-                if _tls_verification_failed(exc):
-                    return Failure(None, f"TLS certificate verification failed ({detail})", True)
-                status, last = None, f"connection failed ({detail})"
-            except httpx.HTTPError as exc:
-                return Failure(None, f"request failed ({self.redact(str(exc))})")
-            else:
-                status = response.status_code
-                if status != 429 and status < 500:
-                    return self._reply(response, text)
-                last = f"HTTP {status}"
-                delay = _retry_after(response.headers.get("Retry-After"))
-                if delay is not None and delay > self._retry.max_retry_after:
-                    return Failure(
-                        status,
-                        f"HTTP {status} with Retry-After {delay:.0f} s, longer than the "
-                        f"{self._retry.max_retry_after:.0f} s harborguard waits",
-                    )
-            if attempt < attempts:
-                if delay is None:
-                    delay = self._backoff(attempt)
-                _log.debug("GET %s: %s; retry %d of %d in %.2f s",
-                           path, last, attempt, attempts - 1, delay)
-                if self._sleep is not None:
-                    self._sleep(delay)
-                elif cancel is not None:
-                    cancel.wait(delay)  # an aborted fetch does not wait out its backoffs
-                else:
-                    time.sleep(delay)
-        return Failure(status, f"{last} after {attempts} attempts")
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2.0 ** (attempt - 1))
-        # Equal jitter: spread clients that failed together, but never retry at once.
-        return ceiling / 2 + ceiling / 2 * self._jitter()
-
-    def _reply(self, response: httpx.Response, text: bool) -> Reply | Failure:
-        status = response.status_code
-        if not 200 <= status < 300:
-            return Failure(status, f"HTTP {status}{self._harbor_message(response)}")
-        total_header = response.headers.get("X-Total-Count")
-        total = int(total_header) if total_header and total_header.isdigit() else None
-        link = response.headers.get("Link")
-        if text:
-            return Reply(status, response.text, total, link)
-        try:
-            body = jsonio.loads(response.content)
-        except ValueError as exc:
-            where = (
-                f" at line {exc.lineno} column {exc.colno}"
-                if isinstance(exc, json.JSONDecodeError) else ""
-            )
-            return Failure(status, f"malformed JSON in the HTTP {status} answer{where}")
-        return Reply(status, body, total, link)
-
-    def _harbor_message(self, response: httpx.Response) -> str:
-        """Harbor's own words from an ``Errors`` body, when there are some."""
-        try:
-            errors = json.loads(response.content).get("errors")
-            message = str(errors[0]["message"]).replace("\n", " ").strip()
-        except (ValueError, AttributeError, LookupError, TypeError):
-            return ""
-        return f": {self.redact(message)[:200]}" if message else ""
-
-
-def _without_userinfo(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        # Not even parseable: drop everything up to the last '@' of the authority.
-        scheme, sep, rest = url.partition("://")
-        return f"{scheme}{sep}{rest.rpartition('@')[2]}"
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _secret_forms(username: str | None, password: str | None) -> tuple[str, ...]:
-    if not password:
-        return ()
-    forms = {password, quote(password, safe="")}
-    if username is not None:
-        forms.add(base64.b64encode(f"{username}:{password}".encode()).decode("ascii"))
-    # Longest first, so a form that contains another is replaced whole.
-    return tuple(sorted(forms, key=len, reverse=True))
-
-
-def _tls_verification_failed(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _next_page(link: str | None, page: int, count: int) -> int | None:
-    """The next page when X-Total-Count is missing: Link's rel="next", else a full page."""
-    if link is not None:
-        for target, rel in _LINK.findall(link):
-            if rel != "next":
-                continue
-            # Harbor returns the query decoded; only the page number is taken from it.
-            pages = parse_qs(urlsplit(target).query).get("page")
-            if pages and pages[0].isdigit() and int(pages[0]) > page:
-                return int(pages[0])
-            return page + 1
-        return None
-    return page + 1 if count >= PAGE_SIZE else None
 
 
 def repository_path(project: str, repository: str) -> str:
@@ -435,103 +136,6 @@ class _Project:
 _Callback = Callable[[Reply | Failure], None]
 
 
-class _Listing:
-    """One paged collection: page 1, then every other page at once from X-Total-Count
-    (page by page along the Link header when it is missing). A list that changes between
-    its pages is read again from page 1, a bounded number of times."""
-
-    def __init__(
-        self,
-        run: _Run,
-        path: str,
-        done: Callable[[list[Any] | Failure], None],
-        *,
-        key: str,
-        params: Mapping[str, str] | None = None,
-        by_name: bool = False,
-    ) -> None:
-        self._run = run
-        self._path = path
-        self._done = done
-        self._key = key
-        self._params = dict(params or {})
-        self._by_name = by_name
-        self._restarts = LISTING_RESTARTS
-        self._generation = 0
-        self._pages: dict[int, list[Any]] = {}
-        self._totals: set[int] = set()
-        self._outstanding = 0
-        self._finished = False
-
-    def start(self) -> None:
-        self._generation += 1
-        self._pages = {}
-        self._totals = set()
-        self._outstanding = 0
-        self._get(1)
-
-    def _get(self, page: int) -> None:
-        self._outstanding += 1
-        self._run.request(
-            self._path,
-            partial(self._on_page, self._generation, page),
-            params={**self._params, "page": page, "page_size": PAGE_SIZE},
-            by_name=self._by_name,
-        )
-
-    def _on_page(self, generation: int, page: int, reply: Reply | Failure) -> None:
-        if generation != self._generation or self._finished:
-            return
-        self._outstanding -= 1
-        if isinstance(reply, Failure):
-            self._finish(reply)
-            return
-        items = [] if reply.body is None else reply.body
-        if not isinstance(items, list):
-            self._finish(Failure(reply.status, "unexpected answer: not a JSON array"))
-            return
-        self._pages[page] = items
-        if reply.total is not None:
-            self._totals.add(reply.total)
-            if page == 1:
-                for later in range(2, math.ceil(reply.total / PAGE_SIZE) + 1):
-                    self._get(later)
-        elif items:
-            following = _next_page(reply.link, page, len(items))
-            if following is not None:
-                self._get(following)
-        if self._outstanding == 0:
-            self._complete()
-
-    def _complete(self) -> None:
-        items = [item for page in sorted(self._pages) for item in self._pages[page]]
-        problem = None
-        if len(self._totals) > 1:
-            problem = f"X-Total-Count went from {min(self._totals)} to {max(self._totals)}"
-        elif self._totals and len(items) != next(iter(self._totals)):
-            problem = f"{len(items)} items for X-Total-Count {next(iter(self._totals))}"
-        else:
-            keys = [
-                repr(key) for item in items
-                if isinstance(item, dict) and (key := item.get(self._key)) is not None
-            ]
-            if len(set(keys)) != len(keys):
-                problem = "an item was listed on two pages"
-        if problem is None:
-            self._finish(items)
-        elif self._restarts:
-            self._restarts -= 1
-            _log.debug("GET %s changed while it was read (%s); reading it again",
-                       self._path, problem)
-            self.start()
-        else:
-            self._finish(Failure(None, f"the list kept changing while it was read ({problem})"))
-
-    def _finish(self, result: list[Any] | Failure) -> None:
-        self._finished = True
-        self._done(result)
-
-
 class _Run:
     """One fetch. Every method runs on the calling thread; workers only do ``client.get``."""
 
@@ -551,6 +155,8 @@ class _Run:
         )
         self._answers: SimpleQueue[tuple[_Callback, Future[Reply | Failure]]] = SimpleQueue()
         self._cancel = threading.Event()
+        # Pages of one list asked for at once (the pool runs this many requests anyway).
+        self.window = client.concurrency
         self._pending = 0
         self._projects: list[_Project] = []
         self._names: set[str] = set()
@@ -598,7 +204,7 @@ class _Run:
             taken_at = now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if all_projects:
                 # with_detail is Harbor's default; it is what carries metadata.retention_id.
-                _Listing(self, f"{API}/projects", self._on_project_list, key="name",
+                Listing(self, f"{API}/projects", self._on_project_list, key="name",
                          params={"with_detail": "true"}).start()
             for position, name in enumerate(names):
                 self.request(
@@ -705,7 +311,7 @@ class _Run:
         metadata = payload.get("metadata")
         retention_id = metadata.get("retention_id") if isinstance(metadata, Mapping) else None
         if self._with_policies and retention_id not in (None, ""):
-            if str(retention_id).isdigit():
+            if COUNT.fullmatch(str(retention_id)):
                 self.request(
                     f"{API}/retentions/{retention_id}", partial(self._on_retention, project)
                 )
@@ -713,13 +319,15 @@ class _Run:
                 self._missing((position, -1, 0), name,
                               f"retention policy: metadata.retention_id {retention_id!r} "
                               "is not a number")
-        _Listing(
+        Listing(
             self, f"{API}/projects/{quoted}/immutabletagrules",
             partial(self._on_immutable_rules, project), key="id", by_name=True,
         ).start()
-        _Listing(
+        Listing(
             self, f"{API}/projects/{quoted}/repositories",
             partial(self._on_repositories, project), key="name",
+            # Harbor counts the project's repositories as its list does.
+            expected=_expected(payload, "repo_count"),
         ).start()
 
     def _on_retention(self, project: _Project, reply: Reply | Failure) -> None:
@@ -768,10 +376,12 @@ class _Run:
             repository = _Repository(position, name, payload)
             project.repositories.append(repository)
             self._repositories_known += 1
-            _Listing(
+            Listing(
                 self, repository_path(project.name, name) + "/artifacts",
                 partial(self._on_artifacts, project, repository),
                 key="digest", params=ARTIFACT_QUERY,
+                # Harbor counts the artifacts its list shows (not an index's children).
+                expected=_expected(payload, "artifact_count"),
             ).start()
         self._report_progress()
 
@@ -785,7 +395,7 @@ class _Run:
                           describe_failure(self._client, result, "artifacts", repository.name))
             self._repository_done()
             return
-        problem = _unreadable(repository.payload, result)
+        problem = _unreadable(repository.payload, result) or _bad_digest(result)
         if problem is not None:
             repository.failed = True
             self._missing(order, repository.name, f"unreadable artifact list: {problem}")
@@ -811,6 +421,9 @@ class _Run:
     def _on_values(
         self, project: _Project, repository: _Repository, digest: str, reply: Reply | Failure
     ) -> None:
+        if isinstance(reply, Reply) and len(reply.body) > MAX_VALUES_CHARS:
+            reply = Failure(reply.status, f"larger than {MAX_VALUES_CHARS} characters, the "
+                                          "most harborguard reads of a chart's values.yaml")
         if isinstance(reply, Failure) and reply.status == 404:
             pass  # the chart has no values.yaml: a definite answer, nothing is missing
         elif isinstance(reply, Failure):
@@ -871,11 +484,34 @@ class _Run:
         }
 
 
+def _expected(payload: Mapping[str, Any], key: str) -> tuple[int, str] | None:
+    """A count Harbor gives beside a list (``artifact_count``, ``repo_count``), to check the
+    list against; None when it is missing or not a count."""
+    count = payload.get(key)
+    if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 10 ** 18:
+        return count, key
+    return None
+
+
 def _index_of(artifacts: Iterable[Any], digest: str) -> int:
     for index, artifact in enumerate(artifacts):
         if isinstance(artifact, dict) and artifact.get("digest") == digest:
             return index
     return -1
+
+
+# What Harbor stores as an artifact's digest (go-digest's algorithms, lower-case hex): a
+# digest is how a running pod's reference finds its artifact, so a corrupted one must not
+# pass for an artifact that nothing uses.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
+
+
+def _bad_digest(artifacts: list[Any]) -> str | None:
+    for index, artifact in enumerate(artifacts):
+        digest = artifact.get("digest") if isinstance(artifact, dict) else None
+        if isinstance(digest, str) and not _DIGEST.fullmatch(digest):
+            return f"artifacts[{index}].digest {digest[:80]!r} is not a digest"
+    return None
 
 
 def _unreadable(repository: Mapping[str, Any], artifacts: list[Any]) -> str | None:

@@ -16,7 +16,7 @@ import yaml
 from yaml.nodes import Node
 
 from harborguard.errors import InputError
-from harborguard.redact import is_secret_key
+from harborguard.redact import secret_below
 from harborguard.sources import gotmpl
 from harborguard.sources.kubectl import POD_SPEC_PATHS
 
@@ -112,7 +112,7 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
             return
         if gotmpl.is_mapping(node):
             for key, _key_node, value in gotmpl.items(node):
-                under = key != "image" and (secret or is_secret_key(key))
+                under = secret_below(key, secret)
                 if under and gotmpl.scalar(value) is not None:
                     continue  # DESIGN.md: values under secret-looking keys never reach output
                 if key == "image":
