@@ -39,6 +39,8 @@ API_128 = f"{HARBOR}/builds-api:0.0.128-20240212150430-023b8914_image"
 NGINX = "docker-registry.tools.wmflabs.org/nginx:latest"
 NGINX_DIGEST = "sha256:d00417c709b96b7d8adfe586f45aeafc25039086fb861c6b0cf4c6a17911640a"
 MAINTAIN = f"{HARBOR}/maintain-harbor:0.0.20-20241203211731-adea7447_image"
+# builds-api starts every build in this image (env BUILDER): deleting it breaks builds.
+BUILDER = f"{HARBOR}/heroku-builder:22"
 
 
 def evidence(path: Path) -> KubectlEvidence:
@@ -67,18 +69,24 @@ def load(path: Path) -> dict[str, Any]:
 def test_example_deployment_replicasets_and_pod() -> None:
     ev = evidence(EXAMPLE)
     assert ev.problems == ()
-    assert kinds(ev) == {"declared": 4, "rollback": 2, "running": 2}
+    assert kinds(ev) == {"declared": 7, "rollback": 3, "running": 2}
     assert by_where(ev) == {
         "builds-api/Deployment/builds-api": {
             ("declared", API_130, None), ("declared", NGINX, None)},
+        "builds-api/Deployment/builds-api:env BUILDER": {("declared", BUILDER, None)},
         "builds-api/ReplicaSet/builds-api-7c9b5d6f8d": {
             ("rollback", API_128, None), ("rollback", NGINX, None)},
+        # What an old template starts is what a rollback would start.
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d:env BUILDER": {("rollback", BUILDER, None)},
         "builds-api/ReplicaSet/builds-api-5d8f7c9b4d": {
             ("declared", API_130, None), ("declared", NGINX, None)},
+        "builds-api/ReplicaSet/builds-api-5d8f7c9b4d:env BUILDER": {("declared", BUILDER, None)},
         "builds-api/Pod/builds-api-5d8f7c9b4d-x7kq2": {
             ("running", API_130,
              "sha256:f0347cd50640a29cae5396c4cad7ec8ac0f175e4df7885e675af36a4a0c907f7"),
             ("running", NGINX, NGINX_DIGEST)},
+        # A pod does not run the image its env names: it is declared, not running.
+        "builds-api/Pod/builds-api-5d8f7c9b4d-x7kq2:env BUILDER": {("declared", BUILDER, None)},
     }
     assert all(u.source == "kubectl" and not u.chart for u in ev.usages)
 
@@ -94,7 +102,7 @@ def test_report_shape_of_a_rollback_usage() -> None:
 def test_incident_image_pull_backoff_is_still_running_evidence() -> None:
     ev = evidence(INCIDENT)
     assert ev.problems == ()
-    assert kinds(ev) == {"declared": 6, "rollback": 2, "running": 2}
+    assert kinds(ev) == {"declared": 10, "rollback": 3, "running": 2}
     pod = by_where(ev)["builds-api/Pod/builds-api-6b4f9d8c7f-m2v9t"]
     # The api container never pulled (imageID ""): evidence without a digest.
     assert pod == {("running", API_130, None), ("running", NGINX, NGINX_DIGEST)}
@@ -102,7 +110,8 @@ def test_incident_image_pull_backoff_is_still_running_evidence() -> None:
     for name in ("builds-api-5d8f7c9b4d", "builds-api-6b4f9d8c7f"):
         assert ("declared", API_130, None) in by_where(ev)[f"builds-api/ReplicaSet/{name}"]
     assert {u.where for u in ev.usages if u.kind == "rollback"} == {
-        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d",
+        "builds-api/ReplicaSet/builds-api-7c9b5d6f8d:env BUILDER"}
 
 
 def test_edge_cases_cronjob_job_init_ephemeral_and_image_ids() -> None:
@@ -195,7 +204,7 @@ def test_current_replicaset_of_a_deployment_scaled_to_zero_is_declared() -> None
     _find(items, "Deployment", "builds-api")["spec"]["replicas"] = 0
     _find(items, "ReplicaSet", "builds-api-5d8f7c9b4d")["spec"]["replicas"] = 0
     ev = parse_kubectl_json({"kind": "List", "items": items}, "t")
-    assert {u.where for u in ev.usages if u.kind == "rollback"} == {
+    assert {u.where for u in ev.usages if u.kind == "rollback" and ":" not in u.where} == {
         "builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
     assert "builds-api/ReplicaSet/builds-api-5d8f7c9b4d" in {u.where for u in ev.usages}
 
@@ -222,7 +231,8 @@ def test_rollback_without_revision_annotation_says_so() -> None:
     rs = _find(_example_items(), "ReplicaSet", "builds-api-7c9b5d6f8d")
     del rs["metadata"]["annotations"]
     wheres = {u.where for u in parse_kubectl_json(rs, "t").usages}
-    assert wheres == {"builds-api/ReplicaSet/builds-api-7c9b5d6f8d"}
+    assert wheres == {"builds-api/ReplicaSet/builds-api-7c9b5d6f8d",
+                      "builds-api/ReplicaSet/builds-api-7c9b5d6f8d:env BUILDER"}
 
 
 # -- input shapes -------------------------------------------------------------------------
@@ -505,7 +515,8 @@ def test_run_with_context_and_namespace(fake_kubectl: Path, monkeypatch: pytest.
 
 def test_command_line() -> None:
     assert kubectl_command(context=None, namespace="n", executable="/opt/kubectl") == [
-        "/opt/kubectl", "get", "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs",
+        "/opt/kubectl", "get",
+        "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,controllerrevisions",
         "-o", "json", "--namespace", "n"]
 
 

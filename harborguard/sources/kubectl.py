@@ -1,11 +1,15 @@
 """Evidence from a live cluster: ``kubectl get ... -o json``, run here or saved to a file.
 
 Every image of every pod and pod template becomes a ``Usage``: pods are ``running``,
-controllers ``declared``, and the old ReplicaSets a Deployment keeps for ``kubectl rollout
-undo`` are ``rollback``. What cannot be read (a document that is not a List, an API
-``Status`` instead of objects, a malformed item or container) is named in ``missing``: the
-run is incomplete, never "nothing in use". Lesser defects (a digest that cannot be used,
-so the tag alone names the image) are ``problems``, reported as notes.
+controllers ``declared``, and what ``kubectl rollout undo`` brings back (a Deployment's old
+ReplicaSets, a DaemonSet's or StatefulSet's earlier ControllerRevisions) is ``rollback``. An
+image reference in a container's env value, args or command (a builder image the workload
+starts) is evidence too, of the container's kind (``declared`` for a pod). Any kind that
+keeps a pod spec in the usual places is read; Lists inside Lists are flattened. What cannot
+be read (a document that is not a List, an API ``Status`` instead of objects, a malformed
+item or container, containers in an object where no pod spec can be placed) is named in
+``missing``: the run is incomplete, never "nothing in use". Lesser defects (a digest that
+cannot be used, so the tag alone names the image) are ``problems``, reported as notes.
 """
 
 from __future__ import annotations
@@ -13,38 +17,41 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harborguard import jsonio, yamlload
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
+from harborguard.sources.kubedocs import Unreadable, as_one, json_documents, yaml_documents
+from harborguard.sources.kubepods import (
+    POD_SPEC_PATHS,
+    REVISION_SPEC_PATH,
+    Revisions,
+    container_references,
+    get_path,
+    place_pod_spec,
+    revision_owner,
+    stray_containers,
+)
 from harborguard.sources.process import run_tool
 
-RESOURCES = "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs"
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+__all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
+           "load_kubectl_file", "parse_kubectl_json", "run_kubectl"]
 
-# Where each kind keeps its pod spec. Other kinds (Services, ConfigMaps...) carry no images.
-# Shared with the manifests source, which walks the same kinds in plain YAML.
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
+RESOURCES = ("pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,"
+             "controllerrevisions")
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 _CONTAINER_GROUPS = (
     ("initContainers", "initContainerStatuses"),
     ("containers", "containerStatuses"),
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
-# Two seconds after SIGKILL is plenty; past that a grandchild escaped the process group.
+# Lists inside Lists (appended outputs read as one) are flattened down to this depth.
+_LIST_DEPTH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +77,11 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
     problems: list[str] = []
     missing: list[str] = []
     items = _items(data, origin, missing)
-    current_revisions = _deployment_revisions(items)
+    context = _context(items)
     usages: dict[Usage, None] = {}  # ordered set: two containers of one pod may share an image
     for label, item, default_kind in items:
         try:
-            for usage in _item_usages(item, default_kind, current_revisions, origin, problems,
-                                      missing):
+            for usage in _item_usages(item, default_kind, context, origin, problems, missing):
                 usages.setdefault(usage)
         except _Skip as exc:
             missing.append(f"{origin}: {label}: {exc}; skipped")
@@ -136,30 +142,33 @@ def run_kubectl(
     if not out.strip():
         raise SourceError(f"`{shown}` printed nothing; run it by hand to see what it does")
     try:
-        data = jsonio.loads(out)
-    except ValueError as exc:
-        where = (
-            f" at line {exc.lineno}, column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
+        documents = json_documents(out.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"`{shown}` printed output that is not UTF-8 (byte {exc.start}); run "
+                          "it by hand to see what it prints") from None
+    except json.JSONDecodeError as exc:
         raise SourceError(
-            f"`{shown}` printed output that is not JSON{where}; run it by hand to see what it "
-            "prints (a kubectl plugin or alias may add text)"
+            f"`{shown}` printed output that is not JSON at line {exc.lineno}, column "
+            f"{exc.colno}; run it by hand to see what it prints (a kubectl plugin or alias may "
+            "add text)"
         ) from None
-    if not _looks_like_kubernetes(data):
+    except Unreadable as exc:
+        raise SourceError(f"`{shown}` printed JSON that cannot be read whole: {exc}") from None
+    if not documents or not all(map(_looks_like_kubernetes, documents)):
         raise SourceError(
             f"`{shown}` printed JSON that is not a Kubernetes List; run it by hand to see what "
             "it prints"
         )
-    return data
+    return as_one(documents)
 
 
 def load_kubectl_file(path: str | Path) -> Any:
     """Reads ``--kubectl-json FILE``: JSON or YAML, a List or a single object.
 
-    Several YAML documents (``---``) are read as one List. Raises InputError naming the
-    file if it cannot be read or is not a Kubernetes object at all.
+    Several documents (YAML's ``---``, JSON documents one after another) are read as one
+    List. Raises InputError naming the file if it cannot be read whole (a key twice in one
+    mapping: two outputs appended without ``---``) or a document is not a Kubernetes
+    object at all.
     """
     try:
         raw = Path(path).read_bytes()
@@ -168,20 +177,23 @@ def load_kubectl_file(path: str | Path) -> Any:
     except OSError as exc:
         raise InputError(f"{path}: cannot read kubectl JSON file: {exc.strerror or exc}") from None
     text = _decode(raw, path)
-    data = _load_json_or_yaml(text, path)
-    if not _looks_like_kubernetes(data):
-        raise InputError(
-            f"{path}: not a Kubernetes object or List (no 'kind' or 'items'); save the output of "
-            f"`kubectl get {RESOURCES} -o json`"
-        )
-    return data
+    documents = _load_json_or_yaml(text, path)
+    for number, document in enumerate(documents, 1):
+        if not _looks_like_kubernetes(document):
+            which = f" (document {number} of {len(documents)})" if len(documents) > 1 else ""
+            raise InputError(
+                f"{path}: not a Kubernetes object or List{which} (no 'kind' or 'items'); save "
+                f"the output of `kubectl get {RESOURCES} -o json`"
+            )
+    return as_one(documents)
 
 
 # -- parsing ----------------------------------------------------------------------------
 
 
 def _items(data: Any, origin: str, problems: list[str]) -> list[tuple[str, Any, str | None]]:
-    """(label, item, kind to assume when the item has none) for each object in ``data``."""
+    """(label, item, kind to assume when the item has none) for each object in ``data``;
+    Lists inside the List (outputs appended into one file) are flattened."""
     if not isinstance(data, Mapping):
         problems.append(
             f"{origin}: not a Kubernetes object or List ({_type(data)}); nothing read"
@@ -189,54 +201,101 @@ def _items(data: Any, origin: str, problems: list[str]) -> list[tuple[str, Any, 
         return []
     kind = data.get("kind")
     if kind == "Status":
-        # What the API server answers instead of objects (Unauthorized, Forbidden...).
-        status = data.get("status") or "?"
-        message = data.get("message") or data.get("reason") or "no message"
-        problems.append(f"{origin}: the API answered with a Status ({status}: {message}), not "
-                        "objects; nothing read")
+        problems.append(f"{origin}: {_status(data)}; nothing read")
         return []
     if "items" not in data and not _is_list_kind(kind):
         if kind is None:
             problems.append(f"{origin}: no 'kind' and no 'items'; nothing read")
             return []
         return [("the object", data, None)]
+    out: list[tuple[str, Any, str | None]] = []
+    _list_items(data, "", origin, problems, out)
+    return out
+
+
+def _list_items(data: Mapping[str, Any], label: str, origin: str, problems: list[str],
+                out: list[tuple[str, Any, str | None]], depth: int = 0) -> None:
     items = data.get("items")
     if items is None:  # kubectl prints "items": [] when nothing matched, null is no different
-        return []
+        return
     if not isinstance(items, list):
-        problems.append(f"{origin}: 'items' is {_type(items)}, not a list; nothing read")
-        return []
+        at = f"{label}: " if label else ""
+        problems.append(f"{origin}: {at}'items' is {_type(items)}, not a list; nothing read")
+        return
     # Raw API lists ("PodList") leave out each item's kind; kubectl's "List" never does.
+    kind = data.get("kind")
     default = None
     if isinstance(kind, str) and kind.endswith("List") and kind != "List":
         default = kind[: -len("List")]
-    return [(f"items[{i}]", item, default) for i, item in enumerate(items)]
+    prefix = f"{label}." if label else ""
+    for i, item in enumerate(items):
+        here = f"{prefix}items[{i}]"
+        if isinstance(item, Mapping) and item.get("kind") == "Status":
+            problems.append(f"{origin}: {here}: {_status(item)}; nothing read from it")
+        elif isinstance(item, Mapping) and (_is_list_kind(item.get("kind")) or (
+                default is None and "kind" not in item and "items" in item)):
+            if depth >= _LIST_DEPTH:
+                problems.append(f"{origin}: {here}: Lists nested more than {_LIST_DEPTH} deep; "
+                                "nothing read from it")
+            else:
+                _list_items(item, here, origin, problems, out, depth + 1)
+        else:
+            out.append((here, item, default))
+
+
+def _status(data: Mapping[str, Any]) -> str:
+    # What the API server answers instead of objects (Unauthorized, Forbidden...).
+    status = data.get("status") or "?"
+    message = data.get("message") or data.get("reason") or "no message"
+    return f"the API answered with a Status ({status}: {message}), not objects"
 
 
 def _is_list_kind(kind: Any) -> bool:
     return isinstance(kind, str) and kind.endswith("List")
 
 
-def _deployment_revisions(items: list[tuple[str, Any, str | None]]) -> dict[tuple[str, str], str]:
-    """(namespace, name) -> the Deployment's current revision, for the Deployments present."""
-    revisions: dict[tuple[str, str], str] = {}
+@dataclass
+class _Context:
+    # (namespace, name) -> the Deployment's current revision, for the Deployments present.
+    deployments: dict[tuple[str, str], str] = field(default_factory=dict)
+    revisions: Revisions = field(default_factory=Revisions)
+
+
+def _context(items: list[tuple[str, Any, str | None]]) -> _Context:
+    context = _Context()
     for _, item, default_kind in items:
-        if not isinstance(item, Mapping) or item.get("kind", default_kind) != "Deployment":
+        if not isinstance(item, Mapping):
             continue
-        metadata = item.get("metadata")
-        if not isinstance(metadata, Mapping):
+        kind, metadata = item.get("kind", default_kind), item.get("metadata")
+        if not isinstance(metadata, Mapping) or not isinstance(kind, str):
             continue
         name, namespace = _text(metadata.get("name")), _text(metadata.get("namespace")) or ""
+        if kind == "ControllerRevision":
+            context.revisions.note_revision(item, namespace)
+        elif name:
+            context.revisions.note_owner(item, kind, namespace, name)
         revision = _revision(metadata)
-        if name and revision:
-            revisions[namespace, name] = revision
-    return revisions
+        if kind == "Deployment" and name and revision:
+            context.deployments[namespace, name] = revision
+    return context
+
+
+def _spec_path(item: Mapping[str, Any], kind: str) -> tuple[str, ...] | None:
+    """Where ``item`` keeps its pod spec: by kind when harborguard knows the kind (the
+    spec must then be there), else the usual places; None when it has no pod spec."""
+    path = POD_SPEC_PATHS.get(kind)
+    if path is None and kind == "ControllerRevision":
+        owner = revision_owner(item)
+        if (owner is not None and owner[0] in ("DaemonSet", "StatefulSet")) or isinstance(
+                get_path(item, REVISION_SPEC_PATH[:-1]), Mapping):
+            return REVISION_SPEC_PATH
+    return path or place_pod_spec(item)
 
 
 def _item_usages(
     item: Any,
     default_kind: str | None,
-    current_revisions: dict[tuple[str, str], str],
+    context: _Context,
     origin: str,
     problems: list[str],
     missing: list[str],
@@ -246,8 +305,13 @@ def _item_usages(
     kind = item.get("kind", default_kind)
     if not isinstance(kind, str):
         raise _Skip("has no kind")
-    path = POD_SPEC_PATHS.get(kind)
+    path = _spec_path(item, kind)
     if path is None:
+        # A Service, a ConfigMap: no images. Containers somewhere else: not silence.
+        stray = stray_containers(item)
+        if stray is not None:
+            raise _Skip(f"{kind} {_label(item)} has a container list at {stray}, where "
+                        "harborguard cannot tell what it runs")
         return
     metadata = item.get("metadata")
     if not isinstance(metadata, Mapping):
@@ -257,9 +321,7 @@ def _item_usages(
         raise _Skip(f"{kind} has no metadata.name")
     namespace = _text(metadata.get("namespace"))
     where = f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}"
-    pod_spec: Any = item
-    for key in path:
-        pod_spec = pod_spec.get(key) if isinstance(pod_spec, Mapping) else None
+    pod_spec = get_path(item, path)
     if not isinstance(pod_spec, Mapping):
         raise _Skip(f"{kind} {_ns_name(namespace, name)} has no {'.'.join(path)}")
 
@@ -274,7 +336,12 @@ def _item_usages(
         # Any phase: a pod in ImagePullBackOff still needs its image to exist.
         usage_kind = "running"
     elif kind == "ReplicaSet":
-        usage_kind, where = _replicaset(item, metadata, namespace or "", where, current_revisions)
+        usage_kind = _replicaset(item, metadata, namespace or "", context.deployments)
+    elif kind == "ControllerRevision" and context.revisions.is_rollback(
+            item, namespace or "", name):
+        usage_kind = "rollback"
+    # What a container's env or args name is started by it, not run as it: never "running".
+    named_kind: UsageKind = "declared" if usage_kind == "running" else usage_kind
 
     status = item.get("status") if kind == "Pod" else None
     for group, status_key in _CONTAINER_GROUPS:
@@ -289,9 +356,12 @@ def _item_usages(
             if not isinstance(container, Mapping):
                 unread(f"{group}[{index}] is {_type(container)}, not an object; skipped")
                 continue
+            named = [Usage(source="kubectl", kind=named_kind, ref=ref, where=f"{where}:{label}")
+                     for label, ref in container_references(container)]
             image = container.get("image")
             if not isinstance(image, str) or not image:
                 unread(f"{group}[{index}] has no image; skipped")
+                yield from named
                 continue
             digest = None
             container_name = _text(container.get("name"))
@@ -304,30 +374,30 @@ def _item_usages(
                     resolved = None
                 digest = resolved.digest if resolved else None
             yield Usage(source="kubectl", kind=usage_kind, ref=image, where=where, digest=digest)
+            yield from named
 
 
 def _replicaset(
     item: Mapping[str, Any],
     metadata: Mapping[str, Any],
     namespace: str,
-    where: str,
     current_revisions: dict[tuple[str, str], str],
-) -> tuple[UsageKind, str]:
+) -> UsageKind:
     """An old ReplicaSet of a Deployment (scaled to 0, kept under revisionHistoryLimit) is
     what ``kubectl rollout undo`` brings back: rollback evidence. Anything else runs now."""
     spec = item.get("spec")
     replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
     if replicas != 0 or isinstance(replicas, bool):
-        return "declared", where
+        return "declared"
     owner = _deployment_owner(metadata)
     if owner is None:
-        return "declared", where
+        return "declared"
     revision = _revision(metadata)
     # The current ReplicaSet of a Deployment scaled to zero is declared, not a rollback.
     if revision is not None and current_revisions.get((namespace, owner)) == revision:
-        return "declared", where
+        return "declared"
     # DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
-    return "rollback", where
+    return "rollback"
 
 
 def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
@@ -382,6 +452,13 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _label(item: Mapping[str, Any]) -> str:
+    metadata = item.get("metadata")
+    name = _text(metadata.get("name")) if isinstance(metadata, Mapping) else None
+    namespace = _text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
+    return _ns_name(namespace, name or "(no name)")
+
+
 def _ns_name(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
@@ -416,26 +493,26 @@ def _decode(raw: bytes, path: str | Path) -> str:
         ) from None
 
 
-def _load_json_or_yaml(text: str, path: str | Path) -> Any:
-    if text.lstrip().startswith(("{", "[")):
-        try:
-            return jsonio.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            ) from None
+def _load_json_or_yaml(text: str, path: str | Path) -> list[Any]:
     try:
-        documents = yamlload.load_all(text)
-    except yamlload.YamlLimitError as exc:
+        if text.lstrip().startswith(("{", "[")):
+            try:
+                documents = json_documents(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+                ) from None
+        else:
+            try:
+                documents = yaml_documents(text)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                raise InputError(f"{path}: not valid JSON or YAML{where}") from None
+    except Unreadable as exc:
         raise InputError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise InputError(f"{path}: not valid JSON or YAML{where}") from None
     if not documents:
         raise InputError(f"{path}: empty; expected the output of `kubectl get ... -o json`")
-    if len(documents) == 1:
-        return documents[0]
-    return {"apiVersion": "v1", "kind": "List", "items": documents}
+    return documents
 
 

@@ -1,0 +1,129 @@
+"""Reading kubectl output as documents: all of it, or none of it.
+
+``kubectl get ... -o json >> f`` run twice leaves two JSON documents in one file; two
+``-o yaml`` outputs appended without ``---`` leave one YAML mapping with every key twice,
+where a plain loader keeps only the last ``items`` and drops the first List without a word.
+So JSON documents are read one after another to the end, and a key that occurs twice in one
+mapping (JSON or YAML) is refused: the file cannot be read as one, and half of it must
+never be taken for all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class Unreadable(Exception):
+    """The text cannot be read completely; the message (one line, no file name) says why
+    and, where it helps, how to fix it."""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+
+
+def _duplicate_message(exc: _DuplicateKey) -> str:
+    where = f" at line {exc.line}" if exc.line is not None else ""
+    return (f"key {_show(exc.key)} occurs twice in one object{where}, so part of the data "
+            "would be lost (two outputs appended without '---'?); save one `kubectl get` "
+            "output per file, or separate the documents with '---'")
+
+
+def json_documents(text: str) -> list[Any]:
+    """Every JSON document in ``text``, one after another (whitespace between them).
+
+    Raises json.JSONDecodeError for text that is not JSON (line and column), Unreadable
+    for a duplicate key, a number too long or nesting too deep.
+    """
+    documents: list[Any] = []
+    index = _JSON_SPACE.match(text).end()  # type: ignore[union-attr]
+    try:
+        while index < len(text):
+            document, index = _DECODER.raw_decode(text, index)
+            documents.append(document)
+            index = _JSON_SPACE.match(text, index).end()  # type: ignore[union-attr]
+    except _DuplicateKey as exc:
+        raise Unreadable(_duplicate_message(exc)) from None
+    except RecursionError:
+        raise Unreadable("nested too deeply to read") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer of thousands of digits
+        raise Unreadable(f"cannot be read: {str(exc).splitlines()[0][:120]}") from None
+    return documents
+
+
+class _StrictLoader(_SAFE_LOADER):  # type: ignore[misc]
+    """The safe loader, refusing a key that occurs twice in one mapping (YAML 1.2 says
+    keys are unique; PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue  # '<<: *base': merged keys may be overridden, by design
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # unhashable: the base class names that error
+                    continue
+                if duplicate:
+                    raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)
+
+
+def yaml_documents(text: str) -> list[Any]:
+    """Every non-empty YAML document in ``text``.
+
+    Raises yaml.YAMLError for text that is not YAML, Unreadable for a duplicate key, a
+    number too long or nesting too deep.
+    """
+    try:
+        return [d for d in yaml.load_all(text, Loader=_StrictLoader) if d is not None]
+    except _DuplicateKey as exc:
+        raise Unreadable(_duplicate_message(exc)) from None
+    except RecursionError:
+        raise Unreadable("nested too deeply to read") from None
+    except yaml.YAMLError:
+        raise
+    except ValueError as exc:
+        raise Unreadable(f"cannot be read: {str(exc).splitlines()[0][:120]}") from None
+
+
+def as_one(documents: list[Any]) -> Any:
+    """One document as it is; several as one List (whose items may be Lists themselves:
+    the parser flattens them)."""
+    if len(documents) == 1:
+        return documents[0]
+    return {"apiVersion": "v1", "kind": "List", "items": documents}
+
+
+def _show(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")

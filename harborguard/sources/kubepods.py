@@ -1,0 +1,190 @@
+"""Where Kubernetes objects keep pod specs, image references outside ``image:``, and which
+ControllerRevision is a rollback target. Pure functions over decoded objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harborguard.imageref import parse_image_ref
+
+# Where each kind keeps its pod spec. Shared with the manifests source, which walks the
+# same kinds in plain YAML.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+}
+# A DaemonSet's or StatefulSet's earlier templates: `kubectl rollout undo` brings them back.
+REVISION_SPEC_PATH = ("data", "spec", "template", "spec")
+# Where other kinds (Argo Rollouts, Knative Services, OpenKruise CloneSets...) keep theirs,
+# tried in this order; ``spec`` itself only when it lists containers, as a Pod's does.
+_USUAL_PATHS: tuple[tuple[str, ...], ...] = (
+    ("spec", "template", "spec"),
+    ("spec", "jobTemplate", "spec", "template", "spec"),
+    ("template", "spec"),
+    REVISION_SPEC_PATH,
+    ("spec",),
+)
+CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
+# Past this depth an object is not searched further for containers; what lies deeper is
+# reported as unplaced rather than walked (no object kubectl prints comes close).
+_SEARCH_DEPTH = 64
+
+
+def get_path(item: Any, path: tuple[str, ...]) -> Any:
+    node = item
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def place_pod_spec(item: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The usual place of a pod spec in an object of a kind harborguard does not know."""
+    for path in _USUAL_PATHS:
+        spec = get_path(item, path)
+        if isinstance(spec, Mapping) and any(g in spec for g in CONTAINER_GROUPS):
+            return path
+    return None
+
+
+def stray_containers(item: Any) -> str | None:
+    """The dotted path of the first ``containers`` (or init/ephemeral) list in ``item``, or
+    None: an object that has one where no pod spec was placed hides what it runs."""
+    stack: list[tuple[Any, str, int]] = [(item, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children = [(str(k), v) for k, v in node.items()]
+            for key, value in children:
+                if key in CONTAINER_GROUPS and isinstance(value, list) and value:
+                    return f"{where}.{key}" if where else key
+            if depth >= _SEARCH_DEPTH:
+                return f"{where} (nested deeper than {_SEARCH_DEPTH} levels)"
+            for key, value in reversed(children):
+                if isinstance(value, Mapping | list) and key != "managedFields":
+                    stack.append((value, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(node, list):
+            if depth >= _SEARCH_DEPTH:
+                return f"{where} (nested deeper than {_SEARCH_DEPTH} levels)"
+            for index in range(len(node) - 1, -1, -1):
+                if isinstance(node[index], Mapping | list):
+                    stack.append((node[index], f"{where}[{index}]", depth + 1))
+    return None
+
+
+# -- image references in env values, args and command --------------------------------------
+
+
+def named_image(text: str) -> str | None:
+    """``text`` if it clearly is one image reference: a registry host (with a dot or a port,
+    or ``localhost``), a repository path, and a tag or digest. Anything else, such as a URL
+    with a scheme, a host and path without a tag, or free text, is None."""
+    if not 3 < len(text) <= 512 or "://" in text:
+        return None
+    first, slash, rest = text.partition("/")
+    if not slash or not (first == "localhost" or "." in first or ":" in first):
+        return None
+    if ":" not in rest.rpartition("/")[2] and "@" not in rest:
+        return None  # no tag, no digest: a repository, a path, not one image
+    try:
+        parse_image_ref(text)
+    except ValueError:
+        return None
+    return text
+
+
+def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(label, reference) for each image reference in a container's env values, args and
+    command: ``env NAME``, ``args[2]``. ``--flag=REFERENCE`` arguments count too."""
+    env = container.get("env")
+    if isinstance(env, list):
+        for entry in env:
+            if isinstance(entry, Mapping) and isinstance(entry.get("value"), str):
+                ref = named_image(entry["value"])
+                if ref:
+                    yield f"env {entry.get('name')}", ref
+    for group in ("command", "args"):
+        items = container.get(group)
+        if not isinstance(items, list):
+            continue
+        for index, value in enumerate(items):
+            if not isinstance(value, str):
+                continue
+            if value.startswith("-") and "=" in value:
+                value = value.partition("=")[2]
+            ref = named_image(value)
+            if ref:
+                yield f"{group}[{index}]", ref
+
+
+# -- ControllerRevisions ------------------------------------------------------------------
+
+
+@dataclass
+class Revisions:
+    """What decides whether a ControllerRevision is current: per owner (namespace, kind,
+    name), the revision names its status calls current or updating, and the highest
+    revision number present."""
+
+    current_names: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    highest: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def note_owner(self, item: Mapping[str, Any], kind: str, namespace: str, name: str) -> None:
+        status = item.get("status")
+        if not isinstance(status, Mapping):
+            return
+        names = {status.get(k) for k in ("currentRevision", "updateRevision")}
+        named = {n for n in names if isinstance(n, str) and n}
+        if named:
+            self.current_names.setdefault((namespace, kind, name), set()).update(named)
+
+    def note_revision(self, item: Mapping[str, Any], namespace: str) -> None:
+        owner, number = revision_owner(item), revision_number(item)
+        if owner is not None and number is not None:
+            key = (namespace, *owner)
+            self.highest[key] = max(number, self.highest.get(key, number))
+
+    def is_rollback(self, item: Mapping[str, Any], namespace: str, name: str) -> bool:
+        """Not the revision its owner runs or rolls out now: only what ``rollout undo``
+        would bring back. Unknown (no owner, no number) counts as current."""
+        owner, number = revision_owner(item), revision_number(item)
+        if owner is None or number is None:
+            return False
+        key = (namespace, *owner)
+        if name in self.current_names.get(key, ()):
+            return False
+        return number < self.highest.get(key, number)
+
+
+def revision_owner(item: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the controller that owns a ControllerRevision."""
+    metadata = item.get("metadata")
+    owners = metadata.get("ownerReferences") if isinstance(metadata, Mapping) else None
+    if not isinstance(owners, list):
+        return None
+    candidates = [o for o in owners if isinstance(o, Mapping)]
+    candidates.sort(key=lambda o: o.get("controller") is not True)
+    for owner in candidates:
+        kind, name = owner.get("kind"), owner.get("name")
+        if isinstance(kind, str) and kind and isinstance(name, str) and name:
+            return kind, name
+    return None
+
+
+def revision_number(item: Mapping[str, Any]) -> int | None:
+    value = item.get("revision")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 20:
+        return int(value)
+    return None
