@@ -125,7 +125,7 @@ simulate_options = _stack(
 
 kubectl_options = _stack(
     click.option("--kubectl", "use_kubectl", is_flag=True, default=None,
-                 help="Ask the cluster: runs `kubectl get pods,deployments,... -o json`."),
+                 help="Ask the cluster: runs `kubectl get pods,...,controllerrevisions -o json`."),
     click.option("--context", metavar="C", help="kubectl context."),
     click.option("--namespace", metavar="N", help="Only this namespace (default: all)."),
     click.option("--kubectl-json", metavar="FILE", multiple=True,

@@ -74,7 +74,7 @@ def json_documents(text: str) -> list[Any]:
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # an integer of thousands of digits
-        raise Unreadable(f"cannot be read: {str(exc).splitlines()[0][:120]}") from None
+        raise Unreadable(_value_message(exc)) from None
     return documents
 
 
@@ -114,7 +114,14 @@ def yaml_documents(text: str) -> list[Any]:
     except yaml.YAMLError:
         raise
     except ValueError as exc:
-        raise Unreadable(f"cannot be read: {str(exc).splitlines()[0][:120]}") from None
+        raise Unreadable(_value_message(exc)) from None
+
+
+def _value_message(exc: ValueError) -> str:
+    text = str(exc)
+    if "digits" in text:
+        return "holds an integer too long to read (thousands of digits); no Kubernetes field is"
+    return f"holds a value that cannot be read ({text.splitlines()[0][:100] if text else '?'})"
 
 
 def as_one(documents: list[Any]) -> Any:
