@@ -32,11 +32,14 @@ from harborguard.sources.kubepods import (
     REVISION_SPEC_PATH,
     Revisions,
     container_references,
+    deployment_revision,
     get_path,
     place_pod_spec,
+    replicaset_kind,
     revision_owner,
     stray_containers,
 )
+from harborguard.sources.kubepods import text as _text
 from harborguard.sources.process import run_tool
 
 __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
@@ -44,7 +47,6 @@ __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
 
 RESOURCES = ("pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,"
              "controllerrevisions")
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 _CONTAINER_GROUPS = (
     ("initContainers", "initContainerStatuses"),
     ("containers", "containerStatuses"),
@@ -274,7 +276,7 @@ def _context(items: list[tuple[str, Any, str | None]]) -> _Context:
             context.revisions.note_revision(item, namespace)
         elif name:
             context.revisions.note_owner(item, kind, namespace, name)
-        revision = _revision(metadata)
+        revision = deployment_revision(metadata)
         if kind == "Deployment" and name and revision:
             context.deployments[namespace, name] = revision
     return context
@@ -336,7 +338,7 @@ def _item_usages(
         # Any phase: a pod in ImagePullBackOff still needs its image to exist.
         usage_kind = "running"
     elif kind == "ReplicaSet":
-        usage_kind = _replicaset(item, metadata, namespace or "", context.deployments)
+        usage_kind = replicaset_kind(item, metadata, namespace or "", context.deployments)
     elif kind == "ControllerRevision" and context.revisions.is_rollback(
             item, namespace or "", name):
         usage_kind = "rollback"
@@ -377,42 +379,6 @@ def _item_usages(
             yield from named
 
 
-def _replicaset(
-    item: Mapping[str, Any],
-    metadata: Mapping[str, Any],
-    namespace: str,
-    current_revisions: dict[tuple[str, str], str],
-) -> UsageKind:
-    """An old ReplicaSet of a Deployment (scaled to 0, kept under revisionHistoryLimit) is
-    what ``kubectl rollout undo`` brings back: rollback evidence. Anything else runs now."""
-    spec = item.get("spec")
-    replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
-    if replicas != 0 or isinstance(replicas, bool):
-        return "declared"
-    owner = _deployment_owner(metadata)
-    if owner is None:
-        return "declared"
-    revision = _revision(metadata)
-    # The current ReplicaSet of a Deployment scaled to zero is declared, not a rollback.
-    if revision is not None and current_revisions.get((namespace, owner)) == revision:
-        return "declared"
-    # DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
-    return "rollback"
-
-
-def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
-    owners = metadata.get("ownerReferences")
-    if not isinstance(owners, list):
-        return None
-    deployments = [o for o in owners if isinstance(o, Mapping) and o.get("kind") == "Deployment"]
-    deployments.sort(key=lambda o: o.get("controller") is not True)
-    for owner in deployments:
-        name = _text(owner.get("name"))
-        if name:
-            return name
-    return None
-
-
 def _image_ids(
     status: Any, status_key: str, problem: Callable[[str], None]
 ) -> dict[str, str]:
@@ -434,22 +400,6 @@ def _image_ids(
         if name and isinstance(image_id, str) and image_id:
             out[name] = image_id
     return out
-
-
-def _revision(metadata: Mapping[str, Any]) -> str | None:
-    annotations = metadata.get("annotations")
-    if not isinstance(annotations, Mapping):
-        return None
-    return _text(annotations.get(REVISION_ANNOTATION))
-
-
-def _text(value: Any) -> str | None:
-    """A name-like field; hand-written YAML may leave ``name: 123`` or a revision unquoted."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _label(item: Mapping[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """Where Kubernetes objects keep pod specs, image references outside ``image:``, and which
-ControllerRevision is a rollback target. Pure functions over decoded objects."""
+ReplicaSet or ControllerRevision is a rollback target. Pure functions over decoded objects."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harborguard.evidence import UsageKind
 from harborguard.imageref import parse_image_ref
 
 # Where each kind keeps its pod spec. Shared with the manifests source, which walks the
@@ -83,22 +84,22 @@ def stray_containers(item: Any) -> str | None:
 # -- image references in env values, args and command --------------------------------------
 
 
-def named_image(text: str) -> str | None:
-    """``text`` if it clearly is one image reference: a registry host (with a dot or a port,
+def named_image(value: str) -> str | None:
+    """``value`` if it clearly is one image reference: a registry host (with a dot or a port,
     or ``localhost``), a repository path, and a tag or digest. Anything else, such as a URL
     with a scheme, a host and path without a tag, or free text, is None."""
-    if not 3 < len(text) <= 512 or "://" in text:
+    if not 3 < len(value) <= 512 or "://" in value:
         return None
-    first, slash, rest = text.partition("/")
+    first, slash, rest = value.partition("/")
     if not slash or not (first == "localhost" or "." in first or ":" in first):
         return None
     if ":" not in rest.rpartition("/")[2] and "@" not in rest:
         return None  # no tag, no digest: a repository, a path, not one image
     try:
-        parse_image_ref(text)
+        parse_image_ref(value)
     except ValueError:
         return None
-    return text
+    return value
 
 
 def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -123,6 +124,63 @@ def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, st
             ref = named_image(value)
             if ref:
                 yield f"{group}[{index}]", ref
+
+
+# -- ReplicaSets and ControllerRevisions: what `kubectl rollout undo` brings back --------
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+def replicaset_kind(
+    item: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    namespace: str,
+    current_revisions: dict[tuple[str, str], str],
+) -> UsageKind:
+    """An old ReplicaSet of a Deployment (scaled to 0, kept under revisionHistoryLimit) is
+    what ``kubectl rollout undo`` brings back: rollback evidence. Anything else runs now."""
+    spec = item.get("spec")
+    replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    if replicas != 0 or isinstance(replicas, bool):
+        return "declared"
+    owner = _deployment_owner(metadata)
+    if owner is None:
+        return "declared"
+    revision = deployment_revision(metadata)
+    # The current ReplicaSet of a Deployment scaled to zero is declared, not a rollback.
+    if revision is not None and current_revisions.get((namespace, owner)) == revision:
+        return "declared"
+    # DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
+    return "rollback"
+
+
+def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
+    owners = metadata.get("ownerReferences")
+    if not isinstance(owners, list):
+        return None
+    deployments = [o for o in owners if isinstance(o, Mapping) and o.get("kind") == "Deployment"]
+    deployments.sort(key=lambda o: o.get("controller") is not True)
+    for owner in deployments:
+        name = text(owner.get("name"))
+        if name:
+            return name
+    return None
+
+
+def deployment_revision(metadata: Mapping[str, Any]) -> str | None:
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        return None
+    return text(annotations.get(REVISION_ANNOTATION))
+
+
+def text(value: Any) -> str | None:
+    """A name-like field; hand-written YAML may leave ``name: 123`` or a revision unquoted."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 # -- ControllerRevisions ------------------------------------------------------------------
