@@ -448,3 +448,10 @@ def test_yaml_written_by_safe_dump_is_still_read(tmp_path: Path) -> None:
     target = tmp_path / "list.yaml"
     target.write_text(yaml.safe_dump(copy.deepcopy(data)))
     assert load_kubectl_file(target) == data
+
+
+def test_the_ci_example_saves_what_kubectl_would_fetch() -> None:
+    from harborguard.sources.kubectl import RESOURCES
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "ci" / "gitlab-ci.yml"
+    assert f"kubectl get {RESOURCES} " in example.read_text()
