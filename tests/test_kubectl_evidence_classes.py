@@ -98,6 +98,21 @@ def test_args_and_command_items_and_flag_values_are_read() -> None:
     }
 
 
+def test_several_references_in_one_value_each_count() -> None:
+    pod = obj("Pod", spec=spec_with("app:1", env=[
+        {"name": "BUILDERS", "value": f"{APP}:0.0.1, {APP}:0.0.2;{APP}:0.0.1"},
+        {"name": "JSON", "value": json.dumps({"image": f"{APP}:0.0.3", "url": "https://x.org/a"})},
+    ], command=["sh", "-c", f"crane copy {APP}:0.0.4 registry.example.org/mirror/app:0.0.4"]))
+    assert uses(parse_kubectl_json(pod, "t")) == {
+        ("running", "app:1", "ns/Pod/x"),
+        ("declared", f"{APP}:0.0.1", "ns/Pod/x:env BUILDERS"),
+        ("declared", f"{APP}:0.0.2", "ns/Pod/x:env BUILDERS"),
+        ("declared", f"{APP}:0.0.3", "ns/Pod/x:env JSON"),
+        ("declared", f"{APP}:0.0.4", "ns/Pod/x:command[2]"),
+        ("declared", "registry.example.org/mirror/app:0.0.4", "ns/Pod/x:command[2]"),
+    }
+
+
 def test_env_without_value_or_of_odd_shape_adds_nothing() -> None:
     pod = obj("Pod", spec=spec_with("app:1", env=[
         {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}},

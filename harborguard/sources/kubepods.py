@@ -3,6 +3,7 @@ ReplicaSet or ControllerRevision is a rollback target. Pure functions over decod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,10 @@ CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # Past this depth an object is not searched further for containers; what lies deeper is
 # reported as unplaced rather than walked (no object kubectl prints comes close).
 _SEARCH_DEPTH = 64
+# No image reference holds any of these: they separate words in env values and arguments
+# (``--builder=REF``, ``a,b``, ``{"image": "REF"}``, a shell line).
+_WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
+_VALUE_MAX = 65536  # longer values (certificates, scripts) are not searched
 
 
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
@@ -104,26 +109,30 @@ def named_image(value: str) -> str | None:
 
 def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(label, reference) for each image reference in a container's env values, args and
-    command: ``env NAME``, ``args[2]``. ``--flag=REFERENCE`` arguments count too."""
+    command: ``env NAME``, ``args[2]``. A value may hold several (``--builder=REF``, a
+    shell line, a list): each word that :func:`named_image` accepts counts."""
     env = container.get("env")
     if isinstance(env, list):
         for entry in env:
             if isinstance(entry, Mapping) and isinstance(entry.get("value"), str):
-                ref = named_image(entry["value"])
-                if ref:
+                for ref in references_in(entry["value"]):
                     yield f"env {entry.get('name')}", ref
     for group in ("command", "args"):
         items = container.get(group)
         if not isinstance(items, list):
             continue
         for index, value in enumerate(items):
-            if not isinstance(value, str):
-                continue
-            if value.startswith("-") and "=" in value:
-                value = value.partition("=")[2]
-            ref = named_image(value)
-            if ref:
-                yield f"{group}[{index}]", ref
+            if isinstance(value, str):
+                for ref in references_in(value):
+                    yield f"{group}[{index}]", ref
+
+
+def references_in(value: str) -> list[str]:
+    """The image references among the words of ``value``, in order, each once."""
+    if len(value) > _VALUE_MAX or "/" not in value:
+        return []
+    found = (named_image(word) for word in _WORD_SEPARATORS.split(value) if "/" in word)
+    return list(dict.fromkeys(ref for ref in found if ref))
 
 
 # -- ReplicaSets and ControllerRevisions: what `kubectl rollout undo` brings back --------
