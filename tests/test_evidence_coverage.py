@@ -413,7 +413,8 @@ def test_evidence_lists_every_source_with_its_coverage(deploy_repo: str) -> None
     assert code == 1, err
     evidence = {e["source"]: e for e in json.loads(out)["evidence"]}
     assert list(evidence) == ["kubectl", "manifests", "git-history", "helm"]
-    assert evidence["kubectl"]["counts"] == {"objects": 4, "workloads": 4, "references": 8}
+    # 8 container images and the builder image (env BUILDER) of its Deployment, ReplicaSets, Pod.
+    assert evidence["kubectl"]["counts"] == {"objects": 4, "workloads": 4, "references": 12}
     assert evidence["manifests"]["counts"]["components"] == 1
     assert evidence["git-history"]["counts"]["requested"] == 1
     assert evidence["git-history"]["counts"]["versions"] == 1
@@ -423,7 +424,7 @@ def test_evidence_lists_every_source_with_its_coverage(deploy_repo: str) -> None
     code, out, _ = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo,
                           "--environment", "tools", "--image-tag-template", "{version}_image",
                           "--kubectl-json", KUBECTL, "--format", "markdown")
-    assert f"Evidence: kubectl {KUBECTL} (4 objects, 4 workloads, 8 references); manifests" in out
+    assert f"Evidence: kubectl {KUBECTL} (4 objects, 4 workloads, 12 references); manifests" in out
     assert "git-history" in out and "1 of 1 versions back" in out
 
 

@@ -391,17 +391,30 @@ def test_unknown_kind_with_containers_elsewhere_makes_the_run_incomplete(tmp_pat
     assert "Task ns/build has a container list at spec.sidecars.pods[0].containers" in err
 
 
+POD = obj("Pod", "p", spec=spec_with("a:1"))
+
+
 def test_objects_without_containers_stay_silent() -> None:
     items = [obj("Service", spec={"ports": [{"port": 80}]}),
              obj("ConfigMap", data={"containers": "not a list"}),
-             obj("Thing", spec={"containers": []})]
-    assert parse_kubectl_json({"kind": "List", "items": items}, "t") == KubectlEvidence((), ())
+             obj("Thing", spec={"containers": []}), POD]
+    ev = parse_kubectl_json({"kind": "List", "items": items}, "t")
+    assert (uses(ev), ev.missing, ev.objects) == ({("running", "a:1", "ns/Pod/p")}, (), 4)
 
 
 def test_managed_fields_are_not_searched() -> None:
     item = obj("Thing")
     item["metadata"]["managedFields"] = [{"fieldsV1": {"containers": [{"image": "a:1"}]}}]
-    assert parse_kubectl_json(item, "t") == KubectlEvidence((), ())
+    ev = parse_kubectl_json({"kind": "List", "items": [item, POD]}, "t")
+    assert (uses(ev), ev.missing) == ({("running", "a:1", "ns/Pod/p")}, ())
+
+
+def test_only_revisions_or_unknown_workloads_are_workloads() -> None:
+    # Not "objects but no workload": a ControllerRevision, a Rollout carry pod specs.
+    for item in (_revision("d-1", 1, "app:1", "d", "DaemonSet"),
+                 obj("Rollout", spec={"template": {"spec": spec_with("a:1")}})):
+        ev = parse_kubectl_json({"kind": "List", "items": [item]}, "t")
+        assert ev.missing == () and ev.workloads == 1 and len(ev.usages) == 1
 
 
 # -- the kubectl subprocess: refused output is incomplete (3), never half-read -------------

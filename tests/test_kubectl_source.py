@@ -259,7 +259,8 @@ def test_empty_and_ignored() -> None:
     assert listed.missing == (
         "t: holds 1 objects (Service) but no workload (Pod, Deployment, StatefulSet, "
         "DaemonSet, ReplicaSet, Job, CronJob), so nothing was learnt; save `kubectl get "
-        "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs -A -o json`",)
+        "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,controllerrevisions -A "
+        "-o json`",)
     assert parse_kubectl_json(service, "t").missing == listed.missing
 
 

@@ -64,7 +64,7 @@ class KubectlEvidence:
     # Evidence that could not be read: "<origin>: <item or Kind ns/name>: <what>; skipped".
     missing: tuple[str, ...] = ()
     objects: int = 0  # items read (every kind)
-    workloads: int = 0  # of them, the kinds that carry a pod spec (POD_SPEC_PATHS)
+    workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
 
 
 class _Skip(Exception):
@@ -94,7 +94,10 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
         missing.append(f"{origin}: holds no objects at all; an empty namespace cannot be told "
                        "from a wrong context or namespace, so nothing was learnt")
     kinds = [_kind_of(item, default) for _, item, default in items]
-    workloads = sum(1 for kind in kinds if kind in POD_SPEC_PATHS)
+    # A workload is any object with a pod spec: the kinds of POD_SPEC_PATHS, a
+    # ControllerRevision, a Rollout...
+    workloads = sum(1 for (_, item, _), kind in zip(items, kinds, strict=True)
+                    if kind is not None and _spec_path(item, kind) is not None)
     if items and not workloads and not missing:
         # Services, ConfigMaps, Endpoints...: a dump of the wrong resources, not a cluster
         # that runs nothing. What runs is unknown, as for an empty List.
