@@ -66,6 +66,9 @@ def spec_with(image: str, **container: Any) -> dict[str, Any]:
     return {"containers": [{"name": "c", "image": image, **container}]}
 
 
+POD = obj("Pod", "p", spec=spec_with("a:1"))
+
+
 # -- 1. image references in env values, args and command ----------------------------------
 
 
@@ -382,7 +385,7 @@ def test_unknown_kind_with_containers_elsewhere_makes_the_run_incomplete(tmp_pat
     assert ev.usages == ()
     assert ev.missing == (
         "t: items[0]: Task ns/build has a container list at spec.sidecars.pods[0].containers, "
-        "where harborguard cannot tell what it runs; skipped",)
+        "outside any pod spec harborguard can read, so what it runs is unknown; skipped",)
     target = tmp_path / "task.json"
     target.write_text(json.dumps({"kind": "List", "items": [
         task, obj("Pod", spec=spec_with(f"{APP}:0.0.5"))]}))
@@ -391,7 +394,33 @@ def test_unknown_kind_with_containers_elsewhere_makes_the_run_incomplete(tmp_pat
     assert "Task ns/build has a container list at spec.sidecars.pods[0].containers" in err
 
 
-POD = obj("Pod", "p", spec=spec_with("a:1"))
+STRAY_IMAGES = [
+    # Argo Workflows: a template's container is one object, not a list.
+    ("Workflow", {"spec": {"templates": [{"name": "main", "container": {
+        "image": f"{APP}:0.0.1", "command": ["run"]}}]}},
+     "an image at spec.templates[0].container.image"),
+    # Tekton: steps carry images.
+    ("Task", {"spec": {"steps": [{"name": "build", "image": f"{APP}:0.0.1"}]}},
+     "an image at spec.steps[0].image"),
+]
+
+
+@pytest.mark.parametrize(("kind", "fields", "where"), STRAY_IMAGES,
+                         ids=[k for k, _, _ in STRAY_IMAGES])
+def test_unknown_kind_naming_an_image_elsewhere_is_named(kind: str, fields: dict[str, Any],
+                                                         where: str) -> None:
+    ev = parse_kubectl_json({"kind": "List", "items": [obj(kind, "w", **fields), POD]}, "t")
+    assert uses(ev) == {("running", "a:1", "ns/Pod/p")}
+    assert ev.missing == (f"t: items[0]: {kind} ns/w has {where}, outside any pod spec "
+                          "harborguard can read, so what it runs is unknown; skipped",)
+
+
+def test_metadata_and_image_maps_are_not_images() -> None:
+    crd = obj("Thing", spec={"schema": {"properties": {"image": {"type": "string"},
+                                                       "containers": {"type": "array"}}}})
+    crd["metadata"]["annotations"] = {"image": f"{APP}:0.0.1"}
+    ev = parse_kubectl_json({"kind": "List", "items": [crd, POD]}, "t")
+    assert ev.missing == ()
 
 
 def test_objects_without_containers_stay_silent() -> None:

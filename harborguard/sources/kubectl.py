@@ -315,8 +315,8 @@ def _item_usages(
         # A Service, a ConfigMap: no images. Containers somewhere else: not silence.
         stray = stray_containers(item)
         if stray is not None:
-            raise _Skip(f"{kind} {_label(item)} has a container list at {stray}, where "
-                        "harborguard cannot tell what it runs")
+            raise _Skip(f"{kind} {_label(item)} has {stray}, outside any pod spec "
+                        "harborguard can read, so what it runs is unknown")
         return
     metadata = item.get("metadata")
     if not isinstance(metadata, Mapping):

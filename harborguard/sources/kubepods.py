@@ -62,24 +62,29 @@ def place_pod_spec(item: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 
 def stray_containers(item: Any) -> str | None:
-    """The dotted path of the first ``containers`` (or init/ephemeral) list in ``item``, or
-    None: an object that has one where no pod spec was placed hides what it runs."""
+    """Where ``item`` names what it runs outside any pod spec: "a container list at PATH"
+    (``containers``, init or ephemeral) or "an image at PATH" (an ``image`` string: an Argo
+    Workflow's ``container``, a Tekton step), or None. An object of a kind harborguard does
+    not know that has one hides what it runs. ``metadata`` is not searched."""
     stack: list[tuple[Any, str, int]] = [(item, "", 0)]
     while stack:
         node, where, depth = stack.pop()
         if isinstance(node, Mapping):
             children = [(str(k), v) for k, v in node.items()]
             for key, value in children:
+                path = f"{where}.{key}" if where else key
                 if key in CONTAINER_GROUPS and isinstance(value, list) and value:
-                    return f"{where}.{key}" if where else key
+                    return f"a container list at {path}"
+                if key == "image" and isinstance(value, str) and value.strip():
+                    return f"an image at {path}"
             if depth >= _SEARCH_DEPTH:
-                return f"{where} (nested deeper than {_SEARCH_DEPTH} levels)"
+                return f"objects nested deeper than {_SEARCH_DEPTH} levels at {where}"
             for key, value in reversed(children):
-                if isinstance(value, Mapping | list) and key != "managedFields":
+                if isinstance(value, Mapping | list) and not (depth == 0 and key == "metadata"):
                     stack.append((value, f"{where}.{key}" if where else key, depth + 1))
         elif isinstance(node, list):
             if depth >= _SEARCH_DEPTH:
-                return f"{where} (nested deeper than {_SEARCH_DEPTH} levels)"
+                return f"objects nested deeper than {_SEARCH_DEPTH} levels at {where}"
             for index in range(len(node) - 1, -1, -1):
                 if isinstance(node[index], Mapping | list):
                     stack.append((node[index], f"{where}[{index}]", depth + 1))
