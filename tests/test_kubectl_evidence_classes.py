@@ -512,3 +512,20 @@ def test_the_ci_example_saves_what_kubectl_would_fetch() -> None:
 
     example = Path(__file__).resolve().parent.parent / "examples" / "ci" / "gitlab-ci.yml"
     assert f"kubectl get {RESOURCES} " in example.read_text()
+
+
+def test_unknown_kind_nested_too_deep_to_search_is_named() -> None:
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(70):
+        deep = {"x": deep}
+    ev = parse_kubectl_json({"kind": "List", "items": [obj("Thing", spec=deep), POD]}, "t")
+    assert len(ev.missing) == 1 and "objects nested deeper than 64 levels" in ev.missing[0]
+
+
+def test_env_image_of_an_old_revision_is_a_rollback_target() -> None:
+    old = _revision("d-1", 1, "app:1", "d", "DaemonSet")
+    old["data"]["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "BUILDER", "value": BUILDER}]
+    items = [old, _revision("d-2", 2, "app:2", "d", "DaemonSet")]
+    ev = parse_kubectl_json({"kind": "List", "items": items}, "t")
+    assert ("rollback", BUILDER, "ns/ControllerRevision/d-1:env BUILDER") in uses(ev)
