@@ -42,7 +42,8 @@ _SEARCH_DEPTH = 64
 # No image reference holds any of these: they separate words in env values and arguments
 # (``--builder=REF``, ``a,b``, ``{"image": "REF"}``, a shell line).
 _WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
-_VALUE_MAX = 65536  # longer values (certificates, scripts) are not searched
+# Longer than any object the API server stores (etcd keeps 1.5 MiB): not a real value.
+_VALUE_MAX = 2 << 20
 
 
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
