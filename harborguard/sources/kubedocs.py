@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from harborguard import yamlload
+
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -100,13 +102,17 @@ class _StrictLoader(_SAFE_LOADER):  # type: ignore[misc]
 
 
 def yaml_documents(text: str) -> list[Any]:
-    """Every non-empty YAML document in ``text``.
+    """Every non-empty YAML document in ``text``, within yamlload's bounds (aliases
+    expanded, nesting).
 
     Raises yaml.YAMLError for text that is not YAML, Unreadable for a duplicate key, a
-    number too long or nesting too deep.
+    number too long, nesting too deep or a text past yamlload's bounds.
     """
     try:
+        yamlload.check(text)
         return [d for d in yaml.load_all(text, Loader=_StrictLoader) if d is not None]
+    except yamlload.YamlLimitError as exc:
+        raise Unreadable(str(exc)) from None
     except _DuplicateKey as exc:
         raise Unreadable(_duplicate_message(exc)) from None
     except RecursionError:
