@@ -166,3 +166,33 @@ def test_yaml_written_by_safe_dump_is_still_read(tmp_path: Path) -> None:
     target = tmp_path / "list.yaml"
     target.write_text(yaml.safe_dump(copy.deepcopy(data)))
     assert load_kubectl_file(target) == data
+
+
+# -- bounded reads ------------------------------------------------------------------------
+
+
+def test_a_file_past_the_cap_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harborguard.sources.kubectl as kubectl
+
+    monkeypatch.setattr(kubectl, "MAX_FILE_BYTES", 1000)
+    target = tmp_path / "big.json"
+    pods = [obj("Pod", spec=spec_with("a:1"))] * 20
+    target.write_text(json.dumps({"kind": "List", "items": pods}))
+    with pytest.raises(InputError, match=r"big.json: larger than 0 MiB, the most harborguard"):
+        load_kubectl_file(target)
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"kind": "List", "items": [obj("Pod", spec=spec_with("a:1"))]}))
+    assert load_kubectl_file(small)["kind"] == "List"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_dev_zero_is_bad_input_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harborguard.sources.kubectl as kubectl
+
+    monkeypatch.setattr(kubectl, "MAX_FILE_BYTES", 1 << 20)
+    code, report, err = invoke("check", "--snapshot", BASE, "--kubectl-json", "/dev/zero")
+    assert code == 2 and report is None
+    assert err.strip().splitlines() == [
+        "harborguard: error: /dev/zero: larger than 1 MiB, the most harborguard reads of a "
+        "kubectl file; save one namespace per file (kubectl get ... --namespace N) and pass "
+        "each with --kubectl-json"]

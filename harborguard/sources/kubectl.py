@@ -52,6 +52,8 @@ _CONTAINER_GROUPS = (
     ("containers", "containerStatuses"),
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
+# A --kubectl-json file: about ten times what a cluster of 5,000 pods prints.
+MAX_FILE_BYTES = 256 << 20
 # Lists inside Lists (appended outputs read as one) are flattened down to this depth.
 _LIST_DEPTH = 16
 
@@ -176,11 +178,18 @@ def load_kubectl_file(path: str | Path) -> Any:
     object at all.
     """
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as handle:  # a pipe (<(kubectl get ...)) is fine, bounded
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: kubectl JSON file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read kubectl JSON file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(
+            f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, the most harborguard reads of a "
+            "kubectl file; save one namespace per file (kubectl get ... --namespace N) and "
+            "pass each with --kubectl-json"
+        )
     text = _decode(raw, path)
     documents = _load_json_or_yaml(text, path)
     for number, document in enumerate(documents, 1):
