@@ -143,12 +143,12 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
     import yaml  # here: most runs have no config file, and yaml takes a while to import
 
+    from harborguard import yamlread
+
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    except yamlread.LOAD_ERRORS as exc:
+        raise InputError(f"{path}: not valid YAML{yamlread.problem(exc)}") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

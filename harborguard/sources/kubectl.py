@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from harborguard import jsonio
+from harborguard import jsonio, yamlread
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
@@ -405,16 +405,14 @@ def _load_json_or_yaml(text: str, path: str | Path) -> Any:
     if text.lstrip().startswith(("{", "[")):
         try:
             return jsonio.loads(text)
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError as exc:  # jsonio.BeyondLimits (nesting, digits) too
             raise InputError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from None
     try:
         documents = [d for d in yaml.load_all(text, Loader=_SAFE_LOADER) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise InputError(f"{path}: not valid JSON or YAML{where}") from None
+    except yamlread.LOAD_ERRORS as exc:
+        raise InputError(f"{path}: not valid JSON or YAML{yamlread.problem(exc)}") from None
     if not documents:
         raise InputError(f"{path}: empty; expected the output of `kubectl get ... -o json`")
     if len(documents) == 1:
