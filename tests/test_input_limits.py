@@ -258,3 +258,21 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
                            "sh", *HARBORGUARD, "simulate", "--snapshot", SNAPSHOT,
                            "--format", "json"], capture_output=True, text=True, timeout=120)
     assert "error" not in done.stderr and "Traceback" not in done.stderr
+
+
+# -- a huge pattern in a policy is evaluated, as Harbor would ------------------------------
+
+@pytest.mark.parametrize("pattern", ["**/" * 400, "**/" * 400 + "0.0.13*", "*" * 400 + "x",
+                                     "{a," * 400 + "0.0.13*" + "}" * 400])
+@pytest.mark.parametrize("version", ["v2.11.0", "v2.9.0"])  # doublestar 1.3.4 and 1.1.1
+def test_a_policy_with_a_huge_pattern_is_evaluated(tmp_path: Path, pattern: str,
+                                                   version: str) -> None:
+    retention = json.loads(Path(SNAPSHOT).read_text())["projects"][0]["retention"]
+    retention["rules"][0]["tag_selectors"][0]["pattern"] = pattern
+    retention["rules"][0]["scope_selectors"]["repository"][0]["pattern"] = pattern
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(retention))
+    code, out, err = invoke("simulate", "--snapshot", SNAPSHOT, "--policy", str(path),
+                            "--harbor-version", version, "--format", "json")
+    assert code in (0, 1), err
+    assert json.loads(out)["summary"]["artifacts"] == 129
