@@ -1,3 +1,3 @@
-from harborguard.cli import main
+from harborguard.console import main
 
 main()

@@ -6,7 +6,6 @@ import dataclasses
 import gc
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from harborguard import __version__, jsonio
+from harborguard import __version__, console, jsonio
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.expiry import Later, expiring
@@ -60,6 +59,14 @@ class BadInput(click.ClickException):
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """-o "" (an unset variable in a CI script) must not mean standard output."""
+    if value is not None and not value.strip():
+        raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
+                       "to write to standard output")
+    return value
 
 GLOBAL_NAMES = (
     "harbor", "username", "password_stdin", "ca_bundle", "timeout", "concurrency",
@@ -118,7 +125,8 @@ simulate_options = _stack(
                       "patch, optional pre and key)."),
     click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
                  help="Output format (default: table on a terminal, else json)."),
-    click.option("-o", "--output", metavar="FILE", help="Write the report to FILE atomically."),
+    click.option("-o", "--output", metavar="FILE", callback=_output_path,
+                 help="Write the report to FILE atomically."),
     click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
                  help="Lowest finding severity that makes the exit code 1 (default error)."),
 )
@@ -206,9 +214,9 @@ def _start(ctx: click.Context, local: dict[str, Any], command: dict[str, Any]) -
             options[name] = local[name]
     config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
     cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
-    run = _Run(Resolver(cli_values, os.environ, config), options)
-    run.get("harbor")  # a URL with a password is refused (exit 2) whether it is used or not
-    return run
+    resolver = Resolver(cli_values, os.environ, config)
+    resolver.check_all()
+    return _Run(resolver, options)
 
 
 @contextmanager
@@ -346,6 +354,9 @@ def _whole_seconds(nanos: int) -> int:
 
 def _now(run: _Run, snapshot: Snapshot, live: bool, default: int | None = None) -> int:
     """--now, else the snapshot's taken_at, else ``default`` or the current second."""
+    if run.get("now") == "":  # given, but empty: not "the default"
+        raise InputError(f"{run.resolver.origin('now')}: empty; give an RFC 3339 time with a "
+                         "zone, e.g. 2026-03-01T00:00:00Z, or leave it out")
     text = run.get("now") or (None if live else snapshot.taken_at)
     if not text:
         return default if default is not None else _whole_seconds(utc_now_nanos())
@@ -506,13 +517,13 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
         if output:
             _write_atomically(output, chunks, fill)
         else:
-            click.echo(b"".join(chunks), nl=False)  # type: ignore[arg-type]
+            _to_stdout(b"".join(chunks))  # type: ignore[arg-type]
     else:
         text = render(fmt, report, colour=colour, width=width, fail_on=fail_on)
         if output:
             _write_atomically(output, [text.encode("utf-8")])
         else:
-            click.echo(text, nl=False)
+            _to_stdout(text)
     if not run.get("quiet") and (output or fmt != "table"):
         # The table shows its notes itself; elsewhere they would be lost in the file.
         for note in report["notes"]:
@@ -527,6 +538,21 @@ def _emit_report(run: _Run, report: dict[str, Any], output: str | None, *, faili
     else:
         code = Exit.OK
     sys.exit(int(code))
+
+
+def _to_stdout(data: bytes | str) -> None:
+    """The report on standard output, flushed here: a full disk or a closed pipe's error
+    must be said (exit 2, as for -o FILE), not lost at exit. A reader that went away
+    (``| head``) is not an error of ours."""
+    try:
+        click.echo(data, nl=False)
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    except OSError as exc:
+        raise InputError(f"standard output: cannot write the report: "
+                         f"{exc.strerror or exc}") from None
 
 
 def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = None) -> None:
@@ -555,10 +581,13 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
     if not directory.is_dir():
         raise InputError(f"{path}: directory {directory} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        with console.deferred():  # a signal now waits until the file is tracked
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+            console.track(tmp)
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc}") from None
     try:
+        console.test_point("writing")
         with os.fdopen(fd, "wb") as handle:
             if not holes:
                 handle.writelines(chunk for _, chunk in own)
@@ -574,12 +603,17 @@ def _write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = No
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, existing & 0o777 if existing is not None else 0o666 & ~mask)
-        os.replace(tmp, target)
+        with console.deferred():
+            os.replace(tmp, target)
+            console.untrack(tmp)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
+        console.untrack(tmp)
         raise InputError(f"{path}: cannot write: {exc}") from None
     except BaseException:  # _PartsFailed, or interrupted: no partial file left behind
+        # (should a signal cut this short, console.stopped removes the tracked file)
         Path(tmp).unlink(missing_ok=True)
+        console.untrack(tmp)
         raise
 
 
@@ -878,7 +912,8 @@ def diff_command(ctx: click.Context, /, snapshot_path: str | None, projects: tup
 @manifest_options
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
               help="Output format (default: table on a terminal, else json).")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE atomically.")
+@click.option("-o", "--output", metavar="FILE", callback=_output_path,
+              help="Write the report to FILE atomically.")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
               help="Lowest finding severity that makes the exit code 1 (default warning).")
 @global_options
@@ -934,7 +969,7 @@ def drift_command(ctx: click.Context, /, fmt: str | None, output: str | None,
               help="Project to read (repeatable).")
 @click.option("--all-projects", is_flag=True, default=None,
               help="Every project the account can list.")
-@click.option("-o", "--output", metavar="FILE", required=True,
+@click.option("-o", "--output", metavar="FILE", required=True, callback=_output_path,
               help="Where to write the harborguard.snapshot/v1 file (atomically).")
 @global_options
 @click.pass_context
@@ -979,31 +1014,34 @@ def main() -> None:
     # rows); the cyclic collector would rescan them again and again for nothing.
     gc.disable()
     # Ctrl-C, or stopped politely (a CI job cancelled): unwind, so a run in parts stops
-    # its other processes and no temporary report file is left behind; exit 130 or 143.
-    signal.signal(signal.SIGINT, _stopped)
-    signal.signal(signal.SIGTERM, _stopped)
+    # its other processes and no temporary report file is left behind; exit 130 or 143
+    # (harborguard.console: the console entry point installs the handlers first).
+    console.install()
+    try:
+        code = _run()
+        console.test_point("decided")
+        console.finishing()  # from here on a signal changes nothing: the run's own code
+    except Stopped as stop:
+        code = console.stopped(stop)
+    console.test_point("final")
+    _exit_now(code)
+
+
+def _run() -> int:
+    """The command line's exit code; a Stopped run raises Stopped (caught by main)."""
     try:
         cli(prog_name="harborguard", standalone_mode=True)
-        code = 0
-    except Stopped as stop:
-        click.echo(f"harborguard: stopped ({signal.Signals(stop.code - 128).name})", err=True)
-        code = stop.code
+        return 0
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
-            code = done.code or 0
-        else:
-            click.echo(str(done.code), err=True)
-            code = 1
+            return done.code or 0
+        click.echo(str(done.code), err=True)
+        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: fail closed
         # An unexpected error must never read as "no findings" (0) or "findings" (1).
         click.echo(f"harborguard: internal error: {type(exc).__name__}: {exc} "
                    "(the result is incomplete; please report this)", err=True)
-        code = int(Exit.INCOMPLETE)
-    _exit_now(code)
-
-
-def _stopped(signum: int, frame: Any) -> None:
-    raise Stopped(signum)
+        return int(Exit.INCOMPLETE)
 
 
 def _exit_now(code: int) -> NoReturn:

@@ -7,6 +7,7 @@ are the long option names. Passwords are never read from a file or a flag.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,13 +49,22 @@ def _harbor_url(value: Any, where: str) -> str:
     return text
 
 
-def _positive_float(value: Any, where: str) -> float:
+MAX_TIMEOUT = 86_400.0  # a day: past it, a timeout is a typo (and overflows some clocks)
+MAX_CONCURRENCY = 256  # threads and connections to one Harbor
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A timeout: a finite number of seconds, more than 0, at most MAX_TIMEOUT."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         raise InputError(f"{where}: expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(number):
+        raise InputError(f"{where}: expected a number of seconds, got {value!r}")
     if number <= 0:
         raise InputError(f"{where}: must be greater than 0, got {value!r}")
+    if number > MAX_TIMEOUT:
+        raise InputError(f"{where}: at most {MAX_TIMEOUT:.0f} seconds (a day), got {value!r}")
     return number
 
 
@@ -65,6 +75,13 @@ def _positive_int(value: Any, where: str) -> int:
         raise InputError(f"{where}: expected a whole number, got {value!r}") from None
     if number < 1:
         raise InputError(f"{where}: must be at least 1, got {value!r}")
+    return number
+
+
+def _concurrency(value: Any, where: str) -> int:
+    number = _positive_int(value, where)
+    if number > MAX_CONCURRENCY:
+        raise InputError(f"{where}: at most {MAX_CONCURRENCY}, got {value!r}")
     return number
 
 
@@ -112,8 +129,8 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("harbor", "HARBOR_URL", _harbor_url),
         OptionSpec("username", "HARBOR_USERNAME", _string),
         OptionSpec("ca-bundle", "HARBORGUARD_CA_BUNDLE", _string),
-        OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _positive_float, 30.0),
-        OptionSpec("concurrency", "HARBORGUARD_CONCURRENCY", _positive_int, 8),
+        OptionSpec("timeout", "HARBORGUARD_TIMEOUT", _seconds, 30.0),
+        OptionSpec("concurrency", "HARBORGUARD_CONCURRENCY", _concurrency, 8),
         OptionSpec("jobs", "HARBORGUARD_JOBS", _positive_int),
         OptionSpec("harbor-version", "HARBORGUARD_HARBOR_VERSION", _string),
         OptionSpec("quiet", "HARBORGUARD_QUIET", _flag, False),
@@ -159,18 +176,15 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
         raise InputError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config file: {exc}") from None
-    import yaml  # here: most runs have no config file, and yaml takes a while to import
 
-    from harborguard import yamlload
+    from harborguard import yamlload, yamlread
 
     try:
         data = yamlload.load(text)
     except yamlload.YamlLimitError as exc:
         raise InputError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise InputError(f"{path}: not valid YAML{where}") from None
+    except yamlread.LOAD_ERRORS as exc:
+        raise InputError(f"{path}: not valid YAML{yamlread.problem(exc)}") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -217,6 +231,13 @@ class Resolver:
         """Where the option's value comes from, as an error message should name it."""
         given = self._given(name)
         return f"--{name}" if given is None else given[1]
+
+    def check_all(self) -> None:
+        """Converts every option given anywhere, so that a bad value is an error (exit 2)
+        even where this run would not have used it (``--timeout nan`` with a snapshot)."""
+        for name in OPTIONS:
+            if self._given(name) is not None:
+                self.get(name)
 
     def get(self, name: str, default: Any = None) -> Any:
         """The option's value; ``default`` replaces the built-in default (drift's fail-on)."""

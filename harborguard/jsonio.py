@@ -7,12 +7,19 @@ from ``json`` (NaN and Infinity, lone surrogates, numbers past a float's range),
 whatever msgspec refuses goes to ``json``, which then decides exactly as before: the
 result, or the error a user sees, is the standard one. Integers of any size are read
 exactly by both.
+
+Two things become json.JSONDecodeError (BeyondLimits) too, so that every reader says
+"not valid JSON (line, column: what)" with its own exit code rather than crash: arrays
+and objects nested more than MAX_DEPTH (500) levels deep (msgspec and ``json`` recurse,
+and so does much code that walks a value), and an integer longer than Python converts
+from text (4,300 digits, sys.get_int_max_str_digits(), a guard against quadratic time).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import msgspec
@@ -23,11 +30,94 @@ DecodeErrors = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 def loads(text: str | bytes | msgspec.Raw) -> Any:
-    """``json.loads`` semantics (raises json.JSONDecodeError), msgspec speed."""
+    """``json.loads`` semantics (raises json.JSONDecodeError), msgspec speed. Arrays and
+    objects nested more than MAX_DEPTH levels deep are refused (BeyondLimits)."""
     try:
-        return _decode(text)
+        value = _decode(text)
     except DecodeErrors:  # ValidationError (a number past a float's range) included
+        value = _std_loads(text)
+    except RecursionError:
+        raise _too_deep(text) from None
+    if type(value) in _CONTAINERS and _deeper_than(value, MAX_DEPTH):
+        raise _too_deep(text)
+    return value
+
+
+def _std_loads(text: str | bytes | msgspec.Raw) -> Any:
+    try:
         return json.loads(text if isinstance(text, str | bytes) else bytes(text))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except RecursionError:
+        raise _too_deep(text) from None
+    except ValueError as exc:  # int(): more digits than sys.get_int_max_str_digits()
+        raise _too_long(text, exc) from None
+
+
+# Deeper than this, a value read would be walked by recursive code (comparisons, copies,
+# redaction) near the interpreter's recursion limit (1,000 frames): refused where it is
+# read, with its place in the file, rather than failing somewhere later. Harbor's and
+# Kubernetes' own documents are a dozen levels deep.
+MAX_DEPTH = 500
+_CONTAINERS = (dict, list)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` arrays/objects, level by level (no
+    recursion, each container visited once)."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if type(item) is dict else item
+            below.extend(child for child in children if type(child) in _CONTAINERS)
+        level = below
+    return False
+
+
+class BeyondLimits(json.JSONDecodeError):
+    """Valid JSON, perhaps, but past what can be read (nesting, digits): no other reader
+    (YAML) should try it either."""
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+')
+
+
+def _text(text: str | bytes | msgspec.Raw) -> str:
+    return text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+
+
+def _too_deep(text: str | bytes | msgspec.Raw) -> BeyondLimits:
+    doc = _text(text)
+    depth = 0
+    for match in _TOKEN.finditer(doc):
+        char = match.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return BeyondLimits(
+                    f"arrays and objects nested too deeply to read (more than {MAX_DEPTH} "
+                    "levels here)", doc, match.start())
+        elif char in "]}":
+            depth -= 1
+    return BeyondLimits("arrays and objects nested too deeply to read", doc, 0)
+
+
+def _too_long(text: str | bytes | msgspec.Raw, exc: ValueError) -> BeyondLimits:
+    doc = _text(text)
+    limit = sys.get_int_max_str_digits()
+    for match in _NUMBER.finditer(doc):
+        number = match.group()
+        digits = len(number.lstrip("-"))
+        if number[0] != '"' and limit and digits > limit:
+            return BeyondLimits(
+                f"a number of {digits} digits (at most {limit} are read)", doc, match.start())
+    return BeyondLimits(f"a number that cannot be read ({exc})", doc, 0)
 
 
 # What msgspec cannot encode (a lone surrogate: a file name that is not UTF-8, as Python

@@ -408,25 +408,25 @@ def load_policy_file(path: str) -> RetentionPolicy:
 
 def load_json_or_yaml(text: str, path: str) -> Any:
     """JSON first (fast, exact numbers), then YAML; one clear line on failure."""
-    import yaml  # here: a JSON policy or snapshot never needs it
 
-    from harborguard import yamlload
+    from harborguard import yamlload, yamlread
 
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             return jsonio.loads(text)
+        except jsonio.BeyondLimits as exc:  # YAML would not read it either
+            raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column "
+                             f"{exc.colno}: {exc.msg})") from None
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         try:
             return yamlload.load(text)
-        except yaml.YAMLError:
+        except yamlread.LOAD_ERRORS:
             raise InputError(f"{path}: {json_error}") from None
     try:
         return yamlload.load(text)
     except yamlload.YamlLimitError as exc:
         raise InputError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise InputError(f"{path}: not valid JSON or YAML{where}") from None
+    except yamlread.LOAD_ERRORS as exc:
+        raise InputError(f"{path}: not valid JSON or YAML{yamlread.problem(exc)}") from None

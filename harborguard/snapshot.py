@@ -462,7 +462,8 @@ _PUSH = attrgetter("push_time")
 _PULL = attrgetter("pull_time")
 _TAGS = attrgetter("tags")
 _NAME = attrgetter("name")
-_DECODE_ERRORS = (*jsonio.DecodeErrors, json.JSONDecodeError)
+# RecursionError: nested past msgspec's limit; the hand-written reader then says where.
+_DECODE_ERRORS = (*jsonio.DecodeErrors, json.JSONDecodeError, RecursionError)
 
 
 class _NotFast(Exception):

@@ -49,6 +49,8 @@ def _parse(text: str) -> tuple[int, int]:
         ordinal += 1
     seconds = (ordinal - _EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60 + second
     if m[9] is not None:
+        if int(m[10]) > 23 or int(m[11]) > 59:  # RFC 3339's time-numoffset, Go's range
+            raise ValueError(f"not an RFC 3339 time: {text!r} (zone offset out of range)")
         offset = int(m[10]) * 3600 + int(m[11]) * 60
         seconds -= offset if m[9] == "+" else -offset
     frac = m[7]

@@ -529,3 +529,52 @@ def test_compiled_equals_interpreted(v111: bool) -> None:
             assert got == want, (pattern, name)
     assert cases == 30_000
     assert translated > 800  # the regex path must be what is being compared
+
+
+# -- patterns that are huge on purpose (a policy from a merge request) ---------------------
+# Go's doublestar recurses once per `**/` segment and per star, and retries the same
+# sub-matches for every way of splitting the name: a pattern of 1,000 `**/` segments took
+# the interpreter past Python's recursion limit, 400 of them took the regex exponential
+# time on `a/a/.../b`. Harbor would evaluate them; so does harborguard, iteratively and
+# memoised, with the answer of the short pattern they equal (checked on the recursive
+# port for 2 to 6 repeats, where it is still fast).
+
+HUGE_NAMES = ["1.0", "x", "ax", "a/b/c", "a/x", "a/" * 30 + "b", "a/" * 30, "", "/", "a/b/"]
+
+
+def outcome(matcher: object, name: str) -> object:
+    try:
+        return matcher(name)  # type: ignore[operator]
+    except PatternError:
+        return PatternError
+
+
+@pytest.mark.parametrize("v111", [False, True])
+@pytest.mark.parametrize("tail", ["", "x*", "**", "x"])
+@pytest.mark.parametrize("repeats", [400, 1000])
+def test_hundreds_of_doublestar_segments_match_like_one(v111: bool, tail: str,
+                                                         repeats: int) -> None:
+    huge = compile_pattern("**/" * repeats + tail, v111=v111)
+    short = compile_pattern("**/" + tail, v111=v111)
+    for name in HUGE_NAMES:
+        assert outcome(huge, name) == outcome(short, name), name
+        assert outcome(lambda n: match("**/" * repeats + tail, n, v111=v111), name) == \
+            outcome(short, name), name
+
+
+@pytest.mark.parametrize("v111", [False, True])
+def test_hundreds_of_stars_in_one_component_match_like_two(v111: bool) -> None:
+    huge = compile_pattern("*" * 400 + "x", v111=v111)
+    short = compile_pattern("**x", v111=v111)
+    for name in [*HUGE_NAMES, "a" * 40, "a" * 40 + "x"]:
+        assert outcome(huge, name) == outcome(short, name), name
+
+
+def test_hundreds_of_nested_braces_are_read() -> None:
+    pattern = "{a," * 400 + "b*" + "}" * 400
+    matcher = compile_pattern(pattern)
+    assert [outcome(matcher, n) for n in ("a", "bcd", "c")] == [True, True, False]
+    # v1.1.1 closes a brace at the first '}' (no nesting): from 3 levels on, nothing
+    # matches (the recursive port's answer for 3 and 5 levels).
+    matcher = compile_pattern(pattern, v111=True)
+    assert [outcome(matcher, n) for n in ("a", "bcd", "c")] == [False, False, False]

@@ -18,13 +18,20 @@ where the star started, which can land inside a multi-byte rune.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from functools import lru_cache
-from typing import AnyStr
+from typing import Any, AnyStr, TypeVar
 
 __all__ = ["PatternError", "compile_pattern", "match"]
 
 _RUNE_ERROR = 0xFFFD
+
+# The interpreters are written as generators (see _solve): a step yields its recursive
+# calls, (kind, pattern, name) for a component or (kind, pattern, index) for the rest.
+T = TypeVar("T")
+_Step = Generator[tuple[int, Any, Any], Any, T]
+_COMPONENT, _MATCHING = 0, 1
+_FAILED = object()  # a call that raised PatternError
 
 
 class PatternError(ValueError):
@@ -137,8 +144,13 @@ def _split_name(name: str) -> list[str]:
     return parts
 
 
-def _match_component(pattern: str, name: str) -> list[str] | None:
-    """None: no match; []: matched, pattern used up; [p, ...]: continue with p on later parts."""
+def _match_component(pattern: str, name: str) -> _Step[list[str] | None]:
+    """None: no match; []: matched, pattern used up; [p, ...]: continue with p on later parts.
+
+    Written as Go's recursive function, with each recursive call a ``yield`` of its
+    arguments: :func:`_solve` runs it without recursion and with every call's answer
+    remembered (400 stars or ``**/`` segments would otherwise recurse past Python's
+    limit, and retry the same sub-matches exponentially often)."""
     plen, nlen = len(pattern), len(name)
     pi = ni = 0
     while pi < plen and ni < nlen:
@@ -163,9 +175,9 @@ def _match_component(pattern: str, name: str) -> list[str] | None:
             rest = pattern[pi:]
             # The first split that yields anything wins, and the empty suffix is never tried.
             for i in range(ni, nlen):
-                found = _match_component(rest, name[i:])
+                found = yield (_COMPONENT, rest, name[i:])
                 if found is not None:
-                    return found
+                    return found  # type: ignore[no-any-return]
             return None
         elif pc == "[":
             end = _find_unescaped(pattern, "]", pi + 1)
@@ -185,7 +197,7 @@ def _match_component(pattern: str, name: str) -> list[str] | None:
             # option asks to continue, because the lists are concatenated.
             results: list[str] | None = None
             for o in options:
-                found = _match_component(o + rest, name[ni:])
+                found = yield (_COMPONENT, o + rest, name[ni:])
                 if found is not None:
                     results = (results or []) + found
             return results
@@ -204,27 +216,74 @@ def _match_component(pattern: str, name: str) -> list[str] | None:
     return None
 
 
-def _do_matching(pattern: str, parts: list[str]) -> bool:
-    if not pattern and len(parts) == 1 and parts[0] == "":
+def _do_matching(pattern: str, parts: list[str], first: int) -> _Step[bool]:
+    """Go's doMatching(pattern, parts[first:]), as _match_component is written."""
+    left = len(parts) - first
+    if not pattern and left == 1 and parts[first] == "":
         return True
     slash = _find_unescaped(pattern, "/")
     if (pattern if slash == -1 else pattern[:slash]) == "**":
         if slash == -1:
             return True
         rest = pattern[slash + 1 :]
-        for i in range(len(parts)):
+        for i in range(first, len(parts)):
             try:
-                if _do_matching(rest, parts[i:]):
+                if (yield (_MATCHING, rest, i)):
                     return True
             except PatternError:
                 pass  # Go discards errors below a `**` component
         return False
-    found = _match_component(pattern, parts[0])
+    found = yield (_COMPONENT, pattern, parts[first])
     if found is None:
         return False
-    if not found and len(parts) == 1:
+    if not found and left == 1:
         return True
-    return len(parts) > 1 and any(_do_matching(alt, parts[1:]) for alt in found)
+    if left <= 1:
+        return False
+    for alt in found:
+        if (yield (_MATCHING, alt, first + 1)):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- recursion without recursion
+
+
+
+def _solve(call: tuple[int, Any, Any], start: Callable[[tuple[int, Any, Any]], _Step[Any]]
+           ) -> Any:
+    """Runs the generator-written function ``start(call)``: each ``yield (kind, a, b)`` is
+    a recursive call, answered (or PatternError thrown in) from a memo or by running it
+    on an explicit stack. The functions are pure, so remembering answers changes no
+    result, and their calls strictly shrink the pattern or the name: no call waits on
+    itself."""
+    memo: dict[tuple[int, Any, Any], Any] = {}
+    stack = [(call, start(call))]
+    value: Any = None
+    failed = False
+    while True:
+        key, step = stack[-1]
+        try:
+            sub = step.throw(PatternError()) if failed else step.send(value)
+        except StopIteration as stop:
+            result, failed = stop.value, False
+        except PatternError:
+            result, failed = None, True
+        else:
+            known = memo.get(sub, memo)
+            if known is memo:
+                stack.append((sub, start(sub)))
+                value, failed = None, False
+            else:
+                value, failed = (None, True) if known is _FAILED else (known, False)
+            continue
+        memo[key] = _FAILED if failed else result
+        stack.pop()
+        if not stack:
+            if failed:
+                raise PatternError
+            return result
+        value = result
 
 
 # ---------------------------------------------------------------- v1.1.1 interpreter (bytes)
@@ -268,7 +327,7 @@ def _split_v111(s: AnyStr, sep: AnyStr) -> list[AnyStr]:
     return parts
 
 
-def _match_component_v111(p: bytes, n: bytes) -> bool:
+def _match_component_v111(p: bytes, n: bytes) -> _Step[bool]:
     plen, nlen = len(p), len(n)
     if plen == 0:
         return nlen == 0
@@ -295,7 +354,7 @@ def _match_component_v111(p: bytes, n: bytes) -> bool:
             # and swallows errors from the rest of the component.
             for i in range(ni, nlen, nadj):
                 try:
-                    if _match_component_v111(p[pi:], n[i:]):
+                    if (yield (_COMPONENT, p[pi:], n[i:])):
                         return True
                 except PatternError:
                     pass
@@ -313,7 +372,10 @@ def _match_component_v111(p: bytes, n: bytes) -> bool:
             if end == -1:
                 raise PatternError
             rest, options = p[end + 1 :], _split_v111(p[pi + 1 : end], b",")
-            return any(_match_component_v111(o + rest, n[ni:]) for o in options)
+            for o in options:
+                if (yield (_COMPONENT, o + rest, n[ni:])):
+                    return True
+            return False
         elif pr == 0x3F or pr == nr:
             pi += padj
             ni += nadj
@@ -323,20 +385,19 @@ def _match_component_v111(p: bytes, n: bytes) -> bool:
     return (ni >= nlen and rest in (b"", b"*")) or rest == b"**"
 
 
-def _do_matching_v111(pats: list[bytes], names: list[bytes]) -> bool:
-    pi = ni = 0
+def _do_matching_v111(pats: list[bytes], names: list[bytes], pi: int, ni: int) -> _Step[bool]:
     while pi < len(pats) and ni < len(names):
         if pats[pi] == b"**":
             if pi + 1 >= len(pats):
                 return True
             for i in range(ni, len(names)):
                 try:
-                    if _do_matching_v111(pats[pi + 1 :], names[i:]):
+                    if (yield (_MATCHING, pi + 1, i)):
                         return True
                 except PatternError:
                     pass
             return False
-        if not _match_component_v111(pats[pi], names[ni]):
+        if not (yield (_COMPONENT, pats[pi], names[ni])):
             return False
         pi += 1
         ni += 1
@@ -516,6 +577,12 @@ class _Translator:
         return [atom + _alt(alts)] if alts else []
 
 
+# A backtracking regex with many unbounded repeats in a row (``**/`` 400 times, 40 stars)
+# takes exponential time on a name that does not match; the interpreter, memoised, takes
+# polynomial time. Ordinary retention patterns have a handful.
+_MAX_STARS = 24
+
+
 def _translate(pattern: str, *, v111: bool = False) -> tuple[str, bool] | None:
     """(regex source, needs guard for empty components), or None if not translatable."""
     t = _Translator()
@@ -534,7 +601,7 @@ def _translate(pattern: str, *, v111: bool = False) -> tuple[str, bool] | None:
                     continue
                 alts = t.n111(q) + ([""] if q in ("", "*") else [])
                 rx = (_alt(alts) if alts else "(?!)") + ("" if last else "/" + rx)
-        if len(rx) > 20_000:
+        if len(rx) > 20_000 or rx.count("*") > _MAX_STARS:
             return None
         re.compile(rx, re.DOTALL)
     except (_Unsupported, PatternError, RecursionError, re.error):
@@ -590,5 +657,21 @@ def match(pattern: str, name: str, *, v111: bool = False) -> bool:
     """doublestar ``Match(pattern, name)``; raises PatternError where Go returns ErrBadPattern."""
     if v111:
         p, n = (s.encode("utf-8", "surrogatepass") for s in (pattern, name))
-        return _do_matching_v111(_split_v111(p, b"/"), _split_v111(n, b"/"))
-    return _do_matching(pattern, _split_name(name))
+        pats, names = _split_v111(p, b"/"), _split_v111(n, b"/")
+
+        def start111(call: tuple[int, Any, Any]) -> _Step[Any]:
+            kind, a, b = call
+            if kind == _COMPONENT:
+                return _match_component_v111(a, b)
+            return _do_matching_v111(pats, names, a, b)
+
+        return bool(_solve((_MATCHING, 0, 0), start111))
+    parts = _split_name(name)
+
+    def start(call: tuple[int, Any, Any]) -> _Step[Any]:
+        kind, a, b = call
+        if kind == _COMPONENT:
+            return _match_component(a, b)
+        return _do_matching(a, parts, b)
+
+    return bool(_solve((_MATCHING, pattern, 0), start))

@@ -171,8 +171,9 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
         raise InputError(f"{path}: not UTF-8 text; expected `helm list -o json` output") from None
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}); expected the output "
-            "of `helm list --all-namespaces -o json`"
+            f"{path}: not JSON (line {exc.lineno}, column {exc.colno})"
+            + (f": {exc.msg}" if isinstance(exc, jsonio.BeyondLimits) else "")
+            + "; expected the output of `helm list --all-namespaces -o json`"
         ) from None
     try:
         return parse_helm_list(data, str(path))

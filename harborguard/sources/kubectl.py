@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harborguard import yamlread
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
@@ -467,10 +466,9 @@ def _load_json_or_yaml(text: str, path: str | Path) -> list[Any]:
         else:
             try:
                 documents = yaml_documents(text)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-                raise InputError(f"{path}: not valid JSON or YAML{where}") from None
+            except yamlread.LOAD_ERRORS as exc:
+                raise InputError(
+                    f"{path}: not valid JSON or YAML{yamlread.problem(exc)}") from None
     except Unreadable as exc:
         raise InputError(f"{path}: {exc}") from None
     if not documents:
