@@ -43,6 +43,20 @@ def loads(text: str | bytes | msgspec.Raw) -> Any:
     return value
 
 
+def refuse_beyond_limits(value: Any, text: str) -> None:
+    """For readers with a decoder of their own: raise BeyondLimits for a value read from
+    ``text`` that nests deeper than MAX_DEPTH, as loads() does."""
+    if type(value) in _CONTAINERS and _deeper_than(value, MAX_DEPTH):
+        raise _too_deep(text)
+
+
+def beyond_limits(text: str, exc: BaseException) -> BeyondLimits:
+    """The BeyondLimits a decoder's RecursionError or ValueError (digits) stands for."""
+    if isinstance(exc, RecursionError):
+        return _too_deep(text)
+    return _too_long(text, exc if isinstance(exc, ValueError) else ValueError(str(exc)))
+
+
 def _std_loads(text: str | bytes | msgspec.Raw) -> Any:
     try:
         return json.loads(text if isinstance(text, str | bytes) else bytes(text))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import yaml
 
-from harborguard import yamlload
+from harborguard import jsonio, yamlload
 
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
@@ -71,12 +72,12 @@ def json_documents(text: str) -> list[Any]:
             index = _JSON_SPACE.match(text, index).end()  # type: ignore[union-attr]
     except _DuplicateKey as exc:
         raise Unreadable(_duplicate_message(exc)) from None
-    except RecursionError:
-        raise Unreadable("nested too deeply to read") from None
     except json.JSONDecodeError:
         raise
-    except ValueError as exc:  # an integer of thousands of digits
-        raise Unreadable(_value_message(exc)) from None
+    except (RecursionError, ValueError) as exc:  # nesting; an integer of thousands of digits
+        raise jsonio.beyond_limits(text, exc) from None
+    for document in documents:
+        jsonio.refuse_beyond_limits(document, text)
     return documents
 
 
@@ -126,7 +127,8 @@ def yaml_documents(text: str) -> list[Any]:
 def _value_message(exc: ValueError) -> str:
     text = str(exc)
     if "digits" in text:
-        return "holds an integer too long to read (thousands of digits); no Kubernetes field is"
+        return (f"holds an integer too long to read (more than {sys.get_int_max_str_digits()} "
+                "digits); no Kubernetes field is")
     return f"holds a value that cannot be read ({text.splitlines()[0][:100] if text else '?'})"
 
 
