@@ -478,6 +478,13 @@ elif mode == "empty":
     pass
 elif mode == "not-k8s":
     sys.stdout.write("[1, 2, 3]")
+elif mode == "endless":
+    while True:
+        sys.stdout.write("[" * 65536)
+elif mode == "endless-stderr":
+    sys.stderr.write("error: trouble\\n")
+    while True:
+        sys.stderr.write("x" * 65536)
 """
 
 
@@ -594,3 +601,21 @@ def test_kubectl_that_is_not_executable(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(SourceError, match="cannot run .*; check that .*kubectl is kubectl"):
         run_kubectl(context=None, namespace=None, timeout=5,
                     executable=str(tmp_path / "kubectl"))
+
+
+def test_a_kubectl_that_prints_without_end_is_cut_off(fake_kubectl: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import harborguard.sources.process as process
+
+    monkeypatch.setattr(process, "MAX_OUTPUT_BYTES", 1 << 20)
+    monkeypatch.setenv("FAKE_KUBECTL_MODE", "endless")
+    with pytest.raises(SourceError, match=r"printed more than 1 MiB.*--kubectl-json"):
+        run_kubectl(context=None, namespace=None, timeout=30)
+
+
+def test_a_kubectl_that_writes_stderr_without_end_times_out_in_bounded_memory(
+    fake_kubectl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_KUBECTL_MODE", "endless-stderr")
+    with pytest.raises(SourceError, match="did not finish within 1s"):
+        run_kubectl(context=None, namespace=None, timeout=1)

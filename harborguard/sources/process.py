@@ -12,6 +12,10 @@ from harborguard.errors import SourceError
 from harborguard.redact import mask_userinfo
 
 _REAP_SECONDS = 2.0
+# What a tool may print: as much as a --kubectl-json file may hold (a cluster of thousands
+# of pods prints tens of MB); its stderr is kept only as far as the first line needs.
+MAX_OUTPUT_BYTES = 256 << 20
+MAX_STDERR_BYTES = 64 << 10
 
 
 def run_tool(command: list[str], *, timeout: float, tool: str, file_option: str,
@@ -45,12 +49,18 @@ def run_tool(command: list[str], *, timeout: float, tool: str, file_option: str,
             "and is executable"
         ) from None
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = _bounded_output(proc, timeout)
     except subprocess.TimeoutExpired:
         stop(proc)
         raise SourceError(
             f"`{shown}` did not finish within {timeout:g}s; check that the cluster answers "
             "(kubectl cluster-info) or allow a longer timeout"
+        ) from None
+    except _TooMuch:
+        stop(proc)
+        raise SourceError(
+            f"`{shown}` printed more than {MAX_OUTPUT_BYTES >> 20} MiB, more than harborguard "
+            f"reads; narrow it (a namespace) or save it to files and pass {file_option}"
         ) from None
     except BaseException:
         stop(proc)
@@ -61,6 +71,49 @@ def run_tool(command: list[str], *, timeout: float, tool: str, file_option: str,
             f"{access_hint}"
         )
     return out
+
+
+class _TooMuch(Exception):
+    pass
+
+
+def _bounded_output(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
+    """Standard output (at most MAX_OUTPUT_BYTES) and the start of standard error, read
+    until both close, within ``timeout`` seconds in all (TimeoutExpired past it)."""
+    import selectors
+    import time
+
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    chunks: dict[int, list[bytes]] = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+    sizes = dict.fromkeys(chunks, 0)
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    with selectors.DefaultSelector() as selector:
+        for fd in chunks:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            for key, _ in selector.select(left):
+                data = os.read(key.fd, 1 << 16)
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                sizes[key.fd] += len(data)
+                if key.fd == out_fd:
+                    if sizes[key.fd] > MAX_OUTPUT_BYTES:
+                        raise _TooMuch
+                    chunks[key.fd].append(data)
+                elif sizes[key.fd] <= MAX_STDERR_BYTES:  # the first line is what is shown
+                    chunks[key.fd].append(data)
+    try:
+        proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+    except subprocess.TimeoutExpired:
+        raise subprocess.TimeoutExpired(proc.args, timeout) from None
+    proc.stdout.close()
+    proc.stderr.close()
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
