@@ -203,6 +203,9 @@ def check(
     foreign_seen: set[tuple[str, str]] = set()
     unmatched_seen: set[tuple[str, str]] = set()
     elsewhere: set[str] = set()  # references to other registries, seen before
+    # Repositories (or whole projects) that could not be read: what they hold is unknown.
+    unread = {item.what for item in run.incomplete}
+    unread_projects = {name for name in unread if "/" not in name}
     for usage in usages:
         located_key = (usage.ref, usage.digest, usage.kind == "running")
         known = resolved.get(located_key)
@@ -262,6 +265,8 @@ def check(
         index = repos.get(ref.path)
         if index is None and ref.path in outcomes:
             index = repos[ref.path] = _RepoIndex(outcomes[ref.path])
+        if index is None and (ref.path in unread or project_name in unread_projects):
+            continue  # not read, so not known to be missing: the run is incomplete already
         if index is None:
             findings.append(
                 _finding(

@@ -240,6 +240,17 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             unread.append(Incomplete(what=f"helm releases in {what}", reason=(
                 "no release at all; an empty list cannot be told from a wrong kube context, "
                 "so nothing was learnt")))
+        if not out.kubectl_read and snapshot is not None:
+            # `helm list` names the chart of a release's last operation; after a failed or
+            # pending one, an earlier revision runs, which it does not name. (drift, with
+            # no snapshot, says not-deployed instead.)
+            unread.extend(
+                Incomplete(what=f"helm release {r.namespace}/{r.name}", reason=(
+                    f"its last operation (revision {r.revision}) is {r.status}, so the "
+                    "revision that runs is not the one `helm list` names; give --kubectl "
+                    "or --kubectl-json to see what runs, or check `helm history "
+                    f"{r.name} -n {r.namespace}`"))
+                for r in releases if r.status == "failed" or r.status.startswith("pending-"))
         out.usages.extend(helm.usages)
         out.findings.extend(helm.findings)
         out.incomplete.extend(unread)

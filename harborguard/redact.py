@@ -146,6 +146,22 @@ def mask_userinfo(text: str) -> str:
     return _BARE_USERINFO.sub(USERINFO_MASK, text)
 
 
+# A tool's message (kubectl's, helm's, an exec credential plugin's) may quote a token:
+# `Authorization: Bearer x`, `{"token": "x"}`, `--password=x`, `password: x`.
+_SCHEME_SECRET = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}")
+_KEYED_SECRET = re.compile(
+    r"""(?ix)\b([\w.-]*(?:pass(?:word|wd)?|token|secret|credential|api[_-]?key|auth)[\w.-]*)
+    (["']?\s*[:=]\s*["']?)([^\s"',}\]]+)""")
+
+
+def mask_secrets(text: str) -> str:
+    """Free text (a tool's stderr line) with tokens and passwords it quotes masked, and
+    ``user:password@`` in URLs too."""
+    text = _SCHEME_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _KEYED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return mask_userinfo(text)
+
+
 # -- values under secret-looking keys in YAML text ------------------------------------------
 
 _NULL_TAG = "tag:yaml.org,2002:null"

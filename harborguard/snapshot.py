@@ -9,10 +9,11 @@ that the two agree.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import msgspec
@@ -586,9 +587,28 @@ def read_part(data: bytes, origin: str, part: tuple[int, int]) -> Snapshot:
         raise InputError(f"{origin}: cannot be read in parts") from None
 
 
+# A snapshot read from a pipe or device (its size unknown until read) stops here: a
+# million artifacts is 366 MB. A regular file is read whole, whatever its size.
+MAX_STREAM_BYTES = 2 << 30
+
+
+def _read_snapshot_bytes(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return handle.read()
+        first = handle.read(1 << 16)
+        if b"\0" in first:  # /dev/zero, a binary: no JSON or YAML text holds NUL
+            raise InputError(f"{path}: not a snapshot (binary data, not JSON or YAML text)")
+        raw = first + handle.read(MAX_STREAM_BYTES + 1 - len(first))
+    if len(raw) > MAX_STREAM_BYTES:
+        raise InputError(f"{path}: more than {MAX_STREAM_BYTES >> 30} GiB from a pipe or "
+                         "device; write the snapshot to a file first")
+    return raw
+
+
 def load_snapshot(path: str) -> Snapshot:
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_snapshot_bytes(path)
     except FileNotFoundError:
         raise InputError(f"{path}: snapshot file not found; write one with `harborguard "
                          "snapshot --harbor URL --project P -o FILE`") from None

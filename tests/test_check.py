@@ -240,3 +240,16 @@ def test_registry_alias_forms() -> None:
     for bad in ("", "https://", "harbor.example.org/project", "harbor.example.org?x=1"):
         with pytest.raises(ValueError, match="not a registry host"):
             alias_host(bad)
+
+
+def test_a_repository_that_could_not_be_read_is_not_called_missing() -> None:
+    import dataclasses
+
+    from harborguard.model import Incomplete
+
+    result = dataclasses.replace(_result(), incomplete=(
+        Incomplete(what="proj/gone", reason="HTTP 503 after 4 attempts"),))
+    found = check(result, [usage(f"{HOST}/proj/gone:1")], [HOST])
+    assert not found.findings  # the run is incomplete; nothing is known to be missing
+    found = check(_result(), [usage(f"{HOST}/proj/gone:1")], [HOST])
+    assert [f.code for f in found.findings] == ["in-use-missing"]

@@ -303,3 +303,15 @@ def test_secret_values_never_survive_and_images_always_do(
 def test_any_text_is_redacted_without_error(text: str) -> None:
     out = redact_yaml(text)
     assert isinstance(out, str) and out.count("\n") == text.count("\n")
+
+
+def test_tokens_and_passwords_in_a_tools_message_are_masked() -> None:
+    from harborguard.redact import mask_secrets
+
+    line = ('error: exec plugin: {"status":{"token":"KubeTok5secret"}} Authorization: Bearer '
+            'KubeTok6abc --password=KubePw7 password: KubePw8 https://u:KubePw9@k8s.example/x')
+    masked = mask_secrets(line)
+    for secret in ("KubeTok5secret", "KubeTok6abc", "KubePw7", "KubePw8", "KubePw9"):
+        assert secret not in masked
+    plain = 'error: You must be logged in to the server (Unauthorized); context "x" missing'
+    assert mask_secrets(plain) == plain

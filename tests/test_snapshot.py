@@ -296,3 +296,13 @@ def test_hand_made_snapshot_may_leave_out_optional_fields() -> None:
     given = simulate(snap, now, behaviour(None),
                      policy=parse_policy(policy(rule("latestPushedK", 0)), "p.json"))
     assert given.incomplete == () and given.projects[0].repositories[0].status == "evaluated"
+
+
+def test_a_snapshot_from_a_device_or_pipe_is_bounded() -> None:
+    import pytest as _pytest
+
+    from harborguard.errors import InputError
+    from harborguard.snapshot import load_snapshot
+
+    with _pytest.raises(InputError, match="not a snapshot \\(binary data"):
+        load_snapshot("/dev/zero")

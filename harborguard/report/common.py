@@ -83,6 +83,11 @@ def not_checked(report: dict[str, Any]) -> list[str]:
         if entry["source"] == "git-history" and not entry["counts"].get("requested"):
             why = str(entry["note"] or "not read").removeprefix("not read: ")
             out.append(f"the rollback window (git history not read: {why})")
+    for entry in report.get("evidence", []):
+        # A live kubectl limited to one namespace: the rest of the cluster was not read.
+        namespace = re.search(r"--namespace (\S+)", str(entry["what"]))
+        if entry["source"] == "kubectl" and namespace and "kubectl " in str(entry["what"]):
+            out.append(f"namespaces other than {namespace.group(1)} (--namespace)")
     sources = {entry["source"] for entry in report.get("evidence", [])}
     if sources and not sources & {"kubectl", "helm"}:
         out.append("what runs in the cluster (no --kubectl, --kubectl-json, --helm or "

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 HELM_ARGS = ("list", "--all-namespaces", "--all", "--max", "0", "-o", "json")
 # Statuses of a release whose chart no longer runs (uninstalled with --keep-history).
 GONE = frozenset({"uninstalled", "uninstalling"})
+# A saved `helm list -o json` of thousands of releases is a few MB.
+MAX_FILE_BYTES = 256 << 20
 # Helm requires SemVer 2 chart versions; a leading "v" is tolerated.
 _CHART_VERSION = re.compile(r"^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.+-]*)?$")
 
@@ -66,7 +68,8 @@ class HelmRelease:
         return Usage(
             "helm",
             "declared",
-            f"{chart_repository.removeprefix('oci://').rstrip('/')}/{chart_name}:{version}",
+            f"{chart_repository.removeprefix('oci://').rstrip('/')}/{chart_name}:"
+            f"{version.replace('+', '_')}",
             f"{self.namespace}/HelmRelease/{self.name}",
             component=component,
             environment=environment,
@@ -160,13 +163,17 @@ def run_helm(*, timeout: float, executable: str = "helm") -> Any:
 def load_helm_file(path: str | Path) -> list[HelmRelease]:
     """Reads ``--helm-json FILE`` (saved ``helm list -o json`` output); InputError if unusable."""
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as handle:  # a pipe is fine, bounded (not /dev/zero)
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, the most "
+                         "harborguard reads of `helm list -o json` output")
     try:
-        data = jsonio.loads(raw.decode("utf-8"))
+        data = jsonio.loads(raw.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; expected `helm list -o json` output") from None
     except json.JSONDecodeError as exc:
@@ -299,8 +306,11 @@ def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
     field_ = release.chart
     # Each dash may end the chart name: a lookup per dash, not a scan of every repository.
     for cut in (i for i, char in enumerate(field_) if char == "-"):
-        repos = by_segment.get(field_[:cut], ())
+        # A repository with no CHART artifact holds images of that name, not the chart.
+        repos = [repo for repo in by_segment.get(field_[:cut], ()) if _holds_charts(repo)]
         version = split_chart(field_, field_[:cut]) if repos else None
+        # Helm stores a version's "+" as "_" in an OCI tag (OCI tags cannot hold "+").
+        version = version.replace("+", "_") if version is not None else None
         if version is not None:
             candidates.extend((repo, version) for repo in repos)
     if not candidates or host is None:
@@ -330,6 +340,10 @@ def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
         values = (repo.additions.get(artifact.digest) or {}).get("values.yaml")
         _images(out, release, where, f"{host}/{repo.name}", version, values,
                 image_tag_template, None, None, project=repo.name)
+
+
+def _holds_charts(repo: Repository) -> bool:
+    return any(artifact.type == "CHART" for artifact in repo.artifacts)
 
 
 def _chart_usage(host: str, repository: str, version: str, where: str) -> Usage:

@@ -288,7 +288,9 @@ def chart_images(
         pin = result.pin
         where = f"{pin.file}:{pin.line}" if pin.file else None
         images.append(ChartImage(result.ref, result.digest, where))
-    if values_yaml_text is None:
+    # A values.yaml that names no image leaves the images to the templates (built from
+    # .Chart.AppVersion, say), which are not read: as unknown as without values.yaml.
+    if values_yaml_text is None or not (chart_specs or images or unresolved):
         if default_tag is not None and repository is not None:
             if not own_image:
                 images.append(ChartImage(f"{repository}:{default_tag}", None, None))
@@ -297,8 +299,10 @@ def chart_images(
                 Unresolved(
                     declared_at,
                     chart_label,
-                    f"the images of {chart_label} are unknown: no values.yaml from Harbor "
-                    "and no --image-tag-template",
+                    f"the images of {chart_label} are unknown: "
+                    + ("no values.yaml from Harbor" if values_yaml_text is None
+                       else "its values.yaml names no image (its templates decide)")
+                    + " and no --image-tag-template",
                 )
             )
     return ChartImages(tuple(_unique(images)), tuple(unresolved))

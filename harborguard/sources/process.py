@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from harborguard.errors import SourceError
-from harborguard.redact import mask_userinfo
+from harborguard.redact import mask_secrets
 
 _REAP_SECONDS = 2.0
 # What a tool may print: as much as a --kubectl-json file may hold (a cluster of thousands
@@ -140,5 +140,5 @@ def first_line(stderr: bytes) -> str:
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
     if not line:
         return "(nothing on stderr)"
-    line = mask_userinfo(line)
+    line = mask_secrets(line)
     return line if len(line) <= 300 else line[:297] + "..."
