@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harborguard.errors import SourceError
 from harborguard.sources.fstree import MAX_FILE_BYTES, too_large
-from harborguard.sources.helmfile import UnreadableFile
+from harborguard.sources.helmlayers import UnreadableFile
 
 _GIT_TIMEOUT = 120.0
 # Never take locks or touch the index: CI may run this next to other git processes.

@@ -20,14 +20,13 @@ from harborguard.sources.gitcli import Git
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
-    UnreadableFile,
     chart_version_of,
     env_values_candidates,
-    glob_in,
     load_values_file,
     read_helmfile,
     values_stem,
 )
+from harborguard.sources.helmlayers import UnreadableFile, glob_in
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.manifests import ChartValues, component_usages
 

@@ -101,6 +101,9 @@ def read_manifests(
     scan.run(files)
     for component in scan.components:
         if not _charted(component):
+            # A local chart: what its release sets inline (`values:` maps, `set:`) is
+            # evidence as written, like its values files.
+            scan._standalone(tuple(scan.inline_images(component)), component.name)
             continue
         found, hidden = component_usages(
             component,
@@ -163,11 +166,17 @@ class _Scan:
         images: list[ImageSpec] = []
         for path in component.values_files:
             images.extend(self.file_images.get(path, ()))
-        for read in self.helmfiles.values():
-            for owner, inline in read.inline_images:
-                if owner is component:
-                    images.extend(inline)
-        return images
+        return images + self.inline_images(component)
+
+    def inline_images(self, component: Component) -> list[ImageSpec]:
+        """Images set in the helmfile itself: inline values, then ``set:`` entries."""
+        return [
+            spec
+            for read in self.helmfiles.values()
+            for owner, inline in read.inline_images
+            if owner is component
+            for spec in inline
+        ]
 
     def _helmfile(self, path: str) -> None:
         name = _component_name(path) or self.fallback_name
