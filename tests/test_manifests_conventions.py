@@ -359,3 +359,77 @@ def test_set_entries_of_a_local_chart_are_evidence_as_written(tmp_path: Path) ->
     write(tmp_path, "components/app/helmfile.yaml", helmfile)
     ev = read_manifests(str(tmp_path), "tools")
     assert {f"{APP}:0.0.1_image", f"{APP}:0.0.3_image"} <= refs(ev)
+
+
+# --- 07: GitOps objects (Flux HelmRelease, Argo CD Application) ------------------------------
+
+FLUX = f"""apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: app
+spec:
+  chart:
+    spec:
+      chart: app
+      version: 0.0.1
+      sourceRef:
+        kind: HelmRepository
+        name: tools
+  values:
+    image:
+      repository: {APP}
+      tag: 0.0.1_image
+  valuesFrom:
+    - kind: ConfigMap
+      name: app-values
+"""
+ARGO = f"""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: app
+spec:
+  source:
+    repoURL: {HOST}/toolforge
+    chart: app
+    targetRevision: 0.0.2
+    helm:
+      values: |
+        image:
+          repository: {APP}
+          tag: 0.0.2_image
+      valuesObject:
+        worker:
+          image: {APP}:0.0.3_image
+---
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: many
+spec: {{}}
+"""
+
+
+def test_flux_helm_release_values_are_evidence_and_its_chart_unresolved(tmp_path: Path) -> None:
+    write(tmp_path, "apps/app/helmrelease.yaml", FLUX)
+    ev = read_manifests(str(tmp_path), "tools")
+    assert refs(ev) == {f"{APP}:0.0.1_image"}
+    assert [u.where for u in ev.usages] == ["apps/app/helmrelease.yaml:16"]
+    assert sorted(u.where for u in ev.unresolved) == [
+        "apps/app/helmrelease.yaml:18", "apps/app/helmrelease.yaml:9"]
+    assert any("chart app version 0.0.1 from HelmRepository/tools" in r for r in reasons(ev))
+
+
+def test_argo_application_values_text_and_object_are_evidence(tmp_path: Path) -> None:
+    write(tmp_path, "apps/app.yaml", ARGO)
+    ev = read_manifests(str(tmp_path), "tools")
+    assert refs(ev) == {f"{APP}:0.0.2_image", f"{APP}:0.0.3_image"}
+    assert {u.ref: u.where for u in ev.usages}[f"{APP}:0.0.2_image"] == "apps/app.yaml:14"
+    assert sorted(u.where for u in ev.unresolved) == ["apps/app.yaml:19", "apps/app.yaml:9"]
+
+
+def test_cli_flux_helm_release_image_is_in_use(tmp_path: Path) -> None:
+    write(tmp_path, "apps/app/helmrelease.yaml", FLUX)
+    code, report = check(tmp_path)
+    assert code == 1
+    assert deleted_in_use(report) == {"0.0.1_image"}
+    assert codes(report).count("unresolved-reference") == 2

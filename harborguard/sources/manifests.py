@@ -20,6 +20,7 @@ from harborguard.errors import InputError
 from harborguard.evidence import Usage, UsageKind, UsageSource
 from harborguard.sources import gotmpl
 from harborguard.sources.fstree import FsReader, yaml_files
+from harborguard.sources.gitops import scan_gitops
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -222,6 +223,11 @@ class _Scan:
                 self.unresolved.append(orphan[1])
 
     def _kubernetes(self, document: Node, loaded: ValuesFile, name: str | None) -> None:
+        gitops = scan_gitops(document, loaded.path, loaded.rendered.lines)
+        if gitops is not None:  # a Flux HelmRelease, an Argo CD Application
+            self.unresolved.extend(_owned(gitops.unresolved, name))
+            self._standalone(tuple(gitops.images), name)
+            return
         containers, hidden = scan_kubernetes(document, loaded.path, loaded.rendered.lines)
         self.usages.extend(
             Usage(
