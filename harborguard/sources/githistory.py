@@ -17,6 +17,7 @@ from pathlib import Path
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
 from harborguard.sources.gitcli import Git
+from harborguard.sources.gitdeclared import declared_rollbacks
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -182,6 +183,14 @@ class _History:
                     history, reached = walked
                     histories.append(history)
                     deepest = max(deepest, reached)
+            # Everything else the tree declares (helmfile literals, image bumps, plain
+            # manifests, renamed components): the same reader as HEAD, at each commit.
+            known = {u.ref for u in self.usages}
+            declared, _walked = declared_rollbacks(
+                repo, self.environment, self.depth,
+                posixpath.basename(self.root.rstrip("/")), shallow=shallow, oldest=oldest,
+                chart_values=self.chart_values, image_tag_template=self.image_tag_template)
+            self.usages.extend(u for u in declared if u.ref not in known)
         return HistoryEvidence(
             root=self.root,
             environment=self.environment,

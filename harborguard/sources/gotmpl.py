@@ -9,6 +9,7 @@ every usage names the line that declared it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -168,8 +169,19 @@ def is_templated(value: str) -> bool:
 def compose(text: str) -> list[Node]:
     """The YAML documents as nodes (which carry line numbers), bounded (yamlload.py).
 
-    Raises yaml.YAMLError."""
-    return yamlload.compose_all(text)
+    Raises yaml.YAMLError. The rollback window reads the same files at many commits:
+    identical text is parsed once (nodes are never modified by the readers)."""
+    if len(text) > _CACHED_TEXT:
+        return yamlload.compose_all(text)
+    return list(_compose_cached(text))
+
+
+_CACHED_TEXT = 256 * 1024  # larger files are parsed each time: the cache stays small
+
+
+@functools.lru_cache(maxsize=2048)
+def _compose_cached(text: str) -> tuple[Node, ...]:
+    return tuple(yamlload.compose_all(text))
 
 
 def yaml_error(exc: yaml.YAMLError) -> str:

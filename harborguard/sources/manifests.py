@@ -31,6 +31,7 @@ from harborguard.sources.helmfile import (
     read_helmfile,
     values_stem,
 )
+from harborguard.sources.helmlayers import TreeReader
 from harborguard.sources.helmvalues import (
     ChartImages,
     ImageSpec,
@@ -96,9 +97,33 @@ def read_manifests(
         )
     if not environment:
         raise InputError("--environment is empty; name the environment, e.g. tools")
-    scan = _Scan(FsReader(base), environment, base.name)
     files, unfollowed = yaml_files(base)
-    scan.problems.extend(unfollowed)
+    return read_tree(
+        FsReader(base),
+        files,
+        str(root),
+        environment,
+        base.name,
+        chart_values=chart_values,
+        image_tag_template=image_tag_template,
+        problems=unfollowed,
+    )
+
+
+def read_tree(
+    reader: TreeReader,
+    files: list[str],
+    root: str,
+    environment: str,
+    fallback_name: str,
+    *,
+    chart_values: ChartValues | None = None,
+    image_tag_template: str | None = None,
+    problems: list[str] | None = None,
+) -> ManifestEvidence:
+    """read_manifests over any tree: the working tree, or a commit of the history."""
+    scan = _Scan(reader, environment, fallback_name)
+    scan.problems.extend(problems or ())
     scan.run(files)
     for component in scan.components:
         if not _charted(component):
@@ -117,7 +142,7 @@ def read_manifests(
         scan.usages.extend(found)
         scan.unresolved.extend(hidden)
     return ManifestEvidence(
-        root=str(root),
+        root=root,
         environment=environment,
         usages=tuple(dict.fromkeys(scan.usages)),
         components=tuple(scan.components),
@@ -137,7 +162,7 @@ _ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 class _Scan:
     """One pass over the tree: helmfiles first (they say which values each release uses)."""
 
-    def __init__(self, reader: FsReader, environment: str, fallback_name: str) -> None:
+    def __init__(self, reader: TreeReader, environment: str, fallback_name: str) -> None:
         self.reader = reader
         self.environment = environment
         self.fallback_name = fallback_name

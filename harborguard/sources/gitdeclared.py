@@ -1,0 +1,149 @@
+"""The rollback window over everything the manifests declare, not only ``chartVersion``.
+
+At each first-parent commit that changed the manifests tree, the tree is read exactly as
+the working tree is (read_tree: helmfile literals, image values, plain Kubernetes objects,
+GitOps objects), from git (one ``ls-tree -r`` and ``cat-file --batch`` reads per commit).
+Per component (or per file, for objects outside components/), each distinct declared set
+before HEAD's counts as one earlier version, up to ``depth``; what those versions declared
+and HEAD does not is ``rollback`` evidence, cited as ``commit:path:line`` (the oldest
+commit of the run that declared it, as for chart versions).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from harborguard.evidence import Usage
+from harborguard.sources.fstree import YAML_SUFFIXES
+from harborguard.sources.gitcli import Git
+from harborguard.sources.helmlayers import glob_in
+from harborguard.sources.manifests import ChartValues, ManifestEvidence, read_tree
+
+_Item = tuple[str, bool, str | None]  # (reference, chart, digest)
+
+
+class CommitTree:
+    """The manifests tree at one commit, as helmfile.TreeReader (one listing per commit)."""
+
+    def __init__(self, repo: Git, commit: str) -> None:
+        self.repo = repo
+        self.commit = commit
+
+    def read(self, path: str) -> str | None:
+        return self.repo.cat(self.commit, path)
+
+    def glob(self, pattern: str) -> list[str]:
+        return glob_in(self.repo.files(self.commit, ""), pattern)
+
+
+def tree_yaml_files(paths: list[str]) -> list[str]:
+    """The files read_manifests would read, from a commit's listing (fstree.yaml_files)."""
+    charts = {posixpath.dirname(p) for p in paths if posixpath.basename(p) == "Chart.yaml"}
+    found: list[str] = []
+    for path in paths:
+        parts = path.split("/")
+        if any(part.startswith(".") for part in parts) or not path.endswith(YAML_SUFFIXES):
+            continue
+        if parts[-1] in ("Chart.yaml", "Chart.lock"):
+            continue
+        if any("/".join(parts[:i]) in charts and parts[i] == "templates"
+               for i in range(len(parts) - 1)):
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+@dataclass(slots=True)
+class _Version:
+    items: frozenset[_Item]
+    commit: str  # short hash
+    usages: list[Usage]
+
+
+@dataclass(slots=True)
+class _Track:
+    previous: frozenset[_Item]
+    seen: set[frozenset[_Item]]
+    counted: list[_Version] = field(default_factory=list)
+    done: bool = False
+
+
+def _groups(evidence: ManifestEvidence) -> dict[str, list[Usage]]:
+    groups: dict[str, list[Usage]] = {}
+    for usage in evidence.usages:
+        key = usage.component or usage.where.rsplit(":", 1)[0]
+        groups.setdefault(key, []).append(usage)
+    return groups
+
+
+def _items(usages: list[Usage]) -> frozenset[_Item]:
+    return frozenset((u.ref, u.chart, u.digest) for u in usages)
+
+
+def declared_rollbacks(
+    repo: Git,
+    environment: str,
+    depth: int,
+    fallback_name: str,
+    *,
+    shallow: bool,
+    oldest: str | None,
+    chart_values: ChartValues | None,
+    image_tag_template: str | None,
+) -> tuple[list[Usage], int]:
+    """Rollback usages of the ``depth`` earlier declared sets of each component.
+
+    Returns them and the number of commits read.
+    """
+
+    def read(commit: str) -> ManifestEvidence:
+        files = tree_yaml_files(repo.files(commit, ""))
+        return read_tree(CommitTree(repo, commit), files, commit, environment, fallback_name,
+                         chart_values=chart_values, image_tag_template=image_tag_template)
+
+    head = _groups(read("HEAD"))
+    head_refs = {u.ref for usages in head.values() for u in usages}
+    tracks = {key: _Track(_items(usages), {_items(usages)}) for key, usages in head.items()}
+    head_commit = repo.run("rev-parse", "HEAD").strip()
+    target = repo.prefix.rstrip("/") or "."
+    log = repo.run("log", "--first-parent", "--format=%H%x09%h", "HEAD", "--", target)
+    walked = 0
+    for line in log.splitlines():
+        if line.count("\t") != 1:
+            continue
+        full, short = line.split("\t")
+        if full == head_commit:
+            continue
+        if head and all(t.done for k, t in tracks.items() if k in head):
+            break
+        walked += 1
+        groups = _groups(read(full))
+        for key in set(groups) | set(tracks):
+            usages = groups.get(key, [])
+            items = _items(usages)
+            track = tracks.setdefault(key, _Track(frozenset(), {frozenset()}))
+            if items == track.previous:
+                last = track.counted[-1] if track.counted else None
+                if last is not None and last.items == items and not (shallow and full == oldest):
+                    last.commit, last.usages = short, usages  # cite the commit that set it
+                continue
+            track.previous = items
+            if len(track.counted) >= depth:
+                track.done = True
+                continue
+            if not items or items in track.seen:
+                continue
+            track.seen.add(items)
+            track.counted.append(_Version(items, short, usages))
+    found: list[Usage] = []
+    for track in tracks.values():
+        for version in track.counted:
+            found.extend(
+                Usage("git-history", "rollback", u.ref, f"{version.commit}:{u.where}",
+                      digest=u.digest, component=u.component, environment=u.environment,
+                      chart=u.chart)
+                for u in version.usages
+                if u.ref not in head_refs
+            )
+    return found, walked
