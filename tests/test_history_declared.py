@@ -184,3 +184,19 @@ def test_what_head_still_declares_is_not_rollback(tmp_path: Path) -> None:
           DEPLOYMENT.replace("IMAGE", f"{APP}:0.0.5_image") + "# a comment\n")
     commit(repo, "comment", "2026-01-02T00:00:00Z")
     assert read_history(str(repo), "tools", 1).usages == ()
+
+
+def test_an_earlier_version_that_cannot_be_resolved_is_a_finding(tmp_path: Path) -> None:
+    repo = tmp_path / "templated"
+    init(repo)
+    write(repo, "app/deployment.yaml", DEPLOYMENT.replace("IMAGE", f"{APP}:{{{{ .Tag }}}}"))
+    first = commit(repo, "templated", "2026-01-01T00:00:00Z")
+    write(repo, "app/deployment.yaml", DEPLOYMENT.replace("IMAGE", f"{APP}:0.0.5_image"))
+    commit(repo, "v5", "2026-01-02T00:00:00Z")
+    ev = read_history(str(repo), "tools", 1)
+    assert [u.where for u in ev.unresolved] == [f"{first}:app/deployment.yaml:10"]
+    code, report = check(repo)
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    assert [f["message"] for f in findings if f["code"] == "unresolved-reference"
+            and f["message"].startswith(f"{first}:app/deployment.yaml:10")]

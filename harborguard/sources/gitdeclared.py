@@ -18,6 +18,7 @@ from harborguard.evidence import Usage
 from harborguard.sources.fstree import YAML_SUFFIXES
 from harborguard.sources.gitcli import Git
 from harborguard.sources.helmlayers import glob_in
+from harborguard.sources.helmvalues import Unresolved
 from harborguard.sources.manifests import ChartValues, ManifestEvidence, read_tree
 
 _Item = tuple[str, bool, str | None]  # (reference, chart, digest)
@@ -59,6 +60,7 @@ class _Version:
     items: frozenset[_Item]
     commit: str  # short hash
     usages: list[Usage]
+    hidden: list[Unresolved] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -77,8 +79,19 @@ def _groups(evidence: ManifestEvidence) -> dict[str, list[Usage]]:
     return groups
 
 
-def _items(usages: list[Usage]) -> frozenset[_Item]:
-    return frozenset((u.ref, u.chart, u.digest) for u in usages)
+def _hidden(evidence: ManifestEvidence) -> dict[str, list[Unresolved]]:
+    groups: dict[str, list[Unresolved]] = {}
+    for item in evidence.unresolved:
+        groups.setdefault(item.component or item.where.rsplit(":", 1)[0], []).append(item)
+    return groups
+
+
+def _items(usages: list[Usage], hidden: list[Unresolved]) -> frozenset[_Item]:
+    """What a component declares: references, and what hides one (a template)."""
+    return frozenset(
+        [(u.ref, u.chart, u.digest) for u in usages]
+        + [(f"unresolved: {u.text}", False, u.reason) for u in hidden]
+    )
 
 
 def declared_rollbacks(
@@ -91,10 +104,11 @@ def declared_rollbacks(
     oldest: str | None,
     chart_values: ChartValues | None,
     image_tag_template: str | None,
-) -> tuple[list[Usage], int]:
+) -> tuple[list[Usage], list[Unresolved], int]:
     """Rollback usages of the ``depth`` earlier declared sets of each component.
 
-    Returns them and the number of commits read.
+    Returns them, what those versions declared that cannot be resolved (and HEAD does not
+    declare the same way), and the number of commits read.
     """
 
     def read(commit: str) -> ManifestEvidence:
@@ -102,9 +116,16 @@ def declared_rollbacks(
         return read_tree(CommitTree(repo, commit), files, commit, environment, fallback_name,
                          chart_values=chart_values, image_tag_template=image_tag_template)
 
-    head = _groups(read("HEAD"))
+    head_evidence = read("HEAD")
+    head = _groups(head_evidence)
+    head_unknown = _hidden(head_evidence)
+    head_hidden = {(u.text, u.reason) for u in head_evidence.unresolved}
     head_refs = {u.ref for usages in head.values() for u in usages}
-    tracks = {key: _Track(_items(usages), {_items(usages)}) for key, usages in head.items()}
+    tracks: dict[str, _Track] = {}
+    head_keys = set(head) | set(head_unknown)
+    for key in head_keys:
+        items = _items(head.get(key, []), head_unknown.get(key, []))
+        tracks[key] = _Track(items, {items})
     head_commit = repo.run("rev-parse", "HEAD").strip()
     target = repo.prefix.rstrip("/") or "."
     log = repo.run("log", "--first-parent", "--format=%H%x09%h", "HEAD", "--", target)
@@ -115,18 +136,21 @@ def declared_rollbacks(
         full, short = line.split("\t")
         if full == head_commit:
             continue
-        if head and all(t.done for k, t in tracks.items() if k in head):
+        if head_keys and all(tracks[k].done for k in head_keys):
             break
         walked += 1
-        groups = _groups(read(full))
-        for key in set(groups) | set(tracks):
+        evidence = read(full)
+        groups = _groups(evidence)
+        hidden = _hidden(evidence)
+        for key in set(groups) | set(hidden) | set(tracks):
             usages = groups.get(key, [])
-            items = _items(usages)
+            items = _items(usages, hidden.get(key, []))
             track = tracks.setdefault(key, _Track(frozenset(), {frozenset()}))
             if items == track.previous:
                 last = track.counted[-1] if track.counted else None
                 if last is not None and last.items == items and not (shallow and full == oldest):
-                    last.commit, last.usages = short, usages  # cite the commit that set it
+                    # Cite the commit that set it.
+                    last.commit, last.usages, last.hidden = short, usages, hidden.get(key, [])
                 continue
             track.previous = items
             if len(track.counted) >= depth:
@@ -135,10 +159,16 @@ def declared_rollbacks(
             if not items or items in track.seen:
                 continue
             track.seen.add(items)
-            track.counted.append(_Version(items, short, usages))
+            track.counted.append(_Version(items, short, usages, hidden.get(key, [])))
     found: list[Usage] = []
+    unknown: list[Unresolved] = []
     for track in tracks.values():
         for version in track.counted:
+            unknown.extend(
+                Unresolved(f"{version.commit}:{u.where}", u.text, u.reason, u.component)
+                for u in version.hidden
+                if (u.text, u.reason) not in head_hidden
+            )
             found.extend(
                 Usage("git-history", "rollback", u.ref, f"{version.commit}:{u.where}",
                       digest=u.digest, component=u.component, environment=u.environment,
@@ -146,4 +176,4 @@ def declared_rollbacks(
                 for u in version.usages
                 if u.ref not in head_refs
             )
-    return found, walked
+    return found, unknown, walked

@@ -186,11 +186,13 @@ class _History:
             # Everything else the tree declares (helmfile literals, image bumps, plain
             # manifests, renamed components): the same reader as HEAD, at each commit.
             known = {u.ref for u in self.usages}
-            declared, _walked = declared_rollbacks(
+            declared, hidden, _walked = declared_rollbacks(
                 repo, self.environment, self.depth,
                 posixpath.basename(self.root.rstrip("/")), shallow=shallow, oldest=oldest,
                 chart_values=self.chart_values, image_tag_template=self.image_tag_template)
             self.usages.extend(u for u in declared if u.ref not in known)
+            cited = {u.where for u in self.unresolved}
+            self.unresolved.extend(u for u in hidden if u.where not in cited)
         return HistoryEvidence(
             root=self.root,
             environment=self.environment,
