@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from harborguard.evidence import Usage
 from harborguard.sources.fstree import YAML_SUFFIXES
 from harborguard.sources.gitcli import Git
+from harborguard.sources.helmfile import HELMFILE_NAMES
 from harborguard.sources.helmlayers import glob_in
 from harborguard.sources.helmvalues import Unresolved
 from harborguard.sources.manifests import ChartValues, ManifestEvidence, read_tree
@@ -71,7 +72,26 @@ class _Track:
     done: bool = False
 
 
-def _groups(evidence: ManifestEvidence) -> dict[str, list[Usage]]:
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    usages: tuple[Usage, ...]
+    unresolved: tuple[Unresolved, ...]
+
+
+def _unit(path: str) -> str:
+    """``components/<name>``: the folder a component's evidence comes from; "" otherwise."""
+    parts = path.split("/")
+    if "components" in parts[:-2]:
+        index = parts.index("components")
+        return "/".join(parts[: index + 2])
+    return ""
+
+
+def _is_helmfile(path: str) -> bool:
+    return posixpath.basename(path) in HELMFILE_NAMES or "/helmfile.d/" in f"/{path}"
+
+
+def _groups(evidence: _Declared) -> dict[str, list[Usage]]:
     groups: dict[str, list[Usage]] = {}
     for usage in evidence.usages:
         key = usage.component or usage.where.rsplit(":", 1)[0]
@@ -79,7 +99,7 @@ def _groups(evidence: ManifestEvidence) -> dict[str, list[Usage]]:
     return groups
 
 
-def _hidden(evidence: ManifestEvidence) -> dict[str, list[Unresolved]]:
+def _hidden(evidence: _Declared) -> dict[str, list[Unresolved]]:
     groups: dict[str, list[Unresolved]] = {}
     for item in evidence.unresolved:
         groups.setdefault(item.component or item.where.rsplit(":", 1)[0], []).append(item)
@@ -111,10 +131,35 @@ def declared_rollbacks(
     declare the same way), and the number of commits read.
     """
 
-    def read(commit: str) -> ManifestEvidence:
+    cache: dict[tuple[str, str | None, tuple[tuple[str, str | None], ...]], _Declared] = {}
+
+    def scan(commit: str, files: list[str]) -> _Declared:
+        found: ManifestEvidence = read_tree(
+            CommitTree(repo, commit), files, commit, environment, fallback_name,
+            chart_values=chart_values, image_tag_template=image_tag_template)
+        return _Declared(found.usages, found.unresolved)
+
+    def read(commit: str) -> _Declared:
+        """The tree's evidence; a component folder unchanged since a commit read is not
+        read again (its folder's object id, and the YAML outside components/, are equal)."""
+        objects = repo.objects(commit)
         files = tree_yaml_files(repo.files(commit, ""))
-        return read_tree(CommitTree(repo, commit), files, commit, environment, fallback_name,
-                         chart_values=chart_values, image_tag_template=image_tag_template)
+        units: dict[str, list[str]] = {}
+        for path in files:
+            units.setdefault(_unit(path), []).append(path)
+        rest = units.get("", [])
+        if any(_is_helmfile(path) for path in rest):
+            return scan(commit, files)  # a helmfile outside components/ may claim any file
+        shared = tuple((path, objects.get(path)) for path in rest)
+        usages: list[Usage] = []
+        unresolved: list[Unresolved] = []
+        for unit, unit_files in units.items():
+            key = (unit, objects.get(unit) if unit else None, shared)
+            if key not in cache:
+                cache[key] = scan(commit, unit_files)
+            usages.extend(cache[key].usages)
+            unresolved.extend(cache[key].unresolved)
+        return _Declared(tuple(usages), tuple(unresolved))
 
     head_evidence = read("HEAD")
     head = _groups(head_evidence)
