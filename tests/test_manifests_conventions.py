@@ -433,3 +433,13 @@ def test_cli_flux_helm_release_image_is_in_use(tmp_path: Path) -> None:
     assert code == 1
     assert deleted_in_use(report) == {"0.0.1_image"}
     assert codes(report).count("unresolved-reference") == 2
+
+
+def test_kustomization_image_overrides_are_evidence(tmp_path: Path) -> None:
+    write(tmp_path, "components/web/helmfile.yaml", "releases:\n  - name: web\n    chart: ./c\n")
+    write(tmp_path, "components/app/kustomization.yaml",
+          "resources: [deployment.yaml]\nimages:\n  - name: app\n"
+          f"    newName: {APP}\n    newTag: 0.0.1_image\n  - name: other\n    newName: x/y\n")
+    ev = read_manifests(str(tmp_path), "tools")
+    assert refs(ev) == {f"{APP}:0.0.1_image"}
+    assert [u.where for u in ev.usages] == ["components/app/kustomization.yaml:5"]

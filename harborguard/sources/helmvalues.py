@@ -18,12 +18,10 @@ from yaml.nodes import Node
 from harborguard.errors import InputError
 from harborguard.redact import is_secret_key
 from harborguard.sources import gotmpl
-from harborguard.sources.kubectl import POD_SPEC_PATHS
 
 # Keys that name a version: a template we cannot resolve there hides a usage.
 _VERSION_KEYS = frozenset({"tag", "version", "chartVersion", "appVersion", "digest"})
 _IMAGE_KEYS = ("registry", "repository", "name", "image", "tag", "digest")
-_CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # registry host (with a dot or a port) / path : tag and/or @digest, nothing else: so URLs,
 # bare host names (registry-admission's allowedRegistries) and paths do not match.
 _FULL_REFERENCE = re.compile(
@@ -138,6 +136,12 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                     if spec is not None:
                         images.append(spec)
                         continue
+                if key == "images" and not gotmpl.is_mapping(value):
+                    # kustomize: `images: [{name, newName, newTag, digest}]`.
+                    for index, entry in enumerate(gotmpl.sequence(value)):
+                        spec = _kustomize_image(entry, path + (key, index), file, text)
+                        if spec is not None:
+                            images.append(spec)
                 if _is_images_key(key) and gotmpl.is_mapping(value):
                     # `images: {worker: {repository, tag}, ...}`: each entry is an image.
                     for name, _name_node, entry in gotmpl.items(value):
@@ -172,6 +176,24 @@ def _is_image_map(node: Node) -> bool:
     return gotmpl.is_mapping(node) and gotmpl.get(node, "repository") is not None and (
         gotmpl.get(node, "tag") is not None or gotmpl.get(node, "digest") is not None
     )
+
+
+def _kustomize_image(
+    node: Node, path: tuple[str | int, ...], file: str, text: Callable[[int], str]
+) -> ImageSpec | None:
+    """A kustomization's image override: ``newName`` (or ``name``) with ``newTag``/``digest``."""
+    fields: dict[str, ImageField] = {}
+    for key, target in (("name", "repository"), ("newName", "repository"), ("newTag", "tag"),
+                        ("digest", "digest")):
+        node_value = gotmpl.get(node, key)
+        value = gotmpl.scalar(node_value)
+        if node_value is not None and value is not None and value.strip():
+            line = gotmpl.line_of(node_value)
+            fields[target] = ImageField(value.strip(), line, text(line), file)
+    if "tag" not in fields and "digest" not in fields:
+        return None  # a rename only: the manifests' own tag still holds
+    line = gotmpl.line_of(node)
+    return ImageSpec(path, file, line, text(line), fields=fields)
 
 
 def _lone_image_tag(key: str, siblings: dict[str, Node]) -> str | None:
@@ -283,7 +305,7 @@ def resolve_image(
                 if _same_repository(value, own_repository):
                     return ResolvedImage(f"{value}:{default_tag}", value, None, spec.ref)
             return "an image without a tag (the chart's templates decide it; not assumed latest)"
-        return ResolvedImage(value, _repository_of(value), _digest_of(value), spec.ref)
+        return ResolvedImage(value, _repository_of(value), digest_of(value), spec.ref)
     fields = spec.fields
     if any(gotmpl.is_templated(f.value) for f in fields.values()):
         return "part of the image is set by a template"
@@ -324,7 +346,7 @@ def _repository_of(ref: str) -> str:
     return name[:colon] if colon > slash else name
 
 
-def _digest_of(ref: str) -> str | None:
+def digest_of(ref: str) -> str | None:
     _, at, digest = ref.partition("@")
     return digest if at and digest.startswith("sha256:") else None
 
@@ -446,52 +468,3 @@ def _unique(images: list[ChartImage]) -> list[ChartImage]:
             seen.add((image.ref, image.where))
             out.append(image)
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestImage:
-    ref: str
-    digest: str | None
-    line: int
-    object: str  # "Kind/name", for messages
-
-
-def is_kubernetes_object(node: Node) -> bool:
-    return gotmpl.scalar(gotmpl.get(node, "apiVersion")) is not None and (
-        gotmpl.scalar(gotmpl.get(node, "kind")) is not None
-    )
-
-
-def scan_kubernetes(
-    node: Node, file: str, lines: Sequence[str]
-) -> tuple[list[ManifestImage], list[Unresolved]]:
-    """Container images of a workload object, as the kubectl source reads them (and Lists)."""
-    found: list[ManifestImage] = []
-    unresolved: list[Unresolved] = []
-    kind = gotmpl.scalar(gotmpl.get(node, "kind")) or ""
-    if kind.endswith("List"):
-        for item in gotmpl.sequence(gotmpl.get(node, "items")):
-            more, hidden = scan_kubernetes(item, file, lines)
-            found.extend(more)
-            unresolved.extend(hidden)
-        return found, unresolved
-    spec_path = POD_SPEC_PATHS.get(kind)
-    if spec_path is None:
-        return found, unresolved
-    name = gotmpl.scalar(gotmpl.get_path(node, "metadata.name")) or "?"
-    pod_spec = gotmpl.get_path(node, ".".join(spec_path))
-    for group in _CONTAINER_GROUPS:
-        for container in gotmpl.sequence(gotmpl.get(pod_spec, group)):
-            image_node = gotmpl.get(container, "image")
-            image = gotmpl.scalar(image_node)
-            if image_node is None or image is None or not image.strip():
-                continue
-            line = gotmpl.line_of(image_node)
-            quoted = lines[line - 1].strip() if 0 < line <= len(lines) else image
-            if gotmpl.is_templated(image):
-                unresolved.append(
-                    Unresolved(f"{file}:{line}", quoted, f"{kind}/{name}: the image is a template")
-                )
-                continue
-            found.append(ManifestImage(image.strip(), _digest_of(image), line, f"{kind}/{name}"))
-    return found, unresolved

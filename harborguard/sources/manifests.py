@@ -37,11 +37,10 @@ from harborguard.sources.helmvalues import (
     ImageSpec,
     Unresolved,
     chart_images,
-    is_kubernetes_object,
     resolve_image,
-    scan_kubernetes,
     scan_values,
 )
+from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
 
 __all__ = [
     "ChartImages",
