@@ -168,6 +168,15 @@ class Git:
         if len(header) != 3 or not header[2].isdigit():
             return None
         size = int(header[2])
+        if size > MAX_FILE_BYTES:  # a folder of ~100,000 entries: bounded like a file
+            remaining = size + 1
+            while remaining > 0:
+                chunk = batch.stdout.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            raise SourceError(f"git object {spec} in {self.top} is {size:,} bytes, more than "
+                              f"harborguard reads ({MAX_FILE_BYTES:,}); not read")
         data = batch.stdout.read(size + 1)[:size]
         return header[0], header[1], data
 
