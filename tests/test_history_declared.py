@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from harborguard.cli import cli
 from harborguard.sources.githistory import HistoryEvidence, read_history
 from tests.builders import shared_dir
-from tests.test_githistory_source import commit, init
+from tests.test_githistory_source import commit, git, init
 
 APP = "tools-harbor.wmcloud.org/toolforge/app"
 SNAPSHOT = shared_dir() / "evidence" / "chart-snap.json"
@@ -200,3 +200,21 @@ def test_an_earlier_version_that_cannot_be_resolved_is_a_finding(tmp_path: Path)
     assert isinstance(findings, list)
     assert [f["message"] for f in findings if f["code"] == "unresolved-reference"
             and f["message"].startswith(f"{first}:app/deployment.yaml:10")]
+
+
+def test_a_shallow_clone_short_of_the_window_is_a_problem(tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    init(repo)
+    write(repo, "app/deployment.yaml", DEPLOYMENT.replace("IMAGE", f"{APP}:0.0.1_image"))
+    commit(repo, "v1", "2026-01-01T00:00:00Z")
+    write(repo, "app/deployment.yaml", DEPLOYMENT.replace("IMAGE", f"{APP}:0.0.5_image"))
+    commit(repo, "v5", "2026-01-02T00:00:00Z")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    ev = read_history(str(clone), "tools", 1)
+    assert ev.usages == ()
+    assert [p for p in ev.problems if p.startswith(
+        "app/deployment.yaml: fewer than 1 earlier versions of what it declares for tools: "
+        "the clone is shallow") and "git fetch --unshallow" in p]
+    code, report = check(clone)
+    assert code == 3

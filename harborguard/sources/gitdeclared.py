@@ -124,11 +124,12 @@ def declared_rollbacks(
     oldest: str | None,
     chart_values: ChartValues | None,
     image_tag_template: str | None,
-) -> tuple[list[Usage], list[Unresolved], int]:
+) -> tuple[list[Usage], list[Unresolved], list[str], int]:
     """Rollback usages of the ``depth`` earlier declared sets of each component.
 
     Returns them, what those versions declared that cannot be resolved (and HEAD does not
-    declare the same way), and the number of commits read.
+    declare the same way), the components a shallow clone cut short (fewer than ``depth``
+    versions, yet present at its oldest commit), and the number of commits read.
     """
 
     cache: dict[tuple[str, str | None, tuple[tuple[str, str | None], ...]], _Declared] = {}
@@ -175,6 +176,8 @@ def declared_rollbacks(
     target = repo.prefix.rstrip("/") or "."
     log = repo.run("log", "--first-parent", "--format=%H%x09%h", "HEAD", "--", target)
     walked = 0
+    # A clone of depth 1: HEAD is its oldest commit, and everything in it was there.
+    at_oldest: set[str] = set(head_keys) if shallow and oldest == head_commit else set()
     for line in log.splitlines():
         if line.count("\t") != 1:
             continue
@@ -187,6 +190,8 @@ def declared_rollbacks(
         evidence = read(full)
         groups = _groups(evidence)
         hidden = _hidden(evidence)
+        if shallow and full == oldest:
+            at_oldest = set(groups) | set(hidden)
         for key in set(groups) | set(hidden) | set(tracks):
             usages = groups.get(key, [])
             items = _items(usages, hidden.get(key, []))
@@ -221,4 +226,5 @@ def declared_rollbacks(
                 for u in version.usages
                 if u.ref not in head_refs
             )
-    return found, unknown, walked
+    cut = sorted(k for k in head_keys if k in at_oldest and len(tracks[k].counted) < depth)
+    return found, unknown, cut, walked
