@@ -205,6 +205,13 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                                                  reason=str(exc)))
             else:
                 out.usages.extend(history.usages)
+                out.findings.extend(  # earlier versions whose references are not plain
+                    Finding(code="unresolved-reference", component=item.component,
+                            environment=environment,
+                            message=mask_userinfo(f"{item.where}: "
+                                                  f"{redact_yaml(item.text.strip()).strip()}: "
+                                                  f"{item.reason} (a rollback target)"))
+                    for item in history.unresolved)
                 out.history_read = history
                 out.history = history.summary()
                 out.notes.append(history.summary())

@@ -499,8 +499,9 @@ def test_unresolvable_chart_version_is_reported(tmp_path: Path) -> None:
     ev = read_manifests(str(tmp_path), "tools")
     app = next(c for c in ev.components if c.release == "app")
     assert app.chart_version is None
-    assert ("components/app/helmfile.yaml:9",
-            "the chart version is set by a template that cannot be resolved") in unresolved(ev)
+    # What an OCI chart's release deploys is unknown: the run is incomplete, not a warning.
+    assert [p for p in ev.problems if p.startswith("components/app/helmfile.yaml:9: the chart "
+            "version of registry.example/charts/app is set by a template")]
     assert not any(u.ref.startswith("registry.example/charts/app:") for u in ev.usages if u.chart)
 
 

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from harborguard.sources.helmfile import UnreadableFile
+from harborguard.sources.helmlayers import UnreadableFile
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # per file: a values file or helmfile is a few KB
 

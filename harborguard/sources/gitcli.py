@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harborguard.errors import SourceError
 from harborguard.sources.fstree import MAX_FILE_BYTES, too_large
-from harborguard.sources.helmfile import UnreadableFile
+from harborguard.sources.helmlayers import UnreadableFile
 
 _GIT_TIMEOUT = 120.0
 # Never take locks or touch the index: CI may run this next to other git processes.
@@ -32,6 +32,8 @@ class Git:
         self.prefix = prefix  # the manifests root inside the repository: "" or "deploy/"
         self._batch: subprocess.Popen[bytes] | None = None
         self._listings: dict[tuple[str, str], list[str]] = {}
+        self._objects: dict[str, dict[str, str]] = {}
+        self._trees: dict[str, list[tuple[str, str, bool]]] = {}
 
     @classmethod
     @contextmanager
@@ -117,6 +119,67 @@ class Git:
         except UnreadableFile:
             return True
 
+    def objects(self, commit: str) -> dict[str, str]:
+        """Path (relative to the manifests root) -> object id of every file and folder.
+
+        Read as tree objects through the ``cat-file --batch`` process, each tree once: a
+        folder unchanged between commits keeps its object id, so walking many commits
+        reads only what changed. It also answers files(commit, "").
+        """
+        if commit not in self._objects:
+            spec = f"{commit}:{self.prefix.rstrip('/')}" if self.prefix else f"{commit}^{{tree}}"
+            found: dict[str, str] = {}
+            blobs: list[str] = []
+            root = self._raw(spec)
+            if root is None or root[1] != "tree":
+                # Never an empty listing read as "nothing declared": name the failure.
+                raise SourceError(f"git cannot list the tree of {spec} in {self.top}")
+            self._trees.setdefault(root[0], _entries(root[2], len(root[0]) // 2))
+            self._flatten(root[0], "", found, blobs)
+            self._objects[commit] = found
+            self._listings[(commit, "")] = sorted(blobs)
+        return self._objects[commit]
+
+    def _flatten(self, oid: str, base: str, found: dict[str, str], blobs: list[str]) -> None:
+        for name, child, is_tree in self._tree(oid):
+            path = f"{base}{name}"
+            found[path] = child
+            if is_tree:
+                self._flatten(child, f"{path}/", found, blobs)
+            else:
+                blobs.append(path)
+
+    def _tree(self, oid: str) -> list[tuple[str, str, bool]]:
+        """(name, object id, is a folder) of a tree object's entries; submodules skipped."""
+        if oid not in self._trees:
+            raw = self._raw(oid)
+            if raw is None or raw[1] != "tree":
+                raise SourceError(f"git cannot read the tree object {oid} in {self.top}")
+            self._trees[oid] = _entries(raw[2], len(oid) // 2)
+        return self._trees[oid]
+
+    def _raw(self, spec: str) -> tuple[str, str, bytes] | None:
+        """An object's id, type and content (only trees are asked for: small)."""
+        batch = self._batch_process()
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write(f"{spec}\n".encode())
+        batch.stdin.flush()
+        header = batch.stdout.readline().decode("utf-8", errors="replace").split()
+        if len(header) != 3 or not header[2].isdigit():
+            return None
+        size = int(header[2])
+        if size > MAX_FILE_BYTES:  # a folder of ~100,000 entries: bounded like a file
+            remaining = size + 1
+            while remaining > 0:
+                chunk = batch.stdout.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            raise SourceError(f"git object {spec} in {self.top} is {size:,} bytes, more than "
+                              f"harborguard reads ({MAX_FILE_BYTES:,}); not read")
+        data = batch.stdout.read(size + 1)[:size]
+        return header[0], header[1], data
+
     def files(self, commit: str, directory: str) -> list[str]:
         """Every file under ``directory`` (relative to the manifests root) at a commit."""
         key = (commit, directory)
@@ -156,6 +219,22 @@ class Git:
             if self._batch.stdout is not None:
                 self._batch.stdout.close()
             self._batch = None
+
+
+def _entries(data: bytes, width: int) -> list[tuple[str, str, bool]]:
+    """A tree object's entries: ``<mode> <name>\\0<id bytes>`` each; submodules skipped."""
+    entries: list[tuple[str, str, bool]] = []
+    index = 0
+    while index < len(data):
+        space = data.index(b" ", index)
+        nul = data.index(b"\0", space)
+        mode = data[index:space]
+        name = data[space + 1 : nul].decode("utf-8", errors="replace")
+        child = data[nul + 1 : nul + 1 + width].hex()
+        index = nul + 1 + width
+        if mode != b"160000":  # a submodule's commit: not in this repository
+            entries.append((name, child, mode == b"40000"))
+    return entries
 
 
 def dubious_ownership(directory: str, reason: str) -> str:

@@ -17,17 +17,17 @@ from pathlib import Path
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
 from harborguard.sources.gitcli import Git
+from harborguard.sources.gitdeclared import declared_rollbacks
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
-    UnreadableFile,
     chart_version_of,
     env_values_candidates,
-    glob_in,
     load_values_file,
     read_helmfile,
     values_stem,
 )
+from harborguard.sources.helmlayers import UnreadableFile, glob_in
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.manifests import ChartValues, component_usages
 
@@ -183,6 +183,25 @@ class _History:
                     history, reached = walked
                     histories.append(history)
                     deepest = max(deepest, reached)
+            # Everything else the tree declares (helmfile literals, image bumps, plain
+            # manifests, renamed components): the same reader as HEAD, at each commit.
+            known = {u.ref for u in self.usages}
+            declared, hidden, cut, _walked = declared_rollbacks(
+                repo, self.environment, self.depth,
+                posixpath.basename(self.root.rstrip("/")), shallow=shallow, oldest=oldest,
+                chart_values=self.chart_values, image_tag_template=self.image_tag_template)
+            self.usages.extend(u for u in declared if u.ref not in known)
+            cited = {u.where for u in self.unresolved}
+            self.unresolved.extend(u for u in hidden if u.where not in cited)
+            named = {h.component for h in histories if h.cut_by_shallow}
+            when = f" ({oldest_date})" if oldest_date else ""
+            self.problems.extend(
+                f"{key}: fewer than {self.depth} earlier versions of what it declares for "
+                f"{self.environment}: the clone is shallow and its history starts at "
+                f"{(oldest or '')[:12]}{when}, so older rollback targets are unknown; fetch "
+                "the whole history (git fetch --unshallow; in GitLab CI set GIT_DEPTH: 0 in "
+                ".gitlab-ci.yml)"
+                for key in cut if key not in named)
         return HistoryEvidence(
             root=self.root,
             environment=self.environment,

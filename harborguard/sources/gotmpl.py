@@ -9,6 +9,7 @@ every usage names the line that declared it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def render(text: str, environment: str, lookup: ValuesLookup | None = None) -> R
             if resolved is None:
                 return _TOKEN_TEXT.format(index)
             value, origin = resolved
+            before = match.string[match.start() - 1 : match.start()]
+            if value.startswith('"') and before in ("'", '"'):
+                value = value[1:-1]  # `"{{ .Values.v | quote }}"`: quoted once, as written
             if origin:
                 origins.setdefault(line_no, origin)
             return value
@@ -83,15 +87,78 @@ def render(text: str, environment: str, lookup: ValuesLookup | None = None) -> R
 def _resolve(
     action: str, environment: str, lookup: ValuesLookup | None
 ) -> tuple[str, str | None] | None:
-    if _ENV_NAME.match(action):
-        return (environment, None) if _SAFE_VALUE.match(environment) else None
-    match = _VALUES.match(action)
+    """The value of a trivial pipeline: ``.Values.x | quote``, ``default "a" .Values.x``...
+
+    Only pure text functions are understood (quote, squote, toString, trim, default with a
+    literal); anything else stays a template, and so unresolved.
+    """
+    stages = [stage.strip() for stage in action.split("|")]
+    if not stages or any(not stage for stage in stages):
+        return None
+    head = stages[0].split(None, 1)
+    if len(head) == 2 and head[0] in _TEXT_FUNCTIONS:
+        stages[0:1] = [head[1], head[0]]  # `quote .Values.x` is `.Values.x | quote`
+    found = _operand(stages[0], environment, lookup)
+    if isinstance(found, bool):
+        return None
+    value, origin = found if found is not None else (None, None)
+    quoted = False
+    for stage in stages[1:]:
+        words = stage.split(None, 1)
+        if words[0] in ("quote", "squote") and len(words) == 1:
+            quoted = True
+        elif words[0] in ("toString", "trim") and len(words) == 1:
+            pass
+        elif words[0] == "default" and len(words) == 2:
+            literal = _literal(words[1])
+            if literal is None:
+                return None
+            if not value:
+                value, origin = literal, None
+        else:
+            return None
+    if value is None or not _SAFE_VALUE.match(value):
+        return None
+    return (f'"{value}"' if quoted else value), origin
+
+
+_TEXT_FUNCTIONS = frozenset({"quote", "squote", "toString", "trim"})
+
+
+def _operand(
+    text: str, environment: str, lookup: ValuesLookup | None
+) -> tuple[str, str | None] | None | bool:
+    """A pipeline's first command: its value, None when the value is unset, False if unknown."""
+    if _ENV_NAME.match(text):
+        return environment, None
+    literal = _literal(text)
+    if literal is not None:
+        return literal, None
+    words = text.split(None, 1)
+    if words[0] == "default" and len(words) == 2:
+        # `default "x" .Values.y`: y when set and not empty, else x.
+        head, _, rest = words[1].partition(" ")
+        fallback = _literal(head)
+        if fallback is None:
+            return False
+        found = _operand(rest.strip(), environment, lookup)
+        if isinstance(found, bool):
+            return False
+        if found is None or not found[0]:
+            return fallback, None
+        return found
+    match = _VALUES.match(text)
     if match is None or lookup is None:
-        return None
-    found = lookup(match.group(1)[1:])
-    if found is None or not _SAFE_VALUE.match(found[0]):
-        return None
-    return found
+        return False
+    return lookup(match.group(1)[1:])
+
+
+_STRING_LITERAL = re.compile(r'^"([^"\\]*)"$')
+
+
+def _literal(text: str) -> str | None:
+    match = _STRING_LITERAL.match(text.strip())
+    return match.group(1) if match else None
 
 
 def is_templated(value: str) -> bool:
@@ -102,8 +169,19 @@ def is_templated(value: str) -> bool:
 def compose(text: str) -> list[Node]:
     """The YAML documents as nodes (which carry line numbers), bounded (yamlload.py).
 
-    Raises yaml.YAMLError."""
-    return yamlload.compose_all(text)
+    Raises yaml.YAMLError. The rollback window reads the same files at many commits:
+    identical text is parsed once (nodes are never modified by the readers)."""
+    if len(text) > _CACHED_TEXT:
+        return yamlload.compose_all(text)
+    return list(_compose_cached(text))
+
+
+_CACHED_TEXT = 256 * 1024  # larger files are parsed each time: the cache stays small
+
+
+@functools.lru_cache(maxsize=2048)
+def _compose_cached(text: str) -> tuple[Node, ...]:
+    return tuple(yamlload.compose_all(text))
 
 
 def yaml_error(exc: yaml.YAMLError) -> str:

@@ -7,31 +7,31 @@ the git history), so the rollback window resolves charts exactly as HEAD does.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import yaml
 from yaml.nodes import Node, ScalarNode
 
 from harborguard.sources import gotmpl
+from harborguard.sources.helmlayers import (
+    Parsed,
+    Repository,
+    TreeReader,
+    UnreadableFile,
+    bases,
+    merged,
+    names_a_repository,
+    parse,
+    read_base,
+    read_repositories,
+    split_chart,
+)
+from harborguard.sources.helmset import set_images
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.yamlshape import at, kind_of, release_problems, shape_problems
 
 HELMFILE_NAMES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
 _VALUES_SUFFIXES = (".yaml.gotmpl", ".yml.gotmpl", ".yaml", ".yml")
-
-
-class UnreadableFile(Exception):
-    """A file exists but cannot be read as text; the message says why."""
-
-
-class TreeReader(Protocol):
-    def read(self, path: str) -> str | None:
-        """The file's text, None when it does not exist; UnreadableFile otherwise."""
-
-    def glob(self, pattern: str) -> list[str]:
-        """Paths (relative, '/'-separated) matching a helmfile values glob, sorted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,23 +165,42 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
     if text is None:
         return result
     # First pass: environments and repositories need only .Environment.Name.
-    first = _parse(text, path, environment, None, result)
+    first = parse(text, path, environment, None, result.problems)
     if first is None:
         return result
-    environments = _merged(first, "environments")
-    result.environments = {key for node in environments for key, _k, _v in gotmpl.items(node)}
-    env_node: Node | None = None
-    for node in environments:
-        env_node = gotmpl.get(node, environment) or env_node
-    if result.environments and env_node is None:
+    layers_read = bases(reader, path, first, environment, result.problems)
+    layers = [*((b, p, posixpath.dirname(p)) for p, b in layers_read), (first, path, directory)]
+    result.environments = {
+        key
+        for parsed, _p, _d in layers
+        for node in merged(parsed, "environments")
+        for key, _k, _v in gotmpl.items(node)
+    }
+    chosen: list[tuple[Node | None, Parsed, str, str]] = [
+        (env, parsed, where, folder)
+        for parsed, where, folder in layers
+        for node in merged(parsed, "environments")
+        if (env := gotmpl.get(node, environment)) is not None
+    ]
+    if result.environments and not chosen:
         return result  # this component is not deployed to that environment
-    _load_env_values(reader, path, directory, environment, env_node, first.rendered, result)
-    second = _parse(text, path, environment, result.lookup(), result)
+    if not chosen:
+        chosen = [(None, first, path, directory)]
+    for env_node, parsed, where, folder in chosen:
+        # A base's relative paths are its own folder's; the including helmfile's as well.
+        folders = list(dict.fromkeys((folder, directory)))
+        _load_env_values(reader, where, folders, environment, env_node, parsed.rendered, result)
+    second = parse(text, path, environment, result.lookup(), result.problems)
     if second is None:
         return result
     result.problems.extend(shape_problems(second.documents, path))
-    repositories = _repositories(second)
-    for documents_node in _merged(second.documents, "releases"):
+    repositories: dict[str, Repository] = {}
+    for base_path, _base in layers_read:
+        again = read_base(reader, base_path, environment, result.lookup(), result.problems)
+        if again is not None:
+            repositories.update(read_repositories(again))
+    repositories.update(read_repositories(second))
+    for documents_node in merged(second.documents, "releases"):
         for index, release in enumerate(gotmpl.sequence(documents_node)):
             wrong = release_problems(release, f"{path}: releases[{index}]")
             if wrong:
@@ -193,49 +212,25 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
             )
             if built is None:
                 continue
-            found, unresolved, inline = built
+            found = built.component
             result.components.append(found)
-            result.unresolved.extend(unresolved)
-            for node in inline:
+            result.unresolved.extend(built.unresolved)
+            result.problems.extend(built.problems)
+            for node in built.inline:
                 scan = scan_values(node, path, second.rendered.lines)
                 result.inline_images.append((found, scan.images))
                 result.unresolved.extend(
                     Unresolved(u.where, u.text, u.reason, component) for u in scan.unresolved
                 )
+            if built.overrides:
+                result.inline_images.append((found, tuple(built.overrides)))
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    documents: list[Node]
-    rendered: gotmpl.Rendered
-
-
-def _parse(
-    text: str,
-    path: str,
-    environment: str,
-    lookup: gotmpl.ValuesLookup | None,
-    result: HelmfileRead,
-) -> _Parsed | None:
-    rendered = gotmpl.render(text, environment, lookup)
-    try:
-        return _Parsed(gotmpl.compose(rendered.text), rendered)
-    except yaml.YAMLError as exc:
-        result.problems.append(f"{path}: {gotmpl.yaml_error(exc)}")
-        return None
-
-
-def _merged(parsed: _Parsed | list[Node], key: str) -> list[Node]:
-    """``key`` in every document: helmfile layers documents separated by ``---``."""
-    documents = parsed.documents if isinstance(parsed, _Parsed) else parsed
-    return [node for node in (gotmpl.get(doc, key) for doc in documents) if node is not None]
 
 
 def _load_env_values(
     reader: TreeReader,
     path: str,
-    directory: str,
+    directories: list[str],
     environment: str,
     env_node: Node | None,
     rendered: gotmpl.Rendered,
@@ -265,10 +260,16 @@ def _load_env_values(
                 "it was not read"
             )
             continue
-        paths.extend(reader.glob(posixpath.normpath(posixpath.join(directory, written))))
+        for directory in directories:
+            matched = reader.glob(posixpath.normpath(posixpath.join(directory, written)))
+            if matched:
+                paths.extend(matched)
+                break
     if not entries:
         # No environment values listed: the toolforge-deploy convention.
-        paths = [p for c in env_values_candidates(directory, environment) for p in reader.glob(c)]
+        paths = [
+            p for c in env_values_candidates(directories[-1], environment) for p in reader.glob(c)
+        ]
     for values_path in dict.fromkeys(paths):
         loaded = load_values_file(reader, values_path, environment, values=True)
         if isinstance(loaded, str):
@@ -280,39 +281,16 @@ def _load_env_values(
             result.env_values.append(ValuesFile(path, rendered, (entry,)))
 
 
-@dataclass(frozen=True, slots=True)
-class _Repository:
-    url: str
-    oci: bool
-
-
-def _repositories(parsed: _Parsed) -> dict[str, _Repository]:
-    found: dict[str, _Repository] = {}
-    for node in _merged(parsed, "repositories"):
-        for repo in gotmpl.sequence(node):
-            name = gotmpl.scalar(gotmpl.get(repo, "name"))
-            url = gotmpl.scalar(gotmpl.get(repo, "url"))
-            if not name or not url or gotmpl.is_templated(url):
-                continue
-            oci_flag = (gotmpl.scalar(gotmpl.get(repo, "oci")) or "").lower() == "true"
-            oci = oci_flag or url.startswith("oci://")
-            found[name] = _Repository(url.removeprefix("oci://").rstrip("/"), oci)
-    return found
-
-
-_LOCAL_CHART = re.compile(r"^(\.{1,2}/|/)")
-
-
 def _component(
     release: Node,
     path: str,
     directory: str,
     environment: str,
     component: str,
-    repositories: dict[str, _Repository],
-    parsed: _Parsed,
+    repositories: dict[str, Repository],
+    parsed: Parsed,
     reader: TreeReader,
-) -> tuple[Component, list[Unresolved], list[Node]] | None:
+) -> _Built | None:
     lines = parsed.rendered.lines
 
     def quote(line: int) -> str:
@@ -324,10 +302,11 @@ def _component(
     name = gotmpl.scalar(gotmpl.get(release, "name"))
     namespace = gotmpl.scalar(gotmpl.get(release, "namespace"))
     unresolved: list[Unresolved] = []
+    problems: list[str] = []
     chart_node = gotmpl.get(release, "chart")
     chart_text = gotmpl.scalar(chart_node)
     chart: str | None = None
-    repository: _Repository | None = None
+    repository: Repository | None = None
     if chart_node is not None and chart_text is not None:
         if gotmpl.is_templated(chart_text):
             line = gotmpl.line_of(chart_node)
@@ -337,21 +316,37 @@ def _component(
                 )
             )
         else:
-            chart, repository = _split_chart(chart_text, repositories)
+            chart, repository = split_chart(chart_text, repositories)
+            if repository is None and names_a_repository(chart_text, directory, reader):
+                line = gotmpl.line_of(chart_node)
+                known = ", ".join(sorted(repositories)) or "none"
+                unresolved.append(Unresolved(
+                    f"{path}:{line}", quote(line),
+                    f"the chart's repository {chart_text.split('/', 1)[0]!r} is not one this "
+                    f"helmfile or its bases define (known: {known}), so which chart and "
+                    "registry it names is unknown", component))
     version_node = gotmpl.get(release, "version")
     version = gotmpl.scalar(version_node)
     declared_at: str | None = None
     if version_node is not None and version is not None:
         line = gotmpl.line_of(version_node)
         if gotmpl.is_templated(version):
-            unresolved.append(
-                Unresolved(
-                    f"{path}:{line}",
-                    quote(line),
-                    "the chart version is set by a template that cannot be resolved",
-                    component,
+            if repository is not None:
+                # What the release deploys is unknown: the run is incomplete.
+                problems.append(
+                    f"{path}:{line}: the chart version of {repository.url}/{chart} is set "
+                    f"by a template that cannot be resolved ({quote(line)}); set "
+                    "chartVersion in the environment's values file, or write the version"
                 )
-            )
+            else:
+                unresolved.append(
+                    Unresolved(
+                        f"{path}:{line}",
+                        quote(line),
+                        "the chart version is set by a template that cannot be resolved",
+                        component,
+                    )
+                )
             version = None
         else:
             declared_at = parsed.rendered.origins.get(line, f"{path}:{line}")
@@ -385,36 +380,16 @@ def _component(
         declared_at=declared_at,
         values_files=tuple(dict.fromkeys(values_files)),
     )
-    return found, unresolved, inline
+    overrides, hidden = set_images(release, path, lines, component)
+    return _Built(found, unresolved + hidden, inline, overrides, problems)
 
 
-def _split_chart(text: str, repositories: dict[str, _Repository]) -> tuple[str, _Repository | None]:
-    """``tools/builds-api`` -> the ``tools`` repository; ``oci://host/path/chart`` directly."""
-    text = text.strip().rstrip("/")
-    if text.startswith("oci://"):
-        rest = text.removeprefix("oci://")
-        repo, _, chart = rest.rpartition("/")
-        return chart, _Repository(repo, True) if repo else None
-    prefix, slash, chart = text.partition("/")
-    if slash and not _LOCAL_CHART.match(text) and prefix in repositories:
-        return chart, repositories[prefix]
-    # A local chart directory: not an artifact in any registry.
-    return posixpath.basename(text), None
+@dataclass(frozen=True, slots=True)
+class _Built:
+    component: Component
+    unresolved: list[Unresolved]
+    inline: list[Node]  # values maps written in the release
+    overrides: list[ImageSpec]  # from `set:` / `setString:`, applied after every values file
+    problems: list[str]
 
 
-def glob_in(paths: list[str], pattern: str) -> list[str]:
-    """Helmfile's glob over a known list of paths (``*`` does not cross ``/``)."""
-    regex = _glob_regex(pattern)
-    return sorted(p for p in paths if regex.match(p))
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    for char in pattern:
-        if char == "*":
-            parts.append("[^/]*")
-        elif char == "?":
-            parts.append("[^/]")
-        else:
-            parts.append(re.escape(char))
-    return re.compile("^" + "".join(parts) + "$")

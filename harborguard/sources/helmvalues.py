@@ -18,12 +18,10 @@ from yaml.nodes import Node
 from harborguard.errors import InputError
 from harborguard.redact import secret_below
 from harborguard.sources import gotmpl
-from harborguard.sources.kubectl import POD_SPEC_PATHS
 
 # Keys that name a version: a template we cannot resolve there hides a usage.
 _VERSION_KEYS = frozenset({"tag", "version", "chartVersion", "appVersion", "digest"})
 _IMAGE_KEYS = ("registry", "repository", "name", "image", "tag", "digest")
-_CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # registry host (with a dot or a port) / path : tag and/or @digest, nothing else: so URLs,
 # bare host names (registry-admission's allowedRegistries) and paths do not match.
 _FULL_REFERENCE = re.compile(
@@ -111,12 +109,14 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 images.append(ImageSpec(path, file, line, text(line), ref=field))
             return
         if gotmpl.is_mapping(node):
+            siblings = {key: value for key, _key_node, value in gotmpl.items(node)}
             for key, _key_node, value in gotmpl.items(node):
-                under = secret_below(key, secret)
+                imageish = is_image_key(key)
+                under = not imageish and secret_below(key, secret)
                 if under and gotmpl.scalar(value) is not None:
                     continue  # DESIGN.md: values under secret-looking keys never reach output
-                if key == "image":
-                    spec = _image_spec(value, path + (key,), file, text)
+                if imageish or _is_image_map(value):
+                    spec = _image_spec(value, path + (key,), file, text, siblings, key)
                     if spec is not None:
                         images.append(spec)
                         continue
@@ -128,6 +128,29 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                             Unresolved(f"{file}:{line}", text(line), f"{key} is set by a template")
                         )
                         continue
+                lone_tag = _lone_image_tag(key, siblings)
+                if lone_tag is not None:
+                    # `imageTag: X` without its `image:` (a release overriding the chart's
+                    # tag): merged over the chart's image by path, or unresolved alone.
+                    spec = _image_spec(value, path + (lone_tag,), file, text, {}, "tag")
+                    if spec is not None:
+                        images.append(spec)
+                        continue
+                if key == "images" and not gotmpl.is_mapping(value):
+                    # kustomize: `images: [{name, newName, newTag, digest}]`.
+                    for index, entry in enumerate(gotmpl.sequence(value)):
+                        spec = _kustomize_image(entry, path + (key, index), file, text)
+                        if spec is not None:
+                            images.append(spec)
+                if _is_images_key(key) and gotmpl.is_mapping(value):
+                    # `images: {worker: {repository, tag}, ...}`: each entry is an image.
+                    for name, _name_node, entry in gotmpl.items(value):
+                        spec = _image_spec(entry, path + (key, name), file, text, {}, name)
+                        if spec is not None:
+                            images.append(spec)
+                        else:
+                            walk(entry, path + (key, name), under)
+                    continue
                 # A map under a secret-looking key (`tokenReviewer:`, `secretsSync:`) may
                 # still hold the image of a component: only its `image` keys are read.
                 walk(value, path + (key,), under)
@@ -139,27 +162,122 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
     return ValuesScan(tuple(images), tuple(unresolved))
 
 
-def _image_spec(
+def is_image_key(key: str) -> bool:
+    """``image``, ``sidecarImage``, ``initimage``: a key that by its name holds an image."""
+    return key == "image" or key.endswith(("Image", "image"))
+
+
+def _is_images_key(key: str) -> bool:
+    return key == "images" or key.endswith(("Images", "images"))
+
+
+def _is_image_map(node: Node) -> bool:
+    """A map with a ``repository`` and a ``tag`` or ``digest``, whatever its key."""
+    return gotmpl.is_mapping(node) and gotmpl.get(node, "repository") is not None and (
+        gotmpl.get(node, "tag") is not None or gotmpl.get(node, "digest") is not None
+    )
+
+
+def _kustomize_image(
     node: Node, path: tuple[str | int, ...], file: str, text: Callable[[int], str]
+) -> ImageSpec | None:
+    """A kustomization's image override: ``newName`` (or ``name``) with ``newTag``/``digest``."""
+    fields: dict[str, ImageField] = {}
+    for key, target in (("name", "repository"), ("newName", "repository"), ("newTag", "tag"),
+                        ("digest", "digest")):
+        node_value = gotmpl.get(node, key)
+        value = gotmpl.scalar(node_value)
+        if node_value is not None and value is not None and value.strip():
+            line = gotmpl.line_of(node_value)
+            fields[target] = ImageField(value.strip(), line, text(line), file)
+    if "tag" not in fields and "digest" not in fields:
+        return None  # a rename only: the manifests' own tag still holds
+    line = gotmpl.line_of(node)
+    return ImageSpec(path, file, line, text(line), fields=fields)
+
+
+def _lone_image_tag(key: str, siblings: dict[str, Node]) -> str | None:
+    """``imageTag`` with no ``image`` beside it: the image key whose tag it sets."""
+    if not key.endswith("Tag") or len(key) <= 3:
+        return None
+    owner = key[:-3]
+    if not is_image_key(owner) or owner in siblings:
+        return None
+    return owner
+
+
+# A tagless image string (`image: docker.elastic.co/elasticsearch/elasticsearch`) takes its
+# tag from one of these keys beside it: `<key>Tag` first, then `tag`, then `version`.
+_SIBLING_TAG_KEYS = ("tag", "version")
+# Under a key like `sidecarImage`, a string is an image only if it looks like a reference.
+_LOOSE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+
+
+def _image_spec(
+    node: Node,
+    path: tuple[str | int, ...],
+    file: str,
+    text: Callable[[int], str],
+    siblings: dict[str, Node] | None = None,
+    key: str = "image",
 ) -> ImageSpec | None:
     written = gotmpl.scalar(node)
     line = gotmpl.line_of(node)
     if written is not None:
-        if not written.strip():
+        value = written.strip()
+        if not value:
             return None
-        field = ImageField(written.strip(), line, text(line), file)
+        if key == "tag":  # a lone `imageTag`
+            return ImageSpec(path, file, line, text(line),
+                             fields={"tag": ImageField(value, line, text(line), file)})
+        if key != "image" and not gotmpl.is_templated(value) and not (
+            _LOOSE_REFERENCE.match(value) and ("/" in value or ":" in value)
+        ):
+            return None  # `useImage: true`, `defaultImage: none`: not a reference
+        field = ImageField(value, line, text(line), file)
+        tag = _sibling_tag(value, key, siblings or {}, file, text)
+        if tag is not None:
+            return ImageSpec(path, file, line, text(line), fields={"image": field, "tag": tag})
         return ImageSpec(path, file, line, text(line), ref=field)
     fields: dict[str, ImageField] = {}
-    for key, _key_node, value in gotmpl.items(node):
-        if key in _IMAGE_KEYS:
-            field_value = gotmpl.scalar(value)
+    for name, _key_node, value_node in gotmpl.items(node):
+        if name in _IMAGE_KEYS:
+            field_value = gotmpl.scalar(value_node)
             if field_value is not None and field_value.strip():
-                value_line = gotmpl.line_of(value)
-                fields[key] = ImageField(field_value.strip(), value_line, text(value_line), file)
-    if not fields:
+                value_line = gotmpl.line_of(value_node)
+                fields[name] = ImageField(field_value.strip(), value_line, text(value_line), file)
+    if not fields or set(fields) <= {"tag", "digest"} and key != "image":
         # e.g. `image: {pullPolicy: Always}`: says nothing about which image.
         return None
     return ImageSpec(path, file, line, text(line), fields=fields)
+
+
+def _sibling_tag(
+    value: str, key: str, siblings: dict[str, Node], file: str, text: Callable[[int], str]
+) -> ImageField | None:
+    """The tag a tagless image string takes from a key beside it (Elastic's ``imageTag``)."""
+    if gotmpl.is_templated(value) or _has_version(value):
+        return None
+    names = (f"{key}Tag",) + (_SIBLING_TAG_KEYS if key == "image" else ())
+    for name in names:
+        written = gotmpl.scalar(siblings.get(name))
+        node = siblings.get(name)
+        if node is not None and written is not None and written.strip():
+            line = gotmpl.line_of(node)
+            return ImageField(written.strip(), line, text(line), file)
+    return None
+
+
+def is_image_reference(value: str) -> bool:
+    """A full reference (host/path:tag or @digest), as under any key."""
+    return bool(_FULL_REFERENCE.match(value.strip()))
+
+
+def _has_version(ref: str) -> bool:
+    """A tag or a digest in a reference (a colon after the last slash is a tag)."""
+    if "@" in ref:
+        return True
+    return ref.rfind(":") > ref.rfind("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +300,12 @@ def resolve_image(
         if gotmpl.is_templated(spec.ref.value):
             return "the image is set by a template"
         value = spec.ref.value
-        return ResolvedImage(value, _repository_of(value), _digest_of(value), spec.ref)
+        if not _has_version(value):
+            if default_tag is not None and own_repository is not None:
+                if _same_repository(value, own_repository):
+                    return ResolvedImage(f"{value}:{default_tag}", value, None, spec.ref)
+            return "an image without a tag (the chart's templates decide it; not assumed latest)"
+        return ResolvedImage(value, _repository_of(value), digest_of(value), spec.ref)
     fields = spec.fields
     if any(gotmpl.is_templated(f.value) for f in fields.values()):
         return "part of the image is set by a template"
@@ -223,7 +346,7 @@ def _repository_of(ref: str) -> str:
     return name[:colon] if colon > slash else name
 
 
-def _digest_of(ref: str) -> str | None:
+def digest_of(ref: str) -> str | None:
     _, at, digest = ref.partition("@")
     return digest if at and digest.startswith("sha256:") else None
 
@@ -349,52 +472,3 @@ def _unique(images: list[ChartImage]) -> list[ChartImage]:
             seen.add((image.ref, image.where))
             out.append(image)
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestImage:
-    ref: str
-    digest: str | None
-    line: int
-    object: str  # "Kind/name", for messages
-
-
-def is_kubernetes_object(node: Node) -> bool:
-    return gotmpl.scalar(gotmpl.get(node, "apiVersion")) is not None and (
-        gotmpl.scalar(gotmpl.get(node, "kind")) is not None
-    )
-
-
-def scan_kubernetes(
-    node: Node, file: str, lines: Sequence[str]
-) -> tuple[list[ManifestImage], list[Unresolved]]:
-    """Container images of a workload object, as the kubectl source reads them (and Lists)."""
-    found: list[ManifestImage] = []
-    unresolved: list[Unresolved] = []
-    kind = gotmpl.scalar(gotmpl.get(node, "kind")) or ""
-    if kind.endswith("List"):
-        for item in gotmpl.sequence(gotmpl.get(node, "items")):
-            more, hidden = scan_kubernetes(item, file, lines)
-            found.extend(more)
-            unresolved.extend(hidden)
-        return found, unresolved
-    spec_path = POD_SPEC_PATHS.get(kind)
-    if spec_path is None:
-        return found, unresolved
-    name = gotmpl.scalar(gotmpl.get_path(node, "metadata.name")) or "?"
-    pod_spec = gotmpl.get_path(node, ".".join(spec_path))
-    for group in _CONTAINER_GROUPS:
-        for container in gotmpl.sequence(gotmpl.get(pod_spec, group)):
-            image_node = gotmpl.get(container, "image")
-            image = gotmpl.scalar(image_node)
-            if image_node is None or image is None or not image.strip():
-                continue
-            line = gotmpl.line_of(image_node)
-            quoted = lines[line - 1].strip() if 0 < line <= len(lines) else image
-            if gotmpl.is_templated(image):
-                unresolved.append(
-                    Unresolved(f"{file}:{line}", quoted, f"{kind}/{name}: the image is a template")
-                )
-                continue
-            found.append(ManifestImage(image.strip(), _digest_of(image), line, f"{kind}/{name}"))
-    return found, unresolved

@@ -20,6 +20,7 @@ from harborguard.errors import InputError
 from harborguard.evidence import Usage, UsageKind, UsageSource
 from harborguard.sources import gotmpl
 from harborguard.sources.fstree import FsReader, yaml_files
+from harborguard.sources.gitops import scan_gitops
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -30,16 +31,16 @@ from harborguard.sources.helmfile import (
     read_helmfile,
     values_stem,
 )
+from harborguard.sources.helmlayers import TreeReader
 from harborguard.sources.helmvalues import (
     ChartImages,
     ImageSpec,
     Unresolved,
     chart_images,
-    is_kubernetes_object,
     resolve_image,
-    scan_kubernetes,
     scan_values,
 )
+from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
 
 __all__ = [
     "ChartImages",
@@ -95,12 +96,39 @@ def read_manifests(
         )
     if not environment:
         raise InputError("--environment is empty; name the environment, e.g. tools")
-    scan = _Scan(FsReader(base), environment, base.name)
     files, unfollowed = yaml_files(base)
-    scan.problems.extend(unfollowed)
+    return read_tree(
+        FsReader(base),
+        files,
+        str(root),
+        environment,
+        base.name,
+        chart_values=chart_values,
+        image_tag_template=image_tag_template,
+        problems=unfollowed,
+    )
+
+
+def read_tree(
+    reader: TreeReader,
+    files: list[str],
+    root: str,
+    environment: str,
+    fallback_name: str,
+    *,
+    chart_values: ChartValues | None = None,
+    image_tag_template: str | None = None,
+    problems: list[str] | None = None,
+) -> ManifestEvidence:
+    """read_manifests over any tree: the working tree, or a commit of the history."""
+    scan = _Scan(reader, environment, fallback_name)
+    scan.problems.extend(problems or ())
     scan.run(files)
     for component in scan.components:
         if not _charted(component):
+            # A local chart: what its release sets inline (`values:` maps, `set:`) is
+            # evidence as written, like its values files.
+            scan._standalone(tuple(scan.inline_images(component)), component.name)
             continue
         found, hidden = component_usages(
             component,
@@ -113,7 +141,7 @@ def read_manifests(
         scan.usages.extend(found)
         scan.unresolved.extend(hidden)
     return ManifestEvidence(
-        root=str(root),
+        root=root,
         environment=environment,
         usages=tuple(dict.fromkeys(scan.usages)),
         components=tuple(scan.components),
@@ -133,7 +161,7 @@ _ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 class _Scan:
     """One pass over the tree: helmfiles first (they say which values each release uses)."""
 
-    def __init__(self, reader: FsReader, environment: str, fallback_name: str) -> None:
+    def __init__(self, reader: TreeReader, environment: str, fallback_name: str) -> None:
         self.reader = reader
         self.environment = environment
         self.fallback_name = fallback_name
@@ -163,11 +191,17 @@ class _Scan:
         images: list[ImageSpec] = []
         for path in component.values_files:
             images.extend(self.file_images.get(path, ()))
-        for read in self.helmfiles.values():
-            for owner, inline in read.inline_images:
-                if owner is component:
-                    images.extend(inline)
-        return images
+        return images + self.inline_images(component)
+
+    def inline_images(self, component: Component) -> list[ImageSpec]:
+        """Images set in the helmfile itself: inline values, then ``set:`` entries."""
+        return [
+            spec
+            for read in self.helmfiles.values()
+            for owner, inline in read.inline_images
+            if owner is component
+            for spec in inline
+        ]
 
     def _helmfile(self, path: str) -> None:
         name = _component_name(path) or self.fallback_name
@@ -213,6 +247,11 @@ class _Scan:
                 self.unresolved.append(orphan[1])
 
     def _kubernetes(self, document: Node, loaded: ValuesFile, name: str | None) -> None:
+        gitops = scan_gitops(document, loaded.path, loaded.rendered.lines)
+        if gitops is not None:  # a Flux HelmRelease, an Argo CD Application
+            self.unresolved.extend(_owned(gitops.unresolved, name))
+            self._standalone(tuple(gitops.images), name)
+            return
         containers, hidden = scan_kubernetes(document, loaded.path, loaded.rendered.lines)
         self.usages.extend(
             Usage(
