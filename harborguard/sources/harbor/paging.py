@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
-from harborguard.sources.harborhttp import Failure, Reply
+from harborguard.sources.harbor.client import Failure, Reply
 
 # Harbor's request validation rejects page_size above 100 (swagger: maximum 100).
 PAGE_SIZE = 100
