@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from harborguard.retention.engine import Candidate, Ranker
+from harborguard.retention.outcomes import Candidate, Ranker
 from harborguard.retention.templates import Evaluator
 from harborguard.versions import Version, VersionPattern, artifact_version
 
