@@ -36,7 +36,7 @@ def decide(
         keepers = kept_by.get(pos)
         # Tied when a count rule's cut runs through equal keys at this artifact and every
         # rule that keeps it keeps it only through such a tie: another order of equal
-        # timestamps could then change its fate (DESIGN.md, `tie`).
+        # timestamps could then change its fate (docs/DESIGN.md, `tie`).
         tied = False
         if tie_runs:
             tie_rules = {run.rule.index for run in tie_runs if pos in run.tie_positions}

@@ -1,10 +1,14 @@
 """The retention engine: what Harbor's retention job would keep and delete.
 
 Pure: takes a project's data, a policy, the immutable-tag rules, ``now`` and the Harbor
-behaviour to reproduce; returns decisions. It follows Harbor's pipeline (RETENTION.md
+behaviour to reproduce; returns decisions. It follows Harbor's pipeline (docs/RETENTION.md
 sections 4 and 12): launch (repository selectors, once per project), then per repository
 build every rule, run each rule with tag selectors, OR the results, and check every
 deletion target against the immutable-tag rules.
+
+This module holds the launch and ``evaluate_project``; ``evaluation`` runs one repository,
+``decisions`` says each artifact's fate and why, ``outcomes`` holds the types they return
+(re-exported here).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""One repository through Harbor's retention job (RETENTION.md, quoted in the engine's
-docstring): build every rule in scope (template, action, tag selectors, then the algorithm),
-run each rule on the candidates its tag selectors pass, OR what they keep, and decide each
-artifact (``decisions``)."""
+"""One repository through Harbor's retention job (docs/RETENTION.md section 4): build every
+rule in scope (template, action, tag selectors, then the algorithm), run each rule on the
+candidates its tag selectors pass, OR what they keep, and decide each artifact
+(``decisions``)."""
 
 from __future__ import annotations
 

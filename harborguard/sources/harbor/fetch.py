@@ -65,7 +65,8 @@ def repository_path(project: str, repository: str) -> str:
     """The artifacts URL path of ``project/repository`` (the full name Harbor lists).
 
     The repository part is URL-encoded twice (``team/app`` -> ``team%252Fapp``), as
-    swagger.yaml asks: Harbor's router decodes the path once before matching routes.
+    Harbor's swagger.yaml asks (tests/data/harbor/swagger.yaml): Harbor's router decodes the
+    path once before matching routes.
     """
     short = repository[len(project) + 1:]
     return (
@@ -326,7 +327,7 @@ class _Fetch:
                           "values.yaml: " + describe_failure(self._client, reply, "addition",
                                                              subject))
         else:
-            # DESIGN.md: values under secret-looking keys never reach a snapshot.
+            # docs/DESIGN.md: values under secret-looking keys never reach a snapshot.
             repository.additions[digest] = {"values.yaml": redact_yaml(reply.body)}
         repository.waiting -= 1
         if repository.waiting == 0:
