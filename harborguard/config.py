@@ -35,7 +35,7 @@ def _string(value: Any, where: str) -> str:
 
 
 def _harbor_url(value: Any, where: str) -> str:
-    """Harbor's base URL; one with ``user:password@`` is refused (DESIGN.md: passwords
+    """Harbor's base URL; one with ``user:password@`` is refused (docs/DESIGN.md: passwords
     only from HARBOR_PASSWORD or --password-stdin), shown masked."""
     from harborguard.redact import mask_url, url_has_password
 
@@ -202,7 +202,7 @@ def load_config(explicit: str | None, cwd: str | None = None) -> ConfigFile:
 
 
 class Resolver:
-    """Resolves each option once, in DESIGN.md's order of precedence."""
+    """Resolves each option once, in docs/DESIGN.md's order of precedence."""
 
     def __init__(
         self, cli: Mapping[str, Any], env: Mapping[str, str], config: ConfigFile
@@ -216,7 +216,7 @@ class Resolver:
         return self._config.path
 
     def _given(self, name: str) -> tuple[Any, str] | None:
-        """The option's raw value and where it comes from, in DESIGN.md's order."""
+        """The option's raw value and where it comes from, in docs/DESIGN.md's order."""
         spec = OPTIONS[name]
         value = self._cli.get(name)
         if value is not None and value is not False:

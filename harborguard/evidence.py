@@ -1,7 +1,7 @@
 """Evidence that an image is in use, from any source (kubectl, manifests, git history, helm).
 
 Every source produces ``Usage`` records; ``check`` matches them to Harbor artifacts. The
-shape is the report's ``in_use`` entry (DESIGN.md): ``source``, ``kind``, ``ref``,
+shape is the report's ``in_use`` entry (docs/DESIGN.md): ``source``, ``kind``, ``ref``,
 ``where``, plus what matching needs.
 """
 

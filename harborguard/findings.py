@@ -1,4 +1,4 @@
-"""Findings: one per artifact and problem, with the codes and severities DESIGN.md fixes."""
+"""Findings: one per artifact and problem, with the codes and severities docs/DESIGN.md fixes."""
 
 from __future__ import annotations
 

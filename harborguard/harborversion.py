@@ -1,4 +1,4 @@
-"""Which Harbor release's retention behaviour to reproduce (RETENTION.md sections 10, 12).
+"""Which Harbor release's retention behaviour to reproduce (docs/RETENTION.md sections 10, 12).
 
 A version string such as ``v2.11.0-abc1234`` (what /api/v2.0/systeminfo reports) selects a
 set of behaviour switches. Missing, unparseable or newer than the newest known release

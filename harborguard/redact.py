@@ -1,4 +1,4 @@
-"""Keeping secrets out of reports, errors and snapshots (DESIGN.md, "Secrets").
+"""Keeping secrets out of reports, errors and snapshots (docs/DESIGN.md, "Secrets").
 
 Two kinds of secret reach harborguard from outside: values under keys that look secret
 (``harborPassword:``, ``apiToken:``) in Helm values, and credentials in URLs

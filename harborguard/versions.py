@@ -1,4 +1,4 @@
-"""Tag -> version, for ``--order semver`` and the version findings (DESIGN.md, "Versions").
+"""Tag -> version, for ``--order semver`` and the version findings (docs/DESIGN.md, "Versions").
 
 Harbor orders count rules by push or pull time; people mean "the newest versions". This
 module reads the version a tag names so the two can be compared. Precedence is SemVer 2.0's,
@@ -347,7 +347,7 @@ def parse_tag(tag: str, pattern: VersionPattern | None = None) -> Version | None
 
 
 def artifact_version(tags: Iterable[str], pattern: VersionPattern | None = None) -> Version | None:
-    """The highest version among an artifact's tags (DESIGN.md, ``--order semver``); of equal
+    """The highest version among an artifact's tags (docs/DESIGN.md, ``--order semver``); of equal
     highest versions, the first in ``tags``. None when no tag names a version."""
     best: Version | None = None
     for tag in tags:

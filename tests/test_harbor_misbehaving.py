@@ -14,9 +14,8 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 from harborguard.errors import SourceError
-from harborguard.sources import harbor as harbor_source
-from harborguard.sources import harborhttp, harborpaging
-from harborguard.sources.harbor import RetryPolicy
+from harborguard.sources.harbor import RetryPolicy, client, paging
+from harborguard.sources.harbor import fetch as fetch_plan
 from tests.test_harbor_source import (
     ADMIN,
     PASSWORD,
@@ -108,7 +107,7 @@ def test_paging_stops_at_the_artifact_count() -> None:
 
 
 def test_paging_stops_at_the_hard_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harborpaging, "MAX_LIST_PAGES", 2)
+    monkeypatch.setattr(paging, "MAX_LIST_PAGES", 2)
     with harbor(big(drop_count=True), total_count=False) as fake:
         fetched = fetch(fake, ["proj"])
         pages = [int(s.query["page"][0]) for s in fake.requests_to("/big/artifacts$")]
@@ -231,7 +230,7 @@ def test_an_answer_trickled_every_time_is_incomplete() -> None:
 
 
 def test_an_answer_larger_than_the_bound_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harborhttp, "MAX_RESPONSE_BYTES", 600)
+    monkeypatch.setattr(client, "MAX_RESPONSE_BYTES", 600)
     with harbor(simple()) as fake:
         fake.fault("/app/artifacts$", None, times=None, body=b"[" + b" " * 1000 + b"]")
         fetched = fetch(fake, ["proj"])
@@ -298,7 +297,7 @@ def test_the_cli_names_a_malformed_header_and_exits_3(
 
 def test_a_values_yaml_larger_than_the_bound_is_incomplete(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harbor_source, "MAX_VALUES_CHARS", 100)
+    monkeypatch.setattr(fetch_plan, "MAX_VALUES_CHARS", 100)
     charts = artifacts("chart", 2, kind="CHART")
     values = {charts[0]["digest"]: {"values.yaml": "image:\n  tag: '1'\n"},
               charts[1]["digest"]: {"values.yaml": "image:\n  tag: '1'\n" + "#" * 200}}

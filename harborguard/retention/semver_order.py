@@ -1,6 +1,6 @@
 """``--order semver``: the what-if in which count rules rank by version instead of time.
 
-DESIGN.md: an artifact's version is the highest version among its tags; artifacts without
+docs/DESIGN.md: an artifact's version is the highest version among its tags; artifacts without
 a version rank after all versions; equal versions (and those without) fall back to
 Harbor's own key (the template's time) and then API order. Not Harbor's behaviour: it
 shows what "keep the 10 newest versions" would have meant.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from harborguard.retention.engine import Candidate, Ranker
+from harborguard.retention.outcomes import Candidate, Ranker
 from harborguard.retention.templates import Evaluator
 from harborguard.versions import Version, VersionPattern, artifact_version
 
@@ -33,7 +33,7 @@ class SemverRanker(Ranker):
 
     def rank(self, evaluator: Evaluator, candidates: Sequence[Candidate]) -> list[Candidate]:
         # Two stable passes: candidate push time descending (API order among equals), then
-        # version. DESIGN.md: "fall back to Harbor's own key and order (candidate push
+        # version. docs/DESIGN.md: "fall back to Harbor's own key and order (candidate push
         # time, then API order)", whichever template: all of them mean "the N newest".
         by_time = sorted(candidates, key=_push, reverse=True)
         return sorted(by_time, key=self.version_key, reverse=True)

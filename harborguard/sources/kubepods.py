@@ -165,7 +165,7 @@ def replicaset_kind(
     # The current ReplicaSet of a Deployment scaled to zero is declared, not a rollback.
     if revision is not None and current_revisions.get((namespace, owner)) == revision:
         return "declared"
-    # DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
+    # docs/DESIGN.md: where is namespace/Kind/name; the revision is in the ReplicaSet itself.
     return "rollback"
 
 

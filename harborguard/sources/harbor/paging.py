@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
-from harborguard.sources.harborhttp import Failure, Reply
+from harborguard.sources.harbor.client import Failure, Reply
 
 # Harbor's request validation rejects page_size above 100 (swagger: maximum 100).
 PAGE_SIZE = 100
@@ -62,7 +62,7 @@ class Listing:
 
     def __init__(
         self,
-        run: Requester,
+        requester: Requester,
         path: str,
         done: Callable[[list[Any] | Failure], None],
         *,
@@ -71,7 +71,7 @@ class Listing:
         by_name: bool = False,
         expected: tuple[int, str] | None = None,
     ) -> None:
-        self._run = run
+        self._requester = requester
         self._path = path
         self._done = done
         self._key = key
@@ -106,7 +106,7 @@ class Listing:
     def _get(self, page: int) -> None:
         self._outstanding += 1
         self._planned = max(self._planned, page)
-        self._run.request(
+        self._requester.request(
             self._path,
             partial(self._on_page, self._generation, page),
             params={**self._params, "page": page, "page_size": PAGE_SIZE},
@@ -198,7 +198,7 @@ class Listing:
         """Asks for the planned pages lazily: at most ``window`` in flight."""
         if self._last is None:
             return
-        window = self._run.window
+        window = self._requester.window
         while self._healthy() and self._planned < self._last and self._outstanding < window:
             self._get(self._planned + 1)
 

@@ -21,12 +21,9 @@ a named project that does not exist or is not visible, the project list unavaila
 from __future__ import annotations
 
 import gc
-import logging
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from queue import SimpleQueue
@@ -36,18 +33,21 @@ from urllib.parse import quote
 from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.policy import parse_immutable_rules, parse_policy
 from harborguard.redact import redact_yaml
-from harborguard.snapshot import SNAPSHOT_SCHEMA, parse_snapshot
-from harborguard.sources.harborhttp import API, COUNT
-from harborguard.sources.harborhttp import MAX_RESPONSE_BYTES as MAX_RESPONSE_BYTES
-from harborguard.sources.harborhttp import Failure as Failure
-from harborguard.sources.harborhttp import HarborClient as HarborClient
-from harborguard.sources.harborhttp import Reply as Reply
-from harborguard.sources.harborhttp import RetryPolicy as RetryPolicy
-from harborguard.sources.harborpaging import LISTING_RESTARTS as LISTING_RESTARTS
-from harborguard.sources.harborpaging import MAX_LIST_ITEMS as MAX_LIST_ITEMS
-from harborguard.sources.harborpaging import MAX_LIST_PAGES as MAX_LIST_PAGES
-from harborguard.sources.harborpaging import PAGE_SIZE as PAGE_SIZE
-from harborguard.sources.harborpaging import Listing
+from harborguard.sources.harbor.answers import (
+    artifact_list_problem,
+    describe_failure,
+    expected_count,
+    harbor_version,
+    index_of,
+    project_error,
+)
+from harborguard.sources.harbor.client import API, COUNT, Failure, HarborClient, Reply
+from harborguard.sources.harbor.document import (
+    FetchedProject,
+    FetchedRepository,
+    snapshot_document,
+)
+from harborguard.sources.harbor.paging import Listing
 
 # A chart's values.yaml is a few KB; a larger one is not read (it would be parsed, redacted
 # and stored whole): the chart's values are then incomplete.
@@ -60,14 +60,13 @@ ARTIFACT_QUERY: Mapping[str, str] = {
     "with_immutable_status": "true",
 }
 
-_log = logging.getLogger(__name__)
-
 
 def repository_path(project: str, repository: str) -> str:
     """The artifacts URL path of ``project/repository`` (the full name Harbor lists).
 
     The repository part is URL-encoded twice (``team/app`` -> ``team%252Fapp``), as
-    swagger.yaml asks: Harbor's router decodes the path once before matching routes.
+    Harbor's swagger.yaml asks (tests/data/harbor/swagger.yaml): Harbor's router decodes the
+    path once before matching routes.
     """
     short = repository[len(project) + 1:]
     return (
@@ -76,67 +75,10 @@ def repository_path(project: str, repository: str) -> str:
     )
 
 
-# What each request reads, and the permission Harbor checks for it (robot account names).
-_READS = {
-    "project": ("read project '{0}'", "project:read"),
-    "retention": ("read the retention policy of project '{0}'", "tag-retention:read"),
-    "immutable": ("list the immutable tag rules of project '{0}'", "immutable-tag:list"),
-    "repositories": ("list the repositories of project '{0}'", "repository:list"),
-    "artifacts": ("list the artifacts of {0}", "artifact:list"),
-    "addition": ("read the values.yaml of chart {0}", "artifact-addition:read"),
-}
-
-
-def describe_failure(client: HarborClient, failure: Failure, kind: str, subject: str) -> str:
-    """The reason for an ``incomplete`` entry: for 401/403 it names the account and the
-    permission needed (never the password)."""
-    action_template, permission = _READS[kind]
-    action = action_template.format(subject)
-    if failure.status == 401 and client.account is not None:
-        return (
-            f"Harbor did not accept the credentials of account '{client.account}' (HTTP 401 "
-            f"trying to {action}): wrong password, or the account is disabled or expired; "
-            f"the account needs {permission}"
-        )
-    if failure.status in (401, 403) and client.account is None:
-        hint = ", or use --policy" if kind == "retention" else ""
-        return (
-            f"anonymous access may not {action} (HTTP {failure.status}); give the credentials "
-            f"(HARBOR_USERNAME, HARBOR_PASSWORD) of an account with {permission}{hint}"
-        )
-    if failure.status == 403:
-        return (
-            f"account '{client.account}' may not {action} (HTTP 403); it needs the "
-            f"{permission} permission"
-        )
-    return failure.reason
-
-
-@dataclass(slots=True)
-class _Repository:
-    position: int
-    name: str
-    payload: Mapping[str, Any]
-    artifacts: list[Any] | None = None
-    failed: bool = False
-    additions: dict[str, dict[str, str]] = field(default_factory=dict)
-    waiting: int = 0
-
-
-@dataclass(slots=True)
-class _Project:
-    position: int
-    name: str
-    payload: Mapping[str, Any]
-    retention: Any = None
-    immutable_rules: list[Any] = field(default_factory=list)
-    repositories: list[_Repository] = field(default_factory=list)
-
-
 _Callback = Callable[[Reply | Failure], None]
 
 
-class _Run:
+class _Fetch:
     """One fetch. Every method runs on the calling thread; workers only do ``client.get``."""
 
     def __init__(
@@ -158,7 +100,7 @@ class _Run:
         # Pages of one list asked for at once (the pool runs this many requests anyway).
         self.window = client.concurrency
         self._pending = 0
-        self._projects: list[_Project] = []
+        self._projects: list[FetchedProject] = []
         self._names: set[str] = set()
         self._incomplete: list[tuple[tuple[int, ...], str, str]] = []
         self._repositories_known = 0
@@ -200,7 +142,7 @@ class _Run:
         self, names: Sequence[str], all_projects: bool, now: Callable[[], datetime]
     ) -> dict[str, Any]:
         try:
-            version = self._system_info()
+            version = harbor_version(self._client)
             taken_at = now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if all_projects:
                 # with_detail is Harbor's default; it is what carries metadata.retention_id.
@@ -222,35 +164,8 @@ class _Run:
             raise
         self._pool.shutdown()
         self._report_progress()
-        return self._document(version, taken_at)
-
-    def _system_info(self) -> str | None:
-        client = self._client
-        reply = client.get(f"{API}/systeminfo")
-        if isinstance(reply, Failure):
-            if reply.tls:
-                raise SourceError(
-                    f"cannot verify the TLS certificate of {client.url}: {reply.reason}; "
-                    "give the private CA's certificates with --ca-bundle PATH"
-                )
-            if reply.status is None:
-                raise SourceError(f"cannot reach Harbor at {client.url}: {reply.reason}")
-            if reply.status == 404 or 200 <= reply.status < 300:
-                raise SourceError(
-                    f"no Harbor v2.0 API at {client.url} (GET {API}/systeminfo: {reply.reason});"
-                    " give Harbor's base URL, e.g. https://harbor.example.org"
-                )
-            raise SourceError(
-                f"Harbor at {client.url} failed GET {API}/systeminfo: {reply.reason}"
-            )
-        if not isinstance(reply.body, dict):
-            raise SourceError(
-                f"no Harbor v2.0 API at {client.url} (GET {API}/systeminfo did not answer "
-                "with an object); give Harbor's base URL, e.g. https://harbor.example.org"
-            )
-        # Harbor leaves the version out for anonymous callers.
-        version = reply.body.get("harbor_version")
-        return version if isinstance(version, str) and version else None
+        return snapshot_document(self._client.url, version, taken_at, self._projects,
+                                 self._incomplete)
 
     def _on_project_list(self, result: list[Any] | Failure) -> None:
         if isinstance(result, Failure):
@@ -266,32 +181,10 @@ class _Run:
             self._start_project(position, payload)
 
     def _on_project(self, position: int, name: str, reply: Reply | Failure) -> None:
-        client = self._client
         if isinstance(reply, Failure):
-            if reply.status == 404:
-                raise SourceError(
-                    f"project '{name}' not found on {client.url} (404); list projects with "
-                    f"GET {client.url}{API}/projects or use --all-projects"
-                )
-            if reply.status == 401 and client.account is not None:
-                raise SourceError(describe_failure(client, reply, "project", name))
-            if reply.status in (401, 403):
-                # Harbor checks permissions before existence, so a missing project looks
-                # like a forbidden one.
-                if client.account is None:
-                    why = (
-                        "it is private or does not exist; give the credentials "
-                        "(HARBOR_USERNAME, HARBOR_PASSWORD) of an account with project:read"
-                    )
-                    who = "anonymous access"
-                else:
-                    why = "it does not exist, or the account lacks project:read on it"
-                    who = f"account '{client.account}'"
-                raise SourceError(
-                    f"project '{name}' on {client.url} is not visible to {who} "
-                    f"(HTTP {reply.status}): {why}; list projects with GET "
-                    f"{client.url}{API}/projects"
-                )
+            error = project_error(self._client, name, reply)
+            if error is not None:
+                raise error
             self._missing((position,), name, f"project: {reply.reason}")
             return
         payload = reply.body
@@ -305,7 +198,7 @@ class _Run:
         if name in self._names:
             return
         self._names.add(name)
-        project = _Project(position, name, payload)
+        project = FetchedProject(position, name, payload)
         self._projects.append(project)
         quoted = quote(name, safe="")
         metadata = payload.get("metadata")
@@ -327,10 +220,10 @@ class _Run:
             self, f"{API}/projects/{quoted}/repositories",
             partial(self._on_repositories, project), key="name",
             # Harbor counts the project's repositories as its list does.
-            expected=_expected(payload, "repo_count"),
+            expected=expected_count(payload, "repo_count"),
         ).start()
 
-    def _on_retention(self, project: _Project, reply: Reply | Failure) -> None:
+    def _on_retention(self, project: FetchedProject, reply: Reply | Failure) -> None:
         if isinstance(reply, Failure):
             reason = describe_failure(self._client, reply, "retention", project.name)
             self._missing((project.position, -1, 0), project.name, f"retention policy: {reason}")
@@ -348,7 +241,7 @@ class _Run:
             return
         project.retention = policy
 
-    def _on_immutable_rules(self, project: _Project, result: list[Any] | Failure) -> None:
+    def _on_immutable_rules(self, project: FetchedProject, result: list[Any] | Failure) -> None:
         if isinstance(result, Failure):
             reason = describe_failure(self._client, result, "immutable", project.name)
             self._missing((project.position, -1, 1), project.name, f"immutable tag rules: {reason}")
@@ -361,7 +254,7 @@ class _Run:
             return
         project.immutable_rules = result
 
-    def _on_repositories(self, project: _Project, result: list[Any] | Failure) -> None:
+    def _on_repositories(self, project: FetchedProject, result: list[Any] | Failure) -> None:
         if isinstance(result, Failure):
             reason = describe_failure(self._client, result, "repositories", project.name)
             self._missing((project.position, -1, 2), project.name, f"repositories: {reason}")
@@ -373,7 +266,7 @@ class _Run:
                 self._missing((project.position, position), project.name,
                               f"repositories[{position}]: no repository name under {prefix}")
                 continue
-            repository = _Repository(position, name, payload)
+            repository = FetchedRepository(position, name, payload)
             project.repositories.append(repository)
             self._repositories_known += 1
             Listing(
@@ -381,12 +274,12 @@ class _Run:
                 partial(self._on_artifacts, project, repository),
                 key="digest", params=ARTIFACT_QUERY,
                 # Harbor counts the artifacts its list shows (not an index's children).
-                expected=_expected(payload, "artifact_count"),
+                expected=expected_count(payload, "artifact_count"),
             ).start()
         self._report_progress()
 
     def _on_artifacts(
-        self, project: _Project, repository: _Repository, result: list[Any] | Failure
+        self, project: FetchedProject, repository: FetchedRepository, result: list[Any] | Failure
     ) -> None:
         order = (project.position, repository.position)
         if isinstance(result, Failure):
@@ -395,7 +288,7 @@ class _Run:
                           describe_failure(self._client, result, "artifacts", repository.name))
             self._repository_done()
             return
-        problem = _unreadable(repository.payload, result) or _bad_digest(result)
+        problem = artifact_list_problem(repository.payload, result)
         if problem is not None:
             repository.failed = True
             self._missing(order, repository.name, f"unreadable artifact list: {problem}")
@@ -419,7 +312,8 @@ class _Run:
             self._repository_done()
 
     def _on_values(
-        self, project: _Project, repository: _Repository, digest: str, reply: Reply | Failure
+        self, project: FetchedProject, repository: FetchedRepository, digest: str,
+        reply: Reply | Failure,
     ) -> None:
         if isinstance(reply, Reply) and len(reply.body) > MAX_VALUES_CHARS:
             reply = Failure(reply.status, f"larger than {MAX_VALUES_CHARS} characters, the "
@@ -428,12 +322,12 @@ class _Run:
             pass  # the chart has no values.yaml: a definite answer, nothing is missing
         elif isinstance(reply, Failure):
             subject = f"{repository.name}@{digest}"
-            index = _index_of(repository.artifacts or [], digest)
+            index = index_of(repository.artifacts or [], digest)
             self._missing((project.position, repository.position, index), subject,
                           "values.yaml: " + describe_failure(self._client, reply, "addition",
                                                              subject))
         else:
-            # DESIGN.md: values under secret-looking keys never reach a snapshot.
+            # docs/DESIGN.md: values under secret-looking keys never reach a snapshot.
             repository.additions[digest] = {"values.yaml": redact_yaml(reply.body)}
         repository.waiting -= 1
         if repository.waiting == 0:
@@ -442,96 +336,6 @@ class _Run:
     def _repository_done(self) -> None:
         self._repositories_done += 1
         self._report_progress()
-
-    # -- the document -----------------------------------------------------------------------
-
-    def _document(self, version: str | None, taken_at: str) -> dict[str, Any]:
-        projects = []
-        for project in sorted(self._projects, key=lambda p: p.position):
-            repositories = []
-            for repository in sorted(project.repositories, key=lambda r: r.position):
-                if repository.failed or repository.artifacts is None:
-                    continue
-                entry: dict[str, Any] = {
-                    "repository": repository.payload,
-                    "artifacts": repository.artifacts,
-                }
-                if repository.additions:
-                    # In artifact order, whatever order the answers came in.
-                    entry["additions"] = {
-                        a["digest"]: repository.additions[a["digest"]]
-                        for a in repository.artifacts
-                        if a.get("digest") in repository.additions
-                    }
-                repositories.append(entry)
-            projects.append({
-                "project": project.payload,
-                "retention": project.retention,
-                "immutable_rules": project.immutable_rules,
-                "repositories": repositories,
-            })
-        incomplete = [
-            {"what": what, "reason": reason}
-            for _, what, reason in sorted(self._incomplete, key=lambda item: item[0])
-        ]
-        return {
-            "schema": SNAPSHOT_SCHEMA,
-            "harbor": self._client.url,
-            "harbor_version": version,
-            "taken_at": taken_at,
-            "incomplete": incomplete,
-            "projects": projects,
-        }
-
-
-def _expected(payload: Mapping[str, Any], key: str) -> tuple[int, str] | None:
-    """A count Harbor gives beside a list (``artifact_count``, ``repo_count``), to check the
-    list against; None when it is missing or not a count."""
-    count = payload.get(key)
-    if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 10 ** 18:
-        return count, key
-    return None
-
-
-def _index_of(artifacts: Iterable[Any], digest: str) -> int:
-    for index, artifact in enumerate(artifacts):
-        if isinstance(artifact, dict) and artifact.get("digest") == digest:
-            return index
-    return -1
-
-
-# What Harbor stores as an artifact's digest (go-digest's algorithms, lower-case hex): a
-# digest is how a running pod's reference finds its artifact, so a corrupted one must not
-# pass for an artifact that nothing uses.
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
-
-
-def _bad_digest(artifacts: list[Any]) -> str | None:
-    for index, artifact in enumerate(artifacts):
-        digest = artifact.get("digest") if isinstance(artifact, dict) else None
-        if isinstance(digest, str) and not _DIGEST.fullmatch(digest):
-            return f"artifacts[{index}].digest {digest[:80]!r} is not a digest"
-    return None
-
-
-def _unreadable(repository: Mapping[str, Any], artifacts: list[Any]) -> str | None:
-    """Why the snapshot reader would reject this repository, if it would. Checked here so
-    that one odd repository becomes an incomplete entry instead of an unreadable file."""
-    probe = {
-        "schema": SNAPSHOT_SCHEMA,
-        "taken_at": "1970-01-01T00:00:00Z",
-        "projects": [{
-            "project": {"name": "probe"},
-            "retention": None,
-            "immutable_rules": [],
-            "repositories": [{"repository": repository, "artifacts": artifacts}],
-        }],
-    }
-    try:
-        parse_snapshot(probe, "probe")
-    except InputError as exc:
-        return str(exc).removeprefix("probe: ").removeprefix("projects[0].repositories[0].")
-    return None
 
 
 def fetch_snapshot(
@@ -562,7 +366,7 @@ def fetch_snapshot(
     collecting = gc.isenabled()
     gc.enable()
     try:
-        return _Run(client, progress, with_policies, with_additions).fetch(
+        return _Fetch(client, progress, with_policies, with_additions).fetch(
             names, all_projects, clock
         )
     finally:

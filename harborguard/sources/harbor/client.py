@@ -12,7 +12,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,12 +21,16 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import Request
 
-import httpcore
 import httpx
 
 from harborguard import __version__, jsonio
 from harborguard.errors import InputError
 from harborguard.redact import mask_url, split_userinfo, url_has_password
+from harborguard.sources.harbor.deadline import (
+    REQUEST_DEADLINE,
+    DeadlinePassed,
+    bound_by_deadline,
+)
 
 API = "/api/v2.0"
 
@@ -81,7 +85,7 @@ class HarborClient:
 
     ``http``: an ``httpx.Client`` to use (tests, or a caller with its own transport); its
     cookie jar is replaced by one that stores nothing, and its connections get the request
-    deadline (see ``_bound_by_deadline``). Without it the client is built here
+    deadline (see ``deadline.bound_by_deadline``). Without it the client is built here
     with TLS verification on (``ca_bundle`` adds a private CA) and a connection pool the
     size of ``concurrency``.
     """
@@ -162,7 +166,7 @@ class HarborClient:
                     max_connections=concurrency, max_keepalive_connections=concurrency
                 ),
             )
-        _bound_by_deadline(http)
+        bound_by_deadline(http)
         # A jar, not an httpx.Cookies: httpx would copy a Cookies into a default jar.
         http.cookies = _NoCookieJar()
         self._http = http
@@ -215,7 +219,7 @@ class HarborClient:
                 answer = self._attempt(url, headers)
             except httpx.TimeoutException as exc:
                 status, last = None, f"timed out ({type(exc).__name__})"
-            except _Deadline:
+            except DeadlinePassed:
                 status, last = None, (f"timed out (the whole answer did not come within "
                                       f"{self._deadline:g} s)")
             except _TooLarge:
@@ -262,7 +266,7 @@ class HarborClient:
     def _attempt(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response, bytes]:
         """One request and its whole body, within the deadline and the size bound."""
         deadline = time.monotonic() + self._deadline
-        _DEADLINE.at = deadline
+        REQUEST_DEADLINE.at = deadline
         try:
             with self._http.stream("GET", url, headers=headers,
                                    timeout=self._timeout) as response:
@@ -274,10 +278,10 @@ class HarborClient:
                         raise _TooLarge
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
-                        raise _Deadline
+                        raise DeadlinePassed
                 return response, b"".join(chunks)
         finally:
-            _DEADLINE.at = None
+            REQUEST_DEADLINE.at = None
 
     def _reply(self, path: str, response: httpx.Response, content: bytes,
                text: bool) -> Reply | Failure:
@@ -359,89 +363,5 @@ def _retry_after(value: str | None) -> float | None:
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
-class _Deadline(Exception):
-    """The whole answer did not come within the request's deadline."""
-
-
 class _TooLarge(Exception):
     """The answer is larger than MAX_RESPONSE_BYTES."""
-
-
-class _ThreadDeadline(threading.local):
-    at: float | None = None
-
-
-# The deadline of the request the current thread performs (one request per thread at once).
-_DEADLINE = _ThreadDeadline()
-
-
-def _remaining(timeout: float | None, error: type[Exception]) -> float | None:
-    """``timeout`` shortened to what is left of the thread's request deadline."""
-    at = _DEADLINE.at
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0:
-        raise error("the whole answer did not come within the deadline")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read, write and TLS handshake waits no longer than what is
-    left of the current request's deadline: a server that trickles its headers or body a
-    byte at a time is cut off at the deadline, not after --timeout per byte."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(
-            ssl_context, server_hostname, _remaining(timeout, httpcore.ConnectTimeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(
-            host, port, _remaining(timeout, httpcore.ConnectTimeout), local_address,
-            socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None
-                            ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(
-            path, _remaining(timeout, httpcore.ConnectTimeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _bound_by_deadline(http: httpx.Client) -> None:
-    """Puts the deadline under the connections of the client harborguard built (its direct
-    and proxy transports). httpx offers no public hook for this; where the pool is not as
-    expected, the deadline is still checked between the chunks of a body."""
-    transports = [getattr(http, "_transport", None),
-                  *getattr(http, "_mounts", {}).values()]
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and \
-                not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
