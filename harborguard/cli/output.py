@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,6 +27,12 @@ def on_terminal(stream: Any) -> bool:
 
 def error(line: str) -> None:
     click.echo(f"harborguard: error: {line}", err=True)
+
+
+def say_incomplete(items: Iterable[dict[str, Any]]) -> None:
+    """Always said, even with --quiet: an incomplete result must not pass unnoticed."""
+    for item in items:
+        click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
 
 
 def progress_bar(label: str, *, quiet: bool) -> tuple[ProgressHook | None, Callable[[], None]]:
@@ -76,9 +82,7 @@ def say(inv: Invocation, outcome: Outcome) -> None:
         # The table shows its notes itself; elsewhere they would be lost in the file.
         for note in report["notes"]:
             click.echo(f"harborguard: note: {note}", err=True)
-    for item in report["incomplete"]:
-        # Always said, even with --quiet: an incomplete result must not pass unnoticed.
-        click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
+    say_incomplete(report["incomplete"])
 
 
 def to_stdout(data: bytes | str) -> None:

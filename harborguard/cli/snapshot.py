@@ -9,7 +9,7 @@ import click
 
 from harborguard.cli import Exit, core_errors
 from harborguard.cli.options import global_options, output_path, resolve
-from harborguard.cli.output import error
+from harborguard.cli.output import error, say_incomplete
 from harborguard.commands.snapshot import run_snapshot
 from harborguard.outfile import write_atomically
 
@@ -37,6 +37,5 @@ def command(ctx: click.Context, /, projects: tuple[str, ...], all_projects: bool
         write_atomically(output, [fetched.content])
         if not inv.get("quiet"):
             click.echo(f"harborguard: wrote {output}: {fetched.summary}", err=True)
-            for item in fetched.missing:
-                click.echo(f"harborguard: incomplete: {item['what']}: {item['reason']}", err=True)
+            say_incomplete(fetched.missing)
         sys.exit(int(Exit.INCOMPLETE if fetched.incomplete else Exit.OK))
