@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
@@ -16,6 +17,9 @@ from harborguard.imageref import ImageRef, parse_image_ref
 from harborguard.redact import mask_userinfo
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
+
+if TYPE_CHECKING:
+    from harborguard.gather import EvidenceOptions, Gathered
 
 
 def helm_drift(
@@ -167,3 +171,24 @@ def _absent_components(
             "deployed, or not running",
         ))
     return found
+
+
+def absence_judge(evidence: EvidenceOptions, gathered: Gathered) -> Callable[[str | None], bool]:
+    """Which components' absence from the cluster the evidence can tell: a helmfile
+    component whose chart images are all known, in a namespace the kubectl evidence
+    covers: every namespace when kubectl read the whole cluster (live without --namespace,
+    or a saved dump with kube-system and at least two other namespaces in it, as an
+    all-namespaces dump has)."""
+    namespaces = {u.where.split("/", 1)[0] for u in gathered.usages
+                  if u.source == "kubectl" and u.where.count("/") >= 2}
+    whole = (evidence.use_kubectl and evidence.namespace is None) or (
+        "kube-system" in namespaces and len(namespaces) >= 3)
+    unresolved = {f.component for f in gathered.findings if f.code == "unresolved-reference"}
+    spaces = {c.name: c.namespace for c in gathered.components}
+
+    def judge(component: str | None) -> bool:
+        if component is None or component not in spaces or component in unresolved:
+            return False
+        return whole or spaces[component] in namespaces
+
+    return judge

@@ -430,3 +430,18 @@ def load_json_or_yaml(text: str, path: str) -> Any:
         raise InputError(f"{path}: {exc}") from None
     except yamlread.LOAD_ERRORS as exc:
         raise InputError(f"{path}: not valid JSON or YAML{yamlread.problem(exc)}") from None
+
+
+def unknown_key_notes(path: str, policy: RetentionPolicy) -> list[str]:
+    """A key Harbor has no field for is ignored, as Harbor's decoder ignores it; a typo
+    ("tag_selector") then silently changes the policy, so say so, with the likely key."""
+    from difflib import get_close_matches
+
+    notes = []
+    for where in policy.unknown_keys:
+        key = where.rsplit(".", 1)[-1]
+        guess = get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.7)
+        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        notes.append(f"{path}: {where} is not a field of Harbor's retention policy; Harbor "
+                     f"ignores it, and so does this run{hint}")
+    return notes

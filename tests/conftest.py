@@ -11,6 +11,11 @@ import jsonschema
 import pytest
 
 import harborguard.cli
+import harborguard.commands.check
+import harborguard.commands.diff
+import harborguard.commands.drift
+import harborguard.commands.loading
+import harborguard.commands.simulate
 import harborguard.report.build
 
 _original_build = harborguard.report.build.build_report
@@ -42,5 +47,8 @@ def _checked_build(*args: Any, **kwargs: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _validate_every_report(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(harborguard.report.build, "build_report", _checked_build)
-    monkeypatch.setattr(harborguard.cli, "build_report", _checked_build)
+    for module in (harborguard.commands.check, harborguard.commands.diff,
+                   harborguard.commands.drift, harborguard.commands.loading,
+                   harborguard.commands.simulate):
+        monkeypatch.setattr(module, "build_report", _checked_build)
     yield

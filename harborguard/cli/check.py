@@ -1,0 +1,38 @@
+"""harborguard check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from harborguard.cli import conclude, core_errors
+from harborguard.cli.options import (
+    evidence_options,
+    global_options,
+    resolve_with_evidence,
+    simulate_options,
+    source_options,
+)
+from harborguard.commands.check import run_check
+
+
+@click.command("check")
+@source_options
+@simulate_options
+@evidence_options
+@global_options
+@click.pass_context
+def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
+            all_projects: bool | None, policy: str | None, now: str | None,
+            order: str | None, version_pattern: str | None, fmt: str | None,
+            output: str | None, fail_on: str | None, registry_alias: tuple[str, ...],
+            **local: Any) -> None:
+    """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
+    the deployment repository (--manifests, --history) and Helm (--helm)."""
+    local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
+    with core_errors():
+        inv, evidence = resolve_with_evidence(
+            ctx, local, output, snapshot=snapshot_path, policy=policy, now=now, order=order,
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern)
+        conclude(inv, run_check(inv, evidence, registry_alias))

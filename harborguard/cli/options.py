@@ -1,0 +1,222 @@
+"""Options shared by the commands, and the settings of an invocation: each option from
+the command line, else the environment, else the config file (harborguard.config)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from harborguard import __version__
+from harborguard.cli import BadInput
+from harborguard.cli.output import on_terminal, progress_bar
+from harborguard.commands import Invocation
+from harborguard.config import Resolver, load_config
+from harborguard.errors import InputError
+from harborguard.report import FORMATTERS
+
+if TYPE_CHECKING:
+    from harborguard.gather import EvidenceOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """-o "" (an unset variable in a CI script) must not mean standard output."""
+    if value is not None and not value.strip():
+        raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
+                       "to write to standard output")
+    return value
+
+
+GLOBAL_NAMES = (
+    "harbor", "username", "password_stdin", "ca_bundle", "timeout", "concurrency",
+    "harbor_version", "config", "quiet", "no_progress",
+)
+
+
+def option_group(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options applied as one decorator, in the order given."""
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+global_options = option_group(
+    click.version_option(__version__, "--version", prog_name="harborguard",
+                         message="%(prog)s %(version)s"),
+    click.option("--harbor", metavar="URL", help="Harbor base URL [env HARBOR_URL]."),
+    click.option("--username", metavar="NAME",
+                 help="Harbor user or robot account, e.g. robot$proj+ci [env HARBOR_USERNAME]."),
+    click.option("--password-stdin", is_flag=True, default=None,
+                 help="Read the password from standard input (else HARBOR_PASSWORD)."),
+    click.option("--ca-bundle", metavar="PATH", help="CA bundle for a private CA."),
+    click.option("--timeout", metavar="SECONDS",
+                 help="Seconds for each request's whole answer (default 30)."),
+    click.option("--concurrency", metavar="N", help="Parallel requests to Harbor (default 8)."),
+    click.option("--harbor-version", metavar="V",
+                 help="Harbor release whose retention behaviour to reproduce "
+                      "(default: the snapshot's or server's; unknown or newer: main)."),
+    click.option("--config", metavar="PATH",
+                 help="Config file (default ./harborguard.yaml if present)."),
+    click.option("--quiet", is_flag=True, default=None, help="No notes on stderr."),
+    click.option("--no-progress", is_flag=True, default=None, help="No progress bar."),
+)
+
+source_options = option_group(
+    click.option("--snapshot", "snapshot_path", metavar="FILE",
+                 help="A harborguard.snapshot/v1 file (see `harborguard snapshot`)."),
+    click.option("--project", "projects", metavar="P", multiple=True,
+                 help="Read this project live from --harbor (repeatable)."),
+    click.option("--all-projects", is_flag=True, default=None,
+                 help="Read every project the account can list, live from --harbor."),
+)
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
+    help="Output format (default: table on a terminal, else json).")
+report_output_option = click.option(
+    "-o", "--output", metavar="FILE", callback=output_path,
+    help="Write the report to FILE atomically.")
+
+simulate_options = option_group(
+    click.option("--policy", metavar="FILE",
+                 help="Evaluate this policy (Harbor's JSON, or YAML) instead of each project's."),
+    click.option("--now", metavar="TIME",
+                 help="RFC 3339 time to evaluate at (default: the snapshot's taken_at, or now)."),
+    click.option("--order", type=click.Choice(["push", "semver"]), default=None,
+                 help="push: Harbor's behaviour (default); semver: what-if ranking by version."),
+    click.option("--version-pattern", metavar="REGEX",
+                 help="Read versions from tags with this regex (named groups major, minor, "
+                      "patch, optional pre and key)."),
+    format_option,
+    report_output_option,
+    click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+                 help="Lowest finding severity that makes the exit code 1 (default error)."),
+)
+
+kubectl_options = option_group(
+    click.option("--kubectl", "use_kubectl", is_flag=True, default=None,
+                 help="Ask the cluster: runs `kubectl get pods,...,controllerrevisions -o json`."),
+    click.option("--context", metavar="C", help="kubectl context."),
+    click.option("--namespace", metavar="N", help="Only this namespace (default: all)."),
+    click.option("--kubectl-json", metavar="FILE", multiple=True,
+                 help="Saved `kubectl get ... -o json` output (repeatable)."),
+)
+
+manifest_options = option_group(
+    click.option("--manifests", metavar="DIR",
+                 help="A deployment repository checkout (toolforge-deploy layout, Helm values, "
+                      "Kubernetes YAML)."),
+    click.option("--environment", metavar="ENV",
+                 help="Which environment's values the manifests deploy, e.g. tools."),
+    click.option("--image-tag-template", metavar="TEMPLATE",
+                 help="The image tag a chart version deploys, e.g. {version}_image."),
+    click.option("--helm", "use_helm", is_flag=True, default=None,
+                 help="Ask the cluster: runs `helm list --all-namespaces -o json`."),
+    click.option("--helm-json", metavar="FILE", multiple=True,
+                 help="Saved `helm list --all-namespaces -o json` output (repeatable)."),
+)
+
+evidence_options = option_group(
+    kubectl_options,
+    manifest_options,
+    click.option("--history", metavar="N",
+                 help="Also protect the N versions before HEAD in the manifests' git history "
+                      "(default 1 when --manifests is a git checkout)."),
+    click.option("--registry-alias", metavar="HOST", multiple=True,
+                 help="Another name of the same Harbor in image references (repeatable)."),
+)
+
+EVIDENCE_NAMES = ("use_kubectl", "context", "namespace", "kubectl_json", "manifests",
+                  "environment", "image_tag_template", "use_helm", "helm_json", "history")
+
+
+def _merged_globals(ctx: click.Context, local: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(ctx.obj or {})
+    for name in GLOBAL_NAMES:
+        if local.get(name) is not None:
+            merged[name] = local[name]
+    return merged
+
+
+def command_values(**values: Any) -> dict[str, Any]:
+    """A command's own options under their long names."""
+    return {k.replace("_", "-"): v for k, v in values.items()}
+
+
+def resolve(ctx: click.Context, local: dict[str, Any], command: dict[str, Any],
+            output: str | None = None) -> Invocation:
+    """The invocation's settings: the group's and the command's global options
+    (``local``), the command's own (``command``, long names), the environment and the
+    config file. Every value given anywhere is checked here (a bad one: exit 2)."""
+    options = _merged_globals(ctx, local)
+    for name in ("projects", "all_projects", "snapshot"):
+        if local.get(name):
+            options[name] = local[name]
+    config = load_config(options.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None)
+    cli_values = {k.replace("_", "-"): v for k, v in {**options, **command}.items()}
+    resolver = Resolver(cli_values, os.environ, config)
+    resolver.check_all()
+    inv = Invocation(resolver, options, output=output, password=lambda: _password(options))
+    inv.format = str(inv.get("format") or ("table" if output is None and on_terminal(sys.stdout)
+                                           else "json"))
+    quiet = bool(inv.get("no-progress") or inv.get("quiet"))
+    inv.progress = lambda label: progress_bar(label, quiet=quiet)
+    return inv
+
+
+def _password(options: dict[str, Any]) -> str | None:
+    if options.get("password_stdin"):
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise InputError("--password-stdin: standard input is empty")
+        return value
+    return os.environ.get("HARBOR_PASSWORD") or None
+
+
+def split_evidence(local: dict[str, Any]) -> dict[str, Any]:
+    """Takes the evidence options out of a command's keyword arguments."""
+    return {name: local.pop(name, None) for name in EVIDENCE_NAMES}
+
+
+def resolve_with_evidence(ctx: click.Context, local: dict[str, Any], output: str | None,
+                          **command: Any) -> tuple[Invocation, EvidenceOptions]:
+    """resolve for the commands that take EVIDENCE (check, diff)."""
+    values = split_evidence(local)
+    inv = resolve(ctx, local, command_values(
+        **command, manifests=values["manifests"], environment=values["environment"],
+        history=values["history"], image_tag_template=values["image_tag_template"]),
+        output)
+    inv.evidence = []  # no evidence given: said as such, never "nothing in use"
+    return inv, evidence_settings(inv, values)
+
+
+def evidence_settings(inv: Invocation, values: dict[str, Any]) -> EvidenceOptions:
+    """The evidence sources to read, from the command line's ``values`` and the settings."""
+    from harborguard.gather import EvidenceOptions
+
+    history = inv.get("history")
+    manifests = inv.get("manifests")
+    environment = inv.get("environment")
+    if manifests and not environment:
+        raise InputError("--manifests needs --environment ENV (e.g. tools): which values apply")
+    return EvidenceOptions(
+        use_kubectl=bool(values.get("use_kubectl")),
+        context=values.get("context"),
+        namespace=values.get("namespace"),
+        kubectl_json=tuple(values.get("kubectl_json") or ()),
+        manifests=manifests,
+        environment=environment,
+        history=history,
+        use_helm=bool(values.get("use_helm")),
+        helm_json=tuple(values.get("helm_json") or ()),
+        image_tag_template=inv.get("image-tag-template"),
+        timeout=inv.get("timeout"),
+    )

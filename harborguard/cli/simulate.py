@@ -1,0 +1,48 @@
+"""harborguard simulate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from harborguard.cli import conclude, core_errors
+from harborguard.cli.options import (
+    command_values,
+    global_options,
+    resolve,
+    simulate_options,
+    source_options,
+)
+from harborguard.commands.simulate import run_in_parts, run_simulate
+from harborguard.outfile import PartsFailed
+
+
+@click.command("simulate")
+@source_options
+@simulate_options
+@click.option("--jobs", metavar="N",
+              help="Processes for a snapshot file written as JSON, at most 4 (default: "
+                   "one per CPU available from a 4 MB snapshot on; 1: one process).")
+@global_options
+@click.pass_context
+def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
+            all_projects: bool | None, policy: str | None, now: str | None,
+            order: str | None, version_pattern: str | None, fmt: str | None,
+            output: str | None, fail_on: str | None, jobs: str | None,
+            **local: Any) -> None:
+    """Dry-run the retention policy: what each repository keeps and deletes, and why."""
+    local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
+    with core_errors():
+        inv = resolve(ctx, local, command_values(
+            snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
+            fail_on=fail_on, version_pattern=version_pattern, jobs=jobs), output)
+        in_parts = run_in_parts(inv)
+        if in_parts is not None:
+            try:
+                conclude(inv, in_parts.outcome)
+            except PartsFailed:
+                pass  # a part could not write its share: run whole, below
+            finally:
+                in_parts.close()
+        conclude(inv, run_simulate(inv))

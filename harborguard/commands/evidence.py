@@ -1,0 +1,54 @@
+"""Evidence of use from every source, matched against a simulation (check, diff)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from harborguard.commands.invocation import Invocation
+from harborguard.errors import InputError
+from harborguard.findings import Finding
+from harborguard.model import Incomplete, Snapshot
+from harborguard.simulate import RunResult
+
+if TYPE_CHECKING:
+    from harborguard.check import CheckResult
+    from harborguard.gather import EvidenceOptions
+
+
+def needs_additions(evidence: EvidenceOptions) -> bool:
+    """The charts' values.yaml tell the images a deployed chart runs."""
+    return bool(evidence.manifests or evidence.use_helm or evidence.helm_json)
+
+
+def cross_check(inv: Invocation, result: RunResult, snapshot: Snapshot,
+                evidence: EvidenceOptions,
+                aliases: Sequence[str]) -> tuple[CheckResult, list[Finding]]:
+    """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
+    from harborguard.check import alias_host, check, harbor_host
+    from harborguard.gather import gather
+
+    try:
+        named = [alias_host(a) for a in (*aliases, *inv.get("registry-alias")) if a]
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    hosts = [h for h in (harbor_host(snapshot.harbor), *named) if h]
+    if not hosts:
+        raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
+                         "the registry name image references use")
+    gathered = gather(evidence, snapshot, hosts)
+    inv.incomplete.extend(gathered.incomplete)
+    inv.notes.extend(gathered.notes)
+    inv.history = gathered.history
+    inv.evidence = [covered.as_report() for covered in gathered.evidence]
+    checked = check(result, gathered.usages, hosts)
+    if checked.no_harbor_reference:
+        # Harbor read through another name (an internal URL, a port-forward) than the one
+        # the cluster pulls from: nothing matched, which is not "nothing in use".
+        named = sorted(checked.foreign, key=lambda h: (-checked.foreign[h], h))
+        inv.incomplete.append(Incomplete(
+            what="evidence of use",
+            reason=f"no image reference names this Harbor ({', '.join(hosts)}), but "
+            f"{sum(checked.foreign.values())} name its repositories under "
+            f"{', '.join(named)}; if that is this Harbor, add --registry-alias {named[0]}"))
+    return checked, [*checked.findings, *gathered.findings]

@@ -1,0 +1,213 @@
+"""The data a command runs on: a snapshot file or a live read of Harbor, the time to
+evaluate at, the Harbor release to reproduce, and the simulation over them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harborguard.commands.invocation import Invocation
+from harborguard.commands.outcome import Outcome, RefusedAfter, outcome
+from harborguard.errors import InputError, SourceError
+from harborguard.expiry import Later
+from harborguard.harborversion import is_harbor_version
+from harborguard.harborversion import resolve as resolve_behaviour
+from harborguard.model import Incomplete, Snapshot
+from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
+from harborguard.redact import mask_url
+from harborguard.report.build import Source, build_report
+from harborguard.retention.semver_order import SemverRanker
+from harborguard.simulate import RunResult, simulate
+from harborguard.snapshot import load_snapshot, parse_snapshot
+from harborguard.timeutil import parse_nanos, utc_now_nanos
+from harborguard.versions import VersionPattern
+
+
+class HarborUnreadable(Exception):
+    """Harbor could not be read at all: the run is incomplete (exit 3)."""
+
+
+def harbor_client(inv: Invocation) -> Any:
+    from harborguard.sources.harbor import HarborClient
+
+    url = inv.get("harbor")
+    if not url:
+        raise InputError("--project/--all-projects read a live Harbor: give --harbor URL "
+                         "(or HARBOR_URL)")
+    return HarborClient(
+        url,
+        username=inv.get("username"),
+        password=inv.password(),
+        ca_bundle=inv.get("ca-bundle"),
+        timeout=inv.get("timeout"),
+        concurrency=inv.get("concurrency"),
+    )
+
+
+def load_source(inv: Invocation, *, need_policies: bool,
+                need_additions: bool = False) -> tuple[Snapshot, str | None]:
+    """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
+    path, projects, all_projects = source_choice(inv)
+    if path:
+        return load_snapshot(path), path
+    if not projects and not all_projects:
+        raise InputError(
+            "no data source: give --snapshot FILE, or --harbor URL with --project P "
+            "(repeatable) or --all-projects"
+        )
+    from harborguard.sources.harbor import fetch_snapshot
+
+    progress, stop = inv.progress("reading Harbor")
+    try:
+        with harbor_client(inv) as client:
+            data = fetch_snapshot(client, projects, all_projects=all_projects,
+                                  progress=progress, with_policies=need_policies,
+                                  with_additions=need_additions)
+    except SourceError as exc:
+        raise HarborUnreadable(str(exc)) from None
+    finally:
+        stop()
+    try:
+        return parse_snapshot(data, client.url), None
+    except InputError as exc:
+        # Harbor's answers, not a file the user named: not understood is incomplete (3).
+        raise HarborUnreadable(f"an answer could not be understood: {exc}") from None
+
+
+def source_choice(inv: Invocation) -> tuple[str | None, list[str], bool]:
+    """(snapshot path, projects to read live, all projects?)."""
+    cli_projects = list(inv.options.get("projects") or ())
+    cli_all = bool(inv.options.get("all_projects"))
+    if cli_projects or cli_all:
+        # The command line chose a live read: a snapshot from the environment or the
+        # config file does not apply (and one on the command line is a contradiction).
+        path = inv.options.get("snapshot")
+        projects, all_projects = cli_projects, cli_all
+    else:
+        path = inv.get("snapshot")
+        projects = [] if path else list(inv.get("project"))
+        all_projects = False if path else bool(inv.get("all-projects"))
+    if path and (projects or all_projects):
+        raise InputError("give either --snapshot FILE or --project/--all-projects, not both")
+    return path, projects, all_projects
+
+
+def unreadable_harbor(inv: Invocation, exc: HarborUnreadable, command: str) -> Outcome:
+    """Harbor could not be read: still a report (exit 3) saying what is missing, so a CI
+    job keeps its artifact exactly when it needs it."""
+    said = f"cannot read Harbor: {exc}"
+    harbor = inv.get("harbor")
+    inv.incomplete.append(Incomplete(what=mask_url(harbor) if harbor else "harbor",
+                                     reason=str(exc)))
+    try:
+        asked = asked_version(inv)
+    except InputError as bad:
+        raise RefusedAfter(str(bad), [said]) from None
+    result = RunResult(now_ns=whole_seconds(utc_now_nanos()), order=inv.get("order") or "push",
+                       behaviour=resolve_behaviour(asked), projects=(),
+                       findings=(), incomplete=())
+    source = Source(harbor=mask_url(harbor) if harbor else None, snapshot=None,
+                    policy=inv.get("policy") or "harbor")
+    return outcome(inv, result, build_report(result, source, command=command), errors=[said])
+
+
+def whole_seconds(nanos: int) -> int:
+    return nanos - nanos % 1_000_000_000
+
+
+def now(inv: Invocation, snapshot: Snapshot, live: bool, default: int | None = None) -> int:
+    """--now, else the snapshot's taken_at, else ``default`` or the current second."""
+    if inv.get("now") == "":  # given, but empty: not "the default"
+        raise InputError(f"{inv.resolver.origin('now')}: empty; give an RFC 3339 time with a "
+                         "zone, e.g. 2026-03-01T00:00:00Z, or leave it out")
+    text = inv.get("now") or (None if live else snapshot.taken_at)
+    if not text:
+        return default if default is not None else whole_seconds(utc_now_nanos())
+    try:
+        return parse_nanos(text)
+    except ValueError:
+        where = inv.resolver.origin("now") if inv.get("now") else "taken_at of the snapshot"
+        raise InputError(
+            f"{where}: {text!r} is not an RFC 3339 time with a zone, e.g. 2026-03-01T00:00:00Z"
+        ) from None
+
+
+def asked_version(inv: Invocation) -> str | None:
+    """--harbor-version as given: one that names no Harbor release is a typo (exit 2); a
+    snapshot's own odd version only gets a warning (the server said so)."""
+    asked = inv.get("harbor-version")
+    if asked and not is_harbor_version(asked):
+        raise InputError(f"{inv.resolver.origin('harbor-version')}: {asked!r} is not a Harbor "
+                         "version (for example v2.11.0 or 2.9.5); leave it out to use the "
+                         "version the snapshot or server reports")
+    return str(asked) if asked else None
+
+
+def version_pattern(inv: Invocation) -> VersionPattern | None:
+    source = inv.get("version-pattern")
+    if not source:
+        return None
+    try:
+        return VersionPattern(source)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+@dataclass
+class Prepared:
+    """A loaded snapshot and everything a simulation of it is run with."""
+
+    snapshot: Snapshot
+    snapshot_path: str | None
+    now_ns: int
+    behaviour: Any
+    pattern: VersionPattern | None
+    ranker: SemverRanker | None
+
+    def simulate(self, policy: RetentionPolicy | None, order: str) -> RunResult:
+        return simulate(self.snapshot, self.now_ns, self.behaviour, policy=policy, order=order,
+                        ranker=self.ranker, pattern=self.pattern)
+
+    def later(self, policy: RetentionPolicy | None, order: str) -> Later:
+        """The same simulation of some projects at a later time (expiry.py)."""
+        def run_later(projects: Sequence[str], now_ns: int) -> RunResult:
+            wanted = set(projects)
+            part = dataclasses.replace(self.snapshot, projects=tuple(
+                p for p in self.snapshot.projects if p.name in wanted))
+            return simulate(part, now_ns, self.behaviour, policy=policy, order=order,
+                            ranker=self.ranker, pattern=self.pattern)
+        return run_later
+
+
+def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = False) -> Prepared:
+    pattern = version_pattern(inv)
+    ranker = SemverRanker(pattern) if inv.get("order") == "semver" else None
+    snapshot, snapshot_path = load_source(inv, need_policies=need_policies,
+                                          need_additions=need_additions)
+    now_ns = now(inv, snapshot, live=snapshot_path is None)
+    behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
+    return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """The simulation of --policy (else each project's own) over the data source."""
+
+    result: RunResult
+    snapshot: Snapshot
+    source: Source
+    later: Later
+
+
+def simulate_policy(inv: Invocation, *, need_additions: bool = False) -> Simulated:
+    policy_path = inv.get("policy")
+    policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
+    if policy is not None:
+        inv.notes.extend(unknown_key_notes(policy_path, policy))
+    prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions)
+    result = prepared.simulate(policy, inv.get("order"))
+    source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
+                    policy=policy_path or "harbor")
+    return Simulated(result, prepared.snapshot, source, prepared.later(policy, inv.get("order")))

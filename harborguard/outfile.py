@@ -1,0 +1,96 @@
+"""An output file written whole or not at all: a reader never sees half a report."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harborguard import console
+from harborguard.errors import InputError
+
+if TYPE_CHECKING:
+    from harborguard.parts import Fill
+    from harborguard.report.json import Chunk
+
+
+class PartsFailed(Exception):
+    """A part could not write its share of the report: run whole instead."""
+
+
+def write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = None) -> None:
+    """Writes ``chunks`` to a temporary file beside ``path`` and renames it into place, so
+    a reader never sees half a report. Holes among the chunks are left for ``fill``
+    (the parts of a run write them); if it fails, nothing is written: PartsFailed.
+    A symbolic link is followed (the file it names is replaced, the link stays); a path
+    that is not a regular file (/dev/null, a named pipe) is written to, never replaced."""
+    from harborguard.report.json import layout
+
+    if not path:
+        raise InputError("-o/--output: the file name is empty")
+    own, holes, size = layout(chunks)
+    target = Path(os.path.realpath(path))
+    existing = existing_mode(target)
+    if existing is not None and not stat.S_ISREG(existing):
+        if holes:
+            raise PartsFailed  # parts write at offsets: only into a regular file
+        try:
+            with open(target, "wb") as handle:
+                handle.writelines(chunk for _, chunk in own)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc}") from None
+        return
+    directory = target.parent
+    if not directory.is_dir():
+        raise InputError(f"{path}: directory {directory} does not exist")
+    try:
+        with console.deferred():  # a signal now waits until the file is tracked
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+            console.track(tmp)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc}") from None
+    try:
+        console.test_point("writing")
+        with os.fdopen(fd, "wb") as handle:
+            if not holes:
+                handle.writelines(chunk for _, chunk in own)
+            else:
+                for offset, chunk in own:
+                    handle.seek(offset)
+                    handle.write(chunk)
+                handle.truncate(size)
+                handle.flush()
+                if fill is None or not fill(tmp, holes):
+                    raise PartsFailed
+        # mkstemp makes the file private; give it the mode a plain write would.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, existing & 0o777 if existing is not None else 0o666 & ~mask)
+        with console.deferred():
+            os.replace(tmp, target)
+            console.untrack(tmp)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        console.untrack(tmp)
+        raise InputError(f"{path}: cannot write: {exc}") from None
+    except BaseException:  # PartsFailed, or interrupted: no partial file left behind
+        # (should a signal cut this short, console.stopped removes the tracked file)
+        Path(tmp).unlink(missing_ok=True)
+        console.untrack(tmp)
+        raise
+
+
+def existing_mode(path: Path) -> int | None:
+    """The mode of what ``path`` names now; None if nothing is there (or it cannot be
+    looked at)."""
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return None
+
+
+def is_regular(path: str) -> bool:
+    return stat.S_ISREG(existing_mode(Path(path)) or 0)
