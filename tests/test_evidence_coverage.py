@@ -499,3 +499,25 @@ def test_an_all_clear_under_order_semver_says_it_is_a_what_if(tmp_path: Path, ho
     text = " ".join(result.stdout.split())
     assert "Nothing in use would be deleted." not in text
     assert "not checked: Harbor's own ranking (this is the --order semver what-if" in text
+
+
+def test_a_running_build_replaced_by_its_moved_tag_qualifies_the_all_clear(
+        tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.builders import T, art, dig, policy, rule, snapshot
+
+    data = snapshot({"foo": [art("new", ["latest"], T - timedelta(days=1)),
+                             art("old", None, T - timedelta(days=9))]},
+                    policy(rule("latestPushedK", 1)), project="tool-foo")
+    data["harbor"] = f"https://{HOST}"
+    snap = write_json(tmp_path / "s.json", data)
+    pod = _pod("foo", f"{HOST}/tool-foo/foo:latest")
+    pod["status"] = {"containerStatuses": [{"name": "c", "image": f"{HOST}/tool-foo/foo:latest",
+                                            "imageID": f"{HOST}/tool-foo/foo@{dig('old')}"}]}
+    cluster = write_json(tmp_path / "k.json", {"kind": "List", "items": [pod]})
+    code, out, err = invoke("check", "--snapshot", snap, "--kubectl-json", cluster,
+                            "--format", "markdown")
+    assert code == 0, err
+    assert "not checked: 1 running build the policy deletes while its tag now names another" \
+        in out.splitlines()[0]

@@ -102,6 +102,10 @@ def not_checked(report: dict[str, Any]) -> list[str]:
     if foreign:
         out.append(f"{_count(foreign, 'reference')} to another registry host "
                    "(foreign-registry; add --registry-alias HOST if it is this Harbor)")
+    moved = counts.get("digest-moved", 0)
+    if moved:
+        out.append(f"{_count(moved, 'running build')} the policy deletes while its tag now "
+                   "names another, which a restart would run instead (digest-moved)")
     unresolved = counts.get("unresolved-reference", 0)
     if unresolved:
         out.append(f"{_count(unresolved, 'reference')} that could not be resolved "
