@@ -39,7 +39,7 @@ from harborguard.versions import VersionPattern
 
 if TYPE_CHECKING:
     from harborguard.gather import EvidenceOptions
-    from harborguard.parts import Fill, Parted
+    from harborguard.pipeline import Fill, Parted
 
 
 class Exit(IntEnum):
@@ -704,8 +704,6 @@ def _simulate_in_parts(run: _Run, output: str | None) -> tuple[Parted, list[str]
                 return None
             jobs = parallel.available_cpus()
         jobs = min(jobs, parallel.MAX_PARTS)
-        if jobs < 2:
-            return None
         fd = os.open(path, os.O_RDONLY)
     except (InputError, OSError):
         return None
@@ -729,7 +727,7 @@ def _simulate_in_parts(run: _Run, output: str | None) -> tuple[Parted, list[str]
             now_ns = _now(run, snapshot, live=False, default=default_now)
             return now_ns, resolve_behaviour(_asked_version(run) or snapshot.harbor_version)
 
-        from harborguard.parts import Run, simulate_in_parts
+        from harborguard.pipeline import Run, simulate_in_parts
 
         parted = simulate_in_parts(path, fd, opened.st_size, jobs, Run(
             policy, policy_path or "harbor", order, ranker, pattern, fail_on, settings),
