@@ -4,7 +4,7 @@
                          repository left as bytes of the file until its turn
     step.plan_project    a project: its policy, the launcher's selection over all of its
                          repositories' names, its own row and findings
-    step.step            one repository: decisions, findings, report rows (pure)
+    step.run_repository  one repository: decisions, findings, report rows (pure)
     writer.Spill         the report's long lists (artifacts, findings), written as rows come
     simulate_in_parts    all of it for ``simulate --format json``, over ``jobs`` processes
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from harborguard import TOOL, parallel
@@ -29,7 +30,7 @@ from harborguard.findings import SEVERITY, Finding, Severity, at_or_above
 from harborguard.harborversion import Behaviour
 from harborguard.model import Snapshot
 from harborguard.pipeline.reader import Stream, open_stream, repository
-from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, step
+from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, run_repository
 from harborguard.pipeline.writer import Spill
 from harborguard.policy import RetentionPolicy
 from harborguard.redact import mask_url
@@ -46,6 +47,7 @@ __all__ = ["Parted", "Run", "plan_parts", "simulate_in_parts"]
 Places = dict[int, list[tuple[tuple[str, int], int]]]
 Fill = Callable[[str, Places], bool]
 _SPILLED = ("artifacts", "findings")
+_ACTION = itemgetter(0)  # a Decision's action
 
 
 class Parted(NamedTuple):
@@ -148,12 +150,12 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
         for j, raw in enumerate(entry.raws):
             if plan[pos + j] != index:
                 continue
-            done = step(project, j, repository(raw, f"projects[{p}].repositories[{j}]"),
-                        settings)
+            repo = repository(raw, f"projects[{p}].repositories[{j}]")
+            done = run_repository(project, j, repo, settings)
             found(done.findings)
             rows.append(done.row)
             spills["artifacts"].add(done.artifacts)
-            counts.update(d.action for d in done.outcome.decisions)
+            counts.update(map(_ACTION, done.outcome.decisions))
             counts["bytes_deleted"] += done.bytes_deleted
             counts["versioned"] += done.versioned
         pos += len(entry.raws)

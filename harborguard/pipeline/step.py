@@ -4,7 +4,7 @@ the report's rows. Pure: no I/O.
 A project is planned once (``plan_project``): its effective policy, the launcher's
 selection over all of its repositories' names (a broken repository pattern fails the
 whole project, as in Harbor), its immutable-tag rules, and what the project itself
-reports (its row, its policy findings). ``step`` then takes one repository of it.
+reports (its row, its policy findings). ``run_repository`` then takes one repository of it.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Step(NamedTuple):
     bytes_deleted: int
 
 
-def step(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
+def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
     """Repository ``index`` of the project ``plan`` through engine, analysis and report."""
     if plan.keep_all is not None:
         status, reason, error = plan.keep_all
