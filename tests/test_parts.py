@@ -320,3 +320,34 @@ def test_start_parts_and_finish_directly(tmp_path: Path) -> None:
         return index, lambda message: None
 
     assert parallel.start_parts(failing, 3) is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_stream_is_the_run_read_whole(tmp_path: Path, seed: int) -> None:
+    """The stream (--jobs 1 into a file: harborguard.pipeline, one repository at a time)
+    against the run read whole in memory (a small snapshot on standard output, no
+    --jobs): the same bytes, exit code and messages."""
+    rng = random.Random(100 + seed)
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(rng)))
+    extra = rng.choice(([], ["--order", "semver"], ["--fail-on", "warning"],
+                        ["--version-pattern", r"release-(?P<major>\d+)(?P<minor>)(?P<patch>)"]))
+    code, whole, err, _ = _run(["simulate", "--snapshot", str(path), "--format", "json",
+                                *extra])
+    (streamed_code, streamed, streamed_err), _ = _both(str(path), tmp_path, *extra)
+    assert (streamed_code, streamed, streamed_err) == (code, whole, err)
+
+
+def test_a_file_that_is_not_a_snapshot_is_refused_before_any_output(tmp_path: Path) -> None:
+    good = json.dumps(_random_snapshot(random.Random(3)))
+    head, _, tail = good.rpartition('"artifacts": [{')  # the last repository's first artifact
+    for name, text in (("broken.json", good[:-40]), ("other.json", '{"projects": []}'),
+                       ("late.json", head + '"artifacts": [1, {' + tail)):
+        path = tmp_path / name
+        path.write_text(text)
+        target = tmp_path / "report.json"
+        for jobs in ("1", "2"):
+            code, out, err, _ = _run(["simulate", "--snapshot", str(path), "--format", "json",
+                                      "-o", str(target), "--jobs", jobs])
+            assert code == 2 and not target.exists() and out == b""
+            assert err.count("\n") == 1 and name in err
