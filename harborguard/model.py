@@ -57,19 +57,10 @@ class Project:
     raw: Mapping[str, Any] = field(default_factory=dict)
     # False when the snapshot has no "retention" field at all (not even null).
     retention_known: bool = True
-    # A part of a snapshot (a process's share of a large run, snapshot.py) holds a slice of
-    # the project's repositories. The launcher still selects among all of them (a broken
-    # repository pattern fails the whole project), so their names and the slice's offset
-    # are kept; ``owned``: this part reports the project-level results (policy findings,
-    # the project's row). A whole snapshot: None, 0, True.
-    all_names: tuple[str, ...] | None = None
-    first: int = 0
-    owned: bool = True
 
     @property
     def repository_count(self) -> int:
-        """How many repositories the project has, in this part or not."""
-        return len(self.repositories) if self.all_names is None else len(self.all_names)
+        return len(self.repositories)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +76,6 @@ class Snapshot:
     taken_at: str | None
     projects: tuple[Project, ...]
     incomplete: tuple[Incomplete, ...] = ()
-    # A part of a snapshot (see Project): ``head`` reports the run-wide results (the
-    # snapshot's own incomplete entries, the Harbor-version note); ``partial`` says
-    # run-wide totals (how many tags read as versions) are not this part's to judge.
-    head: bool = True
-    partial: bool = False
 
 
 def split_repository(name: str) -> tuple[str, str]:

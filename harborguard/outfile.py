@@ -13,7 +13,7 @@ from harborguard import console
 from harborguard.errors import InputError
 
 if TYPE_CHECKING:
-    from harborguard.parts import Fill
+    from harborguard.pipeline import Fill
     from harborguard.report.json import Chunk
 
 

@@ -52,8 +52,8 @@ def simulate(
     """Evaluates every project; ``policy`` (from --policy) replaces each project's own.
 
     Findings come project by project (its policy findings first) and, within a project,
-    repository by repository in the snapshot's order: a run over a snapshot cut into
-    parts (snapshot.py) gives, part after part, exactly the findings of the whole."""
+    repository by repository in the snapshot's order (harborguard.pipeline streams the
+    same run a repository at a time)."""
     outcomes = []
     findings: list[Finding] = []
     unreadable = {
@@ -69,23 +69,21 @@ def simulate(
         why_unknown = None if policy is not None else unreadable.get(project.name)
         if policy is None and not project.retention_known:
             why_unknown = "the snapshot has no 'retention' field for this project"
-            if project.owned:
-                missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add "
-                                          "it (null when the project has none) or pass --policy"))
+            missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add "
+                                      "it (null when the project has none) or pass --policy"))
         outcome = evaluate_project(
             project, effective, now_ns, behaviour, ranker=ranker, policy_unreadable=why_unknown,
         )
         outcomes.append(outcome)
-        if project.owned:
-            if effective is not None and effective.stored and effective.scope_level == "system":
-                system_notes.append(
-                    f"the retention policy of project {project.name} has scope level 'system': "
-                    "Harbor runs it in every project of the instance (filtered by each rule's "
-                    "project selectors); harborguard shows its effect on this project only")
-            if policy is not None:
-                findings.extend(_invalid_findings(project.name, policy, behaviour))
-            if outcome.launch_error is not None:
-                findings.append(_launch_error_finding(outcome))
+        if effective is not None and effective.stored and effective.scope_level == "system":
+            system_notes.append(
+                f"the retention policy of project {project.name} has scope level 'system': "
+                "Harbor runs it in every project of the instance (filtered by each rule's "
+                "project selectors); harborguard shows its effect on this project only")
+        if policy is not None:
+            findings.extend(_invalid_findings(project.name, policy, behaviour))
+        if outcome.launch_error is not None:
+            findings.append(_launch_error_finding(outcome))
         project_fates = []
         for repo in outcome.repositories:
             if repo.status == "failed":
@@ -96,9 +94,9 @@ def simulate(
             versioned += count
         fates.append(tuple(project_fates))
     notes = list(system_notes)
-    if behaviour.warning and snapshot.head:
+    if behaviour.warning:
         notes.insert(0, behaviour.warning)
-    if pattern is not None and versioned == 0 and not snapshot.partial:
+    if pattern is not None and versioned == 0:
         notes.append(pattern_note(pattern))
     return RunResult(
         now_ns=now_ns,
@@ -106,7 +104,7 @@ def simulate(
         behaviour=behaviour,
         projects=tuple(outcomes),
         findings=tuple(findings),
-        incomplete=(snapshot.incomplete if snapshot.head else ()) + tuple(missing),
+        incomplete=snapshot.incomplete + tuple(missing),
         notes=tuple(notes),
         fates=tuple(fates),
         versioned=versioned,
@@ -148,13 +146,17 @@ def _invalid_findings(
 
 def _launch_error_finding(outcome: ProjectOutcome) -> Finding:
     project = outcome.project
+    assert outcome.launch_error is not None
+    return launch_error_finding(project.name, outcome.launch_error, project.repository_count)
+
+
+def launch_error_finding(project: str, error: str, repositories: int) -> Finding:
     return Finding(
         code="policy-error",
-        project=project.name,
+        project=project,
         message=(
-            f"Harbor's retention job for project {project.name} fails before it starts "
-            f"({outcome.launch_error}); nothing is deleted in any of its "
-            f"{project.repository_count} repositories"
+            f"Harbor's retention job for project {project} fails before it starts "
+            f"({error}); nothing is deleted in any of its {repositories} repositories"
         ),
     )
 

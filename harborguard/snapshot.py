@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, NoReturn
@@ -221,16 +221,10 @@ def _repository(raw: Any, where: str) -> Repository:
 
 
 RepositoryReader = Callable[[Any, str], Repository]
-NameReader = Callable[[Any, str, int], str]
 
 
-def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None,
-             read: RepositoryReader | None = None, name_of: NameReader | None = None
-             ) -> Project:
-    """``share``: (first, stop, owned) for a part of a snapshot: only repositories
-    first..stop-1 are read in full (by ``read``), the others by name (``name_of``)."""
-    read = read or _repository
-    name_of = name_of or _repository_name
+def _project(raw: Any, where: str, read: RepositoryReader = _repository) -> Project:
+    """``read``: how each repository entry is read (the fast reader's, or by hand)."""
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
     project = _need(raw, "project", Mapping, where)
@@ -257,17 +251,9 @@ def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None,
     except InputError as exc:
         raise _Bad(f"{where}.immutable_rules", str(exc).split(": ", 1)[-1]) from None
     repos_raw = _need(raw, "repositories", list, where)
-    first, stop, owned = share if share is not None else (0, len(repos_raw), True)
     repositories = tuple(
-        read(repos_raw[i], f"{where}.repositories[{i}]") for i in range(first, stop)
+        read(entry, f"{where}.repositories[{i}]") for i, entry in enumerate(repos_raw)
     )
-    all_names = None
-    if len(repositories) != len(repos_raw):
-        all_names = tuple(
-            repositories[i - first].name if first <= i < stop
-            else name_of(repos_raw[i], where, i)
-            for i in range(len(repos_raw))
-        )
     return Project(
         name=name,
         id=pid,
@@ -276,56 +262,7 @@ def _project(raw: Any, where: str, share: tuple[int, int, bool] | None = None,
         repositories=repositories,
         raw=project,
         retention_known=retention_known,
-        all_names=all_names,
-        first=first if all_names is not None else 0,
-        owned=owned,
     )
-
-
-def _repository_name(raw: Any, where: str, i: int) -> str:
-    """A repository's name, the entry not read in full (another part's)."""
-    where = f"{where}.repositories[{i}]"
-    if not isinstance(raw, Mapping):
-        raise _Bad(where, "a repository entry must be an object")
-    return str(_need(_need(raw, "repository", Mapping, where), "name", str,
-                     f"{where}.repository"))
-
-
-def plan_parts(weights: Sequence[Sequence[int]], count: int) -> list[int]:
-    """Cuts a snapshot into ``count`` parts for separate processes. ``weights``: per
-    project, the weight of each of its repositories. Every project and every repository,
-    in file order, gets a part number, non-decreasing, so each part is a run of the file's
-    order and the parts' results, one after another, are the whole run's (simulate's
-    findings and the report's rows keep that order); parts are balanced by weight. Each
-    process computes the same plan from the same file."""
-    flat: list[int] = []
-    for repositories in weights:
-        flat.append(1)
-        flat.extend(repositories)
-    total = sum(flat) or 1
-    plan = []
-    done = 0
-    for weight in flat:
-        plan.append(min(count - 1, done * count // total))
-        done += weight
-    return plan
-
-
-def _shares(weights: Sequence[Sequence[int]], part: tuple[int, int]
-            ) -> list[tuple[int, int, bool]]:
-    """Per project: the slice of its repositories in ``part`` and whether it owns the
-    project (its first position, the project itself, falls in the part)."""
-    index, count = part
-    plan = plan_parts(weights, count)
-    shares = []
-    pos = 0
-    for repositories in weights:
-        owned = plan[pos] == index
-        pos += 1
-        mine = [i for i in range(len(repositories)) if plan[pos + i] == index]
-        pos += len(repositories)
-        shares.append((mine[0], mine[-1] + 1, owned) if mine else (0, 0, owned))
-    return shares
 
 
 def parse_snapshot(data: Any, origin: str) -> Snapshot:
@@ -333,9 +270,7 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
     return _parse(data, origin)
 
 
-def _parse(data: Any, origin: str, shares: Sequence[tuple[int, int, bool]] | None = None,
-           part: tuple[int, int] | None = None, read: RepositoryReader | None = None,
-           name_of: NameReader | None = None) -> Snapshot:
+def _parse(data: Any, origin: str, read: RepositoryReader = _repository) -> Snapshot:
     try:
         if not isinstance(data, Mapping):
             raise _Bad("(top level)", f"is {_type(data)}, not a snapshot object; write one with "
@@ -371,7 +306,7 @@ def _parse(data: Any, origin: str, shares: Sequence[tuple[int, int, bool]] | Non
             )
         projects_raw = _need(data, "projects", list, "")
         projects = tuple(
-            _project(p, f"projects[{i}]", None if shares is None else shares[i], read, name_of)
+            _project(p, f"projects[{i}]", read)
             for i, p in enumerate(projects_raw)
         )
     except _Bad as exc:
@@ -383,8 +318,6 @@ def _parse(data: Any, origin: str, shares: Sequence[tuple[int, int, bool]] | Non
         taken_at=taken_at,
         projects=projects,
         incomplete=tuple(incomplete),
-        head=part is None or part[0] == 0,
-        partial=part is not None and part[1] > 1,
     )
 
 
@@ -471,7 +404,7 @@ class _NotFast(Exception):
     """The fast reader does not take this file: read it by hand."""
 
 
-def _fast(data: bytes, origin: str, part: tuple[int, int] | None) -> Snapshot:
+def _fast(data: bytes, origin: str) -> Snapshot:
     try:
         top = _TOP.decode(data)
         header: dict[str, Any] = {
@@ -487,16 +420,12 @@ def _fast(data: bytes, origin: str, part: tuple[int, int] | None) -> Snapshot:
     except _DECODE_ERRORS:
         raise _NotFast from None
     header["projects"] = projects
-    shares = None
-    if part is not None:
-        shares = _shares([[len(raw) for raw in p.repositories] for p in top.projects], part)
-    # The repositories this reader reads in full, decoded first so that their times are
-    # converted in one batch (timeutil.learn).
+    # Every repository decoded first, so that their times are converted in one batch
+    # (timeutil.learn).
     entries: dict[int, _Repository] = {}
     try:
-        for i, p in enumerate(top.projects):
-            first, stop = (shares[i][0], shares[i][1]) if shares else (0, len(p.repositories))
-            for raw in p.repositories[first:stop]:
+        for p in top.projects:
+            for raw in p.repositories:
                 entries[id(raw)] = _REPOSITORY.decode(raw)
     except _DECODE_ERRORS:
         raise _NotFast from None
@@ -509,15 +438,8 @@ def _fast(data: bytes, origin: str, part: tuple[int, int] | None) -> Snapshot:
         return _fast_repository(entries[id(raw)])
 
     try:
-        return _parse(header, origin, shares, part, read, _fast_name)
+        return _parse(header, origin, read)
     except InputError:
-        raise _NotFast from None
-
-
-def _fast_name(raw: Any, where: str, i: int) -> str:
-    try:
-        return str(_REPOSITORY_NAME.decode(raw).repository.name)
-    except _DECODE_ERRORS:
         raise _NotFast from None
 
 
@@ -574,19 +496,6 @@ def _seconds(text: str) -> int:
         raise _NotFast from None
 
 
-def read_part(data: bytes, origin: str, part: tuple[int, int]) -> Snapshot:
-    """Part ``part`` (index, count) of the snapshot file ``data`` (plan_parts): every
-    project's own fields read and checked, only the part's repositories in full. A file
-    only the hand-written reader takes cannot be read in parts: InputError (the caller
-    reads it whole, and reports any error then)."""
-    try:
-        if not data.isascii():
-            data.decode("utf-8")
-        return _fast(data, origin, part)
-    except (_NotFast, UnicodeDecodeError):
-        raise InputError(f"{origin}: cannot be read in parts") from None
-
-
 # A snapshot read from a pipe or device (its size unknown until read) stops here: a
 # million artifacts is 366 MB. A regular file is read whole, whatever its size.
 MAX_STREAM_BYTES = 2 << 30
@@ -616,7 +525,7 @@ def load_snapshot(path: str) -> Snapshot:
         raise InputError(f"{path}: cannot read snapshot: {exc}") from None
     try:
         if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):
-            return _fast(raw, path, None)
+            return _fast(raw, path)
     except (_NotFast, UnicodeDecodeError):
         pass  # said below, as the hand-written reader says it
     try:

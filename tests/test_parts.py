@@ -1,5 +1,7 @@
-"""simulate in parts (harborguard.parallel): the joined parts are the whole run, byte for
-byte, exit code and messages included; anything odd falls back to one process."""
+"""simulate streamed (harborguard.pipeline), in one process or in parts
+(harborguard.parallel): the joined parts are the whole run, byte for byte, exit code and
+messages included, and so is the stream of one process to the run read whole; anything
+odd falls back to the whole run in one process."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 
 from harborguard import parallel
 from harborguard.cli import cli
-from harborguard.snapshot import plan_parts
+from harborguard.pipeline import plan_parts
 from tests.builders import T, art, iso, policy, rule, sel
 from tests.conftest import validate_report
 
@@ -161,22 +163,24 @@ def test_bad_snapshot_in_a_later_part_is_the_same_one_line_error(tmp_path: Path)
 
 def test_a_part_that_dies_falls_back_to_one_process(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import harborguard.parts
+    import harborguard.pipeline
 
     rng = random.Random(5)
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(rng)))
     whole, _ = _both(str(path), tmp_path, jobs=2)
-    real = harborguard.parts.read_part
+    real = harborguard.pipeline.run_part
     calls: list[object] = []
 
-    def dying(data: bytes, origin: str, part: tuple[int, int]) -> Any:
-        calls.append(part)
+    def dying(*args: Any) -> Any:
+        part = args[4]
+        if part[1] > 1:  # the run in one process (--jobs 1) streams too: not counted
+            calls.append(part)
         if part[0] == 1:
             raise MemoryError  # in the child: it exits without a result
-        return real(data, origin, part)
+        return real(*args)
 
-    monkeypatch.setattr(harborguard.parts, "read_part", dying)
+    monkeypatch.setattr(harborguard.pipeline, "run_part", dying)
     _, parted = _both(str(path), tmp_path, jobs=2)
     assert parted == whole and JOINED == []
     assert calls == [(0, 2)]  # this process's part; then the whole run, not in parts
@@ -223,7 +227,7 @@ def test_a_part_that_cannot_write_its_share_falls_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each part writes its share of the output file; if one fails, the run is done again
     in one process, and no partial file is left."""
-    import harborguard.parts as parts
+    import harborguard.pipeline as parts
 
     path = tmp_path / "snap.json"
     path.write_text(json.dumps(_random_snapshot(random.Random(11))))
@@ -231,17 +235,17 @@ def test_a_part_that_cannot_write_its_share_falls_back(
     typo.write_text(json.dumps(policy(rule("latestPushedK", 3)) | {"tag_selector": 1}))
     whole, _ = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
     assert whole[2].count("is not a field") == 1
-    real = parts.write_array
+    real = parts.write_share
     parent = os.getpid()
     for victim in ("this process", "the children"):
 
-        def failing(fd: int, array: bytes, offset: int, victim: str = victim) -> None:
+        def failing(target: str, places: Any, spills: Any, victim: str = victim) -> None:
             here = os.getpid() == parent
             if here == (victim == "this process"):
                 raise OSError(28, "No space left on device")
-            real(fd, array, offset)
+            real(target, places, spills)
 
-        monkeypatch.setattr(parts, "write_array", failing)
+        monkeypatch.setattr(parts, "write_share", failing)
         _, parted = _both(str(path), tmp_path, "--policy", str(typo), jobs=3)
         assert parted == whole and JOINED == [3]
         assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -316,3 +320,34 @@ def test_start_parts_and_finish_directly(tmp_path: Path) -> None:
         return index, lambda message: None
 
     assert parallel.start_parts(failing, 3) is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_stream_is_the_run_read_whole(tmp_path: Path, seed: int) -> None:
+    """The stream (--jobs 1 into a file: harborguard.pipeline, one repository at a time)
+    against the run read whole in memory (a small snapshot on standard output, no
+    --jobs): the same bytes, exit code and messages."""
+    rng = random.Random(100 + seed)
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(_random_snapshot(rng)))
+    extra = rng.choice(([], ["--order", "semver"], ["--fail-on", "warning"],
+                        ["--version-pattern", r"release-(?P<major>\d+)(?P<minor>)(?P<patch>)"]))
+    code, whole, err, _ = _run(["simulate", "--snapshot", str(path), "--format", "json",
+                                *extra])
+    (streamed_code, streamed, streamed_err), _ = _both(str(path), tmp_path, *extra)
+    assert (streamed_code, streamed, streamed_err) == (code, whole, err)
+
+
+def test_a_file_that_is_not_a_snapshot_is_refused_before_any_output(tmp_path: Path) -> None:
+    good = json.dumps(_random_snapshot(random.Random(3)))
+    head, _, tail = good.rpartition('"artifacts": [{')  # the last repository's first artifact
+    for name, text in (("broken.json", good[:-40]), ("other.json", '{"projects": []}'),
+                       ("late.json", head + '"artifacts": [1, {' + tail)):
+        path = tmp_path / name
+        path.write_text(text)
+        target = tmp_path / "report.json"
+        for jobs in ("1", "2"):
+            code, out, err, _ = _run(["simulate", "--snapshot", str(path), "--format", "json",
+                                      "-o", str(target), "--jobs", jobs])
+            assert code == 2 and not target.exists() and out == b""
+            assert err.count("\n") == 1 and name in err

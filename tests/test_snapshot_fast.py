@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from harborguard import jsonio, snapshot, timeutil
 from harborguard.errors import InputError
-from harborguard.snapshot import load_snapshot, parse_snapshot, read_part
+from harborguard.pipeline.reader import Unreadable, open_stream, repository
+from harborguard.snapshot import load_snapshot, parse_snapshot
 from tests.builders import shared_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples/toolforge-snapshot.json"
@@ -72,7 +73,7 @@ def _slow(text: str) -> Any:
 
 def _fast(text: str) -> Any:
     try:
-        return snapshot._fast(text.encode(), "f.json", None)
+        return snapshot._fast(text.encode(), "f.json")
     except snapshot._NotFast:
         return None
 
@@ -90,6 +91,22 @@ def test_fast_reader_is_the_hand_written_one_or_declines(artifacts: list[Any],
     if fast is not None:
         assert not isinstance(slow, InputError), slow
         assert fast == slow
+    timeutil.SECONDS_CACHE.clear()
+    streamed = _streamed(text)
+    if streamed is not None:  # the stream's repositories are the whole reader's
+        assert not isinstance(slow, InputError), slow
+        assert streamed == [r for p in slow.projects for r in p.repositories]
+
+
+def _streamed(text: str) -> list[Any] | None:
+    stream = open_stream(text.encode(), "f.json")
+    if stream is None:
+        return None
+    try:
+        return [repository(raw, f"projects[{p}].repositories[{i}]")
+                for p, entry in enumerate(stream.projects) for i, raw in enumerate(entry.raws)]
+    except Unreadable:
+        return None
 
 
 def test_fast_reader_takes_the_example_and_real_payload_shapes() -> None:
@@ -150,5 +167,4 @@ def test_invalid_utf8_in_a_skipped_field_is_still_unreadable(tmp_path: Path) -> 
                      .replace(b"XX", b"\xff\xfe"))
     with pytest.raises(InputError, match="cannot read snapshot"):
         load_snapshot(str(path))
-    with pytest.raises(InputError, match="cannot be read in parts"):
-        read_part(path.read_bytes(), str(path), (0, 2))
+    assert open_stream(path.read_bytes(), str(path)) is None  # read whole: said as above

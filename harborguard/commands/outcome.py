@@ -11,7 +11,7 @@ from harborguard.findings import Finding, at_or_above
 
 if TYPE_CHECKING:
     from harborguard.commands.invocation import Invocation
-    from harborguard.parts import Fill
+    from harborguard.pipeline import Fill
     from harborguard.simulate import RunResult
 
 

@@ -1,7 +1,7 @@
 """simulate: what each repository keeps and deletes, and why.
 
 A large snapshot file written as JSON is simulated in parts on several CPUs
-(harborguard.parts): :func:`run_in_parts` says whether the run is one for parts and
+(harborguard.pipeline): :func:`run_in_parts` says whether the run is one for parts and
 starts them; the CLI writes their report, and runs whole (:func:`run_simulate`) if any
 part could not write its share.
 """
@@ -37,7 +37,7 @@ from harborguard.retention.semver_order import SemverRanker
 from harborguard.timeutil import utc_now_nanos
 
 if TYPE_CHECKING:
-    from harborguard.parts import Parted
+    from harborguard.pipeline import Parted
 
 # A snapshot file this large is simulated in parts on several CPUs (JSON output only):
 # about 10,000 artifacts. Below it, reading the file once more costs more than it saves.
@@ -77,7 +77,7 @@ def run_in_parts(inv: Invocation) -> InParts | None:
 
 def _simulate_in_parts(inv: Invocation, output: str | None) -> tuple[Parted, list[str]] | None:
     """simulate's JSON report from a large snapshot file, in parts on several CPUs
-    (harborguard.parts), and the notes to add once it is written. None when the run is
+    (harborguard.pipeline), and the notes to add once it is written. None when the run is
     not one for parts, or anything went wrong in one: the caller then runs whole, and
     reports any error as a run in one process does (the files read here are regular
     files, which can be read again)."""
@@ -103,8 +103,6 @@ def _simulate_in_parts(inv: Invocation, output: str | None) -> tuple[Parted, lis
                 return None
             jobs = parallel.available_cpus()
         jobs = min(jobs, parallel.MAX_PARTS)
-        if jobs < 2:
-            return None
         fd = os.open(path, os.O_RDONLY)
     except (InputError, OSError):
         return None
@@ -128,7 +126,7 @@ def _simulate_in_parts(inv: Invocation, output: str | None) -> tuple[Parted, lis
             now_ns = now(inv, snapshot, live=False, default=default_now)
             return now_ns, resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
 
-        from harborguard.parts import Run, simulate_in_parts
+        from harborguard.pipeline import Run, simulate_in_parts
 
         parted = simulate_in_parts(path, fd, opened.st_size, jobs, Run(
             policy, policy_path or "harbor", order, ranker, pattern, fail_on, settings),

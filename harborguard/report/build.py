@@ -13,7 +13,7 @@ from harborguard import TOOL
 from harborguard.findings import SEVERITY, Finding
 from harborguard.policy import RetentionPolicy
 from harborguard.redact import mask_url
-from harborguard.retention.engine import Decision
+from harborguard.retention.engine import Decision, RepositoryOutcome
 from harborguard.retention.templates import BuildError, build_evaluator
 from harborguard.simulate import RunResult
 from harborguard.timeutil import SECONDS_TEXT, format_nanos, format_seconds
@@ -97,7 +97,7 @@ def _rule_text(template: str, params: Any) -> str:
         return f"{template or '(no template)'}: {exc}"
 
 
-def _project_row(name: str, policy: RetentionPolicy | None, error: str | None) -> dict[str, Any]:
+def project_row(name: str, policy: RetentionPolicy | None, error: str | None) -> dict[str, Any]:
     return {
         "project": name,
         "policy": None
@@ -119,6 +119,60 @@ def _project_row(name: str, policy: RetentionPolicy | None, error: str | None) -
     }
 
 
+def repository_row(project: str, repo: RepositoryOutcome, versions: str | None
+                   ) -> dict[str, Any]:
+    """The report's row for one repository."""
+    return {
+        "project": project,
+        "repository": repo.repository.name,
+        "status": repo.status,
+        "rules": list(repo.rules_in_scope),
+        "error": repo.error,
+        "versions": versions,
+    }
+
+
+def artifact_rows(
+    artifacts: list[dict[str, Any]], project: str, repo: RepositoryOutcome,
+    usage_of: Mapping[tuple[str, str, str], Sequence[Usage]] | None = None,
+) -> int:
+    """Appends one repository's artifact rows to ``artifacts``; returns the bytes its
+    deletions free."""
+    bytes_deleted = 0
+    repo_name = repo.repository.name
+    append = artifacts.append
+    # Tuples where the document has arrays: the JSON encoder writes them as arrays,
+    # and 100,000 rows make copying them into lists cost a tenth of a second.
+    for artifact, decision in zip(repo.repository.artifacts, repo.decisions, strict=True):
+        # Unpacked, not read field by field: 100,000 rows a large run.
+        digest, tags, kind, size, push_s, pull_s, _, _, _, _ = artifact
+        action, reason, retained_by, tie, _ = decision
+        if action == "delete":
+            bytes_deleted += size
+        append(
+            {
+                "project": project,
+                "repository": repo_name,
+                "digest": digest,
+                "tags": tags,
+                "type": kind,
+                "size": size,
+                "push_time": _time(push_s),
+                "pull_time": None if pull_s <= 0 else _time(pull_s),
+                "action": action,
+                "reason": reason,
+                "retained_by": retained_by,
+                "tie": tie,
+                "in_use": [
+                    u.as_report() for u in usage_of.get((project, repo_name, digest), ())
+                ]
+                if usage_of
+                else _NONE,
+            }
+        )
+    return bytes_deleted
+
+
 def build_report(
     run: RunResult,
     source: Source,
@@ -138,51 +192,12 @@ def build_report(
         name = outcome.project.name
         fates = run.fates[index] if index < len(run.fates) else ()
         policy = outcome.policy
-        if outcome.project.owned:
-            projects.append(_project_row(name, policy, outcome.launch_error))
+        projects.append(project_row(name, policy, outcome.launch_error))
         for number, repo in enumerate(outcome.repositories):
-            repo_name = repo.repository.name
             repositories.append(
-                {
-                    "project": name,
-                    "repository": repo_name,
-                    "status": repo.status,
-                    "rules": list(repo.rules_in_scope),
-                    "error": repo.error,
-                    "versions": fates[number] if number < len(fates) else None,
-                }
-            )
-            decisions = repo.decisions
-            counts.update(map(_ACTION, decisions))
-            # Tuples where the document has arrays: the JSON encoder writes them as arrays,
-            # and 100,000 rows make copying them into lists cost a tenth of a second.
-            for artifact, decision in zip(repo.repository.artifacts, decisions, strict=True):
-                # Unpacked, not read field by field: 100,000 rows a large run.
-                digest, tags, kind, size, push_s, pull_s, _, _, _, _ = artifact
-                action, reason, retained_by, tie, _ = decision
-                if action == "delete":
-                    bytes_deleted += size
-                artifacts.append(
-                    {
-                        "project": name,
-                        "repository": repo_name,
-                        "digest": digest,
-                        "tags": tags,
-                        "type": kind,
-                        "size": size,
-                        "push_time": _time(push_s),
-                        "pull_time": None if pull_s <= 0 else _time(pull_s),
-                        "action": action,
-                        "reason": reason,
-                        "retained_by": retained_by,
-                        "tie": tie,
-                        "in_use": [
-                            u.as_report() for u in usage_of.get((name, repo_name, digest), ())
-                        ]
-                        if usage_of
-                        else _NONE,
-                    }
-                )
+                repository_row(name, repo, fates[number] if number < len(fates) else None))
+            counts.update(map(_ACTION, repo.decisions))
+            bytes_deleted += artifact_rows(artifacts, name, repo, usage_of)
     all_findings = [*run.findings, *extra_findings]
     findings = finding_dicts(all_findings)
     severities: Counter[str] = Counter()

@@ -12,7 +12,6 @@ is never copied into one string (each copy of that size costs a tenth of a secon
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
@@ -23,8 +22,9 @@ _SEPARATOR = b",\n    "
 
 
 class Hole(NamedTuple):
-    """Bytes of a report that another process writes into the file: array ``key`` of
-    part ``part`` (harborguard.parallel), without its brackets, ``size`` bytes long."""
+    """Bytes of a report written into the file by a part of the run (harborguard.pipeline
+    spills its long lists as their rows come): array ``key`` of part ``part``, without its
+    brackets, ``size`` bytes long."""
 
     part: int
     key: tuple[str, int]  # (report list, index of the array in its Items)
@@ -33,10 +33,9 @@ class Hole(NamedTuple):
 
 class Items(NamedTuple):
     """A report list already rendered: ``arrays``, each a JSON array of some of its items
-    one per line (``[a,\n    b]``), written one after another as one list. A report may
-    hold one in place of a list; lists rendered in the parts of a run and joined are byte
-    for byte the list rendered whole. Arrays are kept whole (not sliced into their
-    insides) so that a part sends them to another process without a copy."""
+    one per line (``[a,\n    b]``) or a Hole, written one after another as one list. A
+    report may hold one in place of a list; lists rendered in pieces and joined are byte
+    for byte the list rendered whole."""
 
     arrays: tuple[bytes | Hole, ...]
     length: int
@@ -52,10 +51,6 @@ def render_items(items: list[Any]) -> Items:
     else:
         body = b"[" + _SEPARATOR.join(dumps(item) for item in items) + b"]"
     return Items((body,), len(items))
-
-
-def join_items(parts: Sequence[Items]) -> Items:
-    return Items(tuple(a for p in parts for a in p.arrays), sum(p.length for p in parts))
 
 
 Chunk = bytes | memoryview | Hole
@@ -93,29 +88,6 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0,
     return b"".join(cast(list[bytes | memoryview], render_chunks(report))).decode("utf-8")
 
 
-def hollow(report: dict[str, Any], part: int) -> dict[tuple[str, int], bytes]:
-    """Takes a part's rendered arrays (render_part) out of its report, leaving Holes: the
-    report goes to the process that lays out the file, the arrays stay to be written."""
-    arrays: dict[tuple[str, int], bytes] = {}
-    for key in PART_LISTS:
-        items = report[key]
-        holes = []
-        for i, array in enumerate(items.arrays):
-            assert isinstance(array, bytes)
-            arrays[(key, i)] = array
-            holes.append(Hole(part, (key, i), len(array) - 2))
-        report[key] = Items(tuple(holes), items.length)
-    return arrays
-
-
-def write_array(fd: int, array: bytes, offset: int) -> None:
-    """One array, without its brackets, where ``layout`` placed its Hole."""
-    view = memoryview(array)[1:-1]
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
-
-
 def layout(chunks: Sequence[Chunk]) -> tuple[list[tuple[int, bytes | memoryview]],
                                                dict[int, list[tuple[tuple[str, int], int]]],
                                                int]:
@@ -132,27 +104,3 @@ def layout(chunks: Sequence[Chunk]) -> tuple[list[tuple[int, bytes | memoryview]
             own.append((offset, chunk))
             offset += len(chunk)
     return own, holes, offset
-
-
-# The lists a run in parts (harborguard.parallel) renders in each part and joins.
-PART_LISTS = ("projects", "repositories", "artifacts", "findings")
-
-
-def render_part(report: dict[str, Any]) -> dict[str, Any]:
-    """A part's report with its long lists rendered (small to send back, no re-encoding)."""
-    for key in PART_LISTS:
-        report[key] = render_items(report[key])
-    return report
-
-
-def join_parts(parts: Sequence[dict[str, Any]], notes: Sequence[str] = ()) -> dict[str, Any]:
-    """The whole run's report from its parts' (render_part), in order: the long lists and
-    the incomplete entries and notes joined, the summary's counts added up; ``notes``
-    (run-wide, known only from all parts) come last."""
-    report = dict(parts[0])
-    for key in PART_LISTS:
-        report[key] = join_items([p[key] for p in parts])
-    report["incomplete"] = [item for p in parts for item in p["incomplete"]]
-    report["notes"] = [note for p in parts for note in p["notes"]] + list(notes)
-    report["summary"] = {key: sum(p["summary"][key] for p in parts) for key in report["summary"]}
-    return report

@@ -96,12 +96,7 @@ def evaluate_project(
             tuple(keep_all(r, "no-rules", "the retention policy has no rules") for r in repos),
         )
     try:
-        names = project.all_names
-        if names is None:
-            names = tuple(r.name for r in repos)
-        assignment = _launch(names, policy, behaviour, project.name)[
-            project.first : project.first + len(repos)
-        ]
+        assignment = _launch([r.name for r in repos], policy, behaviour, project.name)
     except (SelectorBuildError, PatternError) as exc:
         message = f"launcher: {exc}"
         return ProjectOutcome(

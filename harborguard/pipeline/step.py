@@ -1,0 +1,137 @@
+"""One repository through the run: the engine's decisions, the analysis's findings and
+the report's rows. Pure: no I/O.
+
+A project is planned once (``plan_project``): its effective policy, the launcher's
+selection over all of its repositories' names (a broken repository pattern fails the
+whole project, as in Harbor), its immutable-tag rules, and what the project itself
+reports (its row, its policy findings). ``run_repository`` then takes one repository of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from harborguard.analysis import repository_findings
+from harborguard.findings import Finding
+from harborguard.harborversion import Behaviour
+from harborguard.model import Incomplete, Project, Repository
+from harborguard.policy import RetentionPolicy, RuleSpec
+from harborguard.report.build import artifact_rows, project_row, repository_row
+from harborguard.retention.engine import Ranker, RepositoryOutcome, _launch
+from harborguard.retention.evaluation import evaluate_repository as _evaluate_repository
+from harborguard.retention.immutable import ImmutableChecker
+from harborguard.retention.outcomes import keep_all as _keep_all
+from harborguard.retention.selectors import PatternError, SelectorBuildError
+from harborguard.simulate import _failed_finding, _invalid_findings, launch_error_finding
+from harborguard.versions import VersionPattern
+
+
+class Settings(NamedTuple):
+    """What every repository of a run is evaluated with."""
+
+    now_ns: int
+    behaviour: Behaviour
+    policy: RetentionPolicy | None  # --policy, else each project's own
+    order: str
+    ranker: Ranker | None
+    pattern: VersionPattern | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectPlan:
+    name: str
+    policy: RetentionPolicy | None  # the one evaluated (None: nothing is)
+    # Every repository keeps everything: (status, reason, error); None: evaluated.
+    keep_all: tuple[str, str, str | None] | None
+    assignment: Sequence[Sequence[RuleSpec]]  # per repository, the rules in scope
+    checker: ImmutableChecker | None
+    row: dict[str, Any]  # the report's project row
+    findings: tuple[Finding, ...]  # the project's own, before its repositories'
+    missing: Incomplete | None  # the snapshot does not say its policy
+    note: str | None  # a system-level policy
+
+
+def plan_project(project: Project, names: Sequence[str], settings: Settings,
+                 unreadable: str | None) -> ProjectPlan:
+    """``unreadable``: why the snapshot could not read the project's policy, if so."""
+    policy = settings.policy
+    behaviour = settings.behaviour
+    effective = policy if policy is not None else project.retention
+    why_unknown = None if policy is not None else unreadable
+    missing = None
+    if policy is None and not project.retention_known:
+        why_unknown = "the snapshot has no 'retention' field for this project"
+        missing = Incomplete(project.name, f"retention policy: {why_unknown}; add it (null "
+                             "when the project has none) or pass --policy")
+    note = None
+    if effective is not None and effective.stored and effective.scope_level == "system":
+        note = (f"the retention policy of project {project.name} has scope level 'system': "
+                "Harbor runs it in every project of the instance (filtered by each rule's "
+                "project selectors); harborguard shows its effect on this project only")
+    findings = list(_invalid_findings(project.name, policy, behaviour)) if policy else []
+    keep_all: tuple[str, str, str | None] | None = None
+    assignment: Sequence[Sequence[RuleSpec]] = ()
+    launch_error = None
+    if effective is None and why_unknown is not None:
+        keep_all = ("policy-unreadable", "not evaluated: the retention policy could not be "
+                    f"read ({why_unknown})", None)
+    elif effective is None:
+        keep_all = ("no-policy", "the project has no retention policy", None)
+    elif not effective.rules:
+        keep_all = ("no-rules", "the retention policy has no rules", None)
+    else:
+        try:
+            assignment = _launch(names, effective, behaviour, project.name)
+        except (SelectorBuildError, PatternError) as exc:
+            launch_error = f"launcher: {exc}"
+            keep_all = ("launch-failed", "repository failed: the retention job cannot start "
+                        f"({launch_error})", launch_error)
+            findings.append(launch_error_finding(project.name, launch_error, len(names)))
+    shown = None if effective is None and why_unknown is not None else effective
+    return ProjectPlan(
+        name=project.name,
+        policy=shown,
+        keep_all=keep_all,
+        assignment=assignment,
+        checker=ImmutableChecker(project.immutable_rules, behaviour),
+        row=project_row(project.name, shown, launch_error),
+        findings=tuple(findings),
+        missing=missing,
+        note=note,
+    )
+
+
+class Step(NamedTuple):
+    """One repository's results: its outcome, findings, report rows."""
+
+    outcome: RepositoryOutcome
+    findings: list[Finding]
+    versioned: int  # artifacts whose tags read as a version
+    row: dict[str, Any]  # the report's repository row
+    artifacts: list[dict[str, Any]]  # the report's artifact rows
+    bytes_deleted: int
+
+
+def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
+    """Repository ``index`` of the project ``plan`` through engine, analysis and report."""
+    if plan.keep_all is not None:
+        status, reason, error = plan.keep_all
+        extra = {} if error is None else {"error": error}
+        outcome = _keep_all(repo, status, reason, **extra)  # type: ignore[arg-type]
+    elif not plan.assignment[index]:
+        outcome = _keep_all(repo, "not-in-scope", "not covered by any rule")
+    else:
+        assert plan.policy is not None and plan.checker is not None
+        outcome = _evaluate_repository(
+            repo, list(plan.assignment[index]), plan.policy, settings.now_ns,
+            settings.behaviour, plan.checker, settings.ranker)
+    findings = [_failed_finding(plan.name, outcome)] if outcome.status == "failed" else []
+    found, fate, versioned = repository_findings(plan.name, outcome, settings.order,
+                                                 settings.pattern)
+    findings.extend(found)
+    rows: list[dict[str, Any]] = []
+    freed = artifact_rows(rows, plan.name, outcome)
+    return Step(outcome, findings, versioned, repository_row(plan.name, outcome, fate), rows,
+                freed)
