@@ -178,6 +178,9 @@ def test_expansion_that_grows_past_the_bound_is_cut() -> None:
     env = [{"name": "V0", "value": "x" * 1000}]
     env += [{"name": f"V{i}", "value": f"$(V{i - 1})$(V{i - 1})"} for i in range(1, 40)]
     assert list(container_references({"env": env})) == []
+    # Past the container's budget values are read as written; a plain reference still counts.
+    env.append({"name": "B", "value": f"{APP}:0.0.1"})
+    assert list(container_references({"env": env})) == [("env B", f"{APP}:0.0.1")]
 
 
 # -- 4. transports --------------------------------------------------------------------------

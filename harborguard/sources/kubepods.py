@@ -44,6 +44,8 @@ _SEARCH_DEPTH = 64
 _WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
 # Longer than any object the API server stores (etcd keeps 1.5 MiB): not a real value.
 _VALUE_MAX = 2 << 20
+# What $(VAR) expansion may produce for one container, all values together.
+_EXPAND_BUDGET = 8 * _VALUE_MAX
 
 
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
@@ -150,6 +152,17 @@ def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, st
     command and args from all of them."""
     env = container.get("env")
     values: dict[str, str] = {}
+    budget = _EXPAND_BUDGET
+
+    def expanded(value: str) -> str:
+        # Values built of values double at each step: past the budget, read them as written.
+        nonlocal budget
+        if budget <= 0:
+            return value
+        out = expand(value, values)
+        budget -= len(out)
+        return out
+
     if isinstance(env, list):
         for entry in env:
             if not isinstance(entry, Mapping):
@@ -157,7 +170,7 @@ def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, st
             name, value = entry.get("name"), entry.get("value")
             if not isinstance(value, str):
                 continue  # valueFrom: unknown here, so $(NAME) stays as it is
-            value = expand(value, values)
+            value = expanded(value)
             if isinstance(name, str):
                 values[name] = value
             for ref in references_in(value):
@@ -168,7 +181,7 @@ def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, st
             continue
         for index, value in enumerate(items):
             if isinstance(value, str):
-                for ref in references_in(expand(value, values)):
+                for ref in references_in(expanded(value)):
                     yield f"{group}[{index}]", ref
 
 
