@@ -1,15 +1,16 @@
 """Evidence from a live cluster: ``kubectl get ... -o json``, run here or saved to a file.
 
-Every image of every pod and pod template becomes a ``Usage``: pods are ``running``,
-controllers ``declared``, and what ``kubectl rollout undo`` brings back (a Deployment's old
-ReplicaSets, a DaemonSet's or StatefulSet's earlier ControllerRevisions) is ``rollback``. An
-image reference in a container's env value, args or command (a builder image the workload
-starts) is evidence too, of the container's kind (``declared`` for a pod). Any kind that
-keeps a pod spec in the usual places is read; Lists inside Lists are flattened. What cannot
-be read (a document that is not a List, an API ``Status`` instead of objects, a malformed
-item or container, containers in an object where no pod spec can be placed) is named in
-``missing``: the run is incomplete, never "nothing in use". Lesser defects (a digest that
-cannot be used, so the tag alone names the image) are ``problems``, reported as notes.
+Every image of every pod and pod template becomes a ``Usage``: pods not finished (Succeeded,
+Failed) are ``running``, controllers ``declared``, and what ``kubectl rollout undo`` brings
+back (a Deployment's old ReplicaSets, a DaemonSet's or StatefulSet's earlier
+ControllerRevisions) is ``rollback``. An image reference in a container's env value, args or
+command (a builder image the workload starts) is evidence too, of the container's kind
+(``declared`` for a pod). Any kind that keeps a pod spec in the usual places is read; Lists
+inside Lists are flattened. What cannot be read (a document that is not a List, an API
+``Status`` instead of objects, a malformed item or container, containers or images where no
+pod spec can be placed, a page of a paged list) is named in ``missing``: the run is
+incomplete, never "nothing in use". Lesser defects (a digest that cannot be used, so the tag
+alone names the image; a finished pod) are ``problems``, reported as notes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from harborguard.sources.kubepods import (
     container_references,
     deployment_revision,
     get_path,
+    more_items,
     place_pod_spec,
     replicaset_kind,
     revision_owner,
@@ -51,6 +53,8 @@ _CONTAINER_GROUPS = (
     ("containers", "containerStatuses"),
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
+# A pod in these phases never restarts its containers.
+_FINISHED_PHASES = ("Succeeded", "Failed")
 # A --kubectl-json file: about ten times what a cluster of 5,000 pods prints.
 MAX_FILE_BYTES = 256 << 20
 # Lists inside Lists (appended outputs read as one) are flattened down to this depth.
@@ -235,6 +239,12 @@ def _list_items(data: Mapping[str, Any], label: str, origin: str, problems: list
         at = f"{label}: " if label else ""
         problems.append(f"{origin}: {at}'items' is {_type(items)}, not a list; nothing read")
         return
+    more = more_items(data.get("metadata"))
+    if more is not None:  # one page of a paged API list (limit/continue), not all of it
+        at = f"{label}: " if label else ""
+        problems.append(f"{origin}: {at}a page of a longer list: {more}; save the output of "
+                        "`kubectl get ... -o json` without --chunk-size or --limit (kubectl "
+                        "fetches every page itself)")
     # Raw API lists ("PodList") leave out each item's kind; kubectl's "List" never does.
     kind = data.get("kind")
     default = None
@@ -346,7 +356,16 @@ def _item_usages(
 
     usage_kind: UsageKind = "declared"
     if kind == "Pod":
-        # Any phase: a pod in ImagePullBackOff still needs its image to exist.
+        phase = get_path(item, ("status", "phase"))
+        if phase in _FINISHED_PHASES:
+            # Succeeded or Failed (Evicted...): its containers never start again; what
+            # made it (a Job, a Deployment) is evidence of its own.
+            reason = get_path(item, ("status", "reason"))
+            why = f" ({reason})" if isinstance(reason, str) and reason else ""
+            problem(f"phase {phase}{why}: it will not run again, so its images are not "
+                    "counted as running")
+            return
+        # Any other phase: a pod in ImagePullBackOff still needs its image to exist.
         usage_kind = "running"
     elif kind == "ReplicaSet":
         usage_kind = replicaset_kind(item, metadata, namespace or "", context.deployments)

@@ -44,6 +44,8 @@ _SEARCH_DEPTH = 64
 _WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
 # Longer than any object the API server stores (etcd keeps 1.5 MiB): not a real value.
 _VALUE_MAX = 2 << 20
+# What $(VAR) expansion may produce for one container, all values together.
+_EXPAND_BUDGET = 8 * _VALUE_MAX
 
 
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
@@ -76,8 +78,12 @@ def stray_containers(item: Any) -> str | None:
                 path = f"{where}.{key}" if where else key
                 if key in CONTAINER_GROUPS and isinstance(value, list) and value:
                     return f"a container list at {path}"
-                if key == "image" and isinstance(value, str) and value.strip():
+                if key == "image" and (image_map(value) or (
+                        isinstance(value, str) and value.strip())):
                     return f"an image at {path}"
+                if key == "images" and isinstance(value, list) and any(
+                        (isinstance(v, str) and v.strip()) or image_map(v) for v in value):
+                    return f"an image list at {path}"
             if depth >= _SEARCH_DEPTH:
                 return f"objects nested deeper than {_SEARCH_DEPTH} levels at {where}"
             for key, value in reversed(children):
@@ -92,7 +98,32 @@ def stray_containers(item: Any) -> str | None:
     return None
 
 
+def image_map(value: Any) -> bool:
+    """An image given as a map, as Helm charts and operators write it: a ``repository``
+    (with or without a ``registry``), with or without a ``tag`` or ``digest``."""
+    return isinstance(value, Mapping) and any(
+        isinstance(value.get(k), str) and value[k].strip() for k in ("repository", "repo"))
+
+
+def more_items(metadata: Any) -> str | None:
+    """What says a List is one page of a longer one (``metadata.continue``, a
+    ``remainingItemCount`` above 0), or None when it is whole."""
+    if not isinstance(metadata, Mapping):
+        return None
+    remaining = metadata.get("remainingItemCount")
+    token = metadata.get("continue")
+    if isinstance(remaining, int) and not isinstance(remaining, bool) and remaining > 0:
+        return f"{remaining} more items exist (metadata.remainingItemCount)"
+    if isinstance(token, str) and token:
+        return "more items exist (metadata.continue is set)"
+    return None
+
+
 # -- image references in env values, args and command --------------------------------------
+
+# Transports of containers/image (skopeo, buildah, podman): only docker:// names a registry;
+# the others name local storage or files, not an image in Harbor.
+_REGISTRY_TRANSPORT = "docker://"
 
 
 def named_image(value: str) -> str | None:
@@ -116,28 +147,81 @@ def named_image(value: str) -> str | None:
 def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(label, reference) for each image reference in a container's env values, args and
     command: ``env NAME``, ``args[2]``. A value may hold several (``--builder=REF``, a
-    shell line, a list): each word that :func:`named_image` accepts counts."""
+    shell line, a list): each word that :func:`named_image` accepts counts. ``$(VAR)`` is
+    expanded first, as the kubelet does: in an env value from the entries before it, in
+    command and args from all of them."""
     env = container.get("env")
+    values: dict[str, str] = {}
+    budget = _EXPAND_BUDGET
+
+    def expanded(value: str) -> str:
+        # Values built of values double at each step: past the budget, read them as written.
+        nonlocal budget
+        if budget <= 0:
+            return value
+        out = expand(value, values)
+        budget -= len(out)
+        return out
+
     if isinstance(env, list):
         for entry in env:
-            if isinstance(entry, Mapping) and isinstance(entry.get("value"), str):
-                for ref in references_in(entry["value"]):
-                    yield f"env {entry.get('name')}", ref
+            if not isinstance(entry, Mapping):
+                continue
+            name, value = entry.get("name"), entry.get("value")
+            if not isinstance(value, str):
+                continue  # valueFrom: unknown here, so $(NAME) stays as it is
+            value = expanded(value)
+            if isinstance(name, str):
+                values[name] = value
+            for ref in references_in(value):
+                yield f"env {name}", ref
     for group in ("command", "args"):
         items = container.get(group)
         if not isinstance(items, list):
             continue
         for index, value in enumerate(items):
             if isinstance(value, str):
-                for ref in references_in(value):
+                for ref in references_in(expanded(value)):
                     yield f"{group}[{index}]", ref
+
+
+def expand(value: str, variables: Mapping[str, str]) -> str:
+    """The kubelet's expansion of ``$(VAR)``: a known VAR is replaced, an unknown one kept
+    as written, ``$$`` is one literal ``$``. Bounded: past _VALUE_MAX (values built of
+    values) the result is cut, and :func:`references_in` reads nothing of it."""
+    if "$" not in value:
+        return value
+    out: list[str] = []
+    size, cursor, checkpoint = 0, 0, 0
+    while cursor < len(value) - 1 and size <= _VALUE_MAX:
+        if value[cursor] != "$":
+            cursor += 1
+            continue
+        out.append(value[checkpoint:cursor])
+        following = value[cursor + 1]
+        closer = value.find(")", cursor + 2) if following == "(" else -1
+        if following == "$":
+            piece, cursor = "$", cursor + 2
+        elif closer >= 0:
+            name = value[cursor + 2:closer]
+            piece = variables.get(name, f"$({name})")
+            cursor = closer + 1
+        else:
+            piece, cursor = value[cursor:cursor + 2], cursor + 2
+        out.append(piece)
+        size += len(piece) + len(out[-2])
+        checkpoint = cursor
+    out.append(value[checkpoint:])
+    result = "".join(out)
+    return result if len(result) <= _VALUE_MAX else result[: _VALUE_MAX + 1]
 
 
 def references_in(value: str) -> list[str]:
     """The image references among the words of ``value``, in order, each once."""
     if len(value) > _VALUE_MAX or "/" not in value:
         return []
-    found = (named_image(word) for word in _WORD_SEPARATORS.split(value) if "/" in word)
+    words = (w.removeprefix(_REGISTRY_TRANSPORT) for w in _WORD_SEPARATORS.split(value))
+    found = (named_image(word) for word in words if "/" in word)
     return list(dict.fromkeys(ref for ref in found if ref))
 
 
