@@ -26,7 +26,7 @@ from harborguard.snapshot import parse_snapshot
 from harborguard.timeutil import parse_nanos
 from tests.builders import T_TEXT, T, art, policy, rule, run, shared_dir, snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "toolforge-snapshot.json"
 S = timedelta(seconds=1)
 SOURCE = build.Source(harbor="https://harbor.example.org", snapshot="snap.json", policy="harbor")

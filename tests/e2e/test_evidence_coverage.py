@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SNAPSHOT = str(EXAMPLES / "toolforge-snapshot.json")
 HELM = str(EXAMPLES / "cluster-helm.json")

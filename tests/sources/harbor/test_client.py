@@ -32,7 +32,7 @@ from tests.builders import T, art, iso, policy, rule, shared_dir
 from tests.conftest import SNAPSHOT_VALIDATOR
 from tests.fakeharbor import FakeHarbor, iter_payloads
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "toolforge-snapshot.json"
 ADMIN = "admin"
 ROBOT = "robot$proj+ci"

@@ -26,7 +26,7 @@ from harborguard.sources.helm import load_helm_file
 from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json
 from harborguard.sources.manifests import read_manifests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "examples" / "toolforge-snapshot.json").read_bytes()
 KUBECTL = (ROOT / "examples" / "cluster-kubectl.json").read_bytes()
 

@@ -16,7 +16,7 @@ from harborguard import __version__
 from harborguard.cli import cli
 from tests.builders import T, art, policy, rule, sel, snapshot
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"
 S = 1
 
 

@@ -16,7 +16,7 @@ from harborguard.cli import cli
 from harborguard.errors import SourceError
 from harborguard.sources.harbor import RetryPolicy, client, paging
 from harborguard.sources.harbor import fetch as fetch_plan
-from tests.test_harbor_source import (
+from tests.sources.harbor.test_client import (
     ADMIN,
     PASSWORD,
     POLICY,

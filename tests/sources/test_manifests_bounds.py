@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from harborguard.cli import cli
 from harborguard.sources.fstree import MAX_FILE_BYTES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SNAPSHOT = str(EXAMPLES / "toolforge-snapshot.json")
 IMAGE = "tools-harbor.wmcloud.org/toolforge/builds-api:0.0.130-20240221160838-03b2a120_image"

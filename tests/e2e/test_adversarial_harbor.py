@@ -21,15 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harborguard.cli import cli
-from tests.fakeharbor import FakeHarbor
-from tests.test_adversarial_evidence import (
+from tests.e2e.test_adversarial_evidence import (
     OTHER_TYPES,
     _parent,
     _paths,
     _same_type,
 )
+from tests.fakeharbor import FakeHarbor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = json.loads((ROOT / "examples" / "toolforge-snapshot.json").read_text())
 KUBECTL = str(ROOT / "examples" / "cluster-kubectl.json")
 NOW = "2024-02-26T10:00:00Z"

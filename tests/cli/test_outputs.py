@@ -23,7 +23,7 @@ from tests.builders import policy, rule
 from tests.test_parts import _random_snapshot
 
 HARBORGUARD = [sys.executable, "-m", "harborguard"]
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"
 
 
 def _snapshot(tmp_path: Path, seed: int = 4) -> Path:

@@ -11,7 +11,7 @@ from harborguard.cli import cli
 from tests.builders import shared_dir
 from tests.fakeharbor import FakeHarbor
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"
 DEPLOY = EXAMPLE.parent / "toolforge-deploy"
 DEPLOY_VALUES = "components/builds-api/values/tools.yaml.gotmpl"
 CHART_VALUES = shared_dir() / "toolforge" / "builds-api@322f874" / "deployment/chart/values.yaml"

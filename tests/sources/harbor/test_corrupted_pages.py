@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakeharbor import Fault
-from tests.test_harbor_source import POLICY, artifacts, document, entry, fetch, harbor
+from tests.sources.harbor.test_client import POLICY, artifacts, document, entry, fetch, harbor
 
 SOURCE = document(entry("proj", {"big": artifacts("big", 250), "small": artifacts("small", 2)},
                         retention=POLICY))

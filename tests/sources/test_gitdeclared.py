@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from harborguard.cli import cli
 from harborguard.sources.githistory import HistoryEvidence, read_history
 from tests.builders import shared_dir
-from tests.test_githistory_source import commit, git, init
+from tests.sources.test_githistory import commit, git, init
 
 APP = "tools-harbor.wmcloud.org/toolforge/app"
 SNAPSHOT = shared_dir() / "evidence" / "chart-snap.json"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from harborguard.cli import cli
 from harborguard.redact import mask_url, split_userinfo, url_has_password
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "toolforge-snapshot.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"
 KUBECTL = EXAMPLE.parent / "cluster-kubectl.json"
 SECRET_URLS = [
     "http://robot:Pa@ssTail99@harbor.example.org",  # a raw '@' in the password

@@ -18,7 +18,7 @@ from harborguard import jsonio
 from harborguard.cli import cli
 from tests.builders import T, art, policy, rule, snapshot
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SNAPSHOT = str(EXAMPLES / "toolforge-snapshot.json")
 KUBECTL = str(EXAMPLES / "cluster-kubectl.json")
 HARBORGUARD = [sys.executable, "-m", "harborguard"]

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from harborguard.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = str(ROOT / "examples" / "toolforge-snapshot.json")
 KUBECTL = ROOT / "examples" / "cluster-kubectl.json"
 HELM = ROOT / "examples" / "cluster-helm.json"
