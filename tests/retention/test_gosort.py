@@ -221,7 +221,7 @@ CORPUS_SEED = 20241031
 CORPUS_SIZE = 400
 
 # sha256 of tests/go/sortslice's stdout on the corpus; to re-record with a toolchain:
-#   PYTHONPATH=. python -c 'from tests.test_gosort import *; \
+#   PYTHONPATH=. python -c 'from tests.retention.test_gosort import *; \
 #     print(corpus_lines(corpus(CORPUS_SEED, CORPUS_SIZE)), end="")' \
 #     | go run tests/go/sortslice/main.go | sha256sum
 RECORDED_DIGESTS: dict[GoSort, str] = {
