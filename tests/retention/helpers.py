@@ -85,7 +85,6 @@ def twelve() -> list[dict[str, Any]]:
     return [art(f"a{i:02d}", [f"t{i}"], T - (i + 1) * S) for i in range(12)]
 
 
-
 ALL_TAGS = [sel("**", extras=None)]
 BAD_KIND = sel("**", "withLabels", None, kind="label")
 

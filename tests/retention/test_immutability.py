@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harborguard.harborversion import resolve
 from tests.builders import (
     T,
     actions,
@@ -128,3 +129,41 @@ def test_retained_artifacts_are_never_checked_for_immutability() -> None:
     arts = [art("a", ["v1"], T - 10 * S), art("b", ["v2"], T - 20 * S)]
     result = run(arts, policy(rule("latestPushedK", 1)), immutable=[imm(1, ALL_TAGS)])
     assert actions(result) == {dig("a"): "retain", dig("b"): "immutable"}
+
+
+def test_immutable_check_many_agrees_with_check_one_by_one() -> None:
+    """The batch path (selectors run once over all deletion targets) against the walk
+    one artifact at a time, with broken patterns, tag-less rules and repo decorations."""
+    import random
+
+    from harborguard.policy import parse_immutable_rules
+    from harborguard.retention.immutable import ImmutableChecker
+
+    class Item:
+        def __init__(self, tags: tuple[str, ...]) -> None:
+            self.tags = tags
+            self.namespace = ""
+            self.repository = "app"
+
+    patterns = ["latest", "v*", "{a,b}*", "[", "**", "rel-[0-9]*", "x\\", ""]
+    decorations = ["matches", "excludes", "repoMatches"]
+    rng = random.Random(11)
+    for version in ("v2.11.0", "v2.4.0"):
+        behaviour = resolve(version)
+        for _ in range(150):
+            raw = []
+            for rule_id in rng.sample(range(1, 9), rng.randint(0, 3)):
+                tag_selectors = [] if rng.random() < 0.1 else [{
+                    "kind": "doublestar", "decoration": rng.choice(decorations),
+                    "pattern": rng.choice(patterns)}]
+                raw.append({"id": rule_id, "disabled": rng.random() < 0.1,
+                            "tag_selectors": tag_selectors,
+                            "scope_selectors": {"repository": [{
+                                "kind": "doublestar", "decoration": "repoMatches",
+                                "pattern": rng.choice(["**", "app", "other", "["])}]}})
+            rules = parse_immutable_rules(raw, "t")
+            names = ["latest", "v1", "a1", "b2", "rel-3", "zzz", "x"]
+            items = [Item(tuple(rng.sample(names, rng.randint(0, 2)))) for _ in range(12)]
+            one = ImmutableChecker(rules, behaviour)
+            many = ImmutableChecker(rules, behaviour)
+            assert many.check_many("app", items) == [one.check("app", i.tags) for i in items]

@@ -296,3 +296,19 @@ def test_rules_without_tag_selectors_do_not_keep_anything() -> None:
     result = run(arts, policy(r))
     assert deleted(result) == set()
     assert outcome(result).status == "no-rule-ran"
+
+
+def test_build_error_fails_repository_even_without_tag_selectors() -> None:
+    p = policy(rule("latestPushedK", 1), rule("nothing", tags=[]))
+    result = run([art("a", ["1"], T - 10 * S), art("b", ["2"], T - 20 * S)], p)
+    repo = result.projects[0].repositories[0]
+    assert repo.status == "failed" and repo.error_rule == 1
+    assert "rule evaluator nothing is not registered" in (repo.error or "")
+    assert {d.action for d in repo.decisions} == {"retain"}
+    assert [f.code for f in result.findings if f.code == "policy-error"] == ["policy-error"]
+
+
+def test_unknown_algorithm_fails_each_repository() -> None:
+    result = run([art("a", ["1"], T - 10 * S)], policy(rule("always"), algorithm="and"))
+    assert result.projects[0].repositories[0].status == "failed"
+    assert 'set "algorithm": "or"' in (result.projects[0].repositories[0].error or "")

@@ -131,3 +131,12 @@ def test_always_needs_no_params(params: Any) -> None:
     assert outcome(result).status == "evaluated"
     assert kept(result) == names("v")
     assert deleted(result) == names("x", "u")
+
+
+def test_missing_parameter_and_null_params_fail_the_build() -> None:
+    for params in ({}, None):
+        bad = rule("latestPushedK", 1)
+        bad["params"] = params
+        result = run([art("a", ["1"], T - 10 * S)], policy(bad))
+        assert "missing required parameter latestPushedK" in (
+            result.projects[0].repositories[0].error or "")

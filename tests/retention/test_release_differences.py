@@ -15,9 +15,12 @@ from typing import Any
 
 import pytest
 
+from harborguard.harborversion import resolve
+from harborguard.policy import parse_policy
 from tests.builders import (
     T,
     art,
+    dig,
     kept,
     policy,
     rule,
@@ -28,6 +31,7 @@ from tests.retention.helpers import (
     ALL_TAGS,
     NO_UNTAGGED,
     S,
+    decisions,
     imm,
     immutable_action,
     names,
@@ -159,3 +163,54 @@ def test_pdqsort_prng_by_release(version: str, expected: set[str]) -> None:
     keys = [5, 5, 5, 4, 5, 5, 5, 5, 5, 5, 0, 5, 5, 5]
     result = run(_retagged(keys), policy(rule("latestPushedK", 2)), version=version)
     assert kept(result) == names(*expected)
+
+
+@pytest.mark.parametrize(
+    ("version", "v111", "sort", "legacy", "double", "label"),
+    [
+        (None, False, "go1.24", False, False, "main"),
+        ("v2.16.0", False, "go1.24", False, False, "v2.16.0"),
+        ("v2.15.2", False, "go1.24", False, True, "v2.15.2"),
+        ("v2.13.1", False, "go1.19", False, True, "v2.13.1"),
+        ("v2.11.1-6b7ecba1", False, "go1.19", False, True, "v2.11.1-6b7ecba1"),
+        ("v2.10.2", True, "go1.19", False, True, "v2.10.2"),
+        ("v2.6.0", True, "go1.18", False, True, "v2.6.0"),
+        ("v2.6.4", True, "go1.19", False, True, "v2.6.4"),
+        ("v2.9.5", False, "go1.19", False, True, "v2.9.5"),
+        ("v2.13.2", False, "go1.24", False, True, "v2.13.2"),
+        ("v2.4.3", True, "go1.18", True, True, "v2.4.3"),
+    ],
+)
+def test_version_switches(version: str | None, v111: bool, sort: str, legacy: bool,
+                          double: bool, label: str) -> None:
+    b = resolve(version)
+    assert (b.doublestar_v111, b.go_sort, b.immutable_untagged_legacy,
+            b.immutable_double_strip, b.label) == (v111, sort, legacy, double, label)
+    assert (b.warning is not None) == (version is not None and b.version is not None
+                                      and b.version < (2, 10, 3))
+
+
+def test_untagged_immutable_under_matching_rule_before_v2_5() -> None:
+    artifacts = [art("t", ["1.0"], T - 10 * S), art("u", [], T - 20 * S)]
+    immutable = [{"id": 1, "tag_selectors": [sel("nomatch", extras=None)],
+                  "scope_selectors": {"repository": [sel("**", "repoMatches", None)]}}]
+    p = policy(rule("latestPushedK", 0))
+    assert decisions(run(artifacts, p, immutable=immutable, version="v2.4.0"))[dig("u")].action \
+        == "immutable"
+    assert decisions(run(artifacts, p, immutable=immutable, version="v2.5.0"))[dig("u")].action \
+        == "delete"
+
+
+def test_legacy_param_validation_only_for_v2_0_and_v2_1(tmp_path: object) -> None:
+    from harborguard.simulate import simulate
+    from harborguard.snapshot import parse_snapshot
+    from harborguard.timeutil import parse_nanos
+    from tests.builders import snapshot
+
+    p = parse_policy(policy(rule("latestPushedK", 40000)), "p.json")
+    snap = parse_snapshot(snapshot({"app": [art("a", ["1"])]}, None), "s")
+    old = simulate(snap, parse_nanos("2026-01-01T00:00:00Z"), resolve("v2.1.0"), policy=p)
+    new = simulate(snap, parse_nanos("2026-01-01T00:00:00Z"), resolve("v2.11.0"), policy=p)
+    assert [f.message for f in old.findings if f.code == "policy-invalid"] == [
+        "Harbor v2.1.0's API would refuse rule 0: latestPushedK is too large"]
+    assert [f for f in new.findings if f.code == "policy-invalid"] == []

@@ -140,8 +140,6 @@ def test_pattern_error_in_repo_decorated_tag_selector_fails_the_repository() -> 
     assert deleted(result) == names("b")
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Lazy tag-pattern errors: doublestar/selector.go:104-134 stops at the first matching (or, for
 # excludes, non-matching) tag; selectors run in sequence on the survivors (processor.go:145).
@@ -193,3 +191,12 @@ def test_second_tag_selector_sees_only_what_the_first_selected() -> None:
     assert deleted(result) == names("x", "v")
     reversed_tags = [sel("v[1", extras=NO_UNTAGGED), sel("x*", extras=NO_UNTAGGED)]
     assert outcome(run(arts, policy(rule("always", tags=reversed_tags)))).status == "failed"
+
+
+def test_lazy_tag_pattern_error_only_when_reached() -> None:
+    harmless = run([art("a", ["x1"], T - 10 * S)], policy(rule("always", tags=[sel("v[1")])))
+    assert harmless.projects[0].repositories[0].status == "evaluated"
+    broken = run([art("a", ["v1"], T - 10 * S)], policy(rule("always", tags=[sel("v[1")])))
+    repo = broken.projects[0].repositories[0]
+    assert repo.status == "failed" and repo.error_uncertain
+    assert "not guaranteed" in broken.findings[0].message

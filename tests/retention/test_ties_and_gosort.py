@@ -101,3 +101,29 @@ def test_tie_counts_only_candidates_that_passed_the_tag_selectors() -> None:
     p = policy(rule("latestPushedK", 1, tags=[sel("{a,b}", extras=NO_UNTAGGED)]))
     result = run(arts, p)
     assert ties(result) == {dig("a"): True, dig("b"): True, dig("other"): False}
+
+
+def test_tie_flags_only_at_the_cut_and_only_when_no_other_rule_keeps() -> None:
+    same = T - 60 * S
+    artifacts = [art("n", ["new"], T - 5 * S), art("x", ["x"], same), art("y", ["y"], same),
+                 art("o", ["old"], T - 90 * S)]
+    got = decisions(run(artifacts, policy(rule("latestPushedK", 2))))
+    assert {k: (d.action, d.tie) for k, d in got.items()} == {
+        dig("n"): ("retain", False), dig("x"): ("retain", True),
+        dig("y"): ("delete", True), dig("o"): ("delete", False)}
+    saved = decisions(run(artifacts, policy(rule("latestPushedK", 2),
+                                            rule("always", tags=[sel("y")]))))
+    assert saved[dig("y")].tie is False and saved[dig("x")].tie is True
+    no_cut = decisions(run(artifacts, policy(rule("latestPushedK", 4))))
+    assert not any(d.tie for d in no_cut.values())
+
+
+def test_time_tie_finding_names_the_tied_artifacts() -> None:
+    same = T - 60 * S
+    artifacts = [art("n", ["new"], T - 5 * S), art("x", ["x"], same), art("y", ["y"], same)]
+    result = run(artifacts, policy(rule("latestPushedK", 2)))
+    ties = [f for f in result.findings if f.code == "time-tie"]
+    assert [(f.tags, f.severity, f.rule) for f in ties] == [(("x",), "warning", 0),
+                                                            (("y",), "warning", 0)]
+    assert ties[1].related[0].tags == ("x",)
+    assert "Harbor deletes y only because of API order" in ties[1].message
