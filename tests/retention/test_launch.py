@@ -41,6 +41,7 @@ from tests.retention.helpers import (
     outcome,
     with_params,
 )
+from tests.retention.test_harbor_v211_cases import V211, a
 
 # ---------------------------------------------------------------------------------------------
 # Launch (retention/launcher.go:123-186): disabled rules are skipped before any selector is
@@ -312,3 +313,64 @@ def test_unknown_algorithm_fails_each_repository() -> None:
     result = run([art("a", ["1"], T - 10 * S)], policy(rule("always"), algorithm="and"))
     assert result.projects[0].repositories[0].status == "failed"
     assert 'set "algorithm": "or"' in (result.projects[0].repositories[0].error or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Disagreements: a stored policy whose scope.level is not "project".
+#
+# POST /retentions refuses any level but "project" (server/v2.0/handler/retention.go:174-188),
+# but PUT /retentions/{id} does not check the level (:212-234): requireAccess (:404-414) falls
+# back to RequireSystemAccess for any other level, so a system administrator's PUT stores it,
+# and GET returns it. The launcher then (pkg/retention/launcher.go, v2.11.0):
+#   :115-121  level "system": lists every project of the instance;
+#   :129-147  per rule: "system" filters those projects by scope_selectors["project"];
+#             "project" uses scope.ref; any other level leaves no project at all;
+#   :151-157  only the chosen projects' repositories get jobs.
+# harborguard follows the level for the project whose policy it is; that a "system" policy
+# also runs in every other project of the instance is said in a note (see simulate).
+# ---------------------------------------------------------------------------------------------
+
+def _two_projects(retention: dict[str, Any]) -> dict[str, Any]:
+    snap = snapshot({"app": [a("p1", ["v1"])]}, retention, version=V211)
+    other = snapshot({"app": [a("o1", ["v1"])]}, None, project="other", version=V211)
+    other["projects"][0]["project"]["project_id"] = 2
+    snap["projects"].append(other["projects"][0])
+    return snap
+
+
+def _actions(snap: dict[str, Any]) -> dict[str, str]:
+    result = simulate(parse_snapshot(snap, "audit3"), parse_nanos(T_TEXT), resolve(V211))
+    return {
+        f"{ro.repository.name}@{d.digest}": dec.action
+        for p in result.projects for ro in p.repositories
+        for d, dec in zip(ro.repository.artifacts, ro.decisions, strict=True)
+    }
+
+
+def test_system_level_policy_applies_to_its_project_and_says_it_reaches_others() -> None:
+    pol = policy(rule("latestPushedK", 0))
+    pol["scope"] = {"level": "system", "ref": 1}
+    got = _actions(_two_projects(pol))
+    # launcher.go:115-121 + :129-141 (no "project" selectors: every project) + :151-157.
+    assert got[f"proj/app@{dig('p1')}"] == "delete"
+    result = simulate(parse_snapshot(_two_projects(pol), "audit3"), parse_nanos(T_TEXT),
+                      resolve(V211))
+    assert any("scope level 'system'" in n for n in result.notes)
+
+
+def test_system_level_policy_honours_project_selectors() -> None:
+    pol = policy(rule("latestPushedK", 0))
+    pol["rules"][0]["scope_selectors"]["project"] = [sel("other", "nsMatches", None)]
+    pol["scope"] = {"level": "system", "ref": 1}
+    got = _actions(_two_projects(pol))
+    # launcher.go:132-141: nsMatches "other" keeps only project "other" (Namespace = name).
+    assert got[f"proj/app@{dig('p1')}"] == "retain"
+
+
+@pytest.mark.parametrize("level", ["Project", "", "repository"])
+def test_unknown_scope_level_launches_nothing(level: str) -> None:
+    pol = policy(rule("latestPushedK", 0))
+    pol["scope"] = {"level": level, "ref": 1}
+    got = _actions(_two_projects(pol))
+    # launcher.go:129-147: no case matches, projectCandidates stays nil -> no jobs (:194-198).
+    assert got == {f"proj/app@{dig('p1')}": "retain", f"other/app@{dig('o1')}": "retain"}
