@@ -28,7 +28,7 @@ from harborguard.sources.kubectl import (
 from harborguard.sources.kubepods import named_image
 from tests.builders import shared_dir
 
-CASES = Path(__file__).resolve().parent / "data" / "issue12-kubectl"
+CASES = Path(__file__).resolve().parents[1] / "data" / "issue12-kubectl"
 BASE = str(CASES / "base-snap.json")
 APP = "tools-harbor.wmcloud.org/toolforge/app"
 BUILDER = "tools-harbor.wmcloud.org/toolforge/heroku-builder:22"
@@ -374,7 +374,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake kubect
 def test_the_ci_example_saves_what_kubectl_would_fetch() -> None:
     from harborguard.sources.kubectl import RESOURCES
 
-    example = Path(__file__).resolve().parent.parent / "examples" / "ci" / "gitlab-ci.yml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "ci" / "gitlab-ci.yml"
     assert f"kubectl get {RESOURCES} " in example.read_text()
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from harborguard.errors import InputError, SourceError
 from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json, run_kubectl
-from tests.test_kubectl_evidence_classes import (
+from tests.sources.test_kubectl_evidence_classes import (
     APP,
     BASE,
     CASES,
