@@ -5,7 +5,7 @@ Harbor's count rules (``latestPushedK``, ``latestPulledN``, ...) order candidate
 which artifacts survive. Reproducing Harbor's decisions therefore means replaying Go's
 algorithm step for step, not merely sorting by the same key.
 
-Variants (each checked against real Go runs; see tests/test_gosort.py):
+Variants (each checked against real Go runs; see tests/retention/test_gosort.py):
 
 * ``"go1.18"``: Go <= 1.18 (Harbor <= v2.6). Introsort: ``quickSort_func`` with
   median-of-three / Tukey ninther pivots, a heapsort fallback after ``2 * bits.Len(n)``
