@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 from tests.builders import policy, rule
-from tests.test_parts import _random_snapshot
+from tests.pipeline.test_parts import _random_snapshot
 
 HARBORGUARD = [sys.executable, "-m", "harborguard"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"

@@ -19,7 +19,7 @@ from harborguard.cli import cli
 from harborguard.sources.kubectl import KubectlEvidence, load_kubectl_file, parse_kubectl_json
 from harborguard.sources.kubepods import container_references, expand, references_in
 
-CASES = Path(__file__).resolve().parent / "data" / "issue12-kubectl"
+CASES = Path(__file__).resolve().parents[1] / "data" / "issue12-kubectl"
 BASE = str(CASES / "base-snap.json")
 HOST = "tools-harbor.wmcloud.org"
 APP = f"{HOST}/toolforge/app"

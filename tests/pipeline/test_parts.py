@@ -132,7 +132,7 @@ def test_parts_joined_are_the_whole_run(tmp_path: Path, seed: int) -> None:
 
 
 def test_parts_of_the_example_and_a_policy_file(tmp_path: Path) -> None:
-    example = str(Path(__file__).resolve().parent.parent / "examples/toolforge-snapshot.json")
+    example = str(Path(__file__).resolve().parents[2] / "examples/toolforge-snapshot.json")
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(json.dumps(policy(rule("latestPushedK", 3), rule(
         "always", tags=[sel("0.0.13*", extras=None)]), algorithm="or") | {"tag_selector": 1}))
