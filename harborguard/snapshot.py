@@ -12,21 +12,17 @@ import json
 import os
 import stat
 from collections.abc import Callable, Mapping
-from itertools import chain
-from operator import attrgetter
-from typing import Annotated, Any, NoReturn
-
-import msgspec
+from typing import Any, NoReturn
 
 from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
 from harborguard.redact import mask_url
+from harborguard.snapshotfast import _fast, _NotFast
 from harborguard.timeutil import (
     GO_ZERO_SECONDS,
     SECONDS_CACHE,
-    learn,
     parse_seconds,
     plain_seconds,
 )
@@ -312,188 +308,13 @@ def _parse(data: Any, origin: str, read: RepositoryReader = _repository) -> Snap
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
     return Snapshot(
-        # A hand-made snapshot may hold user:password@: never shown (DESIGN.md, Secrets).
+        # A hand-made snapshot may hold user:password@: never shown (docs/DESIGN.md, Secrets).
         harbor=mask_url(harbor) if harbor else harbor,
         harbor_version=version,
         taken_at=taken_at,
         projects=projects,
         incomplete=tuple(incomplete),
     )
-
-
-# The fast reader: msgspec decodes the snapshot into these typed structures in C, checking
-# every type the hand-written reader checks and skipping every field harborguard does not
-# read (most of a Harbor artifact's). A file it cannot take (a wrong type anywhere, a
-# whole float for a size, a time in another spelling, ...) is read by the hand-written
-# path, which accepts or names the field exactly as it always has; so the fast reader
-# either gives the same Snapshot or none.
-
-
-class _Tag(msgspec.Struct):
-    name: str
-    push_time: str | None = None
-    pull_time: str | None = None
-    immutable: bool | None = None
-
-
-class _Named(msgspec.Struct):
-    name: str
-
-
-class _Reference(msgspec.Struct):
-    child_digest: str
-
-
-class _Artifact(msgspec.Struct):
-    digest: str
-    push_time: str | None = None
-    pull_time: str | None = None
-    tags: list[_Tag] | None = None
-    size: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    type: str | None = None
-    references: list[_Reference] | None = None
-    labels: list[_Named] | None = None
-
-
-class _Repository(msgspec.Struct):
-    repository: _Named
-    artifacts: list[_Artifact]
-    additions: dict[str, dict[str, str]] | None = None
-
-
-class _RepositoryName(msgspec.Struct):
-    repository: _Named
-
-
-_ABSENT = msgspec.Raw()
-
-
-class _Project(msgspec.Struct):
-    """A project entry; its own fields are read by the hand-written code, its repositories
-    (the bulk of the file) are kept undecoded until a part reads its own."""
-
-    repositories: list[msgspec.Raw]
-    project: msgspec.Raw = _ABSENT
-    retention: msgspec.Raw = _ABSENT
-    immutable_rules: msgspec.Raw = _ABSENT
-
-
-class _Top(msgspec.Struct):
-    projects: list[_Project]
-    schema: msgspec.Raw = _ABSENT
-    harbor: msgspec.Raw = _ABSENT
-    harbor_version: msgspec.Raw = _ABSENT
-    taken_at: msgspec.Raw = _ABSENT
-    incomplete: msgspec.Raw = _ABSENT
-
-
-_TOP = msgspec.json.Decoder(_Top)
-_REPOSITORY = msgspec.json.Decoder(_Repository)
-_REPOSITORY_NAME = msgspec.json.Decoder(_RepositoryName)
-_HEADER = ("schema", "harbor", "harbor_version", "taken_at", "incomplete")
-_OWN = ("project", "retention", "immutable_rules")
-_PUSH = attrgetter("push_time")
-_PULL = attrgetter("pull_time")
-_TAGS = attrgetter("tags")
-_NAME = attrgetter("name")
-# RecursionError: nested past msgspec's limit; the hand-written reader then says where.
-_DECODE_ERRORS = (*jsonio.DecodeErrors, json.JSONDecodeError, RecursionError)
-
-
-class _NotFast(Exception):
-    """The fast reader does not take this file: read it by hand."""
-
-
-def _fast(data: bytes, origin: str) -> Snapshot:
-    try:
-        top = _TOP.decode(data)
-        header: dict[str, Any] = {
-            key: jsonio.loads(getattr(top, key)) for key in _HEADER if getattr(top, key)
-        }
-        projects = []
-        for entry in top.projects:
-            project: dict[str, Any] = {
-                key: jsonio.loads(getattr(entry, key)) for key in _OWN if getattr(entry, key)
-            }
-            project["repositories"] = entry.repositories
-            projects.append(project)
-    except _DECODE_ERRORS:
-        raise _NotFast from None
-    header["projects"] = projects
-    # Every repository decoded first, so that their times are converted in one batch
-    # (timeutil.learn).
-    entries: dict[int, _Repository] = {}
-    try:
-        for p in top.projects:
-            for raw in p.repositories:
-                entries[id(raw)] = _REPOSITORY.decode(raw)
-    except _DECODE_ERRORS:
-        raise _NotFast from None
-    found = list(chain.from_iterable(e.artifacts for e in entries.values()))
-    tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
-    learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
-                             map(_PULL, tags))))
-
-    def read(raw: Any, where: str) -> Repository:
-        return _fast_repository(entries[id(raw)])
-
-    try:
-        return _parse(header, origin, read)
-    except InputError:
-        raise _NotFast from None
-
-
-def _fast_repository(entry: _Repository) -> Repository:
-    cached = SECONDS_CACHE.get
-    artifacts: list[Artifact] = []
-    append = artifacts.append
-    new = tuple.__new__
-    for a in entry.artifacts:
-        text = a.push_time
-        created = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-        text = a.pull_time
-        pull = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-        push = created
-        names: tuple[str, ...] = ()
-        immutable = False
-        tags = a.tags
-        if tags:
-            names = (tags[0].name,) if len(tags) == 1 else tuple(map(_NAME, tags))
-            for tag in tags:
-                text = tag.push_time
-                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-                if seconds > push:
-                    push = seconds
-                text = tag.pull_time
-                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
-                if seconds > pull:
-                    pull = seconds
-                if tag.immutable:
-                    immutable = True
-        append(new(Artifact, (  # Artifact(...) without its Python-level __new__
-            a.digest,
-            names,
-            a.type or "",
-            a.size or 0,
-            push,
-            pull,
-            created,
-            tuple(r.child_digest for r in a.references) if a.references else (),
-            tuple(label.name for label in a.labels) if a.labels else (),
-            immutable,
-        )))
-    additions = {} if entry.additions is None else entry.additions
-    return Repository(name=entry.repository.name, artifacts=tuple(artifacts),
-                      additions=additions)
-
-
-def _seconds(text: str) -> int:
-    """A time the bulk conversion did not take (or 0, which the cache cannot tell from a
-    miss): parse_seconds's answer, or the hand-written reader says what is wrong."""
-    try:
-        return parse_seconds(text)
-    except ValueError:
-        raise _NotFast from None
 
 
 # A snapshot read from a pipe or device (its size unknown until read) stops here: a

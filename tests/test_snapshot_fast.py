@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harborguard import jsonio, snapshot, timeutil
+from harborguard import jsonio, snapshotfast, timeutil
 from harborguard.errors import InputError
 from harborguard.pipeline.reader import Unreadable, open_stream, repository
 from harborguard.snapshot import load_snapshot, parse_snapshot
@@ -73,8 +73,8 @@ def _slow(text: str) -> Any:
 
 def _fast(text: str) -> Any:
     try:
-        return snapshot._fast(text.encode(), "f.json")
-    except snapshot._NotFast:
+        return snapshotfast._fast(text.encode(), "f.json")
+    except snapshotfast._NotFast:
         return None
 
 

@@ -21,7 +21,8 @@ import msgspec
 from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Incomplete, Project, Repository
-from harborguard.snapshot import (
+from harborguard.snapshot import _Bad, _parse, _repository
+from harborguard.snapshotfast import (
     _DECODE_ERRORS,
     _HEADER,
     _OWN,
@@ -31,11 +32,8 @@ from harborguard.snapshot import (
     _REPOSITORY_NAME,
     _TAGS,
     _TOP,
-    _Bad,
     _fast_repository,
     _NotFast,
-    _parse,
-    _repository,
 )
 from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, SECONDS_TEXT, learn
 

@@ -114,7 +114,7 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 imageish = is_image_key(key)
                 under = not imageish and secret_below(key, secret)
                 if under and gotmpl.scalar(value) is not None:
-                    continue  # DESIGN.md: values under secret-looking keys never reach output
+                    continue  # docs/DESIGN.md: values under secret-looking keys never reach output
                 if imageish or _is_image_map(value):
                     spec = _image_spec(value, path + (key,), file, text, siblings, key)
                     if spec is not None:
