@@ -19,6 +19,7 @@ from harborguard import jsonio
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
+from harborguard.inputfile import read_bounded
 from harborguard.model import Incomplete, Repository, Snapshot
 from harborguard.redact import mask_userinfo, redact_yaml
 from harborguard.sources.process import run_tool
@@ -163,13 +164,12 @@ def run_helm(*, timeout: float, executable: str = "helm") -> Any:
 def load_helm_file(path: str | Path) -> list[HelmRelease]:
     """Reads ``--helm-json FILE`` (saved ``helm list -o json`` output); InputError if unusable."""
     try:
-        with open(path, "rb") as handle:  # a pipe is fine, bounded (not /dev/zero)
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = read_bounded(path, MAX_FILE_BYTES)  # a pipe is fine, bounded (not /dev/zero)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
+    if raw is None:
         raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, the most "
                          "harborguard reads of `helm list -o json` output")
     try:

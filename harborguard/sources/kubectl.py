@@ -26,6 +26,7 @@ from harborguard import yamlread
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
+from harborguard.inputfile import read_bounded
 from harborguard.sources.kubedocs import Unreadable, as_one, json_documents, yaml_documents
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
@@ -181,13 +182,12 @@ def load_kubectl_file(path: str | Path) -> Any:
     object at all.
     """
     try:
-        with open(path, "rb") as handle:  # a pipe (<(kubectl get ...)) is fine, bounded
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = read_bounded(path, MAX_FILE_BYTES)  # a pipe (<(kubectl get ...)) is fine
     except FileNotFoundError:
         raise InputError(f"{path}: kubectl JSON file not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read kubectl JSON file: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
+    if raw is None:
         raise InputError(
             f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, the most harborguard reads of a "
             "kubectl file; save one namespace per file (kubectl get ... --namespace N) and "
