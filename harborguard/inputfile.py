@@ -1,4 +1,4 @@
-"""Reading a file named on the command line, bounded in size (policy, config, kubectl and helm files).
+"""Reading a file named on the command line (policy, config, kubectl, helm), bounded in size.
 
 A pipe (``--policy <(...)``, /dev/stdin) is fine; /dev/zero or a runaway generator is not:
 at most MAX_INPUT_BYTES are read. No yaml import here: a JSON policy never needs it.
