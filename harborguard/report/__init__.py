@@ -28,6 +28,8 @@ class _Registry(Mapping[str, Formatter]):
         "json": "harborguard.report.json",
         "markdown": "harborguard.report.markdown",
         "junit": "harborguard.report.junit",
+        "prometheus": "harborguard.report.prometheus",
+        "codequality": "harborguard.report.codequality",
     }
 
     def __getitem__(self, name: str) -> Formatter:
