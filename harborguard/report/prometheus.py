@@ -97,8 +97,8 @@ def incomplete_source(what: str, report: dict[str, Any]) -> str:
     roots = [str(e["what"]) for e in report.get("evidence", []) if e["source"] == "manifests"]
     if report["source"].get("manifests"):
         roots.append(str(report["source"]["manifests"]))
-    if any(what == root or what.startswith(root.rstrip("/") + "/")
-           or what.startswith(root + " ") for root in roots):
+    if any(what == root or what.startswith((root.rstrip("/") + "/", root + " "))
+           for root in roots):
         return "manifests"
     return "harbor"
 
