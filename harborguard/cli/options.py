@@ -80,7 +80,8 @@ source_options = option_group(
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
-    help="Output format (default: table on a terminal, else json).")
+    help="Output format (default: table on a terminal, else json); prometheus: "
+         "node_exporter textfile metrics; codequality: GitLab Code Quality.")
 report_output_option = click.option(
     "-o", "--output", metavar="FILE", callback=output_path,
     help="Write the report to FILE atomically.")
