@@ -111,7 +111,7 @@ def repository_findings(
         fate = _fates(repo, versioned) or None
         if len(versioned) > 1:
             found.extend(_inversions(project, repo, versioned))
-    disorder = _disorder(project, repo, versioned)
+    disorder = _disorder(project, repo, versioned, order)
     if disorder is not None:
         found.append(disorder)
     return found, fate, len(versioned)
@@ -215,7 +215,8 @@ DISORDER_SHARE = 0.10
 
 
 def _disorder(
-    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]]
+    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]],
+    order: str = "push",
 ) -> Finding | None:
     """Share of version pairs whose push order contradicts their version order.
 
@@ -246,7 +247,9 @@ def _disorder(
             f"push order and version order disagree for {share:.0%} of version pairs "
             f"({discordant} of {comparable}): push times here do not follow releases (a "
             "migration, replication or re-tagging?), so rules that rank by push time keep an "
-            "arbitrary set of versions; compare with --order semver"
+            "arbitrary set of versions; "
+            + ("compare with --order semver" if order == "push" else
+               "this --order semver what-if ranks by version, but Harbor ranks by time")
         ),
     )
 

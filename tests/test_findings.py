@@ -210,6 +210,15 @@ def test_disorder_has_no_minimum_version_count() -> None:
     assert of(_disorder_run([3, 2, 1, 0]), "version-disorder")
 
 
+def test_disorder_advises_semver_only_when_not_already_semver() -> None:
+    arts = [art(f"v{p}", [f"1.0.{p}"], T - (100 - i) * S) for i, p in enumerate([3, 2, 1, 0])]
+    (push,) = of(_disorder_run([3, 2, 1, 0]), "version-disorder")
+    assert push.message.endswith("compare with --order semver")
+    (what_if,) = of(semver_run(list(reversed(arts)), policy(rule("always"))), "version-disorder")
+    assert "compare with --order semver" not in what_if.message
+    assert "this --order semver what-if ranks by version" in what_if.message
+
+
 # ---------------------------------------------------------------- 5. --order semver
 
 def test_semver_unversioned_rank_last_and_highest_tag_counts() -> None:
