@@ -309,15 +309,35 @@ def _pairs_fenwick(items: list[tuple[int, int]], size: int) -> tuple[int, int]:
 
 
 def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:
-    # Build metadata does not change a version (a chart and its image are one release),
-    # so runs are labelled without it.
+    """``keeps ...; deletes ...``. Build metadata does not change a version (a chart and
+    its image are one release), so runs are labelled without it; where a version's chart
+    and image fare differently (the chart kept, its image deleted), charts and images are
+    told apart. Artifacts without a version are counted, so none is deleted unsaid."""
     decisions = repo.decisions
+    artifacts = repo.repository.artifacts
     items = [
         (version, _without_build(version) if version.build else version.tag,
-         decisions[pos].action != "delete")
+         decisions[pos].action != "delete", artifacts[pos].type)
         for pos, version in versioned
     ]
-    return describe_fates(items)
+    fates: dict[str, set[bool]] = {}
+    for _, label, kept, _kind in items:
+        fates.setdefault(label, set()).add(kept)
+    if any(len(both) > 1 for both in fates.values()):
+        kinds = sorted({kind for *_, kind in items})
+        text = ", ".join(
+            f"{kind.lower()}s ("
+            + describe_fates([(v, label, kept) for v, label, kept, k in items if k == kind])
+            + ")" for kind in kinds)
+    else:
+        text = describe_fates([(v, label, kept) for v, label, kept, _ in items])
+    has_version = {pos for pos, _ in versioned}
+    others = [decisions[pos].action != "delete" for pos in range(len(artifacts))
+              if pos not in has_version]
+    if others and not all(others):
+        text += (f"; without a version: keeps {sum(others)}, "
+                 f"deletes {len(others) - sum(others)}")
+    return text
 
 
 def _without_build(version: Version) -> str:
