@@ -186,7 +186,7 @@ def _why_kept(
     """(rule, why ``label`` is kept, and for a count rule the template whose key of the
     deleted artifact completes the text: "... (<keeper's time>" + " vs <deleted's>)")."""
     if decision.action == "immutable":
-        return None, f"immutable-tag rule {decision.immutable_rule} protects {label}", None
+        return None, f"immutable-tag rule id {decision.immutable_rule} protects {label}", None
     for index in decision.retained_by:
         run = runs.get(index)
         if run is None:
