@@ -123,7 +123,10 @@ def _render_repository(
     title = Text(repo["repository"], style="bold")
     status = repo["status"]
     if status != "evaluated":
-        title.append(f"  {len(rows)} artifacts; {STATUS_TEXT.get(status, status)}", "dim")
+        said = STATUS_TEXT.get(status, status)
+        if status == "not-in-scope" and rows and ": rule " in rows[0]["reason"]:
+            said = f"{rows[0]['reason']}: everything stays"  # names the disabled rule
+        title.append(f"  {len(rows)} artifacts; {said}", "dim")
         console.print(title)
         if repo.get("error"):
             console.print(Text(f"  {repo['error']}", style="red"))

@@ -67,3 +67,15 @@ def test_legend_only_with_artifacts(tmp_path: Path) -> None:
               "summary": {"artifacts": 0, "retain": 0, "delete": 0, "immutable": 0,
                           "bytes_deleted": 0, "errors": 0, "warnings": 0}}
     assert "* in use" not in render("table", report)
+
+
+def test_a_disabled_rule_is_named_in_the_table() -> None:
+    from harborguard.report import build
+    from tests.builders import T, art, policy, rule, run, sel
+    from tests.report.test_formats import SOURCE, S
+
+    result = run({"app": [art("a", ["1"], T - 10 * S)]}, policy(
+        rule("latestPushedK", 1, repos=[sel("app", "repoMatches", None)], disabled=True)))
+    text = render("table", build.build_report(result, SOURCE), width=200)
+    assert ("not covered by any rule: rule 0 (latestPushedK) covers it but is disabled: "
+            "everything stays") in " ".join(text.split())
