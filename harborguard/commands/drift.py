@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 
 
 def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
-    from harborguard.drift import absence_judge, helm_drift, image_drift
+    from harborguard.drift import (
+        absence_judge,
+        compared_components,
+        helm_drift,
+        image_drift,
+    )
     from harborguard.gather import gather
 
     if not evidence.manifests:
@@ -63,7 +68,9 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
     report["source"]["environment"] = environment
     report["components"] = [
         {"component": c.name, "environment": environment, "version": c.chart_version}
-        for c in gathered.components if c.chart_version]
+        for c in compared_components(
+            gathered.components, gathered.usages, findings,
+            helm=bool(evidence.use_helm or evidence.helm_json), kubectl=gathered.kubectl_read)]
     for finding, since in zip(report["findings"], waiting, strict=True):
         if since is not None:
             finding["since"] = since.as_report()

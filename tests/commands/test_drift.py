@@ -69,3 +69,16 @@ def test_without_git_history_since_is_unknown_and_said(tmp_path: Path) -> None:
     finding = next(f for f in report["findings"] if f["code"] == "not-deployed")
     assert "since" not in finding and "merged but not deployed" in finding["message"]
     assert any("since when builds-api" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize(("template", "compared"), [("{version}_image", ["builds-api"]),
+                                                     (None, [])])
+def test_only_components_the_evidence_could_tell_are_listed(
+        deploy_repo: str, template: str | None, compared: list[str]) -> None:
+    """Without the chart's images (no --image-tag-template) kubectl cannot tell whether
+    builds-api runs its version: it is not listed, so no 0 is exported for it."""
+    evidence = EvidenceOptions(manifests=deploy_repo, environment="tools", history=0,
+                               image_tag_template=template,
+                               kubectl_json=(str(EXAMPLES / "cluster-kubectl.json"),))
+    report = run_drift(Invocation.of({}), evidence).report
+    assert [c["component"] for c in report["components"]] == compared
