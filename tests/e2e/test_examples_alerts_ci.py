@@ -156,3 +156,87 @@ def test_alerts_job_writes_both_textfiles(tmp_path: Path) -> None:
                "./harborguard-check-tools.prom" in c for c in made)
     assert not any("metrics/job" in c for c in made)  # no Pushgateway unless asked
     assert os.environ.get("PUSHGATEWAY_URL") is None
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_unit_tests_the_alerts(tmp_path: Path) -> None:
+    """The rules fire on the series harborguard writes (promtool test rules)."""
+    import json
+
+    tests = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [
+                {"series": 'harborguard_undeployed_seconds{component="builds-api",'
+                           'environment="tools"}', "values": "777600x400"},
+                {"series": 'harborguard_undeployed_seconds{component="jobs-api",'
+                           'environment="tools"}', "values": "0x400"},
+                {"series": 'harborguard_at_risk_artifacts{environment="tools",project='
+                           '"toolforge",repository="toolforge/builds-api",kind="running"}',
+                 "values": "1x400"},
+                {"series": 'harborguard_at_risk_artifacts{environment="tools",project='
+                           '"toolforge",repository="toolforge/builds-api",kind="missing"}',
+                 "values": "0x400"},
+                {"series": 'harborguard_incomplete{command="drift",environment="tools"}',
+                 "values": "1x400"},
+                # written at time 0, never again: stale after 26 hours
+                {"series": 'harborguard_last_run_timestamp_seconds{command="drift",'
+                           'environment="tools"}', "values": "0x1700"},
+                {"series": 'harborguard_last_run_timestamp_seconds{command="check",'
+                           'environment="tools"}', "values": "0x1700"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "2h", "alertname": "HarborguardUndeployedTooLong",
+                 "exp_alerts": [{"exp_labels": {"severity": "warning",
+                                                "component": "builds-api",
+                                                "environment": "tools"},
+                                 "exp_annotations": {
+                                     "summary": "builds-api in tools: merged 9d 0h 0m 0s "
+                                                "ago, not deployed",
+                                     "description": "The version toolforge-deploy names for "
+                                     "builds-api is not what runs in tools; deploy it or "
+                                     "revert it (harborguard drift shows the commit)."}}]},
+                {"eval_time": "2h", "alertname": "HarborguardReferencedImageMissing",
+                 "exp_alerts": []},
+                {"eval_time": "2h", "alertname": "HarborguardInUseImageWouldBeDeleted",
+                 "exp_alerts": [{"exp_labels": {
+                     "severity": "critical", "environment": "tools", "project": "toolforge",
+                     "repository": "toolforge/builds-api"},
+                     "exp_annotations": {
+                         "summary": "toolforge/builds-api (tools): 1 artifacts in use would "
+                                    "be deleted by Harbor's retention policy",
+                         "description": "The next restart or rescheduling after Harbor's "
+                         "retention runs cannot pull the image (ImagePullBackOff). Run "
+                         "harborguard check to see which, and change the policy before it "
+                         "runs."}}]},
+                {"eval_time": "3h", "alertname": "HarborguardRunIncomplete",
+                 "exp_alerts": [{"exp_labels": {"severity": "warning", "command": "drift",
+                                                "environment": "tools"},
+                                 "exp_annotations": {
+                                     "summary": "harborguard drift (tools) could not read "
+                                                "everything",
+                                     "description": "harborguard_incomplete_sources says "
+                                     "which source; the job log names each item. Until it "
+                                     "reads everything, nothing it does not report is known "
+                                     "to be safe."}}]},
+                {"eval_time": "27h", "alertname": "HarborguardMetricsStale",
+                 "exp_alerts": [
+                     {"exp_labels": {"severity": "warning", "command": command,
+                                     "environment": "tools"},
+                      "exp_annotations": {
+                          "summary": f"harborguard {command} (tools) last ran 1d 3h 0m 0s ago",
+                          "description": "Its metrics describe an old state; see the "
+                                         "scheduled pipeline's last jobs."}}
+                     for command in ("check", "drift")]},
+                {"eval_time": "2h", "alertname": "HarborguardMetricsStale", "exp_alerts": []},
+                {"eval_time": "2h", "alertname": "HarborguardMetricsAbsent", "exp_alerts": []},
+            ],
+        }],
+    }
+    path = tmp_path / "tests.yml"
+    path.write_text(json.dumps(tests))  # JSON is YAML
+    done = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
