@@ -111,7 +111,7 @@ def repository_findings(
         fate = _fates(repo, versioned) or None
         if len(versioned) > 1:
             found.extend(_inversions(project, repo, versioned))
-    disorder = _disorder(project, repo, versioned)
+    disorder = _disorder(project, repo, versioned, order)
     if disorder is not None:
         found.append(disorder)
     return found, fate, len(versioned)
@@ -186,7 +186,7 @@ def _why_kept(
     """(rule, why ``label`` is kept, and for a count rule the template whose key of the
     deleted artifact completes the text: "... (<keeper's time>" + " vs <deleted's>)")."""
     if decision.action == "immutable":
-        return None, f"immutable-tag rule {decision.immutable_rule} protects {label}", None
+        return None, f"immutable-tag rule id {decision.immutable_rule} protects {label}", None
     for index in decision.retained_by:
         run = runs.get(index)
         if run is None:
@@ -215,7 +215,8 @@ DISORDER_SHARE = 0.10
 
 
 def _disorder(
-    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]]
+    project: str, repo: RepositoryOutcome, versioned: list[tuple[int, Version]],
+    order: str = "push",
 ) -> Finding | None:
     """Share of version pairs whose push order contradicts their version order.
 
@@ -246,7 +247,9 @@ def _disorder(
             f"push order and version order disagree for {share:.0%} of version pairs "
             f"({discordant} of {comparable}): push times here do not follow releases (a "
             "migration, replication or re-tagging?), so rules that rank by push time keep an "
-            "arbitrary set of versions; compare with --order semver"
+            "arbitrary set of versions; "
+            + ("compare with --order semver" if order == "push" else
+               "this --order semver what-if ranks by version, but Harbor ranks by time")
         ),
     )
 
@@ -306,15 +309,35 @@ def _pairs_fenwick(items: list[tuple[int, int]], size: int) -> tuple[int, int]:
 
 
 def _fates(repo: RepositoryOutcome, versioned: list[tuple[int, Version]]) -> str:
-    # Build metadata does not change a version (a chart and its image are one release),
-    # so runs are labelled without it.
+    """``keeps ...; deletes ...``. Build metadata does not change a version (a chart and
+    its image are one release), so runs are labelled without it; where a version's chart
+    and image fare differently (the chart kept, its image deleted), charts and images are
+    told apart. Artifacts without a version are counted, so none is deleted unsaid."""
     decisions = repo.decisions
+    artifacts = repo.repository.artifacts
     items = [
         (version, _without_build(version) if version.build else version.tag,
-         decisions[pos].action != "delete")
+         decisions[pos].action != "delete", artifacts[pos].type)
         for pos, version in versioned
     ]
-    return describe_fates(items)
+    fates: dict[str, set[bool]] = {}
+    for _, label, kept, _kind in items:
+        fates.setdefault(label, set()).add(kept)
+    if any(len(both) > 1 for both in fates.values()):
+        kinds = sorted({kind for *_, kind in items})
+        text = ", ".join(
+            f"{kind.lower()}s ("
+            + describe_fates([(v, label, kept) for v, label, kept, k in items if k == kind])
+            + ")" for kind in kinds)
+    else:
+        text = describe_fates([(v, label, kept) for v, label, kept, _ in items])
+    has_version = {pos for pos, _ in versioned}
+    others = [decisions[pos].action != "delete" for pos in range(len(artifacts))
+              if pos not in has_version]
+    if others and not all(others):
+        text += (f"; without a version: keeps {sum(others)}, "
+                 f"deletes {len(others) - sum(others)}")
+    return text
 
 
 def _without_build(version: Version) -> str:

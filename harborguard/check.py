@@ -15,7 +15,7 @@ from itertools import chain, islice
 from operator import indexOf, itemgetter
 from urllib.parse import urlsplit
 
-from harborguard.evidence import Usage
+from harborguard.evidence import Usage, places_by_kind
 from harborguard.findings import CHART_BREAKS, Finding
 from harborguard.imageref import ImageRef, parse_image_ref
 from harborguard.model import Artifact
@@ -412,8 +412,9 @@ def _judge(
     code = "in-use-deleted" if current else "rollback-deleted"
     evidence = current or found
     first = evidence[0]
-    more = (f" and {len(evidence) - 1} more {'place' if len(evidence) == 2 else 'places'}"
-            if len(evidence) > 1 else "")
+    # In the words of the table's "in use" column: every place, by kind.
+    more = (f"; in use in {len(found)} places: "
+            f"{places_by_kind([u.kind for u in found])}" if len(found) > 1 else "")
     label = ", ".join(artifact.tags) or artifact.digest
     if decision.action == "delete":
         why = decision.reason.removeprefix("not kept by any rule: ")

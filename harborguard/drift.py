@@ -192,3 +192,32 @@ def absence_judge(evidence: EvidenceOptions, gathered: Gathered) -> Callable[[st
         return whole or spaces[component] in namespaces
 
     return judge
+
+
+def compared_components(
+    components: Sequence[Component], usages: Sequence[Usage], findings: Sequence[Finding],
+    *, helm: bool, kubectl: bool,
+) -> list[Component]:
+    """The components with a chart version whose deployment the evidence could tell: a
+    helmfile release Helm was asked about, or declared images of which the cluster runs
+    some version (or a not-deployed finding names it). Only these may be said to run
+    their declared version (``harborguard_undeployed_seconds`` 0)."""
+    running = {ref.repository for ref in map(_parsed, (
+        u for u in usages if u.source == "kubectl" and u.kind == "running")) if ref is not None}
+    seen: dict[str, set[str]] = defaultdict(set)
+    for usage in usages:
+        ref = _parsed(usage) if usage.source == "manifests" and not usage.chart else None
+        if ref is not None and usage.component:
+            seen[usage.component].add(ref.repository)
+    unresolved = {f.component for f in findings if f.code == "unresolved-reference"}
+    flagged = {f.component for f in findings if f.code == "not-deployed"}
+    out = []
+    for component in components:
+        if not component.chart_version:
+            continue
+        by_helm = helm and bool(component.release and component.chart)
+        by_images = (kubectl and component.name not in unresolved
+                     and bool(seen[component.name] & running))
+        if by_helm or by_images or component.name in flagged:
+            out.append(component)
+    return out

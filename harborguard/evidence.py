@@ -31,6 +31,15 @@ class Usage:
         return {"source": self.source, "kind": self.kind, "ref": self.ref, "where": self.where}
 
 
+USE_KINDS = ("running", "declared", "rollback")
+
+
+def places_by_kind(kinds: list[str]) -> str:
+    """``running 1, declared 2, rollback 1``: the places an artifact is in use, by kind;
+    the table's "in use" column and check's findings say it in these words."""
+    return ", ".join(f"{kind} {kinds.count(kind)}" for kind in USE_KINDS if kind in kinds)
+
+
 CoveredSource = Literal["kubectl", "manifests", "git-history", "helm"]
 
 

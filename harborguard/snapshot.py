@@ -320,10 +320,12 @@ def _parse(data: Any, origin: str, read: RepositoryReader = _repository) -> Snap
 # A snapshot read from a pipe or device (its size unknown until read) stops here: a
 # million artifacts is 366 MB. A regular file is read whole, whatever its size.
 MAX_STREAM_BYTES = 2 << 30
+STDIN = "-"
 
 
 def _read_snapshot_bytes(path: str) -> bytes:
-    with open(path, "rb") as handle:
+    # "-": standard input (a pipe: `harborguard snapshot ... -o - | ...`, `< FILE`).
+    with (open(0, "rb", closefd=False) if path == STDIN else open(path, "rb")) as handle:
         if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             return handle.read()
         first = handle.read(1 << 16)

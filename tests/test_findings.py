@@ -210,6 +210,15 @@ def test_disorder_has_no_minimum_version_count() -> None:
     assert of(_disorder_run([3, 2, 1, 0]), "version-disorder")
 
 
+def test_disorder_advises_semver_only_when_not_already_semver() -> None:
+    arts = [art(f"v{p}", [f"1.0.{p}"], T - (100 - i) * S) for i, p in enumerate([3, 2, 1, 0])]
+    (push,) = of(_disorder_run([3, 2, 1, 0]), "version-disorder")
+    assert push.message.endswith("compare with --order semver")
+    (what_if,) = of(semver_run(list(reversed(arts)), policy(rule("always"))), "version-disorder")
+    assert "compare with --order semver" not in what_if.message
+    assert "this --order semver what-if ranks by version" in what_if.message
+
+
 # ---------------------------------------------------------------- 5. --order semver
 
 def test_semver_unversioned_rank_last_and_highest_tag_counts() -> None:
@@ -388,3 +397,32 @@ def test_disorder_pair_counts_agree_between_bisect_and_fenwick() -> None:
                     discordant += ra > rb
         assert _pairs_bisect(items) == (discordant, comparable)
         assert _pairs_fenwick(items, size) == (discordant, comparable)
+
+
+# ---------------------------------------------------------------- the versions line
+
+def _versions_line(arts):  # type: ignore[no-untyped-def]
+    result = run(list(reversed(arts)), policy(rule("latestPushedK", 3)))
+    return result.fates[0][0]
+
+
+def test_versions_tell_charts_from_images_when_they_fare_differently() -> None:
+    """jobs-api read "keeps 0.0.153 ... deletes ... 0.0.153": its chart kept, image not."""
+    arts = []
+    for i, v in enumerate(["1.0.0", "1.0.1", "1.0.2"]):
+        arts.append(art(f"i{v}", [f"{v}_image"], T - (100 - 2 * i) * S))
+        arts.append(art(f"c{v}", [v], T - (99 - 2 * i) * S, kind="CHART"))
+    # keep 3 newest: chart 1.0.2, image 1.0.2, chart 1.0.1 (image 1.0.1 deleted)
+    assert _versions_line(arts) == (
+        "charts (keeps 1.0.1..1.0.2; deletes 1.0.0), "
+        "images (keeps 1.0.2; deletes 1.0.0..1.0.1)")
+    same = [a for a in arts if a["type"] == "IMAGE"] + [
+        art("c9", ["9.0.0"], T - S, kind="CHART")]
+    assert _versions_line(same) == "keeps 1.0.1..9.0.0; deletes 1.0.0"  # no split
+
+
+def test_versions_count_what_has_no_version() -> None:
+    """heroku-builder read "keeps 22", hiding two deleted 22-2024... tags."""
+    arts = [art("v", ["22"], T - 10 * S)] + [
+        art(f"d{i}", [f"22-2024020{i}"], T - (20 + i) * S) for i in range(4)]
+    assert _versions_line(arts) == "keeps 22; without a version: keeps 2, deletes 2"

@@ -32,7 +32,11 @@ from harborguard.commands.drift import run_drift
 @click.pass_context
 def command(ctx: click.Context, /, fmt: str | None, output: str | None,
             fail_on: str | None, **local: Any) -> None:
-    """Versions merged to the manifests but not running (not-deployed), and the reverse."""
+    """Versions merged to the manifests but not running (not-deployed), and the reverse.
+
+    A not-deployed finding says since when it waits: the first-parent commit that put the
+    version into the manifests (--format prometheus: harborguard_undeployed_seconds).
+    """
     values = split_evidence(local)
     with core_errors():
         inv = resolve(ctx, local, command_values(

@@ -71,7 +71,8 @@ global_options = option_group(
 
 source_options = option_group(
     click.option("--snapshot", "snapshot_path", metavar="FILE",
-                 help="A harborguard.snapshot/v1 file (see `harborguard snapshot`)."),
+                 help="A harborguard.snapshot/v1 file (see `harborguard snapshot`); - reads "
+                      "standard input."),
     click.option("--project", "projects", metavar="P", multiple=True,
                  help="Read this project live from --harbor (repeatable)."),
     click.option("--all-projects", is_flag=True, default=None,
@@ -80,7 +81,8 @@ source_options = option_group(
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default=None,
-    help="Output format (default: table on a terminal, else json).")
+    help="Output format (default: table on a terminal, else json); prometheus: "
+         "node_exporter textfile metrics; codequality: GitLab Code Quality.")
 report_output_option = click.option(
     "-o", "--output", metavar="FILE", callback=output_path,
     help="Write the report to FILE atomically.")
@@ -121,7 +123,8 @@ manifest_options = option_group(
     click.option("--helm", "use_helm", is_flag=True, default=None,
                  help="Ask the cluster: runs `helm list --all-namespaces -o json`."),
     click.option("--helm-json", metavar="FILE", multiple=True,
-                 help="Saved `helm list --all-namespaces -o json` output (repeatable)."),
+                 help="Saved `helm list --all-namespaces -o json` (or -o yaml) output "
+                      "(repeatable)."),
 )
 
 evidence_options = option_group(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,8 @@ def say(inv: Invocation, outcome: Outcome) -> None:
         else:
             to_stdout(b"".join(chunks))  # type: ignore[arg-type]
     else:
-        text = render(fmt, report, colour=colour, width=width, fail_on=fail_on)
+        text = render(fmt, report, colour=colour, width=width, fail_on=fail_on,
+                      run_at=time.time())
         if output:
             write_atomically(output, [text.encode("utf-8")])
         else:

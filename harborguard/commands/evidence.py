@@ -26,6 +26,7 @@ def cross_check(inv: Invocation, result: RunResult, snapshot: Snapshot,
                 aliases: Sequence[str]) -> tuple[CheckResult, list[Finding]]:
     """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
     from harborguard.check import alias_host, check, harbor_host
+    from harborguard.commands.locations import locator
     from harborguard.gather import gather
 
     try:
@@ -42,6 +43,8 @@ def cross_check(inv: Invocation, result: RunResult, snapshot: Snapshot,
     inv.history = gathered.history
     inv.evidence = [covered.as_report() for covered in gathered.evidence]
     checked = check(result, gathered.usages, hosts)
+    inv.locate = locator(checked.in_use, gathered.components, gathered.usages,
+                         evidence.manifests)
     if checked.no_harbor_reference:
         # Harbor read through another name (an internal URL, a port-forward) than the one
         # the cluster pulls from: nothing matched, which is not "nothing in use".

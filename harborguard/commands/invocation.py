@@ -42,6 +42,8 @@ class Invocation:
     history: str | None = None  # how far back the manifests' git history reached
     # The report's `evidence` (check, diff, drift): what each evidence source covered.
     evidence: list[dict[str, Any]] | None = None
+    # Gives the report's findings their `location` in the deployment repository.
+    locate: Callable[[list[dict[str, Any]]], None] | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any], **settings: Any) -> Invocation:

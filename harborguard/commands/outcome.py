@@ -49,8 +49,13 @@ def finish(inv: Invocation, report: dict[str, Any], *, failing: bool, incomplete
     report["notes"] = [*report.get("notes", []), *inv.notes, *notes]
     if inv.history:
         report["source"]["history"] = inv.history
+    if inv.locate is not None:
+        inv.locate(report["findings"])
     if inv.evidence is not None:
         report["evidence"] = inv.evidence
+        environment = inv.get("environment")
+        if inv.get("manifests") and environment:  # series of tools and toolsbeta runs differ
+            report["source"].setdefault("environment", environment)
     return Outcome(report, failing, incomplete or bool(inv.incomplete), tuple(errors), fill)
 
 

@@ -89,7 +89,8 @@ def _simulate_in_parts(inv: Invocation, output: str | None) -> tuple[Parted, lis
             return None
         path, projects, all_projects = source_choice(inv)
         policy_path = inv.get("policy")
-        if not path or projects or all_projects or policy_path and not is_regular(policy_path):
+        if (not path or path == "-" or projects or all_projects
+                or policy_path and not is_regular(policy_path)):
             return None
         mode = existing_mode(Path(os.path.realpath(output))) if output else None
         if mode is not None and not stat.S_ISREG(mode):

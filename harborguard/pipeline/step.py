@@ -19,7 +19,12 @@ from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Project, Repository
 from harborguard.policy import RetentionPolicy, RuleSpec
 from harborguard.report.build import artifact_rows, project_row, repository_row
-from harborguard.retention.engine import Ranker, RepositoryOutcome, _launch
+from harborguard.retention.engine import (
+    Ranker,
+    RepositoryOutcome,
+    _launch,
+    not_in_scope_reason,
+)
 from harborguard.retention.evaluation import evaluate_repository as _evaluate_repository
 from harborguard.retention.immutable import ImmutableChecker
 from harborguard.retention.outcomes import keep_all as _keep_all
@@ -121,7 +126,9 @@ def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Se
         extra = {} if error is None else {"error": error}
         outcome = _keep_all(repo, status, reason, **extra)  # type: ignore[arg-type]
     elif not plan.assignment[index]:
-        outcome = _keep_all(repo, "not-in-scope", "not covered by any rule")
+        assert plan.policy is not None
+        outcome = _keep_all(repo, "not-in-scope", not_in_scope_reason(
+            repo.name, plan.policy, settings.behaviour, plan.name))
     else:
         assert plan.policy is not None and plan.checker is not None
         outcome = _evaluate_repository(

@@ -12,7 +12,8 @@ class Formatter(Protocol):
 
     ``options`` are keywords a format may use and every other format ignores; today
     ``fail_on`` ("error" | "warning", the command's --fail-on), read by junit (which cases
-    fail) and markdown (the verdict's wording).
+    fail) and markdown (the verdict's wording); ``run_at`` (seconds since the epoch, when
+    the run happened), read by prometheus.
     """
 
     def __call__(self, report: dict[str, Any], colour: bool = False, width: int = 0,
@@ -28,6 +29,8 @@ class _Registry(Mapping[str, Formatter]):
         "json": "harborguard.report.json",
         "markdown": "harborguard.report.markdown",
         "junit": "harborguard.report.junit",
+        "prometheus": "harborguard.report.prometheus",
+        "codequality": "harborguard.report.codequality",
     }
 
     def __getitem__(self, name: str) -> Formatter:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harborguard.evidence import places_by_kind
 from harborguard.findings import CHART_BREAKS
+
+__all__ = ["places_by_kind"]  # the table's "in use" words, shared with check's findings
 
 
 def finding_place(finding: dict[str, Any]) -> str:
@@ -140,3 +143,8 @@ def evidence_line(report: dict[str, Any]) -> str | None:
                   for key, n in counts.items()]
         parts.append(f"{entry['source']} {entry['what']} ({', '.join(shown)}{state})")
     return "Evidence: " + "; ".join(parts)
+
+
+LEGEND = ("* in use: places by kind (running: a pod runs it; declared: a controller or the "
+          "manifests name it; rollback: a rollback target). rule N: the policy's rule N, "
+          "counted from 0; immutable-tag rules by their id.")

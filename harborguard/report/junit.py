@@ -14,14 +14,15 @@ on every ``testsuite`` and on ``testsuites``.
   covered; it is ``<skipped>`` when no evidence was given or (check, diff) something was
   not checked (the rollback window without git history, foreign-registry or unresolved
   references), so an empty failure list is never an unqualified all-clear.
-- Per repository, a case ``"<repository>: retention"`` (classname: the repository). It
-  fails when the repository has a finding at or above ``fail_on``; its ``system-out``
-  holds the kept/deleted counts, the rules, the version ranges, the fate changes (``diff``)
-  and the deleted artifacts.
-- Per finding, a case ``"<code>: <repository>:<tags>"``: a ``<failure type="<code>"
-  message="...">`` when its severity is at or above ``fail_on``, else a passing case with
-  the message in ``system-out``. ``info`` findings never fail. A repository with error
-  findings therefore shows one failing retention case plus one failing case per finding.
+- Per repository, a case ``"<repository>: retention"`` (classname: the repository). Its
+  ``system-out`` holds the kept/deleted counts, the rules, the version ranges, the fate
+  changes (``diff``) and the deleted artifacts. It carries the repository's own findings
+  (those about no one artifact: ``version-disorder``, a repository's ``policy-error``) and
+  fails for those at or above ``fail_on``.
+- Per other finding, a case ``"<code>: <repository>:<tags>"``: a ``<failure
+  type="<code>" message="...">`` when its severity is at or above ``fail_on``, else a
+  passing case with the message in ``system-out``. ``info`` findings never fail. Each
+  finding is one case, so the failures count the failing findings, once each.
 
 ``fail_on`` is the CLI's ``--fail-on`` (``error`` by default, ``warning`` for ``drift``):
 the JUnit verdict then agrees with the exit code. The XML is built with ElementTree (so
@@ -229,15 +230,20 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     by_repo: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for artifact in report["artifacts"]:
         by_repo[(artifact["project"], artifact["repository"])].append(artifact)
-    failing: dict[tuple[str | None, str], list[dict[str, Any]]] = defaultdict(list)
+    rows = {(r["project"], r["repository"]) for r in report.get("repositories", [])}
+    # A repository's own findings (about no one artifact) are its retention case's.
+    own: dict[tuple[str | None, str], list[dict[str, Any]]] = defaultdict(list)
     for f in report["findings"]:
-        if f["repository"] and f["severity"] != "info" and RANK[f["severity"]] >= threshold:
-            failing[(f["project"], f["repository"])].append(f)
+        if (f["repository"] and f["digest"] is None and not f["tags"]
+                and (f["project"], f["repository"]) in rows):
+            own[(f["project"], f["repository"])].append(f)
+    owned = {id(f) for found in own.values() for f in found}
 
     for repo in report.get("repositories", []):
         target = suite(repo["project"])
         case = target.case(repo["repository"], f"{repo['repository']}: retention")
-        bad = failing.get((repo["project"], repo["repository"]), [])
+        mine = own.get((repo["project"], repo["repository"]), [])
+        bad = [f for f in mine if f["severity"] != "info" and RANK[f["severity"]] >= threshold]
         if bad:
             codes = ", ".join(dict.fromkeys(f["code"] for f in bad))
             counted = (f"{len(bad)} error" if fail_on == "error"
@@ -246,9 +252,11 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
                 counted += f" at {fail_on} or above"
             target.fail(case, "failure", codes, f"{counted}: {codes}",
                         "\n".join(f"{f['code']}: {f['message']}" for f in bad))
-        _out(case, _repository_text(repo, by_repo.get((repo["project"], repo["repository"]),
-                                                      []),
-                                    rules.get(repo["project"], {})))
+        lines = _repository_text(repo, by_repo.get((repo["project"], repo["repository"]), []),
+                                 rules.get(repo["project"], {}))
+        lines.extend(f"{f['severity']} {f['code']}: {f['message']}" for f in mine
+                     if f not in bad)
+        _out(case, lines)
 
     run = suite(None)
     run.case(RUN_SUITE, f"{RUN_SUITE}: summary")
@@ -262,6 +270,8 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
 
     related_lines: dict[int, list[str]] = {}  # the report's lists live through this loop
     for f in report["findings"]:
+        if id(f) in owned:
+            continue
         target = suite(f["project"])
         classname = finding_place(f) or RUN_SUITE
         case = target.case(classname, f"{f['code']}: {_subject(f)}")

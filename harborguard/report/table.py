@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harborguard.report.common import (
+    LEGEND,
     NO_EVIDENCE,
     STATUS_TEXT,
     evidence_given,
@@ -18,6 +19,7 @@ from harborguard.report.common import (
     human_bytes,
     is_chart_finding,
     not_checked,
+    places_by_kind,
     short_digest,
     short_reason,
 )
@@ -86,6 +88,9 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
             console.print(Text(f"... {len(notable) - DETAILS_SHOWN} more repositories with "
                                "artifacts in use, tied, changed or failing: --format json or "
                                "markdown lists them", style="dim"))
+    if report["artifacts"]:
+        console.print()
+        console.print(Text(LEGEND, style="dim"))
     _render_findings(console, report)
     _render_verdict(console, report)
     s = report["summary"]
@@ -118,7 +123,10 @@ def _render_repository(
     title = Text(repo["repository"], style="bold")
     status = repo["status"]
     if status != "evaluated":
-        title.append(f"  {len(rows)} artifacts; {STATUS_TEXT.get(status, status)}", "dim")
+        said = STATUS_TEXT.get(status, status)
+        if status == "not-in-scope" and rows and ": rule " in rows[0]["reason"]:
+            said = f"{rows[0]['reason']}: everything stays"  # names the disabled rule
+        title.append(f"  {len(rows)} artifacts; {said}", "dim")
         console.print(title)
         if repo.get("error"):
             console.print(Text(f"  {repo['error']}", style="red"))
@@ -146,16 +154,26 @@ def _render_repository(
                  or r.get("previous_action", r["action"]) != r["action"]]
         hidden = len(rows) - len(shown)
         rows = shown or rows[:ROWS_IN_FULL]
-    tag_width = min(48, max(len(_tags_cell(row)) for row in rows))
+    width = console.width
+    # Narrow terminals (80 columns): the columns that matter least go first (pulled, then
+    # the time of day, then the type); long tags keep their end (`..._image`); the reason
+    # and the use wrap rather than being cut.
+    show_pulled, full_time, show_type = width >= 110, width >= 95, width >= 75
+    tag_width = min(48 if width >= 110 else width // 3,
+                    max(len(_tags_cell(row)) for row in rows))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     diffing = any(r.get("previous_action", r["action"]) != r["action"] for r in rows)
     table.add_column("action", no_wrap=True, min_width=19 if diffing else 9)
-    table.add_column("tags", no_wrap=True, min_width=tag_width, overflow="ellipsis")
-    table.add_column("type", no_wrap=True, min_width=5)
-    table.add_column("pushed (UTC)", no_wrap=True, min_width=19)
-    table.add_column("pulled", no_wrap=True, min_width=10)
-    table.add_column("why", no_wrap=True, overflow="ellipsis")
-    table.add_column("in use", no_wrap=True, min_width=12)
+    table.add_column("tags", no_wrap=True, min_width=tag_width, max_width=tag_width,
+                     overflow="ellipsis")
+    if show_type:
+        table.add_column("type", no_wrap=True, min_width=5)
+    table.add_column("pushed (UTC)" if full_time else "pushed", no_wrap=True,
+                     min_width=19 if full_time else 10)
+    if show_pulled:
+        table.add_column("pulled", no_wrap=True, min_width=10)
+    table.add_column("why", overflow="fold")
+    table.add_column("in use", overflow="fold", min_width=10)
     for row in rows:
         action = Text(row["action"], style=ACTION_STYLE[row["action"]])
         if row["in_use"]:
@@ -165,15 +183,17 @@ def _render_repository(
             action = Text.assemble((before, ACTION_STYLE[before]), " -> ", action)
         if row["tie"]:
             action.append(" (tie)", "yellow")
-        table.add_row(
-            action,
-            _tags_cell(row),
-            row["type"],
-            row["push_time"].replace("T", " ").rstrip("Z"),
-            (row["pull_time"] or "never")[:10],
-            short_reason(row),
-            _usage_cell(row),
-        )
+        pushed = row["push_time"].replace("T", " ").rstrip("Z")
+        tags = _tags_cell(row)
+        if len(tags) > tag_width:
+            tags = tags[: tag_width - 8] + "…" + tags[-7:]
+        cells: list[Text | str] = [action, tags]
+        if show_type:
+            cells.append(row["type"])
+        cells.append(pushed if full_time else pushed[:10])
+        if show_pulled:
+            cells.append((row["pull_time"] or "never")[:10])
+        table.add_row(*cells, short_reason(row), _usage_cell(row))
     console.print(table)
     if hidden:
         console.print(Text(f"  ... and {hidden} more deleted artifacts, none of them in use "
@@ -219,11 +239,7 @@ def _usage_cell(row: dict[str, Any]) -> str:
     uses = row["in_use"]
     if not uses:
         return ""
-    kinds = [u["kind"] for u in uses]
-    strongest = min(kinds, key=["running", "declared", "rollback"].index)
-    same = kinds.count(strongest)
-    others = len(kinds) - same
-    return f"{strongest} ({same})" + (f" +{others} other" if others else "")
+    return places_by_kind([u["kind"] for u in uses])
 
 
 def _tags_cell(row: dict[str, Any]) -> str:

@@ -58,7 +58,7 @@ def decide(
         if verdict.immutable:
             decisions[c.pos] = Decision(
                 "immutable",
-                f"not kept by any rule; protected by immutable-tag rule {verdict.rule_id}",
+                f"not kept by any rule; protected by immutable-tag rule id {verdict.rule_id}",
                 (),
                 False,
                 verdict.rule_id,

@@ -13,6 +13,7 @@ This module holds the launch and ``evaluate_project``; ``evaluation`` runs one r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,12 +118,37 @@ def evaluate_project(
     for index, repo in enumerate(repos):
         rules = assignment[index]
         if not rules:
-            outcomes.append(keep_all(repo, "not-in-scope", "not covered by any rule"))
+            outcomes.append(keep_all(repo, "not-in-scope", not_in_scope_reason(
+                repo.name, policy, behaviour, project.name)))
             continue
         outcomes.append(
             evaluate_repository(repo, rules, policy, now_ns, behaviour, checker, ranker)
         )
     return ProjectOutcome(project, policy, tuple(outcomes))
+
+
+NOT_IN_SCOPE = "not covered by any rule"
+
+
+def not_in_scope_reason(name: str, policy: RetentionPolicy, behaviour: Behaviour,
+                        project: str = "") -> str:
+    """Why no rule covers repository ``name``, naming the disabled rules whose selectors
+    would cover it: a disabled rule is the usual reason an operator did not expect."""
+    disabled = tuple(dataclasses.replace(r, disabled=False) for r in policy.rules
+                     if r.disabled)
+    if not disabled:
+        return NOT_IN_SCOPE
+    try:
+        (would,) = _launch([name], dataclasses.replace(policy, rules=disabled), behaviour,
+                           project)
+    except (SelectorBuildError, PatternError):
+        return NOT_IN_SCOPE
+    if not would:
+        return NOT_IN_SCOPE
+    named = ", ".join(f"rule {r.index} ({r.template})" for r in would)
+    verb = "covers" if len(would) == 1 else "cover"
+    return f"{NOT_IN_SCOPE}: {named} {verb} it but {'is' if len(would) == 1 else 'are'} " \
+        "disabled"
 
 
 def _launch(

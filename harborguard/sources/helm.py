@@ -162,7 +162,8 @@ def run_helm(*, timeout: float, executable: str = "helm") -> Any:
 
 
 def load_helm_file(path: str | Path) -> list[HelmRelease]:
-    """Reads ``--helm-json FILE`` (saved ``helm list -o json`` output); InputError if unusable."""
+    """Reads ``--helm-json FILE`` (saved ``helm list -o json`` output, or ``-o yaml``);
+    InputError if unusable."""
     try:
         raw = read_bounded(path, MAX_FILE_BYTES)  # a pipe is fine, bounded (not /dev/zero)
     except FileNotFoundError:
@@ -173,9 +174,14 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
         raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, the most "
                          "harborguard reads of `helm list -o json` output")
     try:
-        data = jsonio.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; expected `helm list -o json` output") from None
+    try:
+        if text.lstrip()[:1] in ("[", "{", ""):
+            data = jsonio.loads(text)
+        else:
+            data = _helm_yaml(text, path)  # `helm list -o yaml`
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: not JSON (line {exc.lineno}, column {exc.colno})"
@@ -186,6 +192,25 @@ def load_helm_file(path: str | Path) -> list[HelmRelease]:
         return parse_helm_list(data, str(path))
     except SourceError as exc:
         raise InputError(str(exc)) from None
+
+
+def _helm_yaml(text: str, path: str | Path) -> Any:
+    """``helm list -o yaml`` output (a YAML list of the same objects), read within the
+    YAML bounds; InputError if it is not YAML."""
+    from harborguard import yamlload
+    from harborguard.yamlread import LOAD_ERRORS, problem
+
+    try:
+        data = yamlload.load(text)
+    except LOAD_ERRORS as exc:
+        raise InputError(f"{path}: not JSON, nor YAML{problem(exc)}; expected the output "
+                         "of `helm list --all-namespaces -o json` (or -o yaml)") from None
+    if not isinstance(data, list):
+        raise InputError(f"{path}: not JSON, nor the YAML list `helm list -o yaml` prints "
+                         f"(got {_type(data)}); expected the output of `helm list "
+                         "--all-namespaces -o json` (the table it prints without -o is not "
+                         "read)")
+    return data
 
 
 def _type(value: Any) -> str:

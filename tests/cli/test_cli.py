@@ -476,3 +476,22 @@ def test_policy_keys_match_case_insensitively_like_go(tmp_path: Path) -> None:
     actions = [[a["action"] for a in json.loads(r)["artifacts"]] for r in (want, got)]
     assert actions[0] == actions[1] == ["retain", "delete", "delete", "delete"]
     assert "Params" not in err and "scope_selectors.repositories is not a field" in err
+
+
+def test_snapshot_from_standard_input() -> None:
+    """`--snapshot -` reads the snapshot from standard input (a pipe), as a file."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json"
+    with open(example, "rb") as handle:
+        piped = subprocess.run([sys.executable, "-m", "harborguard", "simulate", "--snapshot",
+                                "-", "--format", "json"], stdin=handle, capture_output=True,
+                               check=False)
+    assert piped.returncode == 0, piped.stderr
+    named = subprocess.run([sys.executable, "-m", "harborguard", "simulate", "--snapshot",
+                            str(example), "--format", "json"], capture_output=True, check=False)
+    piped_report, named_report = json.loads(piped.stdout), json.loads(named.stdout)
+    assert piped_report["source"].pop("snapshot") == "-"
+    named_report["source"].pop("snapshot")
+    assert piped_report == named_report
+    empty = subprocess.run([sys.executable, "-m", "harborguard", "simulate", "--snapshot", "-"],
+                           stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    assert empty.returncode == 2 and b"not a snapshot object" in empty.stderr

@@ -238,14 +238,17 @@ def test_junit_example() -> None:
     check_counts(root)
     assert [s.get("name") for s in root.findall("testsuite")] == ["toolforge", "harborguard"]
     repos = len(report["repositories"])
-    # + the run's summary and (check) its evidence of use
-    assert int(root.get("tests", "0")) == repos + len(report["findings"]) + 2
+    # the repository's own finding (version-disorder) is its retention case's; + the
+    # run's summary and (check) its evidence of use
+    own = [f for f in report["findings"] if f["digest"] is None and not f["tags"]]
+    assert [f["code"] for f in own] == ["version-disorder"]
+    assert int(root.get("tests", "0")) == repos + len(report["findings"]) - 1 + 2
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
     retention = cases[("toolforge/builds-api", "toolforge/builds-api: retention")]
-    failure = retention.find("failure")
-    assert failure is not None and failure.get("message") == (
-        "2 errors: in-use-deleted, rollback-deleted")
+    # its errors are its artifacts', each failing once, in its own case
+    assert retention.find("failure") is None
     out = retention.findtext("system-out") or ""
+    assert "warning version-disorder: push order and version order disagree" in out
     assert "keeps 10, deletes 86" in out
     assert "versions: keeps 0.0.96..0.0.99, 0.0.131" in out
     passing = cases[("toolforge/jobs-api", "toolforge/jobs-api: retention")]
@@ -259,25 +262,24 @@ def test_junit_example() -> None:
     ]
     assert {c.find("failure").get("type") for c in error_cases} == {  # type: ignore[union-attr]
         "in-use-deleted", "rollback-deleted"}
-    assert root.get("failures") == "3" and root.get("errors") == "0"
+    assert root.get("failures") == "2" and root.get("errors") == "0"  # one per error
     # warnings pass, with the message in system-out
     warning = next(c for c in root.iter("testcase")
-                   if c.get("name", "").startswith("version-disorder"))
+                   if c.get("name", "").startswith("version-order-inversion"))
     assert warning.find("failure") is None
-    assert "push order and version order disagree" in (warning.findtext("system-out") or "")
+    assert "deletes" in (warning.findtext("system-out") or "")
 
 
 def test_junit_fail_on_warning() -> None:
     report = example_report()
     root = parse(junit_format.render(report, fail_on="warning"))
     check_counts(root)
-    # 59 findings and builds-api (errors + warnings) and jobs-api (warnings) fail
+    # one failure per finding: 59; a retention case fails for its own (version-disorder)
     failing_repos = {c.get("name") for c in root.iter("testcase")
                      if c.get("name", "").endswith(": retention") and c.find("failure")
                      is not None}
-    warned = {f["repository"] for f in report["findings"] if f["severity"] != "info"}
-    assert failing_repos == {f"{r}: retention" for r in warned}
-    assert int(root.get("failures", "0")) == 59 + len(warned)
+    assert failing_repos == {"toolforge/builds-api: retention"}
+    assert int(root.get("failures", "0")) == 59 == len(report["findings"])
 
 
 def test_junit_incomplete_items_are_errors() -> None:
@@ -320,7 +322,7 @@ def test_junit_scales() -> None:
     root = parse(render("junit", report))
     check_counts(root)
     assert int(root.get("tests", "0")) == 40 + len(report["findings"]) + 1
-    assert int(root.get("failures", "0")) == 25 + 25  # 25 errors in 25 repositories
+    assert int(root.get("failures", "0")) == 25  # 25 errors: one failure each
 
 
 # ---------------------------------------------------------------------------------------

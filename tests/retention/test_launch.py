@@ -374,3 +374,17 @@ def test_unknown_scope_level_launches_nothing(level: str) -> None:
     got = _actions(_two_projects(pol))
     # launcher.go:129-147: no case matches, projectCandidates stays nil -> no jobs (:194-198).
     assert got == {f"proj/app@{dig('p1')}": "retain", f"other/app@{dig('o1')}": "retain"}
+
+
+def test_a_disabled_rule_is_named_when_it_is_why_nothing_covers_a_repository() -> None:
+    only = [sel("app", "repoMatches", None)]
+    arts = [art("a", ["1"], T - 10 * S)]
+    result = run({"app": arts, "other": [art("o", ["1"], T - 10 * S)]}, policy(
+        rule("latestPushedK", 1, repos=only, disabled=True),
+        rule("always", repos=[sel("nothing-here", "repoMatches", None)])))
+    reasons = {r.repository.name: (r.status, r.decisions[0].reason)
+               for p in result.projects for r in p.repositories}
+    assert reasons["proj/app"] == (
+        "not-in-scope",
+        "not covered by any rule: rule 0 (latestPushedK) covers it but is disabled")
+    assert reasons["proj/other"] == ("not-in-scope", "not covered by any rule")

@@ -126,7 +126,9 @@ def test_load_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"NAME NAMESPACE REVISION\n", "not JSON (line 1, column 1)"),
+        (b"NAME NAMESPACE REVISION\n", "not JSON, nor the YAML list"),
+        (b"[1,", "not JSON (line 1, column 4)"),
+        (b"- a: [\n", "not JSON, nor YAML (line"),
         (b"\xff\xfe[\x00]\x00", "not UTF-8 text"),
         (b'{"a": 1}', "expected the JSON list"),
     ],
@@ -139,6 +141,20 @@ def test_unusable_file_is_an_input_error_naming_it(
     with pytest.raises(InputError, match=f"^{path}") as raised:
         load_helm_file(path)
     assert message in str(raised.value)
+
+
+def test_load_yaml_file(tmp_path: Path) -> None:
+    """`helm list -o yaml` is read as well as -o json: the same objects."""
+    import yaml
+
+    path = tmp_path / "helm.yaml"
+    path.write_text(yaml.safe_dump(HELM_LIST))
+    from_yaml = load_helm_file(path)
+    json_path = tmp_path / "helm.json"
+    json_path.write_text(json.dumps(HELM_LIST))
+    from_json = load_helm_file(json_path)
+    assert [(r.name, r.namespace, r.chart, r.revision, r.status) for r in from_yaml] == \
+        [(r.name, r.namespace, r.chart, r.revision, r.status) for r in from_json]
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
