@@ -119,7 +119,7 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     # keeps everything (no artifact at risk, so every build a reference names is needed).
     from harborguard.check import check
 
-    kept = _simulate(prepared, {name: None for name in policies})
+    kept = _simulate(prepared, dict.fromkeys(policies))
     needed = check(kept, usages, hosts).in_use
     incomplete = bool(inv.incomplete or snapshot.incomplete)
     base = _simulate(prepared, {n: without_own(p) if p else None for n, p in policies.items()})
@@ -142,7 +142,8 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     if policy_out is not None and not blocked:
         plan = plans[0]
         if plan.body is None:
-            state.notes.append(f"--policy-out: nothing written: {plan.notes[0] if plan.notes else 'no policy'}")
+            why = plan.notes[0] if plan.notes else "no policy"
+            state.notes.append(f"--policy-out: nothing written: {why}")
         else:
             content = _policy_text(policy_out, plan.body)
     pending: tuple[ProjectPlan, ...] = ()

@@ -29,7 +29,7 @@ from harborguard.protect.patterns import (
     repository_pattern,
 )
 from harborguard.protect.rule import is_own_raw, own_patterns, own_rule, put_body, rule_key
-from harborguard.retention.engine import ProjectOutcome
+from harborguard.retention.engine import ProjectOutcome, RepositoryOutcome
 
 # (repository with the project, digest) -> the evidence that needs it
 Needed = Mapping[tuple[str, str], Sequence[Usage]]
@@ -126,10 +126,11 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
         for digest, tags in _needed_in(selected[short[s]], needed)
     ]
     if listed.left_out:
+        limit = ("no / inside braces before Harbor v2.10.3" if v111
+                 else "a name and a name below it")
         notes.append(f"project {name}: repositories {', '.join(listed.left_out)} cannot be "
-                     "listed in the same repository pattern as the others (doublestar: "
-                     f"{'no / inside braces before Harbor v2.10.3' if v111 else 'a name and a name below it'}"
-                     "); their artifacts are not protected by the rule")
+                     f"listed in the same repository pattern as the others (doublestar: "
+                     f"{limit}); their artifacts are not protected by the rule")
     rule: dict[str, Any] | None = None
     repos: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -185,14 +186,15 @@ def _policy_id(project: Project, policy: RetentionPolicy) -> int | None:
     return policy.id
 
 
-def _needed_in(outcome: ProjectOutcome | Any, needed: Needed
+def _needed_in(outcome: RepositoryOutcome, needed: Needed
                ) -> list[tuple[str, tuple[str, ...]]]:
     repo = outcome.repository
     digests = {d for (r, d) in needed if r == repo.name}
     return [(a.digest, a.tags) for a in repo.artifacts if a.digest in digests]
 
 
-def _add_previous(policy: RetentionPolicy, project: str, selected: Mapping[str, Any],
+def _add_previous(policy: RetentionPolicy, project: str,
+                  selected: Mapping[str, RepositoryOutcome],
                   wanted: dict[str, set[str]]) -> None:
     """The previous rule's tags stay; its repositories stay where a rule still runs."""
     previous = own_patterns(policy)

@@ -15,7 +15,7 @@ from harborguard.protect.rule import EXTRAS, is_own, own_rule
 from harborguard.retention.engine import evaluate_project
 from harborguard.snapshot import parse_snapshot
 from harborguard.timeutil import parse_nanos
-from tests.builders import T, T_TEXT, D, art, dig, policy, rule, sel, snapshot
+from tests.builders import T_TEXT, D, T, art, dig, policy, rule, sel, snapshot
 
 NOW = parse_nanos(T_TEXT)
 RUNNING = Usage("kubectl", "running", "harbor.example.org/proj/app:1.0", "ns/Pod/app")
