@@ -205,13 +205,13 @@ class HarborClient:
     def put(self, path: str, body: Any) -> Reply | Failure:
         """PUT ``body`` as JSON to ``path``, with the retries of a GET (a PUT replaces the
         whole object: sending it again changes nothing). Never raises for HTTP trouble."""
-        content = jsonio.dumps(body) if not isinstance(body, bytes) else body
-        return self._call("PUT", path, None, content=content)
+        payload = jsonio.dumps(body) if not isinstance(body, bytes) else body
+        return self._call("PUT", path, None, payload=payload)
 
     def _call(self, method: str, path: str, params: Mapping[str, str | int] | None, *,
               by_name: bool = False, text: bool = False,
               cancel: threading.Event | None = None,
-              content: bytes | None = None) -> Reply | Failure:
+              payload: bytes | None = None) -> Reply | Failure:
         url = self.url + path
         if params:
             # Encoded here once; httpx then only parses the finished URL.
@@ -228,7 +228,7 @@ class HarborClient:
                 return Failure(None, "cancelled")
             delay: float | None = None
             try:
-                answer = self._attempt(url, headers, method, content)
+                answer = self._attempt(url, headers, method, payload)
             except httpx.TimeoutException as exc:
                 status, last = None, f"timed out ({type(exc).__name__})"
             except DeadlinePassed:
