@@ -68,6 +68,32 @@ def test_the_incident_is_protected_and_check_passes_on_the_written_policy(
     code, _, err = invoke("check", "--snapshot", str(EXAMPLE), "--kubectl-json", str(CLUSTER),
                           "--policy", str(out))
     assert code == 0, err
+    # The README shows this run's rule.
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert section["rule"]["tag_selectors"][0]["pattern"] in readme
+    assert section["rule"]["scope_selectors"]["repository"][0]["pattern"] in readme
+
+
+def test_incomplete_evidence_writes_nothing_unless_allowed(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"apiVersion": "v1", "kind": "List", "items": []}')
+    out = tmp_path / "policy.json"
+    args = ("protect", "--snapshot", str(EXAMPLE), "--kubectl-json", str(empty),
+            "--format", "json", "--policy-out", str(out))
+    code, report, err = invoke(*args)
+    assert code == 3 and not out.exists()
+    assert "--allow-incomplete" in err and json.loads(report)["incomplete"]
+    code, report, _ = invoke(*args, "--allow-incomplete")
+    assert code == 3 and out.exists()
+    assert json.loads(report)["protect"]["policy_out"] == str(out)
+
+
+def test_an_older_harbor_gets_patterns_of_its_dialect() -> None:
+    code, report, err = offline("--harbor-version", "v2.9.0")
+    assert code == 0, err
+    section = json.loads(report)["protect"]["projects"][0]
+    assert section["rule"]["scope_selectors"]["repository"][0]["pattern"] == \
+        "{builds-api,heroku-builder}"
 
 
 def test_policy_out_as_yaml_and_every_format(tmp_path: Path) -> None:
