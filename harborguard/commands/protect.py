@@ -108,6 +108,10 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
                            need_additions=needs_additions(evidence))
     except HarborUnreadable as exc:
         return ProtectRun(unreadable_harbor(inv, exc, COMMAND))
+    if file_policy is not None:  # --policy gives every project its policy
+        prepared = dataclasses.replace(prepared, snapshot=dataclasses.replace(
+            prepared.snapshot, projects=tuple(dataclasses.replace(p, retention_known=True)
+                                              for p in prepared.snapshot.projects)))
     snapshot = prepared.snapshot
     if policy_out is not None and len(snapshot.projects) != 1:
         raise InputError(f"--policy-out writes one project's policy; the source has "
@@ -126,6 +130,11 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     plans = []
     for project, base_outcome in zip(snapshot.projects, base.projects, strict=True):
         mine = {(r, d): u for (p, r, d), u in needed.items() if p == project.name}
+        if not project.retention_known:
+            plans.append(ProjectPlan(project.name, "no-policy", None, None, None, None, notes=(
+                f"project {project.name}: its retention policy is not known (the snapshot "
+                "has no 'retention' field): nothing is computed",)))
+            continue
         plans.append(plan_project(project, policies[project.name], base_outcome, mine,
                                   v111=prepared.behaviour.doublestar_v111,
                                   keep_previous=incomplete and allow_incomplete))
@@ -179,13 +188,19 @@ def _gather(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,
     return gathered.usages, hosts, list(gathered.findings)
 
 
+def _replaced(prepared: Prepared, policies: Mapping[str, RetentionPolicy | None]
+              ) -> Prepared:
+    """The data with each project's policy replaced. A project whose snapshot entry has no
+    ``retention`` field stays unknown (incomplete) and is simulated as keeping everything."""
+    projects = tuple(dataclasses.replace(p, retention=policies.get(p.name))
+                     if p.name in policies else p for p in prepared.snapshot.projects)
+    return dataclasses.replace(prepared, snapshot=dataclasses.replace(
+        prepared.snapshot, projects=projects))
+
+
 def _simulate(prepared: Prepared, policies: Mapping[str, RetentionPolicy | None]) -> RunResult:
     """The snapshot simulated with each project's policy replaced."""
-    projects = tuple(dataclasses.replace(p, retention=policies.get(p.name), retention_known=True)
-                     if p.name in policies else p for p in prepared.snapshot.projects)
-    replaced = dataclasses.replace(prepared, snapshot=dataclasses.replace(
-        prepared.snapshot, projects=projects))
-    return replaced.simulate(None, _order(prepared))
+    return _replaced(prepared, policies).simulate(None, _order(prepared))
 
 
 def _order(prepared: Prepared) -> str:
@@ -200,10 +215,7 @@ def _evaluate(state: _State, policies: Mapping[str, RetentionPolicy | None],
 
     result = _simulate(state.prepared, policies)
     checked = check(result, state.usages, state.hosts)
-    replaced = dataclasses.replace(state.prepared, snapshot=dataclasses.replace(
-        state.prepared.snapshot, projects=tuple(
-            dataclasses.replace(p, retention=policies.get(p.name), retention_known=True)
-            for p in state.prepared.snapshot.projects)))
+    replaced = _replaced(state.prepared, policies)
     findings: list[Finding] = [*checked.findings, *state.evidence_findings]
     findings.extend(expiring(result, checked.in_use,
                              replaced.later(None, _order(state.prepared))))

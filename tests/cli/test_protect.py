@@ -215,3 +215,16 @@ def test_the_fake_validates_puts_as_harbor_does() -> None:
         assert answer.status_code == 404
         answer = httpx.put(url, json=policy)
         assert answer.status_code == 401
+
+
+def test_a_policy_not_in_the_snapshot_is_incomplete_not_nothing_to_protect(
+        tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text())
+    del data["projects"][0]["retention"]
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(data))
+    code, report, err = invoke("protect", "--snapshot", str(path), "--kubectl-json",
+                               str(CLUSTER), "--format", "json")
+    assert code == 3
+    assert json.loads(report)["protect"]["projects"][0]["rule"] is None
+    assert "not known" in err
