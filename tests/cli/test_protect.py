@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -13,9 +12,6 @@ import yaml
 from click.testing import CliRunner
 
 from harborguard.cli import cli
-from harborguard.commands import Invocation
-from harborguard.commands.protect import apply_protect, run_protect
-from harborguard.gather import EvidenceOptions
 from tests.fakeharbor import FakeHarbor
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -158,29 +154,6 @@ def test_apply_then_a_second_run_sends_nothing() -> None:
         # Without --apply nothing is ever sent.
         code, _, err = live(fake)
         assert code == 0 and len(fake.puts) == 1
-
-
-def _invocation(fake: FakeHarbor) -> tuple[Invocation, EvidenceOptions]:
-    inv = Invocation.of({"harbor": fake.url, "username": USER, "now": NOW,
-                         "project": ["toolforge"], "registry-alias": [ALIAS]},
-                        password=lambda: PASSWORD)
-    return inv, EvidenceOptions(kubectl_json=(str(CLUSTER),))
-
-
-def test_a_policy_changed_on_the_server_is_not_overwritten() -> None:
-    with FakeHarbor(json.loads(EXAMPLE.read_text()), users={USER: PASSWORD}) as fake:
-        inv, evidence = _invocation(fake)
-        run = run_protect(inv, evidence, apply=True)
-        assert run.pending
-        # Someone edits the policy between the read and the write.
-        stored: dict[str, Any] = fake.project("toolforge").retention  # type: ignore[assignment]
-        stored["rules"][0]["params"]["latestPushedK"] = 20
-        result = apply_protect(run)
-        assert result.incomplete
-        assert not fake.puts
-        missing = result.report["incomplete"]
-        assert any("changed on the server" in i["reason"] and "policy 7" in i["what"]
-                   for i in missing)
 
 
 def test_a_403_names_the_permission_missing() -> None:

@@ -81,7 +81,8 @@ class _NoCookieJar(CookieJar):
 
 
 class HarborClient:
-    """GET access to one Harbor's v2.0 API with retries, basic auth and no cookies.
+    """Access to one Harbor's v2.0 API (GET; PUT for ``protect --apply``) with retries,
+    basic auth and no cookies.
 
     ``http``: an ``httpx.Client`` to use (tests, or a caller with its own transport); its
     cookie jar is replaced by one that stores nothing, and its connections get the request
