@@ -33,6 +33,13 @@ demo: $(STAMP)
 		--image-tag-template '{version}_image' \
 		--kubectl-json examples/cluster-kubectl.json --format table \
 		|| [ $$? -eq 1 ]
+	@echo
+	@echo "And the question nobody asked in time: what is merged but not deployed?"
+	@echo
+	$(BIN)/harborguard drift --manifests .demo/toolforge-deploy --environment tools \
+		--image-tag-template '{version}_image' \
+		--kubectl-json examples/cluster-kubectl.json --format table \
+		|| [ $$? -eq 1 ]
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
