@@ -21,6 +21,7 @@ SEVERITY: dict[str, Severity] = {
     "in-use-expiring": "warning",
     "unresolved-reference": "warning",
     "foreign-registry": "warning",
+    "protect-untagged": "warning",
     "unmatched-reference": "info",
 }
 

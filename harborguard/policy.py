@@ -64,6 +64,8 @@ class RetentionPolicy:
     # Keys of a --policy file that Harbor does not read (a typo such as "tag_selector"):
     # ignored, as Harbor's JSON decoder would, but worth saying.
     unknown_keys: tuple[str, ...] = field(default=())
+    # The object it was read from, as read (``protect`` writes a changed copy back).
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,7 @@ def parse_policy(data: Any, origin: str, *, from_harbor: bool = False) -> Retent
         scope_level=scope_level,
         scope_ref=scope_ref,
         problems=tuple(problems),
+        raw=data,
     )
 
 

@@ -15,6 +15,7 @@ import harborguard.commands.check
 import harborguard.commands.diff
 import harborguard.commands.drift
 import harborguard.commands.loading
+import harborguard.commands.protect
 import harborguard.commands.simulate
 import harborguard.report.build
 
@@ -49,6 +50,6 @@ def _validate_every_report(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(harborguard.report.build, "build_report", _checked_build)
     for module in (harborguard.commands.check, harborguard.commands.diff,
                    harborguard.commands.drift, harborguard.commands.loading,
-                   harborguard.commands.simulate):
+                   harborguard.commands.simulate, harborguard.commands.protect):
         monkeypatch.setattr(module, "build_report", _checked_build)
     yield

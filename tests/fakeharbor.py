@@ -73,6 +73,7 @@ class Seen:
     status: int
     route: str | None  # swagger.yaml path template
     body: Any = None  # the JSON answer when record_bodies (and no fault rewrote it)
+    method: str = "GET"
 
 
 @dataclass
@@ -137,6 +138,7 @@ class FakeHarbor:
         self.record_bodies = record_bodies
         self.ignore_page = ignore_page
         self.faults: list[Fault] = []
+        self.puts: list[dict[str, Any]] = []  # every policy a PUT stored, in order
         self.seen: list[Seen] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -221,15 +223,15 @@ class FakeHarbor:
 
     # -- request handling (called on server threads) ----------------------------------------
 
-    def handle(self, raw_target: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str],
-                                                                           bytes, Seen]:
+    def handle(self, raw_target: str, headers: Mapping[str, str], method: str = "GET",
+               body: bytes | None = None) -> tuple[int, dict[str, str], bytes, Seen]:
         """The answer; a fault's trickle travels in the private header X-Fake-Trickle."""
         started = time.monotonic()
         with self._lock:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
-            answer = self._handle(raw_target, headers)
+            answer = self._handle(raw_target, headers, method, body)
             # The latency is the answer's response time, the fake's own work included.
             remaining = self.latency - (time.monotonic() - started)
             if remaining > 0:
@@ -239,8 +241,8 @@ class FakeHarbor:
             with self._lock:
                 self._in_flight -= 1
 
-    def _handle(self, raw_target: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str],
-                                                                            bytes, Seen]:
+    def _handle(self, raw_target: str, headers: Mapping[str, str], method: str = "GET",
+                body: bytes | None = None) -> tuple[int, dict[str, str], bytes, Seen]:
         parts = urlsplit(raw_target)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -258,7 +260,10 @@ class FakeHarbor:
                     raise _Answer(fault.status, None, extra, text=fault.body.decode())
                 raise _Answer(fault.status, {"errors": [{"code": "UNKNOWN",
                                                           "message": "injected fault"}]}, extra)
-            answer = self._route(path, parts.path, query, headers, user)
+            if method == "PUT":
+                answer = self._put(path, headers, user, body)
+            else:
+                answer = self._route(path, parts.path, query, headers, user)
         except _Answer as raised:
             answer = raised
         answer_headers = {"Content-Type": "application/json; charset=utf-8",
@@ -283,7 +288,7 @@ class FakeHarbor:
             answer_headers["X-Fake-Trickle"] = f"{fault.trickle} {int(fault.trickle_head)}"
         seen = Seen(path, parts.path, query,
                     {k: v for k, v in headers.items() if k != "authorization"},
-                    user, answer.status, route, recorded)
+                    user, answer.status, route, recorded, method)
         with self._lock:
             self.seen.append(seen)
         return answer.status, answer_headers, payload, seen
@@ -376,6 +381,50 @@ class FakeHarbor:
                 self._require(user, owner, "tag-retention:read")
                 return _Answer(200, policy)
         raise _error(404, "NOT_FOUND", f"no route for {path}")
+
+    def _put(self, path: str, headers: Mapping[str, str], user: str | None,
+             body: bytes | None) -> _Answer:
+        """PUT /retentions/{id} as Harbor's UpdateRetention handler answers it: the body
+        read into the swagger model, at most 15 rules (400), no two rules alike once their
+        IDs are zeroed (409), then tag-retention:update on the scope's project (401/403),
+        the project's retention_id must be this ID (404); 200 with no body. The policy is
+        stored as Harbor's GET gives it back (zero values left out)."""
+        match path[len("/api/v2.0/"):].split("/") if path.startswith("/api/v2.0/") else []:
+            case ["retentions", policy_id] if policy_id.isdigit():
+                pass
+            case _:
+                raise _error(405, "METHOD_NOT_ALLOWED", f"no PUT for {path}")
+        try:
+            policy = json.loads(body or b"")
+        except ValueError:
+            raise _error(400, "BAD_REQUEST", "parsing policy body failed") from None
+        if not isinstance(policy, dict):
+            raise _error(422, "UNPROCESSABLE_ENTITY", "policy in body must be of type object")
+        rules = policy.get("rules") or []
+        if len(rules) > 15:
+            raise _error(400, "BAD_REQUEST", "only 15 rules are allowed at most")
+        seen: dict[str, int] = {}
+        for n, rule in enumerate(rules):
+            key = _rule_key(rule)
+            if key in seen:
+                raise _error(409, "CONFLICT", f"rule {n} is conflict with rule {seen[key]}")
+            seen[key] = n
+        scope = policy.get("scope") or {}
+        project = self._project(str(scope.get("ref", "")), False) \
+            if scope.get("level") == "project" else None
+        if user is None:
+            raise _error(401, "UNAUTHORIZED", "unauthorized")
+        self._require(user, project, "tag-retention:update")
+        assert project is not None
+        if str(project.payload.get("metadata", {}).get("retention_id")) != policy_id:
+            raise _error(404, "NOT_FOUND",
+                         f"the retention policy id {policy_id} does not match")
+        stored = _as_stored({**policy, "id": int(policy_id)})
+        with self._lock:
+            project.retention = stored
+            self._retentions[int(policy_id)] = (project, stored)
+            self.puts.append(stored)
+        return _Answer(200, None, text="")
 
     def _repo(self, project: _Project, segment: str) -> _Repo:
         # The path was decoded once already; the repository name is decoded once more.
@@ -476,6 +525,53 @@ def _template(path: str) -> str | None:
     return None
 
 
+def _rule_key(rule: Any) -> str:
+    """A rule as Harbor's checkRuleConflict compares it: policy.Rule marshalled with ID 0
+    (every field present, so a missing key and its zero value are the same)."""
+    if not isinstance(rule, dict):
+        return json.dumps(rule)
+    return json.dumps({
+        "priority": rule.get("priority") or 0, "disabled": bool(rule.get("disabled")),
+        "action": rule.get("action") or "", "template": rule.get("template") or "",
+        "params": rule.get("params") or {},
+        "tag_selectors": rule.get("tag_selectors") or [],
+        "scope_selectors": rule.get("scope_selectors") or {},
+    }, sort_keys=True)
+
+
+def _as_stored(policy: dict[str, Any]) -> dict[str, Any]:
+    """What GET returns after a PUT: go-swagger leaves out zero values (false, 0, "", empty
+    maps and lists) of each rule and selector, and fields the model does not have."""
+    def zero(value: Any) -> bool:
+        return value is None or value is False or value == 0 and not isinstance(value, bool) \
+            or value in ("", {}, [])
+
+    def selector(raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        return {k: v for k, v in raw.items()
+                if k in ("kind", "decoration", "pattern", "extras") and not zero(v)}
+
+    def rule(raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        out = {k: v for k, v in raw.items()
+               if k in ("id", "priority", "disabled", "action", "template", "params",
+                        "tag_selectors", "scope_selectors") and not zero(v)}
+        if "tag_selectors" in out:
+            out["tag_selectors"] = [selector(x) for x in out["tag_selectors"]]
+        if isinstance(out.get("scope_selectors"), dict):
+            out["scope_selectors"] = {k: [selector(x) for x in v] if isinstance(v, list) else v
+                                      for k, v in out["scope_selectors"].items()}
+        return out
+
+    stored = {k: policy[k] for k in ("id", "algorithm", "trigger", "scope") if k in policy}
+    rules = [rule(r) for r in policy.get("rules") or []]
+    if rules:
+        stored["rules"] = rules
+    return stored
+
+
 def _page_url(raw_path: str, query: dict[str, list[str]], page: int, size: int) -> str:
     # As Harbor's BaseAPI.Links: keys sorted by url.Values.Encode, then the query decoded.
     values = {k: v[-1] for k, v in query.items()}
@@ -556,6 +652,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload[index:index + 1])
             self.wfile.flush()
             time.sleep(pause)
+
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload, _ = self.harbor.handle(
+            self.path, {k.lower(): v for k, v in self.headers.items()}, "PUT", body)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -84,9 +84,16 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     ctx.obj = {k: v for k, v in options.items() if v is not None}
 
 
-from harborguard.cli import check, diff, drift, simulate, snapshot  # noqa: E402
+from harborguard.cli import (  # noqa: E402
+    check,
+    diff,
+    drift,
+    protect,  # noqa: E402
+    simulate,
+    snapshot,
+)
 
-for _module in (simulate, check, diff, drift, snapshot):
+for _module in (simulate, check, diff, drift, snapshot, protect):
     cli.add_command(_module.command)
 
 

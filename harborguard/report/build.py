@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 REPORT_SCHEMA = "harborguard.report/v1"
 # The commands whose report carries `evidence` (what each evidence source covered).
-EVIDENCE_COMMANDS = ("check", "diff", "drift")
+EVIDENCE_COMMANDS = ("check", "diff", "drift", "protect")
 
 
 @dataclass(frozen=True, slots=True)

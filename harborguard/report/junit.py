@@ -210,6 +210,17 @@ def _evidence_case(run: _Suite, report: dict[str, Any]) -> None:
     _out(case, lines)
 
 
+def _protect_cases(run: _Suite, report: dict[str, Any]) -> None:
+    """protect: a case per project with its rule and what it keeps (its findings fail
+    their own cases)."""
+    from harborguard.report.protectview import project_lines, rule_json
+
+    for section in (report.get("protect") or {}).get("projects", []):
+        case = run.case(RUN_SUITE, f"{RUN_SUITE}: protect {section['project']}")
+        rule = rule_json(section)
+        _out(case, [*project_lines(section), *([rule] if rule else [])])
+
+
 def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
            fail_on: str = "error", **options: Any) -> str:
     """The JUnit document. ``fail_on`` ("error" or "warning"): the lowest finding severity
@@ -262,6 +273,7 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     run.case(RUN_SUITE, f"{RUN_SUITE}: summary")
     _out(run.cases[-1], _summary_text(report, fail_on))
     _evidence_case(run, report)
+    _protect_cases(run, report)
     for item in report["incomplete"]:
         case = run.case(RUN_SUITE, f"incomplete: {item['what']}")
         run.fail(case, "error", "incomplete", f"{item['what']}: {item['reason']}",

@@ -155,7 +155,8 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
         return f"**harborguard: {counted}** — {why}"
     # No error: for check and diff, an all-clear about what is in use only on evidence, and
     # qualified by what the evidence did not cover.
-    given = evidence_given(report) if report.get("command") in ("check", "diff") else None
+    given = (evidence_given(report) if report.get("command") in ("check", "diff", "protect")
+             else None)
     if given is False:
         qualifier = f"; {NO_EVIDENCE}"
     elif given:
@@ -474,5 +475,21 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     if left_out:
         note = ["", md(f"Left out to keep this comment under {max_bytes // 1000} KB: "
                        f"{', '.join(left_out)}; {ARTIFACT_HINT}.")]
-    return "\n".join([*top, *errors, *warnings, *repositories, *incomplete, *note,
-                      *summary]) + "\n"
+    return "\n".join([*top, *_protect(report), *errors, *warnings, *repositories,
+                      *incomplete, *note, *summary]) + "\n"
+
+
+def _protect(report: dict[str, Any]) -> list[str]:
+    """protect: each project's rule (as Harbor's API takes it) and what it keeps."""
+    from harborguard.report.protectview import project_lines, rule_json
+
+    protect = report.get("protect")
+    if not protect:
+        return []
+    lines = ["", "### Harbor rule (protect)", ""]
+    for section in protect["projects"]:
+        lines += [f"- {md(line)}" for line in project_lines(section)]
+        rule = rule_json(section)
+        if rule is not None:
+            lines += ["", "```json", rule, "```", ""]
+    return lines

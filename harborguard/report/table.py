@@ -93,6 +93,12 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
         console.print(Text(LEGEND, style="dim"))
     _render_findings(console, report)
     _render_verdict(console, report)
+    from harborguard.report.protectview import text_lines
+
+    for number, line in enumerate(text_lines(report)):
+        if number == 0:
+            console.print()
+        console.print(Text(line, style="bold" if number == 0 else ""))
     s = report["summary"]
     console.print()
     verdict = Text.assemble(
@@ -329,7 +335,7 @@ def _render_verdict(console: Console, report: dict[str, Any]) -> None:
         console.print()
         console.print(Text(line, style="dim"))
     if not harmful:
-        if report.get("command") in ("check", "diff") and not report["incomplete"]:
+        if report.get("command") in ("check", "diff", "protect") and not report["incomplete"]:
             console.print()
             if not evidence_given(report):
                 console.print(Text(f"Not checked: {NO_EVIDENCE}.", style="bold yellow"))

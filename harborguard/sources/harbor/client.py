@@ -81,7 +81,8 @@ class _NoCookieJar(CookieJar):
 
 
 class HarborClient:
-    """GET access to one Harbor's v2.0 API with retries, basic auth and no cookies.
+    """Access to one Harbor's v2.0 API (GET; PUT for ``protect --apply``) with retries,
+    basic auth and no cookies.
 
     ``http``: an ``httpx.Client`` to use (tests, or a caller with its own transport); its
     cookie jar is replaced by one that stores nothing, and its connections get the request
@@ -200,6 +201,18 @@ class HarborClient:
         cancel: threading.Event | None = None,
     ) -> Reply | Failure:
         """GET ``path`` (under the base URL) with retries. Never raises for HTTP trouble."""
+        return self._call("GET", path, params, by_name=by_name, text=text, cancel=cancel)
+
+    def put(self, path: str, body: Any) -> Reply | Failure:
+        """PUT ``body`` as JSON to ``path``, with the retries of a GET (a PUT replaces the
+        whole object: sending it again changes nothing). Never raises for HTTP trouble."""
+        payload = jsonio.dumps(body) if not isinstance(body, bytes) else body
+        return self._call("PUT", path, None, payload=payload)
+
+    def _call(self, method: str, path: str, params: Mapping[str, str | int] | None, *,
+              by_name: bool = False, text: bool = False,
+              cancel: threading.Event | None = None,
+              payload: bytes | None = None) -> Reply | Failure:
         url = self.url + path
         if params:
             # Encoded here once; httpx then only parses the finished URL.
@@ -216,7 +229,7 @@ class HarborClient:
                 return Failure(None, "cancelled")
             delay: float | None = None
             try:
-                answer = self._attempt(url, headers)
+                answer = self._attempt(url, headers, method, payload)
             except httpx.TimeoutException as exc:
                 status, last = None, f"timed out ({type(exc).__name__})"
             except DeadlinePassed:
@@ -236,6 +249,8 @@ class HarborClient:
                 response, content = answer
                 status = response.status_code
                 if status != 429 and status < 500:
+                    if method != "GET" and 200 <= status < 300 and not content.strip():
+                        return Reply(status, None, None, None)  # Harbor's PUT: no body
                     return self._reply(path, response, content, text)
                 last = f"HTTP {status}"
                 delay = _retry_after(response.headers.get("Retry-After"))
@@ -248,8 +263,8 @@ class HarborClient:
             if attempt < attempts:
                 if delay is None:
                     delay = self._backoff(attempt)
-                _log.debug("GET %s: %s; retry %d of %d in %.2f s",
-                           path, last, attempt, attempts - 1, delay)
+                _log.debug("%s %s: %s; retry %d of %d in %.2f s",
+                           method, path, last, attempt, attempts - 1, delay)
                 if self._sleep is not None:
                     self._sleep(delay)
                 elif cancel is not None:
@@ -263,12 +278,15 @@ class HarborClient:
         # Equal jitter: spread clients that failed together, but never retry at once.
         return ceiling / 2 + ceiling / 2 * self._jitter()
 
-    def _attempt(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response, bytes]:
+    def _attempt(self, url: str, headers: Mapping[str, str], method: str = "GET",
+                 content: bytes | None = None) -> tuple[httpx.Response, bytes]:
         """One request and its whole body, within the deadline and the size bound."""
         deadline = time.monotonic() + self._deadline
         REQUEST_DEADLINE.at = deadline
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
         try:
-            with self._http.stream("GET", url, headers=headers,
+            with self._http.stream(method, url, headers=headers, content=content,
                                    timeout=self._timeout) as response:
                 chunks: list[bytes] = []
                 size = 0
