@@ -22,6 +22,8 @@ SEVERITY: dict[str, Severity] = {
     "unresolved-reference": "warning",
     "foreign-registry": "warning",
     "unmatched-reference": "info",
+    "verify-mismatch": "error",
+    "verify-changed": "warning",
 }
 
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}

@@ -85,8 +85,9 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 from harborguard.cli import check, diff, drift, simulate, snapshot  # noqa: E402
+from harborguard.cli import verify  # noqa: E402
 
-for _module in (simulate, check, diff, drift, snapshot):
+for _module in (simulate, check, diff, drift, snapshot, verify):
     cli.add_command(_module.command)
 
 
