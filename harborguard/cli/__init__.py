@@ -84,8 +84,14 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     ctx.obj = {k: v for k, v in options.items() if v is not None}
 
 
-from harborguard.cli import check, diff, drift, simulate, snapshot  # noqa: E402
-from harborguard.cli import verify  # noqa: E402
+from harborguard.cli import (  # noqa: E402
+    check,
+    diff,
+    drift,
+    simulate,
+    snapshot,
+    verify,  # noqa: E402
+)
 
 for _module in (simulate, check, diff, drift, snapshot, verify):
     cli.add_command(_module.command)

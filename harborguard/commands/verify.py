@@ -124,7 +124,7 @@ def merge(base: RunResult, parts: dict[tuple[str, str], RunResult]) -> RunResult
                     project_fates[number] = part.fates[0][0]
         projects.append(dataclasses.replace(outcome, repositories=tuple(repos)))
         fates.append(tuple(project_fates))
-    replaced = {key for key in parts}
+    replaced = set(parts)
     findings = [f for f in base.findings if (f.project, f.repository) not in replaced]
     for part in parts.values():
         findings.extend(f for f in part.findings if f.repository is not None)
@@ -169,9 +169,10 @@ def compare_and_report(inv: Invocation, c: Comparison) -> Outcome:
 
     verification = Verification()
     for outcome in result.projects:
-        for repo in outcome.repositories:
-            verify_repository(verification, outcome.project.name, repo,
-                              by_repo.get((outcome.project.name, repo.repository.name)),
+        for repo_outcome in outcome.repositories:
+            verify_repository(verification, outcome.project.name, repo_outcome,
+                              by_repo.get((outcome.project.name,
+                                           repo_outcome.repository.name)),
                               resimulate, live=c.live)
     source = Source(harbor=c.snapshot.harbor, snapshot=c.snapshot_path, policy=c.policy_label)
     report = build_report(result, source, extra_findings=verification.findings,
