@@ -23,6 +23,8 @@ SEVERITY: dict[str, Severity] = {
     "foreign-registry": "warning",
     "protect-untagged": "warning",
     "unmatched-reference": "info",
+    "verify-mismatch": "error",
+    "verify-changed": "warning",
 }
 
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}

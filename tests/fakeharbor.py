@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from tests.fakeretention import FakeExecutions
+
 PUBLIC_READS = frozenset(
     {"project:read", "repository:list", "artifact:list", "artifact-addition:read"}
 )
@@ -166,6 +168,8 @@ class FakeHarbor:
             self._projects.append(project)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Retention executions (dry runs): POST, list, PATCH stop, tasks, task logs.
+        self.executions = FakeExecutions(self)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -263,7 +267,8 @@ class FakeHarbor:
             if method == "PUT":
                 answer = self._put(path, headers, user, body)
             else:
-                answer = self._route(path, parts.path, query, headers, user)
+                answer = self._route(path, parts.path, query, headers, user, method,
+                                     body or b"")
         except _Answer as raised:
             answer = raised
         answer_headers = {"Content-Type": "application/json; charset=utf-8",
@@ -331,10 +336,16 @@ class FakeHarbor:
         return next((p for p in self._projects if p.name == key), None)
 
     def _route(self, path: str, raw_path: str, query: dict[str, list[str]],
-               headers: Mapping[str, str], user: str | None) -> _Answer:
+               headers: Mapping[str, str], user: str | None, method: str = "GET",
+               body: bytes = b"") -> _Answer:
         if not path.startswith("/api/v2.0/"):
             raise _error(404, "NOT_FOUND", "not found")
         parts = path[len("/api/v2.0/"):].split("/")
+        if parts[:1] == ["retentions"] and len(parts) > 2 and parts[1].isdigit() \
+                and parts[2] == "executions":
+            return self.executions.route(method, parts, body, user, query, raw_path)  # type: ignore[no-any-return]
+        if method != "GET":
+            raise _error(405, "METHOD_NOT_ALLOWED", f"{method} {path}")
         is_name = headers.get("x-is-resource-name", "").lower() == "true"
         match parts:
             case ["systeminfo"]:
@@ -522,6 +533,14 @@ def _template(path: str) -> str | None:
                     "{reference}/additions/{addition}")
         case ["retentions", _]:
             return "/retentions/{id}"
+        case ["retentions", _, "executions"]:
+            return "/retentions/{id}/executions"
+        case ["retentions", _, "executions", _]:
+            return "/retentions/{id}/executions/{eid}"
+        case ["retentions", _, "executions", _, "tasks"]:
+            return "/retentions/{id}/executions/{eid}/tasks"
+        case ["retentions", _, "executions", _, "tasks", _]:
+            return "/retentions/{id}/executions/{eid}/tasks/{tid}"
     return None
 
 
@@ -616,9 +635,17 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK (40 ms on Linux) and swamp any latency a test sets.
     disable_nagle_algorithm = True
 
-    def do_GET(self) -> None:
+    def do_POST(self) -> None:
+        self.do_GET("POST")
+
+    def do_PATCH(self) -> None:
+        self.do_GET("PATCH")
+
+    def do_GET(self, method: str = "GET") -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1 << 20)) if length else b""
         status, headers, payload, _ = self.harbor.handle(
-            self.path, {k.lower(): v for k, v in self.headers.items()}
+            self.path, {k.lower(): v for k, v in self.headers.items()}, method, body
         )
         trickle = headers.pop("X-Fake-Trickle", None)
         try:

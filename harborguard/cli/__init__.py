@@ -91,9 +91,10 @@ from harborguard.cli import (  # noqa: E402
     protect,  # noqa: E402
     simulate,
     snapshot,
+    verify,
 )
 
-for _module in (simulate, check, diff, drift, snapshot, protect):
+for _module in (simulate, check, diff, drift, snapshot, protect, verify):
     cli.add_command(_module.command)
 
 

@@ -43,7 +43,8 @@ def test_readme_examples_run(args: list[str], tmp_path: Path,
 
 def test_every_command_and_option_in_the_readme_exists() -> None:
     commands = set(cli.commands)  # type: ignore[attr-defined]
-    assert commands == {"simulate", "check", "diff", "drift", "snapshot", "protect"}
+    assert commands == {"simulate", "check", "diff", "drift", "snapshot", "protect",
+                        "verify"}
     for name in commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output

@@ -273,6 +273,26 @@ class HarborClient:
                     time.sleep(delay)
         return Failure(status, f"{last} after {attempts} attempts")
 
+    def send(self, method: str, path: str, body: Any) -> tuple[int, str | None] | Failure:
+        """One request that changes something (POST, PATCH) with a JSON body: never
+        retried, since a retry could start a second job. Returns (status, Location)."""
+        url = self.url + path
+        headers = {**self._headers, "Content-Type": "application/json"}
+        REQUEST_DEADLINE.at = time.monotonic() + self._deadline
+        try:
+            response = self._http.request(method, url, headers=headers,
+                                          content=json.dumps(body).encode(),
+                                          timeout=self._timeout)
+        except (httpx.HTTPError, DeadlinePassed) as exc:
+            detail = self.redact(str(exc)) or type(exc).__name__
+            return Failure(None, f"{method} {path} failed ({detail}); not retried")
+        finally:
+            REQUEST_DEADLINE.at = None
+        if not 200 <= response.status_code < 300:
+            return Failure(response.status_code, f"HTTP {response.status_code}"
+                                                 f"{self._harbor_message(response.content)}")
+        return response.status_code, response.headers.get("Location")
+
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._retry.max_delay, self._retry.base_delay * 2.0 ** (attempt - 1))
         # Equal jitter: spread clients that failed together, but never retry at once.
