@@ -42,6 +42,9 @@ class Invocation:
     history: str | None = None  # how far back the manifests' git history reached
     # The report's `evidence` (check, diff, drift): what each evidence source covered.
     evidence: list[dict[str, Any]] | None = None
+    # --dedup through Harbor with a pull-based policy: asks the question (True: go on);
+    # None: there is no one to ask (no terminal, no --yes).
+    confirm: Callable[[str], bool] | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any], **settings: Any) -> Invocation:
