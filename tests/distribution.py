@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,16 @@ def start_registry(root: Path) -> Registry | None:
     if binary is None:
         return None
     return Registry(binary, root).start()
+
+
+@pytest.fixture(scope="session")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One registry per test session (import this fixture where it is needed)."""
+    registry = start_registry(tmp_path_factory.mktemp("distribution"))
+    if registry is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    try:
+        yield registry
+    finally:
+        registry.stop()
+        registry.http.close()
