@@ -150,6 +150,9 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("registry-alias", "HARBORGUARD_REGISTRY_ALIAS", _string_list, ()),
         OptionSpec("project", "HARBORGUARD_PROJECT", _string_list, ()),
         OptionSpec("all-projects", "HARBORGUARD_ALL_PROJECTS", _flag, False),
+        OptionSpec("dedup", "HARBORGUARD_DEDUP", _flag, False),
+        OptionSpec("registry", "HARBORGUARD_REGISTRY", _harbor_url),
+        OptionSpec("cache-dir", "HARBORGUARD_CACHE_DIR", _string),
     )
 }
 

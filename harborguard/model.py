@@ -35,11 +35,23 @@ class Artifact(NamedTuple):
     immutable_flag: bool = False
 
 
+class Blob(NamedTuple):
+    """A blob or manifest an artifact references, as its manifest's descriptor gives it
+    (``--dedup``; the artifact's own manifest and an index's children included)."""
+
+    digest: str
+    size: int
+    media_type: str
+
+
 @dataclass(frozen=True, slots=True)
 class Repository:
     name: str  # with the project, as Harbor names it: "toolforge/builds-api"
     artifacts: tuple[Artifact, ...]
     additions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Artifact digest -> what it references (a snapshot taken with --dedup); an artifact
+    # not in it has no blobs recorded.
+    blobs: Mapping[str, tuple[Blob, ...]] = field(default_factory=dict)
 
     @property
     def short_name(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from harborguard import jsonio
 from harborguard.errors import InputError
-from harborguard.model import Artifact, Incomplete, Project, Repository, Snapshot
+from harborguard.model import Artifact, Blob, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
 from harborguard.redact import mask_url
 from harborguard.snapshotfast import _fast, _NotFast
@@ -213,7 +213,29 @@ def _repository(raw: Any, where: str) -> Repository:
             if not isinstance(text, str):
                 _wrong(f"{where}.additions.{digest}.{file}", text)
         additions[str(digest)] = {str(k): v for k, v in files.items()}
-    return Repository(name=name, artifacts=artifacts, additions=additions)
+    blobs = {
+        artifact.digest: _blobs(raw_artifact["blobs"], f"{where}.artifacts[{i}].blobs")
+        for i, (artifact, raw_artifact) in enumerate(zip(artifacts, artifacts_raw, strict=True))
+        if raw_artifact.get("blobs") is not None
+    }
+    return Repository(name=name, artifacts=artifacts, additions=additions, blobs=blobs)
+
+
+def _blobs(items: Any, where: str) -> tuple[Blob, ...]:
+    """An artifact's ``blobs`` (a snapshot taken with --dedup)."""
+    if type(items) is not list:
+        _wrong(where, items)
+    found = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise _Bad(f"{where}[{i}]", "a blob must be an object")
+        digest = _need(item, "digest", str, f"{where}[{i}]")
+        size = item.get("size")
+        if type(size) is not int or size < 0:
+            _wrong(f"{where}[{i}].size", size)
+        media_type = _need(item, "media_type", str, f"{where}[{i}]")
+        found.append(Blob(digest, size, media_type))
+    return tuple(found)
 
 
 RepositoryReader = Callable[[Any, str], Repository]

@@ -15,7 +15,7 @@ import msgspec
 
 from harborguard import jsonio
 from harborguard.errors import InputError
-from harborguard.model import Artifact, Repository, Snapshot
+from harborguard.model import Artifact, Blob, Repository, Snapshot
 from harborguard.timeutil import (
     GO_ZERO_SECONDS,
     SECONDS_CACHE,
@@ -46,6 +46,12 @@ class _Reference(msgspec.Struct):
     child_digest: str
 
 
+class _Blob(msgspec.Struct):
+    digest: str
+    size: Annotated[int, msgspec.Meta(ge=0)]
+    media_type: str
+
+
 class _Artifact(msgspec.Struct):
     digest: str
     push_time: str | None = None
@@ -55,6 +61,7 @@ class _Artifact(msgspec.Struct):
     type: str | None = None
     references: list[_Reference] | None = None
     labels: list[_Named] | None = None
+    blobs: list[_Blob] | None = None
 
 
 class _Repository(msgspec.Struct):
@@ -187,8 +194,12 @@ def _fast_repository(entry: _Repository) -> Repository:
             immutable,
         )))
     additions = {} if entry.additions is None else entry.additions
+    blobs = {
+        a.digest: tuple(Blob(b.digest, b.size, b.media_type) for b in a.blobs)
+        for a in entry.artifacts if a.blobs is not None
+    }
     return Repository(name=entry.repository.name, artifacts=tuple(artifacts),
-                      additions=additions)
+                      additions=additions, blobs=blobs)
 
 
 def _seconds(text: str) -> int:

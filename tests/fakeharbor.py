@@ -128,6 +128,8 @@ class FakeHarbor:
         link: bool = True,
         record_bodies: bool = False,
         ignore_page: str | None = None,
+        manifests: Mapping[str, tuple[bytes, str]] | None = None,
+        token_expires_in: int = 1800,
     ) -> None:
         data = copy.deepcopy(dict(snapshot))
         self.users = dict(users or {})
@@ -170,6 +172,11 @@ class FakeHarbor:
         self._thread: threading.Thread | None = None
         # Retention executions (dry runs): POST, list, PATCH stop, tasks, task logs.
         self.executions = FakeExecutions(self)
+        # The registry API (/v2/) Harbor serves: manifests by digest, behind its token
+        # service (/service/token), recording a pull for every manifest GET.
+        self.manifests = dict(manifests or {})
+        self.token_expires_in = token_expires_in
+        self.tokens: dict[str, tuple[str | None, str]] = {}  # token -> (account, scope)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -264,7 +271,9 @@ class FakeHarbor:
                     raise _Answer(fault.status, None, extra, text=fault.body.decode())
                 raise _Answer(fault.status, {"errors": [{"code": "UNKNOWN",
                                                           "message": "injected fault"}]}, extra)
-            if method == "PUT":
+            if path == "/service/token" or path.startswith("/v2/"):
+                answer = self._registry(path, query, headers, user)
+            elif method == "PUT":
                 answer = self._put(path, headers, user, body)
             else:
                 answer = self._route(path, parts.path, query, headers, user, method,
@@ -436,6 +445,44 @@ class FakeHarbor:
             self._retentions[int(policy_id)] = (project, stored)
             self.puts.append(stored)
         return _Answer(200, None, text="")
+
+    def _registry(self, path: str, query: dict[str, list[str]], headers: Mapping[str, str],
+                  user: str | None) -> _Answer:
+        """Harbor's token service and manifest GETs (src/server/middleware/v2auth, and
+        src/server/registry/manifest.go: a pull recorded for each GET)."""
+        if path == "/service/token":
+            scope = query.get("scope", [""])[-1]
+            token = secrets.token_hex(16)
+            self.tokens[token] = (user, scope)
+            return _Answer(200, {"token": token, "access_token": token,
+                                 "expires_in": self.token_expires_in,
+                                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        match = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path)
+        if match is None:
+            raise _error(404, "NOT_FOUND", f"no route for {path}")
+        name, digest = match.groups()
+        scope = f"repository:{name}:pull"
+        authorization = headers.get("authorization", "")
+        held = self.tokens.get(authorization[7:]) if authorization.startswith("Bearer ") \
+            else None
+        project = self._project(name.split("/", 1)[0], True)
+        allowed = held is not None and held[1] == scope and (
+            held[0] is not None or (project is not None and project.public))
+        if not allowed:
+            realm = self.url + "/service/token"
+            raise _Answer(401, {"errors": [{"code": "UNAUTHORIZED",
+                                            "message": "unauthorized"}]},
+                          {"WWW-Authenticate": f'Bearer realm="{realm}",'
+                                               f'service="harbor-registry",scope="{scope}"'})
+        if project is None or name not in project.repos or digest not in self.manifests:
+            raise _error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        content, media_type = self.manifests[digest]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        for artifact in project.repos[name].artifacts:
+            if artifact.get("digest") == digest:
+                artifact["pull_time"] = now
+        return _Answer(200, None, {"Content-Type": media_type,
+                                   "Docker-Content-Digest": digest}, text=content.decode())
 
     def _repo(self, project: _Project, segment: str) -> _Repo:
         # The path was decoded once already; the repository name is decoded once more.

@@ -8,11 +8,14 @@ import click
 
 from harborguard.cli import conclude, core_errors
 from harborguard.cli.options import (
+    dedup_confirm,
+    dedup_options,
     evidence_options,
     global_options,
     resolve_with_evidence,
     simulate_options,
     source_options,
+    split_dedup,
 )
 from harborguard.commands.check import run_check
 
@@ -21,6 +24,7 @@ from harborguard.commands.check import run_check
 @source_options
 @simulate_options
 @evidence_options
+@dedup_options
 @global_options
 @click.pass_context
 def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
@@ -31,8 +35,11 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
     """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
     the deployment repository (--manifests, --history) and Helm (--helm)."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
+    dedup = split_dedup(local)
     with core_errors():
         inv, evidence = resolve_with_evidence(
             ctx, local, output, snapshot=snapshot_path, policy=policy, now=now, order=order,
-            format=fmt, fail_on=fail_on, version_pattern=version_pattern)
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern,
+            dedup=dedup["dedup"], registry=dedup["registry"], cache_dir=dedup["cache-dir"])
+        dedup_confirm(inv, dedup["yes"])
         conclude(inv, run_check(inv, evidence, registry_alias))

@@ -8,11 +8,14 @@ import click
 
 from harborguard.cli import conclude, core_errors
 from harborguard.cli.options import (
+    dedup_confirm,
+    dedup_options,
     evidence_options,
     global_options,
     resolve_with_evidence,
     simulate_options,
     source_options,
+    split_dedup,
 )
 from harborguard.commands.diff import run_diff
 
@@ -23,6 +26,7 @@ from harborguard.commands.diff import run_diff
 @click.option("--against", metavar="FILE",
               help="The policy to compare with (default: each project's current policy).")
 @evidence_options
+@dedup_options
 @global_options
 @click.pass_context
 def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
@@ -32,8 +36,11 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             registry_alias: tuple[str, ...], **local: Any) -> None:
     """What a proposed policy (--policy NEW) changes against the current one (or --against)."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
+    dedup = split_dedup(local)
     with core_errors():
         inv, evidence = resolve_with_evidence(
             ctx, local, output, snapshot=snapshot_path, policy=policy, now=now, order=order,
-            format=fmt, fail_on=fail_on, version_pattern=version_pattern)
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern,
+            dedup=dedup["dedup"], registry=dedup["registry"], cache_dir=dedup["cache-dir"])
+        dedup_confirm(inv, dedup["yes"])
         conclude(inv, run_diff(inv, evidence, registry_alias, against))

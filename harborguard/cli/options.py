@@ -137,6 +137,37 @@ evidence_options = option_group(
                  help="Another name of the same Harbor in image references (repeatable)."),
 )
 
+dedup_options = option_group(
+    click.option("--dedup", is_flag=True, default=None,
+                 help="Deduplicated storage figures: read each artifact's manifest through "
+                      "Harbor's /v2/ API (Harbor records a pull for each; asked first when "
+                      "a rule ranks by pulls) or --registry [env HARBORGUARD_DEDUP]."),
+    click.option("--registry", metavar="URL",
+                 help="With --dedup: read manifests from the distribution registry behind "
+                      "Harbor (records no pull) [env HARBORGUARD_REGISTRY]."),
+    click.option("--cache-dir", metavar="DIR",
+                 help="With --dedup: the manifest cache (default ~/.cache/harborguard/"
+                      "manifests) [env HARBORGUARD_CACHE_DIR]."),
+    click.option("--yes", is_flag=True, default=None,
+                 help="With --dedup: record the pulls without asking."),
+)
+
+
+def split_dedup(local: dict[str, Any]) -> dict[str, Any]:
+    """Takes the --dedup options out of a command's keyword arguments (long names)."""
+    return {name.replace("_", "-"): local.pop(name, None)
+            for name in ("dedup", "registry", "cache_dir", "yes")}
+
+
+def dedup_confirm(inv: Invocation, yes: bool | None) -> None:
+    """How --dedup asks before Harbor records pulls: --yes, else a terminal, else no one
+    to ask (then the run is refused, exit 2)."""
+    if yes:
+        inv.confirm = lambda question: True
+    elif on_terminal(sys.stdin) and on_terminal(sys.stderr):
+        inv.confirm = lambda question: click.confirm(question, default=False, err=True)
+
+
 EVIDENCE_NAMES = ("use_kubectl", "context", "namespace", "kubectl_json", "manifests",
                   "environment", "image_tag_template", "use_helm", "helm_json", "history")
 

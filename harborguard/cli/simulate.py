@@ -9,10 +9,13 @@ import click
 from harborguard.cli import conclude, core_errors
 from harborguard.cli.options import (
     command_values,
+    dedup_confirm,
+    dedup_options,
     global_options,
     resolve,
     simulate_options,
     source_options,
+    split_dedup,
 )
 from harborguard.commands.simulate import run_in_parts, run_simulate
 from harborguard.outfile import PartsFailed
@@ -24,6 +27,7 @@ from harborguard.outfile import PartsFailed
 @click.option("--jobs", metavar="N",
               help="Processes for a snapshot file written as JSON, at most 4 (default: "
                    "one per CPU available from a 4 MB snapshot on; 1: one process).")
+@dedup_options
 @global_options
 @click.pass_context
 def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[str, ...],
@@ -33,10 +37,12 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             **local: Any) -> None:
     """Dry-run the retention policy: what each repository keeps and deletes, and why."""
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
+    dedup = split_dedup(local)
     with core_errors():
-        inv = resolve(ctx, local, command_values(
+        inv = resolve(ctx, local, {**command_values(
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
-            fail_on=fail_on, version_pattern=version_pattern, jobs=jobs), output)
+            fail_on=fail_on, version_pattern=version_pattern, jobs=jobs), **dedup}, output)
+        dedup_confirm(inv, dedup["yes"])
         in_parts = run_in_parts(inv)
         if in_parts is not None:
             try:

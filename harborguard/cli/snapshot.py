@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from harborguard.cli import Exit, core_errors
-from harborguard.cli.options import global_options, output_path, resolve
+from harborguard.cli.options import (
+    dedup_confirm,
+    dedup_options,
+    global_options,
+    output_path,
+    resolve,
+    split_dedup,
+)
 from harborguard.cli.output import error, say_incomplete
 from harborguard.commands.snapshot import run_snapshot
 from harborguard.outfile import write_atomically
@@ -21,14 +28,17 @@ from harborguard.outfile import write_atomically
               help="Every project the account can list.")
 @click.option("-o", "--output", metavar="FILE", required=True, callback=output_path,
               help="Where to write the harborguard.snapshot/v1 file (atomically).")
+@dedup_options
 @global_options
 @click.pass_context
 def command(ctx: click.Context, /, projects: tuple[str, ...], all_projects: bool | None,
             output: str, **local: Any) -> None:
     """Fetch everything a simulation needs from a live Harbor into a snapshot file."""
     local.update(projects=projects, all_projects=all_projects)
+    dedup = split_dedup(local)
     with core_errors():
-        inv = resolve(ctx, local, {})
+        inv = resolve(ctx, local, dedup)
+        dedup_confirm(inv, dedup["yes"])
         fetched = run_snapshot(inv, projects, all_projects)
         if fetched.content is None:
             for line in fetched.errors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from harborguard.commands.dedup import add_storage
 from harborguard.commands.evidence import cross_check, needs_additions
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import HarborUnreadable, simulate_policy, unreadable_harbor
@@ -32,4 +33,5 @@ def run_check(inv: Invocation, evidence: EvidenceOptions,
     findings.extend(expiring(result, checked.in_use, simulated.later))
     report = build_report(result, simulated.source, in_use=checked.in_use,
                           extra_findings=findings, command="check")
+    add_storage(inv, report, result)
     return outcome(inv, result, report, extra=findings)

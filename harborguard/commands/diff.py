@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from harborguard.commands.dedup import add_storage
 from harborguard.commands.evidence import cross_check, needs_additions
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import HarborUnreadable, prepare, unreadable_harbor
@@ -32,7 +33,8 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
         inv.notes.extend(unknown_key_notes(against or "", old_policy))
     try:
         prepared = prepare(inv, need_policies=old_policy is None,
-                           need_additions=needs_additions(evidence))
+                           need_additions=needs_additions(evidence),
+                           what_if=(new_policy, old_policy))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "diff")
     order = inv.get("order")
@@ -49,5 +51,6 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
     report = build_report(result, source, in_use=in_use, extra_findings=findings,
                           command="diff")
     add_previous_actions(report, previous)
+    add_storage(inv, report, result, previous)
     report["source"]["against"] = against or "harbor"
     return outcome(inv, result, report, extra=findings)

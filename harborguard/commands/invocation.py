@@ -44,6 +44,9 @@ class Invocation:
     evidence: list[dict[str, Any]] | None = None
     # Gives the report's findings their `location` in the deployment repository.
     locate: Callable[[list[dict[str, Any]]], None] | None = None
+    # --dedup through Harbor with a pull-based policy: asks the question (True: go on);
+    # None: there is no one to ask (no terminal, no --yes).
+    confirm: Callable[[str], bool] | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any], **settings: Any) -> Invocation:

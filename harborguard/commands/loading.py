@@ -46,9 +46,10 @@ def harbor_client(inv: Invocation) -> Any:
     )
 
 
-def load_source(inv: Invocation, *, need_policies: bool,
-                need_additions: bool = False) -> tuple[Snapshot, str | None]:
-    """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path."""
+def load_source(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
+                what_if: Sequence[RetentionPolicy | None] = ()) -> tuple[Snapshot, str | None]:
+    """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path.
+    ``what_if``: the policy files simulated (--dedup asks first when one ranks by pulls)."""
     path, projects, all_projects = source_choice(inv)
     if path:
         return load_snapshot(path), path
@@ -65,6 +66,11 @@ def load_source(inv: Invocation, *, need_policies: bool,
             data = fetch_snapshot(client, projects, all_projects=all_projects,
                                   progress=progress, with_policies=need_policies,
                                   with_additions=need_additions)
+            stop()
+            if inv.get("dedup"):  # after the artifacts and their pull times
+                from harborguard.commands.dedup import read_blobs
+
+                inv.notes.append(read_blobs(inv, client, data, what_if, need_policies))
     except SourceError as exc:
         raise HarborUnreadable(str(exc)) from None
     finally:
@@ -181,11 +187,12 @@ class Prepared:
         return run_later
 
 
-def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = False) -> Prepared:
+def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
+            what_if: Sequence[RetentionPolicy | None] = ()) -> Prepared:
     pattern = version_pattern(inv)
     ranker = SemverRanker(pattern) if inv.get("order") == "semver" else None
     snapshot, snapshot_path = load_source(inv, need_policies=need_policies,
-                                          need_additions=need_additions)
+                                          need_additions=need_additions, what_if=what_if)
     now_ns = now(inv, snapshot, live=snapshot_path is None)
     behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
@@ -206,7 +213,8 @@ def simulate_policy(inv: Invocation, *, need_additions: bool = False) -> Simulat
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
         inv.notes.extend(unknown_key_notes(policy_path, policy))
-    prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions)
+    prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions,
+                       what_if=(policy,))
     result = prepared.simulate(policy, inv.get("order"))
     source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")

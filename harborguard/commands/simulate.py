@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harborguard.commands.dedup import add_storage
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import (
     HarborUnreadable,
@@ -50,7 +51,9 @@ def run_simulate(inv: Invocation) -> Outcome:
         simulated = simulate_policy(inv)
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "simulate")
-    return outcome(inv, simulated.result, build_report(simulated.result, simulated.source))
+    report = build_report(simulated.result, simulated.source)
+    add_storage(inv, report, simulated.result)
+    return outcome(inv, simulated.result, report)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def _simulate_in_parts(inv: Invocation, output: str | None) -> tuple[Parted, lis
 
     jobs = inv.get("jobs")  # a bad value is an error of its own (exit 2), parts or not
     try:
-        if inv.format != "json" or not parallel.can_fork():
+        if inv.format != "json" or not parallel.can_fork() or inv.get("dedup"):
             return None
         path, projects, all_projects = source_choice(inv)
         policy_path = inv.get("policy")

@@ -41,6 +41,12 @@ def run_snapshot(inv: Invocation, projects: tuple[str, ...], all_projects: bool 
         with harbor_client(inv) as client:
             data = fetch_snapshot(client, list(projects), all_projects=bool(all_projects),
                                   progress=progress)
+            stop()
+            dedup = ""
+            if inv.get("dedup"):  # after the artifacts and their pull times
+                from harborguard.commands.dedup import read_blobs
+
+                dedup = "; " + read_blobs(inv, client, data)
     except SourceError as exc:
         return Fetched(None, errors=(str(exc),))
     finally:
@@ -48,5 +54,5 @@ def run_snapshot(inv: Invocation, projects: tuple[str, ...], all_projects: bool 
     missing = tuple(data.get("incomplete") or ())
     repos = sum(len(p.get("repositories", [])) for p in data.get("projects", []))
     summary = (f"{len(data.get('projects', []))} projects, {repos} repositories"
-               + (f"; {len(missing)} items could not be read" if missing else ""))
+               + (f"; {len(missing)} items could not be read" if missing else "") + dedup)
     return Fetched(jsonio.dumps_indented(data), summary, missing)

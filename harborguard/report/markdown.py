@@ -35,6 +35,7 @@ from harborguard.report.common import (
     short_digest,
     short_reason,
 )
+from harborguard.report.storage import storage_text
 from harborguard.report.table import FINDINGS_SHOWN
 
 MAX_BYTES = 60_000
@@ -362,6 +363,9 @@ def _summary(report: dict[str, Any]) -> list[str]:
     changed = [a for a in report["artifacts"]
                if a.get("previous_action") not in (None, a["action"])]
     lines = ["", f"**Summary:** {md(text)}."]
+    storage = storage_text(report)
+    if storage is not None:
+        lines += ["", md(storage) + "."]
     if any("previous_action" in a for a in report["artifacts"]):
         newly = sum(1 for a in changed if a["action"] == "delete")
         lines += ["", md(f"Against the previous policy: {_plural(len(changed), 'artifact')} "

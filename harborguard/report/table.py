@@ -23,6 +23,7 @@ from harborguard.report.common import (
     short_digest,
     short_reason,
 )
+from harborguard.report.storage import storage_text
 
 # Repositories with more artifacts than this list only the rows that matter.
 ROWS_IN_FULL = 40
@@ -119,6 +120,9 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
     if report["incomplete"]:
         verdict.append(f"; INCOMPLETE: {len(report['incomplete'])} items missing", "bold red")
     console.print(verdict)
+    storage = storage_text(report)
+    if storage is not None:
+        console.print(Text(storage))
     return buffer.getvalue()
 
 

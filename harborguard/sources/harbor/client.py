@@ -59,6 +59,15 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class RawReply:
+    """An answer as it came: status, headers and the body's bytes (get_raw)."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     status: int | None  # the last HTTP status; None when no answer came
     reason: str  # one line, e.g. "HTTP 503 after 4 attempts"
@@ -221,6 +230,34 @@ class HarborClient:
         if by_name:
             # A numeric project name would otherwise be read as a project ID.
             headers["X-Is-Resource-Name"] = "true"
+        answer = self._with_retries(url, path, headers, cancel, method, payload)
+        if isinstance(answer, Failure):
+            return answer
+        response, content = answer
+        if method != "GET" and 200 <= response.status_code < 300 and not content.strip():
+            return Reply(response.status_code, None, None, None)  # Harbor's PUT: no body
+        return self._reply(path, response, content, text)
+
+    def get_raw(self, url: str, headers: Mapping[str, str], *,
+                cancel: threading.Event | None = None) -> RawReply | Failure:
+        """GET an absolute ``url`` with exactly ``headers`` (plus the User-Agent), the same
+        retries, deadline and size bound as ``get``; any final status is a RawReply (the
+        registry API's 401 challenge is an answer, not a failure)."""
+        sent = {"User-Agent": self._headers["User-Agent"], **headers}
+        answer = self._with_retries(url, urlsplit(url).path, sent, cancel)
+        if isinstance(answer, Failure):
+            return answer
+        response, content = answer
+        return RawReply(response.status_code, response.headers, content)
+
+    @property
+    def basic_authorization(self) -> str | None:
+        """The Authorization header of the account (None: anonymous)."""
+        return self._headers.get("Authorization")
+
+    def _with_retries(self, url: str, path: str, headers: Mapping[str, str],
+                      cancel: threading.Event | None, method: str = "GET",
+                      payload: bytes | None = None) -> tuple[httpx.Response, bytes] | Failure:
         attempts = self._retry.attempts
         status: int | None = None
         last = ""
@@ -246,12 +283,10 @@ class HarborClient:
             except httpx.HTTPError as exc:
                 return Failure(None, f"request failed ({self.redact(str(exc))})")
             else:
-                response, content = answer
+                response = answer[0]
                 status = response.status_code
                 if status != 429 and status < 500:
-                    if method != "GET" and 200 <= status < 300 and not content.strip():
-                        return Reply(status, None, None, None)  # Harbor's PUT: no body
-                    return self._reply(path, response, content, text)
+                    return answer
                 last = f"HTTP {status}"
                 delay = _retry_after(response.headers.get("Retry-After"))
                 if delay is not None and delay > self._retry.max_retry_after:
