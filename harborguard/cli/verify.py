@@ -27,10 +27,10 @@ from harborguard.cli.options import (
 @click.option("--now", metavar="TIME",
               help="--from-logs only: evaluate at this time instead of each task's own.")
 @click.option("--yes", is_flag=True, default=False,
-              help="Live: start the dry run without asking (needed without a terminal).")
+              help="Live (not in this version): start the dry run without asking.")
 @click.option("--wait", metavar="SECONDS", type=click.FloatRange(min=1, max=86_400),
               default=600.0, show_default=True,
-              help="Live: how long to wait for Harbor's execution to end.")
+              help="Live (not in this version): how long to wait for the execution to end.")
 @format_option
 @report_output_option
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
@@ -43,14 +43,12 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             fail_on: str | None, **local: Any) -> None:
     """Hold the simulation against Harbor's own dry run, artifact by artifact.
 
-    Live (--harbor URL --project P ...): asks Harbor to dry-run each project's stored
-    retention policy (POST /retentions/{id}/executions {"dry_run": true}), waits for it,
-    reads every task's log, fetches the artifacts and compares. It deletes nothing, but it
-    starts a job on the server and needs the tag-retention:update permission (plus
-    tag-retention:read and the read permissions of `snapshot`); it asks first, or
-    takes --yes. Should Harbor start a run that is not a dry run, harborguard stops it at
-    once (PATCH .../executions/{eid} {"action": "stop"}) and exits 3. --policy and --now
-    are refused live: Harbor runs its stored policy at its own time.
+    Not in this version: the live dry run (--harbor URL --project P ... without
+    --from-logs) exits 2 and starts nothing. When it comes it will ask Harbor to dry-run
+    each project's stored policy (POST /retentions/{id}/executions {"dry_run": true}),
+    which deletes nothing but starts a job on the server and needs tag-retention:update;
+    it will ask first, or take --yes. Until then, save the task logs of a dry run started
+    in Harbor's UI and use --from-logs.
 
     --from-logs DIR (with --snapshot FILE or a live source): the same comparison against
     saved task logs, one file per task, each naming its repository ("Repository:" or
