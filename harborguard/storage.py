@@ -16,7 +16,7 @@ Each figure is computed for the whole run, per project and per repository; a rep
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harborguard.model import Blob, Incomplete
 from harborguard.retention.outcomes import RepositoryOutcome
@@ -40,10 +40,17 @@ class Figures:
     kept: int = 0
     freed: int = 0
     growth_per_30d: int = 0
+    # Some artifact of this scope has no blobs: its figures are unknown (null, never a
+    # figure that looks measured); freed is unknown everywhere once any artifact read is.
+    partial: bool = False
+    freed_partial: bool = False
 
-    def as_report(self) -> dict[str, int]:
-        return dict(zip(FIGURES, (self.stored, self.kept, self.freed, self.growth_per_30d),
-                        strict=True))
+    def as_report(self) -> dict[str, int | None]:
+        if self.partial:
+            return dict.fromkeys(FIGURES)
+        return dict(zip(FIGURES, (self.stored, self.kept,
+                                  None if self.freed_partial else self.freed,
+                                  self.growth_per_30d), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +78,12 @@ def storage_figures(run: RunResult, *, known_missing: Collection[str] = ()) -> S
     kept_everywhere: set[str] = set()
     missing: list[Incomplete] = []
     per_repository: list[tuple[str, str, list[_Item]]] = []
+    partial: set[tuple[str, str]] = set()
     for outcome in run.projects:
         for repo in outcome.repositories:
             items, absent = _items(repo, known_missing)
+            if len(items) < len(repo.repository.artifacts):
+                partial.add((outcome.project.name, repo.repository.name))
             if absent:
                 missing.append(Incomplete(
                     repo.repository.name,
@@ -86,14 +96,20 @@ def storage_figures(run: RunResult, *, known_missing: Collection[str] = ()) -> S
     # Pass 2: each scope's figures.
     repositories: dict[tuple[str, str], Figures] = {}
     by_project: dict[str, list[_Item]] = {}
+    unknown = bool(partial)
+
+    def figures(items: list[_Item], is_partial: bool) -> Figures:
+        found = _figures(items, kept_everywhere, since_s, now_s)
+        return replace(found, partial=is_partial, freed_partial=unknown)
+
     for project, name, items in per_repository:
-        repositories[(project, name)] = _figures(items, kept_everywhere, since_s, now_s)
+        repositories[(project, name)] = figures(items, (project, name) in partial)
         by_project.setdefault(project, []).extend(items)
-    projects = {name: _figures(items, kept_everywhere, since_s, now_s)
+    projects = {name: figures(items, any(p == name for p, _ in partial))
                 for name, items in by_project.items()}
     everything = [item for items in by_project.values() for item in items]
-    return StorageFigures(_figures(everything, kept_everywhere, since_s, now_s), projects,
-                          repositories, tuple(missing))
+    return StorageFigures(figures(everything, unknown), projects, repositories,
+                          tuple(missing))
 
 
 def _items(repo: RepositoryOutcome, known_missing: Collection[str]) -> tuple[list[_Item], int]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from harborguard.harborversion import resolve
@@ -85,3 +89,25 @@ def test_an_artifact_without_blobs_is_named_as_missing() -> None:
     assert [m.what for m in found.missing] == ["proj/app"]
     assert "1 artifacts without blobs" in found.missing[0].reason
     assert found.summary.stored == 3 * 110 + 1000 + 500 + 200 - 110
+
+
+def test_figures_are_unknown_not_zero_when_some_manifest_is_missing(tmp_path: Path) -> None:
+    """An artifact without blobs makes its repository's, its project's and the run's
+    figures null (never a 0 that looks measured), and freed null everywhere."""
+    snapshot = Path(__file__).resolve().parents[1] / "examples" / "toolforge-snapshot.json"
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "harborguard", "simulate", "--snapshot",
+                           str(snapshot), "--dedup", "--format", "json", "-o", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 3, done.stderr
+    report = json.loads(out.read_text())
+    for key in ("bytes_stored_dedup", "bytes_kept_dedup", "bytes_freed_dedup",
+                "growth_bytes_per_30d"):
+        assert report["summary"][key] is None
+        assert all(row[key] is None for row in report["repositories"])
+        assert all(row[key] is None for row in report["projects"])
+    table = subprocess.run([sys.executable, "-m", "harborguard", "simulate", "--snapshot",
+                            str(snapshot), "--dedup", "--format", "table"],
+                           capture_output=True, text=True, check=False)
+    assert table.returncode == 3
+    assert "unknown, some manifests were not read" in table.stdout

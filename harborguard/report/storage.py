@@ -13,6 +13,9 @@ def storage_text(report: dict[str, Any]) -> str | None:
     s = report["summary"]
     if "bytes_stored_dedup" not in s:
         return None
+    if s["bytes_stored_dedup"] is None:
+        return ("Storage, each blob counted once: unknown, some manifests were not read "
+                "(see incomplete)")
     text = (f"Storage, each blob counted once: {human_bytes(s['bytes_stored_dedup'])} "
             f"stored, {human_bytes(s['bytes_kept_dedup'])} kept; frees "
             f"{human_bytes(s['bytes_freed_dedup'])} (Harbor's sizes summed: up to "
