@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harborguard import jsonio
-from harborguard.commands.evidence import needs_additions
+from harborguard.commands.evidence import foreign_only, needs_additions, read_usages
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import (
     HarborUnreadable,
@@ -124,7 +124,11 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     from harborguard.check import check
 
     kept = _simulate(prepared, dict.fromkeys(policies))
-    needed = check(kept, usages, hosts).in_use
+    checked_kept = check(kept, usages, hosts)
+    needed = checked_kept.in_use
+    foreign = foreign_only(checked_kept, hosts)
+    if foreign is not None:
+        inv.incomplete.append(foreign)  # nothing matched is not "nothing is needed"
     incomplete = bool(inv.incomplete or snapshot.incomplete)
     base = _simulate(prepared, {n: without_own(p) if p else None for n, p in policies.items()})
     plans = []
@@ -169,22 +173,7 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
 def _gather(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,
             aliases: Sequence[str]) -> tuple[list[Usage], list[str], list[Finding]]:
     """Every source's usages, read once (they are matched twice)."""
-    from harborguard.check import alias_host, harbor_host
-    from harborguard.gather import gather
-
-    try:
-        named = [alias_host(a) for a in (*aliases, *inv.get("registry-alias")) if a]
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    hosts = [h for h in (harbor_host(snapshot.harbor), *named) if h]
-    if not hosts:
-        raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
-                         "the registry name image references use")
-    gathered = gather(evidence, snapshot, hosts)
-    inv.incomplete.extend(gathered.incomplete)
-    inv.notes.extend(gathered.notes)
-    inv.history = gathered.history
-    inv.evidence = [covered.as_report() for covered in gathered.evidence]
+    gathered, hosts = read_usages(inv, snapshot, evidence, aliases)
     return gathered.usages, hosts, list(gathered.findings)
 
 

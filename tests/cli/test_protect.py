@@ -201,3 +201,26 @@ def test_a_policy_not_in_the_snapshot_is_incomplete_not_nothing_to_protect(
     assert code == 3
     assert json.loads(report)["protect"]["projects"][0]["rule"] is None
     assert "not known" in err
+
+
+def test_harbor_read_through_another_name_is_incomplete_not_nothing_needed(
+        tmp_path: Path) -> None:
+    """The snapshot read Harbor through another name than the pods pull from, and the pods
+    carry no digests: nothing matches, which is not "nothing is needed"; the run is
+    incomplete (exit 3) and writes no policy, as check's is."""
+    snapshot = json.loads(EXAMPLE.read_text())
+    snapshot["harbor"] = "https://harbor.internal.svc"
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(snapshot))
+    cluster = json.loads(CLUSTER.read_text())
+    for item in cluster["items"]:
+        item.get("status", {}).pop("containerStatuses", None)
+    kubectl = tmp_path / "cluster.json"
+    kubectl.write_text(json.dumps(cluster))
+    out = tmp_path / "policy.json"
+    code, stdout, stderr = invoke("protect", "--snapshot", str(snap), "--kubectl-json",
+                                  str(kubectl), "--format", "json", "--policy-out", str(out))
+    assert code == 3, stderr
+    assert f"--registry-alias {ALIAS}" in stderr
+    assert not out.exists()
+    assert any(i["what"] == "evidence of use" for i in json.loads(stdout)["incomplete"])
