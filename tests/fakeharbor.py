@@ -728,19 +728,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(pause)
 
     def do_PUT(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, payload, _ = self.harbor.handle(
-            self.path, {k.lower(): v for k, v in self.headers.items()}, "PUT", body)
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        self.do_GET("PUT")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
