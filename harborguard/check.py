@@ -8,7 +8,7 @@ then tag), never a scan.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -181,125 +181,36 @@ def check(
     usages: Iterable[Usage],
     hosts: Sequence[str],
 ) -> CheckResult:
-    registries = registry_names(hosts)
-    projects = {p.project.name: p for p in run.projects}
-    outcomes: dict[str, RepositoryOutcome] = {
+    """The whole run's evidence matched: what harborguard.pipeline does a repository at a
+    time (harborguard.evidence_index), over a run held whole."""
+    from harborguard.evidence_index import EvidenceIndex, match_repository, merge
+
+    index = EvidenceIndex(
+        usages, hosts,
+        (repo.repository.name for project in run.projects for repo in project.repositories),
+        (project.project.name for project in run.projects),
+        (item.what for item in run.incomplete))
+    owners: dict[str, RepositoryOutcome] = {
         outcome.repository.name: outcome
-        for project in run.projects
-        for outcome in project.repositories
-    }
-    # Indexed on first use: a check names a few repositories of a possibly huge instance.
-    repos: dict[str, _RepoIndex] = {}
-    refs: dict[str, ImageRef | str] = {}
-    # Where a reference points, once found: thousands of pods share a few references.
-    # (the evidence lists of the artifacts it names, appended to directly).
-    resolved: dict[tuple[str, str | None, bool], list[list[Usage]]] = {}
-
-    in_use: dict[ArtifactKey, list[Usage]] = defaultdict(list)
-    position_of: dict[ArtifactKey, int] = {}
-    findings: list[Finding] = []
-    matched = ignored = harbor_named = 0
-    foreign: dict[str, int] = defaultdict(int)
-    foreign_seen: set[tuple[str, str]] = set()
-    unmatched_seen: set[tuple[str, str]] = set()
-    elsewhere: set[str] = set()  # references to other registries, seen before
-    # Repositories (or whole projects) that could not be read: what they hold is unknown.
-    unread = {item.what for item in run.incomplete}
-    unread_projects = {name for name in unread if "/" not in name}
-    for usage in usages:
-        located_key = (usage.ref, usage.digest, usage.kind == "running")
-        known = resolved.get(located_key)
-        if known is not None:  # the usual case: another pod of the same image
-            matched += 1
-            harbor_named += usage.source != "helm"
-            for evidence in known:
-                evidence.append(usage)
+        for project in run.projects for outcome in project.repositories
+    }  # of two repositories with one name, the last
+    found = list(index.findings)
+    in_use: dict[ArtifactKey, list[Usage]] = {}
+    first: dict[ArtifactKey, tuple[int, int]] = {}
+    matched, harbor_named = index.matched, index.harbor_named
+    foreign: Counter[str] = Counter()
+    for name, outcome in owners.items():
+        if not index.wanted(name):
             continue
-        if usage.ref in elsewhere:
-            ignored += 1
-            continue
-        parsed = refs.get(usage.ref)
-        if parsed is None:
-            try:
-                parsed = parse_image_ref(usage.ref)
-            except ValueError as exc:
-                parsed = str(exc)
-            refs[usage.ref] = parsed
-        if isinstance(parsed, str):
-            findings.append(_finding("unmatched-reference", usage, None, None, parsed))
-            continue
-        ref = parsed
-        if ref.registry not in registries:  # parse_image_ref lower-cases the registry
-            if ref.path not in outcomes:
-                ignored += 1
-                elsewhere.add(usage.ref)
-                continue
-            # A repository path of this Harbor under another host name: the same artifact
-            # when its digest is one of that repository's (content, whatever the host).
-            index = repos.get(ref.path)
-            if index is None:
-                index = repos[ref.path] = _RepoIndex(outcomes[ref.path])
-            digest = ref.digest or usage.digest
-            if digest is None or not index.by_digest_or_parent(digest):
-                foreign[ref.registry] += 1
-                if (ref.registry, ref.path) not in foreign_seen:
-                    foreign_seen.add((ref.registry, ref.path))
-                    findings.append(_foreign(usage, ref, index.outcome.repository.name))
-                continue
-        if usage.source != "helm":  # helm's chart references are made here, not read
-            harbor_named += 1
-        project_name = ref.path.split("/", 1)[0]
-        if project_name not in projects:
-            key = (project_name, usage.ref)
-            if key not in unmatched_seen:
-                unmatched_seen.add(key)
-                findings.append(
-                    _finding(
-                        "unmatched-reference", usage, project_name, None,
-                        f"{usage.ref} ({usage.where}) is in project {project_name!r}, which "
-                        "was not fetched; add --project " + project_name + " to check it",
-                    )
-                )
-            continue
-        matched += 1
-        index = repos.get(ref.path)
-        if index is None and ref.path in outcomes:
-            index = repos[ref.path] = _RepoIndex(outcomes[ref.path])
-        if index is None and (ref.path in unread or project_name in unread_projects):
-            continue  # not read, so not known to be missing: the run is incomplete already
-        if index is None:
-            findings.append(
-                _finding(
-                    "in-use-missing", usage, project_name, ref.path,
-                    f"{usage.ref} ({_kind_words(usage)} {usage.where}) names repository "
-                    f"{ref.path}, which does not exist in Harbor now: {_breaks(usage)}",
-                )
-            )
-            continue
-        positions, problem = _locate(index, ref, usage, ref.registry in registries)
-        lists = []
-        for pos in positions:
-            artifact = index.outcome.repository.artifacts[pos]
-            art_key = (project_name, ref.path, artifact.digest)
-            evidence = in_use[art_key]
-            evidence.append(usage)
-            position_of[art_key] = pos
-            lists.append(evidence)
-        if problem is not None:
-            findings.append(problem)  # each place that names a missing image: its own
-        else:
-            resolved[located_key] = lists
-
-    for art_key, found in in_use.items():
-        project_name, repo_name, _ = art_key
-        index = repos[repo_name]
-        pos = position_of[art_key]
-        artifact = index.outcome.repository.artifacts[pos]
-        decision = index.outcome.decisions[pos]
-        verdict = _judge(project_name, repo_name, artifact, decision, found)
-        if verdict is not None:
-            findings.append(verdict)
-    return CheckResult(dict(in_use), tuple(findings), matched, ignored,
+        match = match_repository(index, outcome)
+        found.extend(match.findings)
+        in_use.update(match.in_use)
+        first.update(match.first)
+        matched += match.matched
+        harbor_named += match.harbor_named
+        foreign.update(match.foreign)
+    ordered = dict(sorted(in_use.items(), key=lambda item: first[item[0]]))
+    return CheckResult(ordered, tuple(merge(found)), matched, index.ignored,
                        harbor_named=harbor_named, foreign=dict(foreign))
 
 
