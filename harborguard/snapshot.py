@@ -361,13 +361,22 @@ def _read_snapshot_bytes(path: str) -> bytes:
 
 
 def load_snapshot(path: str) -> Snapshot:
+    return snapshot_from_bytes(read_snapshot_file(path), path)
+
+
+def read_snapshot_file(path: str) -> bytes:
+    """The snapshot file's bytes (a pipe's too, up to MAX_STREAM_BYTES)."""
     try:
-        raw = _read_snapshot_bytes(path)
+        return _read_snapshot_bytes(path)
     except FileNotFoundError:
         raise InputError(f"{path}: snapshot file not found; write one with `harborguard "
                          "snapshot --harbor URL --project P -o FILE`") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read snapshot: {exc}") from None
+
+
+def snapshot_from_bytes(raw: bytes, path: str) -> Snapshot:
+    """The snapshot file ``path`` read whole from its bytes; InputError says what is wrong."""
     try:
         if raw.lstrip().startswith(b"{") and (raw.isascii() or raw.decode("utf-8")):
             return _fast(raw, path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -67,6 +67,24 @@ def conclude(inv: Invocation, outcome: Outcome) -> NoReturn:
 
     say(inv, outcome)
     sys.exit(int(Exit.of(outcome)))
+
+
+def conclude_run(inv: Invocation, run: Callable[[Invocation], Outcome]) -> NoReturn:
+    """``run``'s outcome concluded; if its parts could not write their shares of the
+    report file (outfile.PartsFailed), run again in one process, the report written
+    from memory."""
+    from harborguard.outfile import PartsFailed
+
+    again = inv.copy()
+    outcome = run(inv)
+    try:
+        conclude(inv, outcome)
+    except PartsFailed:
+        pass
+    finally:
+        outcome.close()
+    again.in_parts = False
+    conclude(again, run(again))
 
 
 from harborguard.cli.options import global_options  # noqa: E402 - needs BadInput

@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from harborguard.cli import conclude, core_errors
+from harborguard.cli import conclude_run, core_errors
 from harborguard.cli.options import (
     dedup_confirm,
     dedup_options,
     evidence_options,
     global_options,
+    jobs_option,
     resolve_with_evidence,
     simulate_options,
     source_options,
@@ -24,6 +25,7 @@ from harborguard.commands.check import run_check
 @source_options
 @simulate_options
 @evidence_options
+@jobs_option
 @dedup_options
 @global_options
 @click.pass_context
@@ -31,6 +33,7 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             all_projects: bool | None, policy: str | None, now: str | None,
             order: str | None, version_pattern: str | None, fmt: str | None,
             output: str | None, fail_on: str | None, registry_alias: tuple[str, ...],
+            jobs: str | None,
             **local: Any) -> None:
     """Simulate, then cross-check deletions against images in use: the cluster (--kubectl),
     the deployment repository (--manifests, --history) and Helm (--helm)."""
@@ -39,7 +42,7 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
     with core_errors():
         inv, evidence = resolve_with_evidence(
             ctx, local, output, snapshot=snapshot_path, policy=policy, now=now, order=order,
-            format=fmt, fail_on=fail_on, version_pattern=version_pattern,
+            format=fmt, fail_on=fail_on, version_pattern=version_pattern, jobs=jobs,
             dedup=dedup["dedup"], registry=dedup["registry"], cache_dir=dedup["cache-dir"])
         dedup_confirm(inv, dedup["yes"])
-        conclude(inv, run_check(inv, evidence, registry_alias))
+        conclude_run(inv, lambda again: run_check(again, evidence, registry_alias))

@@ -254,3 +254,10 @@ def evidence_settings(inv: Invocation, values: dict[str, Any]) -> EvidenceOption
         image_tag_template=inv.get("image-tag-template"),
         timeout=inv.get("timeout"),
     )
+
+
+jobs_option = click.option(
+    "--jobs", metavar="N",
+    help="Processes the snapshot's repositories are evaluated in, at most 4 (default: one "
+         "per CPU available from a 4 MB snapshot file on; 1: one process). The report is "
+         "the same whatever N.")

@@ -6,27 +6,25 @@ from typing import Any
 
 import click
 
-from harborguard.cli import conclude, core_errors
+from harborguard.cli import conclude_run, core_errors
 from harborguard.cli.options import (
     command_values,
     dedup_confirm,
     dedup_options,
     global_options,
+    jobs_option,
     resolve,
     simulate_options,
     source_options,
     split_dedup,
 )
-from harborguard.commands.simulate import run_in_parts, run_simulate
-from harborguard.outfile import PartsFailed
+from harborguard.commands.simulate import run_simulate
 
 
 @click.command("simulate")
 @source_options
 @simulate_options
-@click.option("--jobs", metavar="N",
-              help="Processes for a snapshot file written as JSON, at most 4 (default: "
-                   "one per CPU available from a 4 MB snapshot on; 1: one process).")
+@jobs_option
 @dedup_options
 @global_options
 @click.pass_context
@@ -43,12 +41,4 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             snapshot=snapshot_path, policy=policy, now=now, order=order, format=fmt,
             fail_on=fail_on, version_pattern=version_pattern, jobs=jobs), **dedup}, output)
         dedup_confirm(inv, dedup["yes"])
-        in_parts = run_in_parts(inv)
-        if in_parts is not None:
-            try:
-                conclude(inv, in_parts.outcome)
-            except PartsFailed:
-                pass  # a part could not write its share: run whole, below
-            finally:
-                in_parts.close()
-        conclude(inv, run_simulate(inv))
+        conclude_run(inv, run_simulate)

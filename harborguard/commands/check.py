@@ -1,18 +1,27 @@
-"""check: simulate, then cross-check the deletions against the images in use."""
+"""check: simulate, then cross-check the deletions against the images in use, a
+repository at a time (harborguard.pipeline, harborguard.evidence_index)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.commands.dedup import add_storage
-from harborguard.commands.evidence import cross_check, needs_additions
+from harborguard.commands.evidence import index_evidence, needs_additions, unmatched_harbor
 from harborguard.commands.invocation import Invocation
-from harborguard.commands.loading import HarborUnreadable, simulate_policy, unreadable_harbor
-from harborguard.commands.outcome import Outcome, outcome
+from harborguard.commands.loading import (
+    HarborUnreadable,
+    open_source,
+    policy_option,
+    report_source,
+    settings,
+    unreadable_harbor,
+    version_pattern,
+)
+from harborguard.commands.locations import locator
+from harborguard.commands.outcome import Outcome
+from harborguard.commands.streaming import concluded, stream_run
 from harborguard.errors import InputError
-from harborguard.expiry import expiring
-from harborguard.report.build import build_report
+from harborguard.pipeline import Job
 
 if TYPE_CHECKING:
     from harborguard.gather import EvidenceOptions
@@ -24,14 +33,21 @@ def run_check(inv: Invocation, evidence: EvidenceOptions,
     if not evidence.any:
         raise InputError("check needs evidence: --kubectl, --kubectl-json FILE, "
                          "--manifests DIR --environment ENV, --helm or --helm-json FILE")
+    policy = policy_option(inv)
+    pattern = version_pattern(inv)
+    additions = needs_additions(evidence)
     try:
-        simulated = simulate_policy(inv, need_additions=needs_additions(evidence))
+        opened = open_source(inv, need_policies=policy is None, need_additions=additions,
+                             whole=additions, what_if=(policy,))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "check")
-    result = simulated.result
-    checked, findings = cross_check(inv, result, simulated.snapshot, evidence, aliases)
-    findings.extend(expiring(result, checked.in_use, simulated.later))
-    report = build_report(result, simulated.source, in_use=checked.in_use,
-                          extra_findings=findings, command="check")
-    add_storage(inv, report, result)
-    return outcome(inv, result, report, extra=findings)
+    evaluated = settings(inv, opened, policy, pattern)
+    index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, policy)
+    job = Job("check", evaluated, inv.get("fail-on"),
+              report_source(opened, inv.get("policy") or "harbor"), evidence=index,
+              said=gathered.findings,
+              locate=locator(gathered.components, gathered.usages, evidence.manifests),
+              storage=bool(inv.get("dedup")))
+    ran = stream_run(inv, opened, job)
+    unmatched_harbor(inv, ran, index, hosts)
+    return concluded(inv, ran)

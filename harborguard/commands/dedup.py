@@ -1,6 +1,7 @@
 """--dedup: the manifests read after the artifacts (a live read), the confirmation a
 pull-based policy needs (Harbor records a pull for each manifest read through it), and
-the deduplicated figures added to a report (harborguard.storage)."""
+what the deduplicated figures (harborguard.storage, added to a report by
+harborguard.pipeline.assemble) add to the run's notes and incomplete items."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from typing import Any
 from harborguard.commands.invocation import Invocation
 from harborguard.errors import InputError
 from harborguard.policy import RetentionPolicy
-from harborguard.simulate import RunResult
-from harborguard.storage import SHARED_NOTE, Figures, storage_figures
+from harborguard.storage import SHARED_NOTE, StorageFigures
 
 # Retention rules that rank or filter by pull time: reading a manifest through Harbor
 # moves the artifact's pull_time to now, which changes what they keep afterwards.
@@ -115,23 +115,10 @@ def _confirm_pulls(inv: Invocation, requests: int, rules: list[str]) -> None:
         raise InputError("--dedup: not confirmed; no manifest was read")
 
 
-def add_storage(inv: Invocation, report: dict[str, Any], result: RunResult,
-                previous: RunResult | None = None) -> None:
-    """With --dedup: the figures in the report's summary, projects and repositories (and
-    a diff's ``summary.previous``); artifacts without blobs make the run incomplete."""
-    if not inv.get("dedup"):
+def storage_said(inv: Invocation, figures: StorageFigures | None) -> None:
+    """With --dedup (the figures are in the report: pipeline/assemble.py): artifacts
+    without blobs make the run incomplete, and what freed means is said."""
+    if figures is None:
         return
-    known = {item.what for item in result.incomplete}
-    figures = storage_figures(result, known_missing=known)
-    report["summary"].update(figures.summary.as_report())
-    for row in report["projects"]:
-        row.update(figures.projects.get(row["project"], Figures()).as_report())
-    for row in report["repositories"]:
-        row.update(figures.repositories.get((row["project"], row["repository"]),
-                                            Figures()).as_report())
-    if previous is not None:
-        report["summary"]["previous"] = storage_figures(
-            previous, known_missing=known).summary.as_report()
     inv.incomplete.extend(figures.missing)
     inv.notes.append(SHARED_NOTE)
-

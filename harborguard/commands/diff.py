@@ -1,20 +1,27 @@
-"""diff: what a proposed policy changes against the current one (or --against)."""
+"""diff: what a proposed policy changes against the current one (or --against), a
+repository at a time (harborguard.pipeline)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.commands.dedup import add_storage
-from harborguard.commands.evidence import cross_check, needs_additions
+from harborguard.commands.evidence import index_evidence, needs_additions, unmatched_harbor
 from harborguard.commands.invocation import Invocation
-from harborguard.commands.loading import HarborUnreadable, prepare, unreadable_harbor
-from harborguard.commands.outcome import Outcome, outcome
+from harborguard.commands.loading import (
+    HarborUnreadable,
+    open_source,
+    report_source,
+    settings,
+    unreadable_harbor,
+    version_pattern,
+)
+from harborguard.commands.locations import locator
+from harborguard.commands.outcome import Outcome
+from harborguard.commands.streaming import concluded, stream_run
 from harborguard.errors import InputError
-from harborguard.expiry import expiring
-from harborguard.findings import Finding
+from harborguard.pipeline import Job
 from harborguard.policy import load_policy_file, unknown_key_notes
-from harborguard.report.build import Source, add_previous_actions, build_report
 
 if TYPE_CHECKING:
     from harborguard.gather import EvidenceOptions
@@ -31,26 +38,23 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
     inv.notes.extend(unknown_key_notes(new_path, new_policy))
     if old_policy is not None:
         inv.notes.extend(unknown_key_notes(against or "", old_policy))
+    pattern = version_pattern(inv)
+    additions = needs_additions(evidence)
     try:
-        prepared = prepare(inv, need_policies=old_policy is None,
-                           need_additions=needs_additions(evidence),
-                           what_if=(new_policy, old_policy))
+        opened = open_source(inv, need_policies=old_policy is None, need_additions=additions,
+                             whole=additions and evidence.any,
+                             what_if=(new_policy, old_policy))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "diff")
-    order = inv.get("order")
-    result = prepared.simulate(new_policy, order)
-    previous = prepared.simulate(old_policy, order)
-    source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
-                    policy=new_path)
-    in_use = None
-    findings: list[Finding] = []
+    evaluated = settings(inv, opened, new_policy, pattern)
+    job = Job("diff", evaluated, inv.get("fail-on"), report_source(opened, new_path),
+              previous=evaluated._replace(policy=old_policy), storage=bool(inv.get("dedup")))
     if evidence.any:
-        checked, findings = cross_check(inv, result, prepared.snapshot, evidence, aliases)
-        findings.extend(expiring(result, checked.in_use, prepared.later(new_policy, order)))
-        in_use = checked.in_use
-    report = build_report(result, source, in_use=in_use, extra_findings=findings,
-                          command="diff")
-    add_previous_actions(report, previous)
-    add_storage(inv, report, result, previous)
-    report["source"]["against"] = against or "harbor"
-    return outcome(inv, result, report, extra=findings)
+        index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, new_policy)
+        job = job._replace(evidence=index, said=gathered.findings, locate=locator(
+            gathered.components, gathered.usages, evidence.manifests))
+    ran = stream_run(inv, opened, job)
+    if evidence.any:
+        unmatched_harbor(inv, ran, index, hosts)
+    ran.report["source"]["against"] = against or "harbor"
+    return concluded(inv, ran)

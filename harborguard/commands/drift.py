@@ -1,4 +1,7 @@
-"""drift: versions merged to the manifests but not running (not-deployed), and the reverse."""
+"""drift: versions merged to the manifests but not running (not-deployed), and the reverse.
+
+It reads no snapshot: its report is a run of the pipeline over no repositories, with the
+findings of the comparison (harborguard.drift)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ from typing import TYPE_CHECKING
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import whole_seconds
 from harborguard.commands.locations import locator
-from harborguard.commands.outcome import Outcome, outcome
+from harborguard.commands.outcome import Outcome
+from harborguard.commands.streaming import concluded
 from harborguard.errors import InputError, SourceError
 from harborguard.findings import Finding
 from harborguard.harborversion import resolve as resolve_behaviour
-from harborguard.report.build import Source, build_report
-from harborguard.simulate import RunResult
+from harborguard.pipeline import Job, run
+from harborguard.pipeline.reader import EMPTY
+from harborguard.pipeline.step import Settings
 from harborguard.timeutil import utc_now_nanos
 
 if TYPE_CHECKING:
@@ -56,14 +61,13 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
     findings, waiting = waited(findings, gathered.components, evidence.manifests, environment,
                                inv.notes, now=now_ns / 1e9)
     inv.fail_on_default = "warning"
-    inv.locate = locator({}, gathered.components, gathered.usages, evidence.manifests)
-    result = RunResult(
-        now_ns=now_ns, order="push",
-        behaviour=resolve_behaviour(None),
-        projects=(), findings=tuple(findings), incomplete=(),
-    )
-    report = build_report(result, Source(harbor=None, snapshot=None, policy="harbor"),
-                          command="drift")
+    evaluated = Settings(now_ns, resolve_behaviour(None), None, "push", None, None)
+    job = Job("drift", evaluated, inv.get("fail-on"),
+              {"harbor": None, "snapshot": None, "policy": "harbor"}, said=findings,
+              locate=locator(gathered.components, gathered.usages, evidence.manifests))
+    ran = run(EMPTY, job, 1, "rows")
+    assert ran is not None  # no repository: nothing to fail
+    report = ran.report
     report["source"]["manifests"] = evidence.manifests
     report["source"]["environment"] = environment
     report["components"] = [
@@ -73,8 +77,11 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
             helm=bool(evidence.use_helm or evidence.helm_json), kubectl=gathered.kubectl_read)]
     for finding, since in zip(report["findings"], waiting, strict=True):
         if since is not None:
+            location = finding.pop("location", None)  # said last, as for every finding
             finding["since"] = since.as_report()
-    return outcome(inv, result, report)
+            if location is not None:
+                finding["location"] = location
+    return concluded(inv, ran)
 
 
 def waited(findings: list[Finding], components: Sequence[Component], root: str,

@@ -1,41 +1,55 @@
-"""Evidence of use from every source, matched against a simulation (check, diff)."""
+"""Evidence of use from every source: read once (check, diff, protect), and indexed for
+the run's repositories (check and diff, harborguard.evidence_index)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from harborguard.commands.invocation import Invocation
+from harborguard.commands.loading import Opened
 from harborguard.errors import InputError
 from harborguard.findings import Finding
 from harborguard.model import Incomplete, Snapshot
-from harborguard.simulate import RunResult
+from harborguard.policy import RetentionPolicy
 
 if TYPE_CHECKING:
     from harborguard.check import CheckResult
+    from harborguard.evidence_index import EvidenceIndex
     from harborguard.gather import EvidenceOptions, Gathered
+    from harborguard.pipeline import Ran
 
 
 def needs_additions(evidence: EvidenceOptions) -> bool:
-    """The charts' values.yaml tell the images a deployed chart runs."""
+    """The charts' values.yaml tell the images a deployed chart runs (and the manifests'
+    and Helm's evidence read the snapshot's repositories: it is read whole)."""
     return bool(evidence.manifests or evidence.use_helm or evidence.helm_json)
 
 
-def read_usages(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,
-                aliases: Sequence[str]) -> tuple[Gathered, list[str]]:
-    """Evidence from every source, read once, and the registry hosts that name this Harbor;
-    what could not be read goes to ``inv`` (incomplete, notes, history, evidence)."""
+def hosts_of(inv: Invocation, harbor: str | None, aliases: Sequence[str]) -> list[str]:
+    """The names this Harbor goes by: its URL's host and every --registry-alias."""
     from harborguard.check import alias_host, harbor_host
-    from harborguard.gather import gather
 
     try:
         named = [alias_host(a) for a in (*aliases, *inv.get("registry-alias")) if a]
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    hosts = [h for h in (harbor_host(snapshot.harbor), *named) if h]
+    hosts = [h for h in (harbor_host(harbor), *named) if h]
     if not hosts:
         raise InputError("the snapshot names no Harbor URL: give --registry-alias HOST with "
                          "the registry name image references use")
+    return hosts
+
+
+def read_usages(inv: Invocation, snapshot: Snapshot | None, harbor: str | None,
+                evidence: EvidenceOptions, aliases: Sequence[str]
+                ) -> tuple[Gathered, list[str]]:
+    """Evidence from every source, read once, and the registry hosts that name this Harbor;
+    what could not be read goes to ``inv`` (incomplete, notes, history, evidence).
+    ``snapshot``: the snapshot read whole, when the evidence needs its charts' values."""
+    from harborguard.gather import gather
+
+    hosts = hosts_of(inv, harbor, aliases)
     gathered = gather(evidence, snapshot, hosts)
     inv.incomplete.extend(gathered.incomplete)
     inv.notes.extend(gathered.notes)
@@ -44,31 +58,47 @@ def read_usages(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,
     return gathered, hosts
 
 
+def index_evidence(inv: Invocation, opened: Opened, evidence: EvidenceOptions,
+                   aliases: Sequence[str], policy: RetentionPolicy | None
+                   ) -> tuple[EvidenceIndex, Gathered, list[str]]:
+    """Evidence from every source, indexed by the repository it names; what was read and
+    the hosts that name this Harbor. ``policy``: --policy (else a project without a
+    retention field is not read, and neither is what it holds)."""
+    from harborguard.evidence_index import EvidenceIndex
+
+    stream = opened.stream
+    gathered, hosts = read_usages(inv, opened.snapshot, stream.harbor, evidence, aliases)
+    unread = [item.what for item in stream.incomplete]
+    if policy is None:
+        unread.extend(entry.project.name for entry in stream.projects
+                      if not entry.project.retention_known)
+    index = EvidenceIndex(gathered.usages, hosts,
+                          (name for entry in stream.projects for name in entry.names),
+                          (entry.project.name for entry in stream.projects), unread)
+    return index, gathered, hosts
+
+
 def foreign_only(checked: CheckResult, hosts: Sequence[str]) -> Incomplete | None:
     """Harbor read through another name (an internal URL, a port-forward) than the one the
     cluster pulls from: nothing matched, which is not "nothing in use"."""
     if not checked.no_harbor_reference:
         return None
-    named = sorted(checked.foreign, key=lambda h: (-checked.foreign[h], h))
+    return _foreign_incomplete(checked.foreign, hosts)
+
+
+def unmatched_harbor(inv: Invocation, ran: Ran, index: EvidenceIndex,
+                     hosts: Sequence[str]) -> None:
+    """foreign_only, for a run through the pipeline."""
+    foreign = ran.checked.foreign
+    if index.harbor_named + ran.checked.harbor_named or not foreign:
+        return
+    inv.incomplete.append(_foreign_incomplete(foreign, hosts))
+
+
+def _foreign_incomplete(foreign: Mapping[str, int], hosts: Sequence[str]) -> Incomplete:
+    named = sorted(foreign, key=lambda h: (-foreign[h], h))
     return Incomplete(
         what="evidence of use",
         reason=f"no image reference names this Harbor ({', '.join(hosts)}), but "
-        f"{sum(checked.foreign.values())} name its repositories under "
+        f"{sum(foreign.values())} name its repositories under "
         f"{', '.join(named)}; if that is this Harbor, add --registry-alias {named[0]}")
-
-
-def cross_check(inv: Invocation, result: RunResult, snapshot: Snapshot,
-                evidence: EvidenceOptions,
-                aliases: Sequence[str]) -> tuple[CheckResult, list[Finding]]:
-    """Evidence from every source, matched against the simulation: (CheckResult, findings)."""
-    from harborguard.check import check
-    from harborguard.commands.locations import locator
-
-    gathered, hosts = read_usages(inv, snapshot, evidence, aliases)
-    checked = check(result, gathered.usages, hosts)
-    inv.locate = locator(checked.in_use, gathered.components, gathered.usages,
-                         evidence.manifests)
-    missing = foreign_only(checked, hosts)
-    if missing is not None:
-        inv.incomplete.append(missing)
-    return checked, [*checked.findings, *gathered.findings]

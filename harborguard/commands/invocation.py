@@ -4,6 +4,7 @@ adds to its report as it goes (notes, incomplete items, the evidence covered).""
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +43,12 @@ class Invocation:
     history: str | None = None  # how far back the manifests' git history reached
     # The report's `evidence` (check, diff, drift): what each evidence source covered.
     evidence: list[dict[str, Any]] | None = None
-    # Gives the report's findings their `location` in the deployment repository.
-    locate: Callable[[list[dict[str, Any]]], None] | None = None
     # --dedup through Harbor with a pull-based policy: asks the question (True: go on);
     # None: there is no one to ask (no terminal, no --yes).
     confirm: Callable[[str], bool] | None = None
+    # False: one process, the report written from memory (the parts of a first try
+    # could not write their shares of the file).
+    in_parts: bool = True
 
     @classmethod
     def of(cls, values: dict[str, Any], **settings: Any) -> Invocation:
@@ -55,6 +57,12 @@ class Invocation:
         resolver = Resolver(values, {}, ConfigFile(None, {}))
         resolver.check_all()
         return cls(resolver, **settings)
+
+    def copy(self) -> Invocation:
+        """This invocation as it is now, apart from what a run adds to it later."""
+        return dataclasses.replace(self, incomplete=list(self.incomplete),
+                                   notes=list(self.notes),
+                                   evidence=None if self.evidence is None else list(self.evidence))
 
     def get(self, name: str) -> Any:
         if name == "fail-on" and self.fail_on_default is not None:

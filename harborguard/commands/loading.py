@@ -4,7 +4,7 @@ evaluate at, the Harbor release to reproduce, and the simulation over them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,17 @@ from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
 from harborguard.redact import mask_url
+from harborguard.pipeline.reader import Stream, open_stream, stream_of
+from harborguard.pipeline.step import Settings
 from harborguard.report.build import Source, build_report
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
-from harborguard.snapshot import load_snapshot, parse_snapshot
+from harborguard.snapshot import (
+    load_snapshot,
+    parse_snapshot,
+    read_snapshot_file,
+    snapshot_from_bytes,
+)
 from harborguard.timeutil import parse_nanos, utc_now_nanos
 from harborguard.versions import VersionPattern
 
@@ -48,11 +55,51 @@ def harbor_client(inv: Invocation) -> Any:
 
 def load_source(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
                 what_if: Sequence[RetentionPolicy | None] = ()) -> tuple[Snapshot, str | None]:
-    """The Harbor data: a snapshot file, or a live read. Returns it and the snapshot path.
-    ``what_if``: the policy files simulated (--dedup asks first when one ranks by pulls)."""
+    """The Harbor data read whole: a snapshot file, or a live read. Returns it and the
+    snapshot path. ``what_if``: the policy files simulated (--dedup asks first when one
+    ranks by pulls)."""
     path, projects, all_projects = source_choice(inv)
     if path:
         return load_snapshot(path), path
+    return read_live(inv, projects, all_projects, need_policies=need_policies,
+                     need_additions=need_additions, what_if=what_if), None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The Harbor data of a run, as a stream of repositories."""
+
+    stream: Stream
+    snapshot_path: str | None
+    size: int  # the snapshot file's bytes (0: read live)
+    # The snapshot read whole: when it was (a live read, a YAML file, or asked for), else
+    # None; ``whole()`` reads it so when the stream cannot be taken (InputError: exit 2).
+    snapshot: Snapshot | None
+    whole: Callable[[], Snapshot]
+
+
+def open_source(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
+                whole: bool = False, what_if: Sequence[RetentionPolicy | None] = ()
+                ) -> Opened:
+    """The Harbor data: a snapshot file (read as a stream unless ``whole``), or a live
+    read (``what_if`` as for :func:`load_source`)."""
+    path, projects, all_projects = source_choice(inv)
+    if path:
+        raw = read_snapshot_file(path)
+        stream = None if whole else open_stream(raw, path)
+        if stream is None:
+            snapshot = snapshot_from_bytes(raw, path)
+            return Opened(stream_of(snapshot), path, len(raw), snapshot, lambda: snapshot)
+        return Opened(stream, path, len(raw), None, lambda: snapshot_from_bytes(raw, path))
+    live = read_live(inv, projects, all_projects, need_policies=need_policies,
+                     need_additions=need_additions, what_if=what_if)
+    return Opened(stream_of(live), None, 0, live, lambda: live)
+
+
+def read_live(inv: Invocation, projects: list[str], all_projects: bool, *,
+              need_policies: bool, need_additions: bool,
+              what_if: Sequence[RetentionPolicy | None]) -> Snapshot:
+    """A live read of Harbor (with --dedup, each artifact's manifest after it)."""
     if not projects and not all_projects:
         raise InputError(
             "no data source: give --snapshot FILE, or --harbor URL with --project P "
@@ -76,7 +123,7 @@ def load_source(inv: Invocation, *, need_policies: bool, need_additions: bool = 
     finally:
         stop()
     try:
-        return parse_snapshot(data, client.url), None
+        return parse_snapshot(data, client.url)
     except InputError as exc:
         # Harbor's answers, not a file the user named: not understood is incomplete (3).
         raise HarborUnreadable(f"an answer could not be understood: {exc}") from None
@@ -198,24 +245,29 @@ def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = Fals
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 
-@dataclass(frozen=True)
-class Simulated:
-    """The simulation of --policy (else each project's own) over the data source."""
+def settings(inv: Invocation, opened: Opened, policy: RetentionPolicy | None,
+             pattern: VersionPattern | None) -> Settings:
+    """What the run evaluates every repository with: --now (else the snapshot's time),
+    the Harbor release, the order."""
+    stream = opened.stream
+    header = Snapshot(stream.harbor, stream.harbor_version, stream.taken_at, (), ())
+    now_ns = now(inv, header, live=opened.snapshot_path is None)
+    behaviour = resolve_behaviour(asked_version(inv) or stream.harbor_version)
+    order = inv.get("order")
+    ranker = SemverRanker(pattern) if order == "semver" else None
+    return Settings(now_ns, behaviour, policy, order, ranker, pattern)
 
-    result: RunResult
-    snapshot: Snapshot
-    source: Source
-    later: Later
 
-
-def simulate_policy(inv: Invocation, *, need_additions: bool = False) -> Simulated:
+def policy_option(inv: Invocation) -> RetentionPolicy | None:
+    """--policy, read (its unknown keys noted)."""
     policy_path = inv.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
         inv.notes.extend(unknown_key_notes(policy_path, policy))
-    prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions,
-                       what_if=(policy,))
-    result = prepared.simulate(policy, inv.get("order"))
-    source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
-                    policy=policy_path or "harbor")
-    return Simulated(result, prepared.snapshot, source, prepared.later(policy, inv.get("order")))
+    return policy
+
+
+def report_source(opened: Opened, policy: str) -> dict[str, Any]:
+    """The report's source: the Harbor (masked in the report), the snapshot file, and
+    the policy evaluated ("harbor": each project's own)."""
+    return {"harbor": opened.stream.harbor, "snapshot": opened.snapshot_path, "policy": policy}

@@ -88,15 +88,17 @@ def place_of(finding: dict[str, Any], in_use: Mapping[ArtifactKey, Sequence[Usag
     return None
 
 
-def locator(in_use: Mapping[ArtifactKey, Sequence[Usage]], components: Sequence[Component],
-            usages: Sequence[Usage], root: str | None
-            ) -> Callable[[list[dict[str, Any]]], None]:
-    """What gives each report finding its ``location`` (none without --manifests)."""
+def locator(components: Sequence[Component], usages: Sequence[Usage], root: str | None
+            ) -> Callable[[list[dict[str, Any]], Mapping[ArtifactKey, Sequence[Usage]]],
+                          None] | None:
+    """What gives report finding rows their ``location``, from the usages of the
+    artifacts in use (pipeline.Job.locate); None without --manifests."""
+    if root is None:
+        return None
     places = declared_places(components, usages)
 
-    def locate(findings: list[dict[str, Any]]) -> None:
-        if root is None:
-            return
+    def locate(findings: list[dict[str, Any]],
+               in_use: Mapping[ArtifactKey, Sequence[Usage]]) -> None:
         for finding in findings:
             place = place_of(finding, in_use, places, root)
             if place is not None:

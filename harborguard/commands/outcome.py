@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from harborguard.commands.invocation import Invocation
     from harborguard.pipeline import Fill
     from harborguard.simulate import RunResult
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Outcome:
     errors: tuple[str, ...] = ()  # said first, one line each ("cannot read Harbor: ...")
     # The parts of a run writing their shares of a JSON report file (commands.simulate).
     fill: Fill | None = None
+    close: Callable[[], None] = _nothing  # stops the parts if the report is not written
 
 
 class RefusedAfter(InputError):
@@ -39,7 +44,7 @@ class RefusedAfter(InputError):
 
 def finish(inv: Invocation, report: dict[str, Any], *, failing: bool, incomplete: bool,
            notes: Sequence[str] = (), errors: Sequence[str] = (),
-           fill: Fill | None = None) -> Outcome:
+           fill: Fill | None = None, close: Callable[[], None] = _nothing) -> Outcome:
     """The report completed with what the invocation gathered on the way (its config file,
     notes, incomplete items, git history, evidence covered)."""
     if inv.resolver.config_path:
@@ -49,14 +54,13 @@ def finish(inv: Invocation, report: dict[str, Any], *, failing: bool, incomplete
     report["notes"] = [*report.get("notes", []), *inv.notes, *notes]
     if inv.history:
         report["source"]["history"] = inv.history
-    if inv.locate is not None:
-        inv.locate(report["findings"])
     if inv.evidence is not None:
         report["evidence"] = inv.evidence
         environment = inv.get("environment")
         if inv.get("manifests") and environment:  # series of tools and toolsbeta runs differ
             report["source"].setdefault("environment", environment)
-    return Outcome(report, failing, incomplete or bool(inv.incomplete), tuple(errors), fill)
+    return Outcome(report, failing, incomplete or bool(inv.incomplete), tuple(errors), fill,
+                   close)
 
 
 def outcome(inv: Invocation, result: RunResult, report: dict[str, Any],

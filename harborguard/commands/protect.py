@@ -173,7 +173,7 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
 def _gather(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,
             aliases: Sequence[str]) -> tuple[list[Usage], list[str], list[Finding]]:
     """Every source's usages, read once (they are matched twice)."""
-    gathered, hosts = read_usages(inv, snapshot, evidence, aliases)
+    gathered, hosts = read_usages(inv, snapshot, snapshot.harbor, evidence, aliases)
     return gathered.usages, hosts, list(gathered.findings)
 
 

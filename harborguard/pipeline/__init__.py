@@ -1,84 +1,86 @@
-"""One run as a stream of repositories: read, evaluate, report, a repository at a time.
+"""Every run as a stream of repositories: read, evaluate, report, a repository at a time.
 
     reader.open_stream   the snapshot file: header and projects checked up front, each
                          repository left as bytes of the file until its turn
+                         (reader.stream_of: a snapshot already in memory, read live)
     step.plan_project    a project: its policy, the launcher's selection over all of its
                          repositories' names, its own row and findings
     step.run_repository  one repository: decisions, findings, report rows (pure)
+    checking.run_checked the same, with what check and diff add: the evidence of use
+                         (evidence_index), the days to come (expiry), the other policy
     writer.Spill         the report's long lists (artifacts, findings), written as rows come
-    simulate_in_parts    all of it for ``simulate --format json``, over ``jobs`` processes
+    assemble.report      the report document from the parts' shares
+    run                  all of it for simulate, check, diff and drift, over ``jobs`` parts
 
 ``--jobs N`` is only a partition of the stream (``plan_parts``): part k takes a run of the
-file's projects and repositories, in file order, and spills its rows; the process that
-lays out the report places each part's spills one after another, so the report is byte
-for byte the one a single process writes (tests/test_parts.py). Anything this path does
-not take (a file only the hand-written reader reads, a bad repository, a part that
-fails) gives None: the caller runs whole, in memory, and says what is wrong as always.
+file's projects and repositories, in file order, and keeps its rows; the process that
+lays out the report places each part's rows one after another, so the report is byte for
+byte the one a single process writes (tests/pipeline/). What a run holds whole is only
+what its summaries need: the repository and project rows, and check's findings (as many
+as the evidence). ``run`` gives None when a part failed or a repository could not be
+read: the caller then reads the snapshot whole (which says what is wrong in it, exit 2)
+and runs again in one process.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from harborguard import TOOL, parallel
-from harborguard.errors import InputError
+from harborguard import parallel
+from harborguard.evidence import Usage
 from harborguard.findings import SEVERITY, Finding, Severity, at_or_above
-from harborguard.harborversion import Behaviour
-from harborguard.model import Snapshot
-from harborguard.pipeline.reader import Stream, open_stream, repository
+from harborguard.pipeline.assemble import Shared, report
+from harborguard.pipeline.checking import Checked, Extras, run_checked
+from harborguard.pipeline.reader import Stream, Unreadable, repository
 from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, run_repository
-from harborguard.pipeline.writer import Spill
-from harborguard.policy import RetentionPolicy
-from harborguard.redact import mask_url
-from harborguard.report.build import REPORT_SCHEMA, finding_dicts
-from harborguard.report.json import Hole, Items, render_items
-from harborguard.retention.semver_order import SemverRanker
-from harborguard.simulate import pattern_note
-from harborguard.timeutil import format_nanos
-from harborguard.versions import VersionPattern
+from harborguard.pipeline.writer import Rows, Spill
+from harborguard.report.build import finding_dicts
+from harborguard.storage import StorageFigures
+from harborguard.retention.engine import RepositoryOutcome
 
-__all__ = ["Parted", "Run", "plan_parts", "simulate_in_parts"]
+__all__ = ["Job", "Ran", "plan_parts", "run"]
 
 # Where each part writes its lists: (list, index) and offset, per part (report/json.py).
 Places = dict[int, list[tuple[tuple[str, int], int]]]
 Fill = Callable[[str, Places], bool]
+# "file": the parts write their rows into the JSON report file; "bytes": they send them
+# back as JSON (a report on standard output); "rows": as rows (every other format).
+Mode = Literal["file", "bytes", "rows"]
+# Finding rows and the usages of the artifacts in use, by (project, repository, digest).
+Locate = Callable[[list[dict[str, Any]], Mapping[tuple[str, str, str], Sequence[Usage]]],
+                  None]
 _SPILLED = ("artifacts", "findings")
 _ACTION = itemgetter(0)  # a Decision's action
 
 
-class Parted(NamedTuple):
-    report: dict[str, Any]  # the whole report; spilled lists as Items (Holes for a file)
-    failing: bool  # a finding at or above fail_on
-    fill: Fill | None  # how the parts write their spills into the file; None: all is here
-    close: Callable[[], None]  # stops the parts if the report is not written
+class Job(NamedTuple):
+    """What a run evaluates every repository with."""
 
-
-class Run(NamedTuple):
-    """What every part evaluates with."""
-
-    policy: RetentionPolicy | None  # --policy, else each project's own
-    source_policy: str  # the report's source.policy
-    order: str
-    ranker: SemverRanker | None
-    pattern: VersionPattern | None
+    command: str  # simulate, check, diff, drift
+    settings: Settings
     fail_on: Severity
-    # The snapshot's `now` and Harbor behaviour, from the options and the snapshot read.
-    settings: Callable[[Snapshot], tuple[int, Behaviour]]
+    source: dict[str, Any]  # the report's source
+    previous: Settings | None = None  # diff: the policy compared with (Settings.policy)
+    evidence: Any = None  # check, diff: an evidence_index.EvidenceIndex
+    # check, diff: findings of the evidence sources themselves, said after the matches'
+    # and before the days to come's; drift: its findings.
+    said: Sequence[Finding] = ()
+    # Gives finding rows their `location` in the deployment repository, from the usages
+    # of the artifacts they name (commands/locations.py).
+    locate: Locate | None = None
+    storage: bool = False  # --dedup: the deduplicated storage figures (storage.py)
 
 
-class _Share(NamedTuple):
-    """What a part sends back: its repository rows, its spills' sizes (or bytes, for a
-    report on a stream), its counts."""
-
-    repositories: list[dict[str, Any]]
-    # list -> (size, length, the array when the report goes to a stream)
-    spilled: dict[str, tuple[int, int, bytes | None]]
-    counts: Counter[str]  # actions, severities, "bytes_deleted", "versioned"
-    failing: bool
+class Ran(NamedTuple):
+    report: dict[str, Any]  # long lists as rows, or as Items (Holes for a file)
+    failing: bool  # a finding at or above fail_on
+    checked: Checked  # what the evidence matched (check, diff)
+    storage: StorageFigures | None  # --dedup: the figures (set in the report already)
+    fill: Fill | None  # how the parts write their rows into the file; None: all is here
+    close: Callable[[], None]  # stops the parts if the report is not written
 
 
 def plan_parts(weights: Sequence[Sequence[int]], count: int) -> list[int]:
@@ -99,45 +101,50 @@ def plan_parts(weights: Sequence[Sequence[int]], count: int) -> list[int]:
     return plan
 
 
-def read_whole(fd: int, size: int) -> bytes:
-    """The file's first ``size`` bytes, read without moving the descriptor's offset."""
-    chunks = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, size - offset, offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+class _Part(NamedTuple):
+    """What every part evaluates with, fixed before the parts start."""
+
+    plans: Sequence[ProjectPlan]
+    extras: Extras | None
+    fail_on: Severity
+    mode: Mode
+    locate: Locate | None
+    keep_outcomes: bool  # --dedup: the storage figures need every repository's outcome
 
 
 def run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
-             plan: Sequence[int], part: tuple[int, int], fail_on: Severity, to_file: bool
-             ) -> tuple[_Share, dict[str, Spill]]:
+             plan: Sequence[int], part: tuple[int, int], work: _Part
+             ) -> tuple[Shared, dict[str, Spill | Rows]]:
     """Part ``part`` (index, count) of the run as ``plan`` cuts it: its projects' own
-    findings and its repositories, in file order, through step; rows spilled as they
+    findings and its repositories, in file order, through the step; rows kept as they
     come."""
-    spills = {key: Spill() for key in _SPILLED}
+    lists: dict[str, Spill | Rows] = {
+        key: Rows() if work.mode == "rows" else Spill() for key in _SPILLED}
     try:
-        return _run_part(stream, plans, settings, plan, part[0], fail_on, to_file, spills)
+        return _run_part(stream, plans, settings, plan, part[0], work, lists), lists
     except BaseException:
-        for spill in spills.values():
-            spill.close()
+        for kept in lists.values():
+            kept.close()
         raise
 
 
 def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
-              plan: Sequence[int], index: int, fail_on: Severity, to_file: bool,
-              spills: dict[str, Spill]) -> tuple[_Share, dict[str, Spill]]:
+              plan: Sequence[int], index: int, work: _Part,
+              lists: dict[str, Spill | Rows]) -> Shared:
     rows: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
+    checked = Checked()
+    outcomes: list[tuple[int, RepositoryOutcome, RepositoryOutcome | None]] = []
     failing = False
+    fail_on = work.fail_on
 
     def found(findings: Sequence[Finding]) -> None:
         nonlocal failing
         if findings:
-            spills["findings"].add(finding_dicts(findings))
+            dicts = finding_dicts(findings)
+            if work.locate is not None:
+                work.locate(dicts, checked.in_use)
+            lists["findings"].add(dicts)
             for finding in findings:
                 counts[SEVERITY[finding.code]] += 1
                 failing = failing or at_or_above(finding, fail_on)
@@ -151,75 +158,77 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
             if plan[pos + j] != index:
                 continue
             repo = repository(raw, f"projects[{p}].repositories[{j}]")
-            done = run_repository(project, j, repo, settings)
+            before = None
+            if work.extras is None:
+                done = run_repository(project, j, repo, settings)
+            else:
+                done, before = run_checked(project, (p, j), repo, settings, work.extras,
+                                           checked)
+            if work.keep_outcomes:
+                outcomes.append((p, done.outcome, before))
             found(done.findings)
             rows.append(done.row)
-            spills["artifacts"].add(done.artifacts)
+            lists["artifacts"].add(done.artifacts)
             counts.update(map(_ACTION, done.outcome.decisions))
             counts["bytes_deleted"] += done.bytes_deleted
             counts["versioned"] += done.versioned
         pos += len(entry.raws)
-    spilled = {key: (spill.size, spill.length, None if to_file else spill.read())
-               for key, spill in spills.items()}
-    return _Share(rows, spilled, counts, failing), spills
+    kept = {key: kept.share(work.mode != "file") for key, kept in lists.items()}
+    return Shared(rows, kept, counts, failing, checked, outcomes)
 
 
 def write_share(target: str, places: list[tuple[tuple[str, int], int]],
-                spills: dict[str, Spill]) -> None:
-    """A part's spills written into the report file ``target`` where the layout put them."""
-    out = os.open(target, os.O_WRONLY)
-    try:
-        for (key, _), offset in places:
-            spills[key].copy_to(out, offset)
-    finally:
-        os.close(out)
+                lists: dict[str, Spill | Rows]) -> None:
+    """A part's lists written into the report file ``target`` where the layout put them."""
+    for (key, _), offset in places:
+        lists[key].write_into(target, offset)
 
 
-def simulate_in_parts(path: str, fd: int, size: int, jobs: int, run: Run, *,
-                      to_file: bool) -> Parted | None:
-    """The report of ``simulate`` over the snapshot file ``path`` (open as ``fd``, ``size``
-    bytes) streamed in ``jobs`` parts (1: in this process); None if this path does not
-    take the file or any part failed. ``to_file``: the parts keep their spills and write
-    them into the output file (Parted.fill); otherwise they come back here."""
-    stream = open_stream(read_whole(fd, size), path)
-    if stream is None:
-        return None
-    header = Snapshot(stream.harbor, stream.harbor_version, stream.taken_at, (),
-                      stream.incomplete)
-    try:
-        now_ns, behaviour = run.settings(header)
-    except InputError:
-        return None
-    settings = Settings(now_ns, behaviour, run.policy, run.order, run.ranker, run.pattern)
+def run(stream: Stream, job: Job, jobs: int, mode: Mode) -> Ran | None:
+    """The report of ``job`` over ``stream`` in ``jobs`` parts (1: in this process); None
+    if a part failed or a repository could not be read (read the snapshot whole)."""
+    settings = job.settings
     unreadable = {item.what: item.reason for item in stream.incomplete
                   if item.reason.startswith("retention policy")}
     plans = [plan_project(entry.project, entry.names, settings,
                           unreadable.get(entry.project.name)) for entry in stream.projects]
-    plan = plan_parts([[len(raw) for raw in entry.raws] for entry in stream.projects], jobs)
+    extras = None
+    if job.previous is not None or job.evidence is not None:
+        previous = None
+        if job.previous is not None:
+            previous = (job.previous, [
+                plan_project(entry.project, entry.names, job.previous,
+                             unreadable.get(entry.project.name))
+                for entry in stream.projects])
+        owners = {name: (p, j) for p, entry in enumerate(stream.projects)
+                  for j, name in enumerate(entry.names)}
+        extras = Extras(job.evidence, owners, previous)
+    work = _Part(plans, extras, job.fail_on, mode, job.locate, job.storage)
+    plan = plan_parts([[_weight(raw) for raw in entry.raws] for entry in stream.projects],
+                      jobs)
+    opened: list[Spill | Rows] = []  # this process's lists, closed whatever happens
 
-    opened: list[Spill] = []  # this process's spills, closed whatever happens
-
-    def work(index: int) -> tuple[_Share, parallel.Finish]:
-        share, spills = run_part(stream, plans, settings, plan, (index, jobs), run.fail_on,
-                                 to_file)
-        opened.extend(spills.values())
+    def part(index: int) -> tuple[Shared, parallel.Finish]:
+        share, lists = run_part(stream, plans, settings, plan, (index, jobs), work)
+        opened.extend(lists.values())
 
         def finish(message: tuple[str, list[tuple[tuple[str, int], int]]] | None) -> None:
             if message is not None:
-                write_share(*message, spills)
-            for spill in spills.values():
-                spill.close()
+                write_share(*message, lists)
+            for kept in lists.values():
+                kept.close()
 
         return share, finish
 
-    def close_spills() -> None:
-        for spill in opened:
-            spill.close()
+    def close_lists() -> None:
+        for kept in opened:
+            kept.close()
 
     if jobs == 1:
         try:
-            share, own = work(0)
-        except Exception:
+            share, own = part(0)
+        except Unreadable:
+            close_lists()
             return None
         shares = [share]
 
@@ -229,14 +238,14 @@ def simulate_in_parts(path: str, fd: int, size: int, jobs: int, run: Run, *,
             except Exception:
                 return False
             finally:
-                close_spills()
+                close_lists()
             return True
 
-        close = close_spills
+        close = close_lists
     else:
-        parts = parallel.start_parts(work, jobs)
+        parts = parallel.start_parts(part, jobs)
         if parts is None:
-            close_spills()
+            close_lists()
             return None
         shares = parts.results
 
@@ -244,68 +253,24 @@ def simulate_in_parts(path: str, fd: int, size: int, jobs: int, run: Run, *,
             try:
                 return parts.finish(messages)
             finally:
-                close_spills()
+                close_lists()
 
         def close() -> None:
             parts.close()
-            close_spills()
-    report = _report(shares, plans, stream, settings, path, run.source_policy)
-    failing = any(share.failing for share in shares)
-    if not to_file:
+            close_lists()
+    document, failing, checked, storage = report(job, shares, plans, stream)
+    if mode != "file":
         if not finish_all([None] * jobs):
             return None
-        return Parted(report, failing, None, lambda: None)
+        return Ran(document, failing, checked, storage, None, lambda: None)
 
     def fill(target: str, places: Places) -> bool:
         return finish_all([(target, places.get(index, [])) for index in range(jobs)])
 
-    return Parted(report, failing, fill, close)
+    return Ran(document, failing, checked, storage, fill, close)
 
 
-def _report(shares: Sequence[_Share], plans: Sequence[ProjectPlan], stream: Stream,
-            settings: Settings, path: str, source_policy: str) -> dict[str, Any]:
-    """The run's report from its parts' shares, in order, spilled lists as Holes (the
-    parts write them) or as the arrays they sent."""
-    counts: Counter[str] = Counter()
-    for share in shares:
-        counts.update(share.counts)
-    spilled: dict[str, Items] = {}
-    for key in _SPILLED:
-        arrays: list[bytes | Hole] = []
-        length = 0
-        for index, share in enumerate(shares):
-            size, count, array = share.spilled[key]
-            if count:
-                arrays.append(Hole(index, (key, 0), size) if array is None else array)
-                length += count
-        spilled[key] = Items(tuple(arrays), length)
-    notes = [settings.behaviour.warning] if settings.behaviour.warning else []
-    notes.extend(plan.note for plan in plans if plan.note)
-    if settings.pattern is not None and counts["versioned"] == 0:
-        notes.append(pattern_note(settings.pattern))
-    incomplete = [*stream.incomplete, *(plan.missing for plan in plans if plan.missing)]
-    return {
-        "schema": REPORT_SCHEMA,
-        "tool": TOOL,
-        "command": "simulate",
-        "now": format_nanos(settings.now_ns),
-        "order": settings.order,
-        "harbor_version": settings.behaviour.label,
-        "source": {"harbor": stream.harbor and mask_url(stream.harbor), "snapshot": path,
-                   "policy": source_policy},
-        "projects": [plan.row for plan in plans],
-        "repositories": render_items([row for share in shares for row in share.repositories]),
-        "artifacts": spilled["artifacts"],
-        "findings": spilled["findings"],
-        "incomplete": [{"what": i.what, "reason": i.reason} for i in incomplete],
-        "notes": notes,
-        "summary": {
-            "artifacts": counts["retain"] + counts["delete"] + counts["immutable"],
-            "retain": counts["retain"],
-            "delete": counts["delete"],
-            "immutable": counts["immutable"],
-            "bytes_deleted": counts["bytes_deleted"],
-            "errors": counts["error"],
-            "warnings": counts["warning"],
-        },
-    }
+def _weight(raw: Any) -> int:
+    """A repository's share of the work: its bytes in the file, or its artifacts."""
+    artifacts = getattr(raw, "artifacts", None)
+    return len(raw) if artifacts is None else 100 * len(artifacts) + 1

@@ -11,6 +11,7 @@ says what is wrong exactly as it always has.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from itertools import chain
@@ -20,7 +21,7 @@ import msgspec
 
 from harborguard import jsonio
 from harborguard.errors import InputError
-from harborguard.model import Incomplete, Project, Repository
+from harborguard.model import Incomplete, Project, Repository, Snapshot
 from harborguard.snapshot import _Bad, _parse, _repository
 from harborguard.snapshotfast import (
     _DECODE_ERRORS,
@@ -40,11 +41,11 @@ from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, SECONDS_TEXT, l
 
 class ProjectEntry(NamedTuple):
     """A project's own fields (``project.repositories`` is empty), its repositories'
-    names, and each repository's undecoded bytes."""
+    names, and each repository's undecoded bytes (or, read whole, the repository)."""
 
     project: Project
     names: tuple[str, ...]
-    raws: Sequence[msgspec.Raw]
+    raws: Sequence[msgspec.Raw | Repository]
 
 
 class Stream(NamedTuple):
@@ -89,6 +90,19 @@ def open_stream(data: bytes, origin: str) -> Stream | None:
     )
 
 
+def stream_of(snapshot: Snapshot) -> Stream:
+    """A snapshot already read whole (a live read, a YAML file) as a stream."""
+    return Stream(snapshot.harbor, snapshot.harbor_version, snapshot.taken_at,
+                  snapshot.incomplete,
+                  tuple(ProjectEntry(dataclasses.replace(project, repositories=()),
+                                     tuple(repo.name for repo in project.repositories),
+                                     project.repositories)
+                        for project in snapshot.projects))
+
+
+EMPTY = Stream(None, None, None, (), ())
+
+
 # What `json.dumps` and `harborguard snapshot` write first in a repository entry: its name
 # is read from there without decoding the rest; anything else is decoded.
 _NAME_FIRST = re.compile(rb'\{\s*"repository"\s*:\s*\{\s*"name"\s*:\s*"([^"\\]*)"\s*[,}]')
@@ -112,10 +126,12 @@ def _name(raw: msgspec.Raw) -> str:
 _CACHE_CAP = 200_000
 
 
-def repository(raw: msgspec.Raw, where: str) -> Repository:
-    """One repository entry decoded; ``where`` names it for the hand-written reader,
+def repository(raw: msgspec.Raw | Repository, where: str) -> Repository:
+    """One repository entry decoded (one read whole is as it is); ``where`` names it for the hand-written reader,
     which takes what msgspec does not (a whole float for a size, ...). Unreadable: the
     entry is wrong, and the whole reader is to say how."""
+    if isinstance(raw, Repository):
+        return raw
     if len(SECONDS_CACHE) > _CACHE_CAP:
         SECONDS_CACHE.clear()
         SECONDS_CACHE["0001-01-01T00:00:00Z"] = GO_ZERO_SECONDS

@@ -9,11 +9,12 @@ reports (its row, its policy findings). ``run_repository`` then takes one reposi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from harborguard.analysis import repository_findings
+from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.harborversion import Behaviour
 from harborguard.model import Incomplete, Project, Repository
@@ -119,8 +120,9 @@ class Step(NamedTuple):
     bytes_deleted: int
 
 
-def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
-    """Repository ``index`` of the project ``plan`` through engine, analysis and report."""
+def decide(plan: ProjectPlan, index: int, repo: Repository, settings: Settings
+           ) -> RepositoryOutcome:
+    """Repository ``index`` of the project ``plan`` through the engine: its decisions."""
     if plan.keep_all is not None:
         status, reason, error = plan.keep_all
         extra = {} if error is None else {"error": error}
@@ -134,11 +136,24 @@ def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Se
         outcome = _evaluate_repository(
             repo, list(plan.assignment[index]), plan.policy, settings.now_ns,
             settings.behaviour, plan.checker, settings.ranker)
+    return outcome
+
+
+def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
+    """Repository ``index`` of the project ``plan`` through engine, analysis and report."""
+    return report_rows(plan, decide(plan, index, repo, settings), settings)
+
+
+def report_rows(plan: ProjectPlan, outcome: RepositoryOutcome, settings: Settings,
+                usage_of: Mapping[tuple[str, str, str], Sequence[Usage]] | None = None
+                ) -> Step:
+    """A repository's outcome through analysis and report; ``usage_of``: the evidence of
+    use its artifacts' rows show (check, diff)."""
     findings = [_failed_finding(plan.name, outcome)] if outcome.status == "failed" else []
     found, fate, versioned = repository_findings(plan.name, outcome, settings.order,
                                                  settings.pattern)
     findings.extend(found)
     rows: list[dict[str, Any]] = []
-    freed = artifact_rows(rows, plan.name, outcome)
+    freed = artifact_rows(rows, plan.name, outcome, usage_of)
     return Step(outcome, findings, versioned, repository_row(plan.name, outcome, fate), rows,
                 freed)

@@ -42,6 +42,18 @@ class Spill:
         self._file.seek(0)
         return b"[" + self._file.read() + b"]"
 
+    def share(self, as_bytes: bool) -> tuple[int, int, Any]:
+        """(size, items, the array's bytes if ``as_bytes``: else the part writes them)."""
+        return self.size, self.length, self.read() if as_bytes else None
+
+    def write_into(self, target: str, offset: int) -> None:
+        """Writes the spilled bytes into the file ``target`` at ``offset``."""
+        out = os.open(target, os.O_WRONLY)
+        try:
+            self.copy_to(out, offset)
+        finally:
+            os.close(out)
+
     def copy_to(self, fd: int, offset: int) -> None:
         """Writes the spilled bytes into ``fd`` at ``offset``, in the kernel when it can."""
         self._file.flush()
@@ -61,3 +73,22 @@ class Spill:
 
     def close(self) -> None:
         self._file.close()
+
+
+class Rows:
+    """One report list kept as its rows (a format other than JSON reads them)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    def add(self, rows: list[Any]) -> None:
+        self.rows.extend(rows)
+
+    def share(self, as_bytes: bool) -> tuple[int, int, Any]:
+        return 0, len(self.rows), self.rows
+
+    def write_into(self, target: str, offset: int) -> None:
+        raise AssertionError("rows are not written into a file")
+
+    def close(self) -> None:
+        pass

@@ -11,7 +11,9 @@ import pytest
 
 from harborguard.cli import Exit
 from harborguard.commands import Invocation
-from harborguard.commands.simulate import run_in_parts, run_simulate
+from harborguard.commands.loading import open_source
+from harborguard.commands.simulate import run_simulate
+from harborguard.commands.streaming import PARTS_FROM_BYTES, parts
 from harborguard.errors import InputError
 from tests.builders import T, art, policy, rule, snapshot
 from tests.fakeharbor import FakeHarbor
@@ -76,4 +78,8 @@ def test_a_live_read_with_the_password_given(tmp_path: Path) -> None:
 
 def test_a_small_snapshot_is_not_run_in_parts(tmp_path: Path) -> None:
     path = _snapshot_file(tmp_path, policy(rule("latestPushedK", 2)))
-    assert run_in_parts(Invocation.of({"snapshot": path}, format="json")) is None
+    inv = Invocation.of({"snapshot": path}, format="json")
+    assert parts(inv, open_source(inv, need_policies=True)) == 1
+    asked = Invocation.of({"snapshot": path, "jobs": 3}, format="json")
+    assert Path(path).stat().st_size < PARTS_FROM_BYTES
+    assert parts(asked, open_source(asked, need_policies=True)) in (1, 3)  # 1: no fork

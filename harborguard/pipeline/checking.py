@@ -1,0 +1,133 @@
+"""What check and diff add to a repository's step: the evidence of use matched to its
+artifacts (harborguard.evidence_index), what day-counting rules delete a day and a week
+later (harborguard.expiry), and, for diff, the action the other policy gives each artifact.
+Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from harborguard.check import ArtifactKey
+from harborguard.evidence import Usage
+from harborguard.evidence_index import EvidenceIndex, Found, match_repository
+from harborguard.expiry import NEXT_RUN_NS, WEEK_NS, DAY_TEMPLATES
+from harborguard.expiry import _finding as expiry_finding
+from harborguard.model import Repository
+from harborguard.pipeline.step import ProjectPlan, Settings, Step, decide, report_rows
+from harborguard.retention.engine import RepositoryOutcome
+
+
+class Extras(NamedTuple):
+    """What every part of a check or diff adds to its repositories."""
+
+    evidence: EvidenceIndex | None
+    # Repository name -> (project, repository) numbers of the one the evidence names (of
+    # two repositories with one name, the last).
+    owners: Mapping[str, tuple[int, int]]
+    previous: tuple[Settings, Sequence[ProjectPlan]] | None  # diff: the policy compared
+
+
+@dataclass
+class Checked:
+    """A part's share of what the extras found, in its repositories' order."""
+
+    findings: list[Found] = field(default_factory=list)  # evidence_index.merge orders them
+    expiring: list[Found] = field(default_factory=list)
+    matched: int = 0
+    harbor_named: int = 0
+    foreign: Counter[str] = field(default_factory=Counter)
+    changed: int = 0  # diff: artifacts whose action the other policy changes
+    # The artifacts the evidence names and the usages that name them (where a finding
+    # is in the deployment repository: commands/locations.py).
+    in_use: dict[ArtifactKey, list[Usage]] = field(default_factory=dict)
+
+    def add(self, other: Checked) -> None:
+        self.in_use.update(other.in_use)
+        self.findings.extend(other.findings)
+        self.expiring.extend(other.expiring)
+        self.matched += other.matched
+        self.harbor_named += other.harbor_named
+        self.foreign.update(other.foreign)
+        self.changed += other.changed
+
+
+def run_checked(plan: ProjectPlan, where: tuple[int, int], repo: Repository,
+                settings: Settings, extras: Extras, checked: Checked
+                ) -> tuple[Step, RepositoryOutcome | None]:
+    """Repository ``where`` (project, repository numbers) through the step and the
+    extras; what they find is added to ``checked``. Returns the step and, for diff, the
+    repository's outcome under the other policy."""
+    index = where[1]
+    outcome = decide(plan, index, repo, settings)
+    usage_of = None
+    evidence = extras.evidence
+    if evidence is not None and evidence.wanted(repo.name) and \
+            extras.owners.get(repo.name) == where:
+        match = match_repository(evidence, outcome)
+        checked.findings.extend(match.findings)
+        checked.matched += match.matched
+        checked.harbor_named += match.harbor_named
+        checked.foreign.update(match.foreign)
+        usage_of = match.in_use
+        checked.in_use.update(match.in_use)
+        if match.in_use and _has_day_rules(plan):
+            checked.expiring.extend(_expiring(plan, index, repo, settings, outcome, match.in_use,
+                                              match.first))
+    step = report_rows(plan, outcome, settings, usage_of)
+    before = None
+    if extras.previous is not None:
+        before_settings, before_plans = extras.previous
+        before = decide(before_plans[where[0]], index, repo, before_settings)
+        checked.changed += _previous_actions(step.artifacts, before)
+    return step, before
+
+
+def _has_day_rules(plan: ProjectPlan) -> bool:
+    policy = plan.policy
+    return policy is not None and any(
+        rule.template in DAY_TEMPLATES and not rule.disabled for rule in policy.rules)
+
+
+def _kept(outcome: RepositoryOutcome) -> dict[str, tuple[bool, tuple[str, ...]]]:
+    """Each artifact's digest -> (kept outright, with no tie?, its tags)."""
+    return {artifact.digest: (decision.action != "delete" and not decision.tie,
+                              tuple(artifact.tags))
+            for artifact, decision in zip(outcome.repository.artifacts, outcome.decisions,
+                                          strict=True)}
+
+
+def _expiring(plan: ProjectPlan, index: int, repo: Repository, settings: Settings,
+              outcome: RepositoryOutcome, in_use: Mapping[tuple[str, str, str], Any],
+              first: Mapping[tuple[str, str, str], tuple[int, int]]) -> list[Found]:
+    """In use and kept today, deleted by a run within a day or a week (expiry.py)."""
+    today = _kept(outcome)
+    needed = [(key, found) for key, found in in_use.items()
+              if key[0] == plan.name and key[1] == repo.name and today.get(key[2], (False,))[0]]
+    if not needed:
+        return []
+    day = _kept(decide(plan, index, repo, settings._replace(
+        now_ns=settings.now_ns + NEXT_RUN_NS)))
+    week = _kept(decide(plan, index, repo, settings._replace(now_ns=settings.now_ns + WEEK_NS)))
+    out: list[Found] = []
+    for key, found in needed:
+        gone_in_a_day = not day.get(key[2], (True, ()))[0]
+        if gone_in_a_day or not week.get(key[2], (True, ()))[0]:
+            out.append(((1, *first[key]), expiry_finding(key, today[key[2]][1], found,
+                                                          gone_in_a_day), None))
+    return out
+
+
+def _previous_actions(rows: list[dict[str, Any]], before: RepositoryOutcome) -> int:
+    """diff: every artifact row gets the action the other policy gives it; how many
+    changed."""
+    actions = {artifact.digest: decision.action
+               for artifact, decision in zip(before.repository.artifacts, before.decisions,
+                                             strict=True)}
+    changed = 0
+    for row in rows:
+        row["previous_action"] = actions.get(row["digest"], row["action"])
+        changed += row["previous_action"] != row["action"]
+    return changed
