@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(STAMP) bytecode
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_check.py
+	$(BIN)/python benchmarks/bench_commands.py
 	$(BIN)/python benchmarks/bench_fetch.py
 
 # Fetching a 500-project, 5,000-repository instance from the fake Harbor (20 ms per request).
