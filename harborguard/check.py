@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage, places_by_kind
 from harborguard.findings import CHART_BREAKS, Finding
-from harborguard.imageref import ImageRef, parse_image_ref
+from harborguard.imageref import ImageRef
 from harborguard.model import Artifact
 from harborguard.retention.engine import Decision, RepositoryOutcome
 from harborguard.simulate import RunResult

@@ -11,15 +11,15 @@ import jsonschema
 import pytest
 
 import harborguard.cli
-import harborguard.pipeline
-from harborguard.report.json import Items
 import harborguard.commands.check
 import harborguard.commands.diff
 import harborguard.commands.drift
 import harborguard.commands.loading
 import harborguard.commands.protect
 import harborguard.commands.simulate
+import harborguard.pipeline
 import harborguard.report.build
+from harborguard.report.json import Items
 
 _original_build = harborguard.report.build.build_report
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import Opened
 from harborguard.errors import InputError
-from harborguard.findings import Finding
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 

@@ -3,8 +3,8 @@ adds to its report as it goes (notes, incomplete items, the evidence covered).""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 

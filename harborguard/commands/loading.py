@@ -15,10 +15,10 @@ from harborguard.expiry import Later
 from harborguard.harborversion import is_harbor_version
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
-from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
-from harborguard.redact import mask_url
 from harborguard.pipeline.reader import Stream, open_stream, stream_of
 from harborguard.pipeline.step import Settings
+from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
+from harborguard.redact import mask_url
 from harborguard.report.build import Source, build_report
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate

@@ -38,8 +38,8 @@ from harborguard.pipeline.reader import Stream, Unreadable, repository
 from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, run_repository
 from harborguard.pipeline.writer import Rows, Spill
 from harborguard.report.build import finding_dicts
-from harborguard.storage import StorageFigures
 from harborguard.retention.engine import RepositoryOutcome
+from harborguard.storage import StorageFigures
 
 __all__ = ["Job", "Ran", "plan_parts", "run"]
 

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harborguard import TOOL
 from harborguard.evidence_index import merge
-from harborguard.findings import SEVERITY, Finding, at_or_above
+from harborguard.findings import SEVERITY, at_or_above
+from harborguard.model import Incomplete
 from harborguard.pipeline.checking import Checked
 from harborguard.pipeline.reader import Stream
 from harborguard.pipeline.step import ProjectPlan
 from harborguard.redact import mask_url
 from harborguard.report.build import EVIDENCE_COMMANDS, REPORT_SCHEMA, finding_dicts
 from harborguard.report.json import Hole, Items, render_items
-from harborguard.model import Incomplete
 from harborguard.retention.outcomes import ProjectOutcome, RepositoryOutcome
 from harborguard.simulate import RunResult, pattern_note
 from harborguard.storage import Figures, StorageFigures, storage_figures

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from harborguard.check import ArtifactKey
 from harborguard.evidence import Usage
 from harborguard.evidence_index import EvidenceIndex, Found, match_repository
-from harborguard.expiry import NEXT_RUN_NS, WEEK_NS, DAY_TEMPLATES
+from harborguard.expiry import DAY_TEMPLATES, NEXT_RUN_NS, WEEK_NS
 from harborguard.expiry import _finding as expiry_finding
 from harborguard.model import Repository
 from harborguard.pipeline.step import ProjectPlan, Settings, Step, decide, report_rows

@@ -127,9 +127,9 @@ _CACHE_CAP = 200_000
 
 
 def repository(raw: msgspec.Raw | Repository, where: str) -> Repository:
-    """One repository entry decoded (one read whole is as it is); ``where`` names it for the hand-written reader,
-    which takes what msgspec does not (a whole float for a size, ...). Unreadable: the
-    entry is wrong, and the whole reader is to say how."""
+    """One repository entry decoded (one read whole is as it is); ``where`` names it for
+    the hand-written reader, which takes what msgspec does not (a whole float for a
+    size, ...). Unreadable: the entry is wrong, and the whole reader is to say how."""
     if isinstance(raw, Repository):
         return raw
     if len(SECONDS_CACHE) > _CACHE_CAP:

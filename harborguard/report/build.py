@@ -232,3 +232,20 @@ def build_report(
         # What each evidence source covered; the CLI fills it. Empty: none was given.
         report["evidence"] = []
     return report
+
+
+def add_previous_actions(report: dict[str, Any], previous: RunResult) -> None:
+    """``protect``: every artifact gets the action the other (current) policy gives it
+    (diff does this a repository at a time: pipeline/checking.py)."""
+    before = {
+        (outcome.project.name, repo.repository.name, artifact.digest): decision.action
+        for outcome in previous.projects
+        for repo in outcome.repositories
+        for artifact, decision in zip(repo.repository.artifacts, repo.decisions, strict=True)
+    }
+    changed = 0
+    for artifact in report["artifacts"]:
+        key = (artifact["project"], artifact["repository"], artifact["digest"])
+        artifact["previous_action"] = before.get(key, artifact["action"])
+        changed += artifact["previous_action"] != artifact["action"]
+    report["summary"]["changed"] = changed
