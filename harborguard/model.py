@@ -52,6 +52,9 @@ class Repository:
     # Artifact digest -> what it references (a snapshot taken with --dedup); an artifact
     # not in it has no blobs recorded.
     blobs: Mapping[str, tuple[Blob, ...]] = field(default_factory=dict)
+    # The repository record's ``artifact_count`` (how many artifacts Harbor lists), when
+    # the source gives one: a list of another length is partial (snapshot.count_problem).
+    artifact_count: int | None = None
 
     @property
     def short_name(self) -> str:
@@ -69,6 +72,9 @@ class Project:
     raw: Mapping[str, Any] = field(default_factory=dict)
     # False when the snapshot has no "retention" field at all (not even null).
     retention_known: bool = True
+    # Why it is not known, when not for want of the field (a null policy the project's
+    # metadata.retention_id contradicts).
+    retention_gap: str | None = None
 
     @property
     def repository_count(self) -> int:

@@ -68,7 +68,8 @@ def simulate(
         effective = policy if policy is not None else project.retention
         why_unknown = None if policy is not None else unreadable.get(project.name)
         if policy is None and not project.retention_known:
-            why_unknown = "the snapshot has no 'retention' field for this project"
+            why_unknown = (project.retention_gap
+                       or "the snapshot has no 'retention' field for this project")
             missing.append(Incomplete(project.name, f"retention policy: {why_unknown}; add "
                                       "it (null when the project has none) or pass --policy"))
         outcome = evaluate_project(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from harborguard import jsonio
@@ -183,7 +183,19 @@ def _keys(
     return tuple(found)
 
 
+# Harbor's API always sends an artifact's and a tag's push_time and pull_time (a time never
+# pulled is Go's zero time, "0001-01-01T00:00:00.000Z"); retention ranks by them, so one
+# missing is a defect of the file, never a default (a missing tag time would rank the
+# artifact by an older one, a missing pull time as never pulled).
+TIME_MISSING = ("is missing or null: retention ranks artifacts by it and Harbor's API always "
+                "gives it; copy it from GET /api/v2.0/projects/{project}/repositories/{repo}/"
+                "artifacts?with_tag=true (never pulled: \"0001-01-01T00:00:00.000Z\") or take "
+                "the snapshot with `harborguard snapshot`")
+
+
 def _field_time(value: Any, where: Callable[[], str], field: str) -> int:
+    if value is None:
+        raise _Bad(f"{where()}.{field}", TIME_MISSING)
     try:
         return _time(value, field)
     except _Bad as exc:
@@ -218,7 +230,38 @@ def _repository(raw: Any, where: str) -> Repository:
         for i, (artifact, raw_artifact) in enumerate(zip(artifacts, artifacts_raw, strict=True))
         if raw_artifact.get("blobs") is not None
     }
-    return Repository(name=name, artifacts=artifacts, additions=additions, blobs=blobs)
+    return Repository(name=name, artifacts=artifacts, additions=additions, blobs=blobs,
+                      artifact_count=_count(repo, "artifact_count", f"{where}.repository"))
+
+
+def _count(record: Mapping[str, Any], key: str, where: str) -> int | None:
+    """A count Harbor gives beside a list (``artifact_count``, ``repo_count``); None when
+    the snapshot leaves it out (or null)."""
+    value = record.get(key)
+    if value is None:
+        return None
+    count = _integer(value, f"{where}.{key}")
+    if count < 0:
+        raise _Bad(f"{where}.{key}", f"is negative ({count})")
+    return count
+
+
+def count_problem(what: str, noun: str, listed: int, key: str, count: int | None
+                  ) -> Incomplete | None:
+    """A snapshot list whose length disagrees with the count Harbor gives beside it is
+    partial (a list fetched without paging: Harbor's page size is 10): the run is
+    incomplete, as when a live read finds the same (sources/harbor/paging.py)."""
+    if count is None or count == listed:
+        return None
+    return Incomplete(what, f"{noun}: {listed} items for {key} {count}: the snapshot's list "
+                      "is partial (never a partial list taken for a whole one); take the "
+                      "snapshot again with `harborguard snapshot`, which reads every page")
+
+
+def repository_count_problem(repo: Repository) -> Incomplete | None:
+    """``repo``'s artifact list against its ``artifact_count``."""
+    return count_problem(repo.name, "artifacts", len(repo.artifacts), "artifact_count",
+                         repo.artifact_count)
 
 
 def _blobs(items: Any, where: str) -> tuple[Blob, ...]:
@@ -241,8 +284,13 @@ def _blobs(items: Any, where: str) -> tuple[Blob, ...]:
 RepositoryReader = Callable[[Any, str], Repository]
 
 
-def _project(raw: Any, where: str, read: RepositoryReader = _repository) -> Project:
-    """``read``: how each repository entry is read (the fast reader's, or by hand)."""
+def _project(raw: Any, where: str, read: RepositoryReader = _repository,
+             missing: list[Incomplete] | None = None, listed: int | None = None) -> Project:
+    """``read``: how each repository entry is read (the fast reader's, or by hand);
+    ``missing``: where what the snapshot shows is missing goes; ``listed``: how many
+    repositories the entry lists, when its ``repositories`` are not read here (a stream
+    reads each later, and checks its artifact count then)."""
+    missing = [] if missing is None else missing
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
     project = _need(raw, "project", Mapping, where)
@@ -262,6 +310,19 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository) -> Proj
         )
     except InputError as exc:
         raise _Bad(f"{where}.retention", str(exc).split(": ", 1)[-1]) from None
+    gap = None
+    metadata = project.get("metadata")
+    retention_id = metadata.get("retention_id") if isinstance(metadata, Mapping) else None
+    if retention_known and retention_raw is None and retention_id not in (None, "") and not any(
+            item.what == name and item.reason.startswith("retention policy")
+            for item in missing):
+        # null means "none" only when the project names no policy: Harbor keeps a
+        # project's policy id in its metadata (a policy is never deleted, only replaced).
+        # Not known, then (the run is incomplete unless --policy gives one); a policy the
+        # snapshot already records as unreadable is said there.
+        retention_known = False
+        gap = (f"policy {retention_id} not in the snapshot (its project.metadata.retention_id "
+               f"names it, its 'retention' is null: GET /api/v2.0/retentions/{retention_id})")
     # Left out of a hand-made snapshot: no immutable-tag rules.
     rules_raw = _need(raw, "immutable_rules", list, where) if "immutable_rules" in raw else []
     try:
@@ -272,6 +333,14 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository) -> Proj
     repositories = tuple(
         read(entry, f"{where}.repositories[{i}]") for i, entry in enumerate(repos_raw)
     )
+    found = count_problem(name, "repositories", len(repos_raw) if listed is None else listed,
+                          "repo_count", _count(project, "repo_count", f"{where}.project"))
+    if found is not None:
+        missing.append(found)
+    for repository in repositories:
+        found = repository_count_problem(repository)
+        if found is not None:
+            missing.append(found)
     return Project(
         name=name,
         id=pid,
@@ -280,6 +349,7 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository) -> Proj
         repositories=repositories,
         raw=project,
         retention_known=retention_known,
+        retention_gap=gap,
     )
 
 
@@ -288,7 +358,10 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
     return _parse(data, origin)
 
 
-def _parse(data: Any, origin: str, read: RepositoryReader = _repository) -> Snapshot:
+def _parse(data: Any, origin: str, read: RepositoryReader = _repository,
+           listed: Sequence[int] | None = None) -> Snapshot:
+    """``listed``: per project, how many repositories it lists, when its entries'
+    ``repositories`` are left empty (a stream reads them later)."""
     try:
         if not isinstance(data, Mapping):
             raise _Bad("(top level)", f"is {_type(data)}, not a snapshot object; write one with "
@@ -324,7 +397,8 @@ def _parse(data: Any, origin: str, read: RepositoryReader = _repository) -> Snap
             )
         projects_raw = _need(data, "projects", list, "")
         projects = tuple(
-            _project(p, f"projects[{i}]", read)
+            _project(p, f"projects[{i}]", read, incomplete,
+                     None if listed is None else listed[i])
             for i, p in enumerate(projects_raw)
         )
     except _Bad as exc:

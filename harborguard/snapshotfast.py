@@ -17,7 +17,6 @@ from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Artifact, Blob, Repository, Snapshot
 from harborguard.timeutil import (
-    GO_ZERO_SECONDS,
     SECONDS_CACHE,
     learn,
     parse_seconds,
@@ -64,8 +63,13 @@ class _Artifact(msgspec.Struct):
     blobs: list[_Blob] | None = None
 
 
+class _RepositoryRecord(msgspec.Struct):
+    name: str
+    artifact_count: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
 class _Repository(msgspec.Struct):
-    repository: _Named
+    repository: _RepositoryRecord
     artifacts: list[_Artifact]
     additions: dict[str, dict[str, str]] | None = None
 
@@ -161,9 +165,9 @@ def _fast_repository(entry: _Repository) -> Repository:
     new = tuple.__new__
     for a in entry.artifacts:
         text = a.push_time
-        created = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+        created = cached(text) or _seconds(text)
         text = a.pull_time
-        pull = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+        pull = cached(text) or _seconds(text)
         push = created
         names: tuple[str, ...] = ()
         immutable = False
@@ -172,11 +176,11 @@ def _fast_repository(entry: _Repository) -> Repository:
             names = (tags[0].name,) if len(tags) == 1 else tuple(map(_NAME, tags))
             for tag in tags:
                 text = tag.push_time
-                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+                seconds = cached(text) or _seconds(text)
                 if seconds > push:
                     push = seconds
                 text = tag.pull_time
-                seconds = GO_ZERO_SECONDS if text is None else cached(text) or _seconds(text)
+                seconds = cached(text) or _seconds(text)
                 if seconds > pull:
                     pull = seconds
                 if tag.immutable:
@@ -199,12 +203,16 @@ def _fast_repository(entry: _Repository) -> Repository:
         for a in entry.artifacts if a.blobs is not None
     }
     return Repository(name=entry.repository.name, artifacts=tuple(artifacts),
-                      additions=additions, blobs=blobs)
+                      additions=additions, blobs=blobs,
+                      artifact_count=entry.repository.artifact_count)
 
 
-def _seconds(text: str) -> int:
+def _seconds(text: str | None) -> int:
     """A time the bulk conversion did not take (or 0, which the cache cannot tell from a
-    miss): parse_seconds's answer, or the hand-written reader says what is wrong."""
+    miss): parse_seconds's answer, or the hand-written reader says what is wrong (a time
+    missing or null too)."""
+    if text is None:
+        raise _NotFast
     try:
         return parse_seconds(text)
     except ValueError:

@@ -78,7 +78,8 @@ def _set(where: str, **fields: Any) -> Any:
         repo = data["projects"][0]["repositories"][0]
         artifact = repo["artifacts"][0]
         target = {"top": data, "project": data["projects"][0]["project"], "repo": repo,
-                  "artifact": artifact, "tag": artifact["tags"][0]}[where]
+                  "repo_record": repo["repository"], "artifact": artifact,
+                  "tag": artifact["tags"][0]}[where]
         target.update(fields)
 
     return mutate
@@ -136,6 +137,10 @@ WRONG_TYPES = [
           f"{WRONG} (int)"),
     _case("tag-pull-time-int", f"{ART}.tags[0].pull_time", _set("tag", pull_time=0),
           f"{WRONG} (int), expected an RFC 3339 time"),
+    _case("artifact-count-str", f"{REPO}.repository.artifact_count",
+          _set("repo_record", artifact_count="2"), f"{WRONG} (str)"),
+    _case("repo-count-bool", "projects[0].project.repo_count",
+          _set("project", repo_count=True), f"{WRONG} (bool)"),
     _case("harbor-int", "harbor", _set("top", harbor=5), f"{WRONG} (int)"),
     _case("harbor-object", "harbor", _set("top", harbor={}), f"{WRONG} (dict)"),
     _case("harbor-version-int", "harbor_version", _set("top", harbor_version=5),
@@ -186,9 +191,13 @@ ACCEPTED = [
     ("size-whole-float", _set("artifact", size=5.0),
      lambda a, s: a.size == 5 and type(a.size) is int),
     ("size-big", _set("artifact", size=2**70), lambda a, s: a.size == 2**70),
-    ("pull-time-null", _set("artifact", pull_time=None),
+    ("pull-time-never", _set("artifact", pull_time="0001-01-01T00:00:00.000Z"),
      lambda a, s: a.pull_s == GO_ZERO_SECONDS),
-    ("tag-pull-time-null", _set("tag", pull_time=None), lambda a, s: a.pull_s == GO_ZERO_SECONDS),
+    ("artifact-count-null", _set("repo_record", artifact_count=None),
+     lambda a, s: s.incomplete == ()),
+    ("artifact-count-agrees", _set("repo_record", artifact_count=1),
+     lambda a, s: s.incomplete == ()),
+    ("repo-count-agrees", _set("project", repo_count=1), lambda a, s: s.incomplete == ()),
     ("immutable-null", _set("tag", immutable=None), lambda a, s: a.immutable_flag is False),
     ("immutable-true", _set("tag", immutable=True), lambda a, s: a.immutable_flag is True),
     ("harbor-null", _set("top", harbor=None), lambda a, s: s.harbor is None),
@@ -221,13 +230,108 @@ def test_reader_accepts_absent_optional_fields() -> None:
         del data[key]
     del data["projects"][0]["project"]["project_id"]
     artifact = data["projects"][0]["repositories"][0]["artifacts"][0]
-    for key in ("type", "size", "push_time", "pull_time", "tags"):
+    for key in ("type", "size", "tags"):
         del artifact[key]
     SNAPSHOT_VALIDATOR.validate(data)
     snap = parse_snapshot(data, "snap.json")
     assert (snap.harbor, snap.harbor_version, snap.taken_at, snap.projects[0].id) == (None,) * 4
     parsed = snap.projects[0].repositories[0].artifacts[0]
-    assert (parsed.type, parsed.size, parsed.tags, parsed.pull_s) == ("", 0, (), GO_ZERO_SECONDS)
+    assert (parsed.type, parsed.size, parsed.tags) == ("", 0, ())
+
+
+# A time retention ranks by, missing or null, is an error naming the field (exit 2), never
+# a default: a tag's push time left out ranks the artifact by an older one, a pull time
+# left out reads as never pulled (attack notes 5).
+TIME_FIELDS = [
+    pytest.param(where, key, how, id=f"{where}-{key}-{'absent' if how else 'null'}")
+    for where in ("artifact", "tag") for key in ("push_time", "pull_time")
+    for how in (True, False)
+]
+
+
+@pytest.mark.parametrize(("where", "key", "absent"), TIME_FIELDS)
+def test_a_ranking_time_missing_or_null_is_an_error(where: str, key: str,
+                                                    absent: bool) -> None:
+    data = _valid()
+    artifact = data["projects"][0]["repositories"][0]["artifacts"][0]
+    target = artifact if where == "artifact" else artifact["tags"][0]
+    if absent:
+        del target[key]
+    else:
+        target[key] = None
+    assert not SNAPSHOT_VALIDATOR.is_valid(data)
+    field = f"{ART}.{key}" if where == "artifact" else f"{ART}.tags[0].{key}"
+    for reader in (parse_snapshot, _read_fast):
+        with pytest.raises(InputError) as info:
+            reader(data, "snap.json")
+        message = str(info.value)
+        assert message.startswith(f"snap.json: {field}: is missing or null: retention ranks")
+        assert "0001-01-01T00:00:00.000Z" in message and "\n" not in message
+
+
+def _read_fast(data: dict[str, Any], origin: str) -> Any:
+    from harborguard.snapshot import snapshot_from_bytes
+
+    return snapshot_from_bytes(json.dumps(data).encode(), origin)
+
+
+def _counted(artifact_count: int | None, repo_count: int | None) -> dict[str, Any]:
+    """Two artifacts in proj/app (the only repository), with the counts given."""
+    data = snapshot({"app": [art("a", ["1.0"]), art("b", ["2.0"])]},
+                    policy(rule("latestPushedK", 1)))
+    if artifact_count is not None:
+        data["projects"][0]["repositories"][0]["repository"]["artifact_count"] = artifact_count
+    if repo_count is not None:
+        data["projects"][0]["project"]["repo_count"] = repo_count
+    return data
+
+
+@pytest.mark.parametrize("read", [parse_snapshot, _read_fast], ids=["by-hand", "fast"])
+def test_a_partial_list_against_its_count_is_incomplete(read: Any) -> None:
+    # attack notes 4: artifact_count 2 with one artifact listed (a curl without paging).
+    data = _counted(3, None)
+    SNAPSHOT_VALIDATOR.validate(data)
+    snap = read(data, "snap.json")
+    assert [(i.what, i.reason.split(":")[0:2]) for i in snap.incomplete] == [
+        ("proj/app", ["artifacts", " 2 items for artifact_count 3"])]
+    assert "partial" in snap.incomplete[0].reason
+    snap = read(_counted(None, 2), "snap.json")
+    assert [(i.what, i.reason.split(":")[0:2]) for i in snap.incomplete] == [
+        ("proj", ["repositories", " 1 items for repo_count 2"])]
+    for whole in (_counted(2, 1), _counted(None, None)):
+        assert read(whole, "snap.json").incomplete == ()
+
+
+def _null_policy(retention_id: Any) -> dict[str, Any]:
+    data = snapshot({"app": [art("a", ["1.0"])]}, None)
+    data["projects"][0]["project"]["metadata"] = (
+        {"public": "false"} if retention_id is None else {"retention_id": retention_id})
+    return data
+
+
+@pytest.mark.parametrize("read", [parse_snapshot, _read_fast], ids=["by-hand", "fast"])
+def test_null_retention_while_metadata_names_a_policy_is_incomplete(read: Any) -> None:
+    # attack notes 8: null means "no policy" only when the project names none.
+    from harborguard.policy import parse_policy
+
+    now = parse_nanos("2026-01-01T00:00:00Z")
+    result = simulate(read(_null_policy("7"), "snap.json"), now, resolve("v2.11.0"))
+    assert [i.what for i in result.incomplete] == ["proj"]
+    assert result.incomplete[0].reason.startswith(
+        "retention policy: policy 7 not in the snapshot")
+    assert result.projects[0].repositories[0].status == "policy-unreadable"
+    given = simulate(read(_null_policy("7"), "snap.json"), now, resolve("v2.11.0"),
+                     policy=parse_policy(policy(rule("latestPushedK", 0)), "p.json"))
+    assert given.incomplete == ()  # --policy: the project's own is not needed
+    for none in (None, ""):
+        result = simulate(read(_null_policy(none), "snap.json"), now, resolve("v2.11.0"))
+        assert result.incomplete == ()
+        assert result.projects[0].repositories[0].status == "no-policy"
+    # A snapshot that records the policy as unreadable says so once.
+    data = _null_policy("7")
+    data["incomplete"] = [{"what": "proj", "reason": "retention policy: HTTP 403"}]
+    result = simulate(read(data, "snap.json"), now, resolve("v2.11.0"))
+    assert [i.reason for i in result.incomplete] == ["retention policy: HTTP 403"]
 
 
 def _real(name: str) -> Any:

@@ -22,7 +22,7 @@ import msgspec
 from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Incomplete, Project, Repository, Snapshot
-from harborguard.snapshot import _Bad, _parse, _repository
+from harborguard.snapshot import _Bad, _parse, _repository, repository_count_problem
 from harborguard.snapshotfast import (
     _DECODE_ERRORS,
     _HEADER,
@@ -79,7 +79,7 @@ def open_stream(data: bytes, origin: str) -> Stream | None:
             projects.append(project)
             names.append(tuple(map(_name, entry.repositories)))
         header["projects"] = projects
-        snapshot = _parse(header, origin)
+        snapshot = _parse(header, origin, listed=[len(e.repositories) for e in top.projects])
     except (*_DECODE_ERRORS, UnicodeDecodeError, _NotFast, InputError):
         return None
     return Stream(
@@ -143,10 +143,12 @@ def repository(raw: msgspec.Raw | Repository, where: str) -> Repository:
         tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
         learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
                                  map(_PULL, tags))))
-        return _fast_repository(entry)
+        decoded = _fast_repository(entry)
     except (*_DECODE_ERRORS, _NotFast):
-        pass
-    try:
-        return _repository(jsonio.loads(raw), where)
-    except (_Bad, ValueError, RecursionError):
-        raise Unreadable(where) from None
+        try:
+            decoded = _repository(jsonio.loads(raw), where)
+        except (_Bad, ValueError, RecursionError):
+            raise Unreadable(where) from None
+    if repository_count_problem(decoded) is not None:
+        raise Unreadable(where)  # read whole, which names the partial list (incomplete)
+    return decoded

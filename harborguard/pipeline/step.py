@@ -68,7 +68,8 @@ def plan_project(project: Project, names: Sequence[str], settings: Settings,
     why_unknown = None if policy is not None else unreadable
     missing = None
     if policy is None and not project.retention_known:
-        why_unknown = "the snapshot has no 'retention' field for this project"
+        why_unknown = (project.retention_gap
+                       or "the snapshot has no 'retention' field for this project")
         missing = Incomplete(project.name, f"retention policy: {why_unknown}; add it (null "
                              "when the project has none) or pass --policy")
     note = None
