@@ -32,6 +32,9 @@ class Behaviour:
     # v2.0-v2.1 validated rule parameters at the API.
     validates_params: bool
     warning: str | None  # set when harborguard is not exact for this version
+    # True when no Harbor release was named (the version missing, or not understood):
+    # every distinct behaviour of the releases and main is then compared (candidates()).
+    unknown: bool = False
 
 
 # Per release: the Go that built it (GOBUILDIMAGE/GOVERSION in Harbor's Makefile at the tag)
@@ -68,6 +71,7 @@ def resolve(version: str | None) -> Behaviour:
     parsed = _parse(version)
     if parsed is None or parsed > NEWEST_KNOWN:
         label = "main" if version is None else version
+        unknown = parsed is None and (version is None or version.strip() != "main")
         return Behaviour(
             label=label,
             version=None,
@@ -76,11 +80,8 @@ def resolve(version: str | None) -> Behaviour:
             immutable_untagged_legacy=False,
             immutable_double_strip=False,
             validates_params=False,
-            warning=(
-                None
-                if parsed is not None or version is None or version.strip() == "main"
-                else f"Harbor version {version!r} not understood; reproducing the main branch"
-            ),
+            warning=None,
+            unknown=unknown,
         )
     major_minor = parsed[:2]
     warning = None
@@ -114,3 +115,51 @@ def _parse(version: str | None) -> tuple[int, int, int] | None:
     if m is None:
         return None
     return int(m[1]), int(m[2]), int(m[3] or 0)
+
+
+def switches(behaviour: Behaviour) -> tuple[bool, GoSortVariant, bool, bool, bool]:
+    """What decides a behaviour's decisions: two with the same switches decide alike."""
+    return (behaviour.doublestar_v111, behaviour.go_sort, behaviour.immutable_untagged_legacy,
+            behaviour.immutable_double_strip, behaviour.validates_params)
+
+
+# Every release where a switch may change (the Go table's, doublestar's boundaries), the
+# newest first.
+_RELEASES = sorted({*_GO, *_DOUBLESTAR_134, (2, 6, 3), (2, 9, 4), (2, 10, 2), (2, 13, 1)},
+                   reverse=True)
+
+
+def newest_release() -> Behaviour:
+    """The newest known release's behaviour: what an unknown version is shown as where
+    the releases decide differently."""
+    return resolve("v{}.{}.{}".format(*NEWEST_KNOWN))
+
+
+def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
+    """For a ``primary`` whose version is unknown: every distinct behaviour of the known
+    releases and main other than the primary's own, each labelled with the newest release
+    that has it, the newest release first. A known version: none (no cost)."""
+    if not primary.unknown:
+        return ()
+    seen = {switches(primary)}
+    found = []
+    for release in _RELEASES:
+        behaviour = resolve("v{}.{}.{}".format(*release))
+        if switches(behaviour) not in seen:
+            seen.add(switches(behaviour))
+            found.append(behaviour)
+    return tuple(found)
+
+
+def unknown_version_note(primary: Behaviour, differing: int, needed: int) -> str:
+    """The report's note on a run whose Harbor version is unknown: ``differing``
+    artifacts' actions depend on it, ``needed`` of them needed by the evidence."""
+    said = ("Harbor version unknown" if primary.label == "main"
+            else f"Harbor version {primary.label!r} not understood")
+    if not differing:
+        return f"{said}; no decision here depends on it"
+    newest = newest_release().label
+    return (f"{said}: the actions of {differing} artifact{'s' if differing != 1 else ''} "
+            f"depend on it (shown as {newest} decides them"
+            f"{f'; {needed} needed: incomplete' if needed else ''}); pass --harbor-version "
+            "(systeminfo reports it to a logged-in user)")

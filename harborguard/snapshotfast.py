@@ -30,10 +30,12 @@ from harborguard.timeutil import (
 # either gives the same Snapshot or none.
 
 
+# A push or pull time missing ("", which no time reads as) or null (a decode error): the
+# hand-written reader says which field it is (exit 2), never a default.
 class _Tag(msgspec.Struct):
     name: str
-    push_time: str | None = None
-    pull_time: str | None = None
+    push_time: str = ""
+    pull_time: str = ""
     immutable: bool | None = None
 
 
@@ -53,8 +55,8 @@ class _Blob(msgspec.Struct):
 
 class _Artifact(msgspec.Struct):
     digest: str
-    push_time: str | None = None
-    pull_time: str | None = None
+    push_time: str = ""
+    pull_time: str = ""
     tags: list[_Tag] | None = None
     size: Annotated[int, msgspec.Meta(ge=0)] | None = None
     type: str | None = None
@@ -207,12 +209,10 @@ def _fast_repository(entry: _Repository) -> Repository:
                       artifact_count=entry.repository.artifact_count)
 
 
-def _seconds(text: str | None) -> int:
+def _seconds(text: str) -> int:
     """A time the bulk conversion did not take (or 0, which the cache cannot tell from a
     miss): parse_seconds's answer, or the hand-written reader says what is wrong (a time
-    missing or null too)."""
-    if text is None:
-        raise _NotFast
+    missing too)."""
     try:
         return parse_seconds(text)
     except ValueError:

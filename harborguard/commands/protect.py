@@ -141,6 +141,7 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
             continue
         plans.append(plan_project(project, policies[project.name], base_outcome, mine,
                                   v111=prepared.behaviour.doublestar_v111,
+                                  every_dialect=prepared.behaviour.unknown,
                                   keep_previous=incomplete and allow_incomplete))
     previous = _simulate(prepared, policies)
     source = Source(harbor=snapshot.harbor, snapshot=prepared.snapshot_path,

@@ -172,6 +172,7 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
             counts.update(map(_ACTION, done.outcome.decisions))
             counts["bytes_deleted"] += done.bytes_deleted
             counts["versioned"] += done.versioned
+            counts["version_dependent"] += done.differing
         pos += len(entry.raws)
     kept = {key: kept.share(work.mode != "file") for key, kept in lists.items()}
     return Shared(rows, kept, counts, failing, checked, outcomes)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from harborguard import TOOL
 from harborguard.evidence_index import merge
 from harborguard.findings import SEVERITY, at_or_above
+from harborguard.harborversion import unknown_version_note
 from harborguard.model import Incomplete
 from harborguard.pipeline.checking import Checked
 from harborguard.pipeline.reader import Stream
@@ -65,9 +66,13 @@ def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
     settings = job.settings
     notes = [settings.behaviour.warning] if settings.behaviour.warning else []
     notes.extend(plan.note for plan in plans if plan.note)
+    if settings.behaviour.unknown:
+        notes.append(unknown_version_note(settings.behaviour, counts["version_dependent"],
+                                          len(checked.version_needed)))
     if settings.pattern is not None and counts["versioned"] == 0:
         notes.append(pattern_note(settings.pattern))
-    incomplete = [*stream.incomplete, *(plan.missing for plan in plans if plan.missing)]
+    incomplete = [*stream.incomplete, *(plan.missing for plan in plans if plan.missing),
+                  *checked.version_needed]
     extra_rows = finding_dicts(extra)
     if job.locate is not None:
         job.locate(extra_rows, checked.in_use)

@@ -15,8 +15,16 @@ from harborguard.evidence import Usage
 from harborguard.evidence_index import EvidenceIndex, Found, match_repository
 from harborguard.expiry import DAY_TEMPLATES, NEXT_RUN_NS, WEEK_NS
 from harborguard.expiry import _finding as expiry_finding
-from harborguard.model import Repository
-from harborguard.pipeline.step import ProjectPlan, Settings, Step, decide, report_rows
+from harborguard.model import Incomplete, Repository
+from harborguard.pipeline.step import (
+    ProjectPlan,
+    Settings,
+    Step,
+    decide,
+    decide_versions,
+    report_rows,
+)
+from harborguard.retention.acrossversions import depends_reason
 from harborguard.retention.engine import RepositoryOutcome
 
 
@@ -43,9 +51,12 @@ class Checked:
     # The artifacts the evidence names and the usages that name them (where a finding
     # is in the deployment repository: commands/locations.py).
     in_use: dict[ArtifactKey, list[Usage]] = field(default_factory=dict)
+    # Needed artifacts whose fate depends on the unknown Harbor version (incomplete).
+    version_needed: list[Incomplete] = field(default_factory=list)
 
     def add(self, other: Checked) -> None:
         self.in_use.update(other.in_use)
+        self.version_needed.extend(other.version_needed)
         self.findings.extend(other.findings)
         self.expiring.extend(other.expiring)
         self.matched += other.matched
@@ -61,7 +72,8 @@ def run_checked(plan: ProjectPlan, where: tuple[int, int], repo: Repository,
     extras; what they find is added to ``checked``. Returns the step and, for diff, the
     repository's outcome under the other policy."""
     index = where[1]
-    outcome = decide(plan, index, repo, settings)
+    across = decide_versions(plan, index, repo, settings)
+    outcome = across.outcome
     usage_of = None
     evidence = extras.evidence
     if evidence is not None and evidence.wanted(repo.name) and \
@@ -73,10 +85,17 @@ def run_checked(plan: ProjectPlan, where: tuple[int, int], repo: Repository,
         checked.foreign.update(match.foreign)
         usage_of = match.in_use
         checked.in_use.update(match.in_use)
+        for at in across.differing:
+            artifact = repo.artifacts[at]
+            if (plan.name, repo.name, artifact.digest) in match.in_use:
+                named = ", ".join(artifact.tags) or artifact.digest
+                checked.version_needed.append(Incomplete(
+                    f"{repo.name}:{named}", depends_reason(across.actions[at])))
         if match.in_use and _has_day_rules(plan):
             checked.expiring.extend(_expiring(plan, index, repo, settings, outcome, match.in_use,
                                               match.first))
-    step = report_rows(plan, outcome, settings, usage_of)
+    step = report_rows(plan, outcome, settings, usage_of)._replace(
+        differing=len(across.differing))
     before = None
     if extras.previous is not None:
         before_settings, before_plans = extras.previous

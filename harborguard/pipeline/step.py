@@ -16,10 +16,11 @@ from typing import Any, NamedTuple
 from harborguard.analysis import repository_findings
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
-from harborguard.harborversion import Behaviour
+from harborguard.harborversion import Behaviour, candidates
 from harborguard.model import Incomplete, Project, Repository
 from harborguard.policy import RetentionPolicy, RuleSpec
 from harborguard.report.build import artifact_rows, project_row, repository_row
+from harborguard.retention.acrossversions import Across, decide_across
 from harborguard.retention.engine import (
     Ranker,
     RepositoryOutcome,
@@ -57,6 +58,9 @@ class ProjectPlan:
     findings: tuple[Finding, ...]  # the project's own, before its repositories'
     missing: Incomplete | None  # the snapshot does not say its policy
     note: str | None  # a system-level policy
+    # The Harbor version unknown: the project planned under every other distinct
+    # behaviour of the releases (harborversion.candidates), the newest release first.
+    alternatives: tuple[tuple[Behaviour, ProjectPlan], ...] = ()
 
 
 def plan_project(project: Project, names: Sequence[str], settings: Settings,
@@ -107,6 +111,10 @@ def plan_project(project: Project, names: Sequence[str], settings: Settings,
         findings=tuple(findings),
         missing=missing,
         note=note,
+        alternatives=tuple(
+            (other, plan_project(project, names, settings._replace(behaviour=other),
+                                 unreadable))
+            for other in candidates(behaviour)),
     )
 
 
@@ -119,6 +127,7 @@ class Step(NamedTuple):
     row: dict[str, Any]  # the report's repository row
     artifacts: list[dict[str, Any]]  # the report's artifact rows
     bytes_deleted: int
+    differing: int = 0  # artifacts whose action depends on the unknown Harbor version
 
 
 def decide(plan: ProjectPlan, index: int, repo: Repository, settings: Settings
@@ -140,9 +149,26 @@ def decide(plan: ProjectPlan, index: int, repo: Repository, settings: Settings
     return outcome
 
 
+def decide_versions(plan: ProjectPlan, index: int, repo: Repository, settings: Settings
+                    ) -> Across:
+    """``decide``, and with the Harbor version unknown, under every behaviour it may be
+    (retention/acrossversions.py); a known version costs nothing more."""
+    others = {id(behaviour): other for behaviour, other in plan.alternatives}
+
+    def under(behaviour: Behaviour) -> RepositoryOutcome:
+        if behaviour is settings.behaviour:
+            return decide(plan, index, repo, settings)
+        return decide(others[id(behaviour)], index, repo,
+                      settings._replace(behaviour=behaviour))
+
+    return decide_across(settings.behaviour, [b for b, _ in plan.alternatives], under)
+
+
 def run_repository(plan: ProjectPlan, index: int, repo: Repository, settings: Settings) -> Step:
     """Repository ``index`` of the project ``plan`` through engine, analysis and report."""
-    return report_rows(plan, decide(plan, index, repo, settings), settings)
+    across = decide_versions(plan, index, repo, settings)
+    return report_rows(plan, across.outcome, settings)._replace(
+        differing=len(across.differing))
 
 
 def report_rows(plan: ProjectPlan, outcome: RepositoryOutcome, settings: Settings,

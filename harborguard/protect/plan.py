@@ -79,8 +79,12 @@ def evaluator_runs(base: RetentionPolicy, rules_in_scope: Sequence[int]) -> bool
 
 
 def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome: ProjectOutcome,
-                 needed: Needed, *, v111: bool, keep_previous: bool = False) -> ProjectPlan:
+                 needed: Needed, *, v111: bool, keep_previous: bool = False,
+                 every_dialect: bool = False) -> ProjectPlan:
     """``base_outcome``: the project simulated with ``without_own(policy)``.
+    ``every_dialect``: the Harbor version is unknown, so the rule's patterns must mean the
+    same in both doublestar dialects (no ``/`` inside braces: v1.1.1's limit) and are
+    proven in both.
     ``keep_previous``: the evidence is incomplete (--allow-incomplete): add to the rule the
     previous run wrote, never drop a tag from it."""
     name = project.name
@@ -118,7 +122,8 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
     if keep_previous:
         _add_previous(policy, name, selected, wanted_tags)
     short = {split_repository(r)[1]: r for r in wanted_tags}
-    listed = repository_pattern(list(short), v111=v111)
+    dialects = (True, False) if every_dialect else (v111,)
+    listed = repository_pattern(list(short), v111=v111 or every_dialect)
     unprotected = [
         Unprotected(short[s], digest, tags, "its repository cannot share one pattern with "
                     "the others in this Harbor's pattern dialect")
@@ -127,7 +132,8 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
     ]
     if listed.left_out:
         limit = ("no / inside braces before Harbor v2.10.3" if v111
-                 else "a name and a name below it")
+                 else "no / inside braces before Harbor v2.10.3, and the Harbor version is "
+                 "unknown" if every_dialect else "a name and a name below it")
         notes.append(f"project {name}: repositories {', '.join(listed.left_out)} cannot be "
                      f"listed in the same repository pattern as the others (doublestar: "
                      f"{limit}); their artifacts are not protected by the rule")
@@ -143,8 +149,9 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
                        if s not in listed.names]
         other_tags = {t for r in repos for a in selected[r].repository.artifacts
                       for t in a.tags if t not in tag_set}
-        if not (matches_exactly(listed.pattern, listed.names, other_names, v111=v111)
-                and matches_exactly(tag_pattern, tags, other_tags, v111=v111)):
+        if not all(matches_exactly(listed.pattern, listed.names, other_names, v111=dialect)
+                   and matches_exactly(tag_pattern, tags, other_tags, v111=dialect)
+                   for dialect in dialects):
             notes.append(f"project {name}: the rule's patterns do not match exactly the names "
                          "they list in this Harbor's pattern dialect; no rule is written")
             unprotected.extend(Unprotected(r, d, t, "the pattern could not be proven exact")

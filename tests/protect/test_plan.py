@@ -27,11 +27,13 @@ def project_of(repos: dict[str, list[dict[str, Any]]], retention: dict[str, Any]
 
 
 def plan(project: Project, needed: dict[tuple[str, str], list[Usage]], *,
-         v111: bool = False, keep_previous: bool = False) -> ProjectPlan:
+         v111: bool = False, keep_previous: bool = False,
+         every_dialect: bool = False) -> ProjectPlan:
     pol = project.retention
     base = without_own(pol) if pol is not None else None
     outcome = evaluate_project(project, base, NOW, resolve(None))
-    return plan_project(project, pol, outcome, needed, v111=v111, keep_previous=keep_previous)
+    return plan_project(project, pol, outcome, needed, v111=v111, keep_previous=keep_previous,
+                        every_dialect=every_dialect)
 
 
 def history(n: int) -> list[dict[str, Any]]:
@@ -125,3 +127,25 @@ def test_allow_incomplete_never_drops_a_tag() -> None:
 def test_no_policy_means_nothing_to_protect() -> None:
     result = plan(project_of({"app": history(2)}, None), {("proj/app", dig("v0")): [RUNNING]})
     assert result.status == "no-policy" and result.body is None
+
+
+def test_an_unknown_version_writes_patterns_every_dialect_reads_alike() -> None:
+    # attack notes 1b: {b,team/a} is a repository-pattern syntax error in doublestar 1.1.1
+    # (Harbor <= v2.10.2): the whole retention launch would fail there.
+    from harborguard.protect.patterns import matches_exactly
+
+    project = project_of({"team/a": history(3), "team": history(3), "b": history(3)},
+                         policy(rule("latestPushedK", 1)))
+    needed = {(f"proj/{r}", dig("v0")): [RUNNING] for r in ("team/a", "team", "b")}
+    known = plan(project, needed)
+    assert known.rule is not None and "/" in json.dumps(known.rule)  # v1.3.4 only: {b,team/a}
+    result = plan(project, needed, every_dialect=True)
+    assert result.rule is not None
+    pattern = result.rule["scope_selectors"]["repository"][0]["pattern"]
+    inside = pattern[pattern.find("{"):]
+    assert "/" not in inside
+    names = [n.split("/", 1)[1] for n in result.repositories]
+    others = [n for n in ("team/a", "team", "b") if n not in names]
+    for v111 in (True, False):
+        assert matches_exactly(pattern, names, others, v111=v111)
+    assert any("the Harbor version is unknown" in note for note in result.notes)
