@@ -1,8 +1,9 @@
 """Which Harbor release's retention behaviour to reproduce (docs/RETENTION.md sections 10, 12).
 
 A version string such as ``v2.11.0-abc1234`` (what /api/v2.0/systeminfo reports) selects a
-set of behaviour switches. Missing, unparseable or newer than the newest known release
-means Harbor's main branch.
+set of behaviour switches. Newer than the newest known release means Harbor's main branch.
+Missing or unparseable is unknown: decided as main, and compared with every distinct
+release behaviour (``candidates``; retention/acrossversions.py).
 """
 
 from __future__ import annotations

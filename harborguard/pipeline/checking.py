@@ -127,9 +127,10 @@ def _expiring(plan: ProjectPlan, index: int, repo: Repository, settings: Setting
               if key[0] == plan.name and key[1] == repo.name and today.get(key[2], (False,))[0]]
     if not needed:
         return []
-    day = _kept(decide(plan, index, repo, settings._replace(
-        now_ns=settings.now_ns + NEXT_RUN_NS)))
-    week = _kept(decide(plan, index, repo, settings._replace(now_ns=settings.now_ns + WEEK_NS)))
+    day = _kept(decide_versions(plan, index, repo, settings._replace(
+        now_ns=settings.now_ns + NEXT_RUN_NS)).outcome)
+    week = _kept(decide_versions(plan, index, repo, settings._replace(
+        now_ns=settings.now_ns + WEEK_NS)).outcome)
     out: list[Found] = []
     for key, found in needed:
         gone_in_a_day = not day.get(key[2], (True, ()))[0]

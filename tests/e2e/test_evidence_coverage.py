@@ -153,6 +153,7 @@ def test_every_repository_a_chart_name_could_mean_counts(tmp_path: Path) -> None
                               if r["repository"]["name"] == "toolforge/builds-api"))
     twin["repository"]["name"] = "toolforge/mirror/builds-api"
     project["repositories"].append(twin)
+    project["project"]["repo_count"] = len(project["repositories"])  # the list is whole
     snap = write_json(tmp_path / "snap.json", data)
     code, out, err = invoke("check", "--snapshot", snap, "--helm-json", HELM,
                             "--image-tag-template", "{version}_image", "--format", "json")
