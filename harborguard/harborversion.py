@@ -81,7 +81,10 @@ def resolve(version: str | None) -> Behaviour:
             immutable_untagged_legacy=False,
             immutable_double_strip=False,
             validates_params=False,
-            warning=None,
+            # Said by runs that decide as main alone (protect, verify); the pipeline
+            # compares every release instead and says so (unknown_version_note).
+            warning=(f"Harbor version {version!r} not understood; reproducing the main branch"
+                     if unknown and version is not None else None),
             unknown=unknown,
         )
     major_minor = parsed[:2]

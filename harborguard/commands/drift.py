@@ -61,7 +61,8 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
     findings, waiting = waited(findings, gathered.components, evidence.manifests, environment,
                                inv.notes, now=now_ns / 1e9)
     inv.fail_on_default = "warning"
-    evaluated = Settings(now_ns, resolve_behaviour(None), None, "push", None, None)
+    # No Harbor data: nothing is decided, so no version is compared (not "unknown").
+    evaluated = Settings(now_ns, resolve_behaviour("main"), None, "push", None, None)
     job = Job("drift", evaluated, inv.get("fail-on"),
               {"harbor": None, "snapshot": None, "policy": "harbor"}, said=findings,
               locate=locator(gathered.components, gathered.usages, evidence.manifests))

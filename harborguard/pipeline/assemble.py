@@ -64,7 +64,8 @@ def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
         counts[SEVERITY[finding.code]] += 1
         failing = failing or at_or_above(finding, job.fail_on)
     settings = job.settings
-    notes = [settings.behaviour.warning] if settings.behaviour.warning else []
+    behaviour = settings.behaviour
+    notes = [behaviour.warning] if behaviour.warning and not behaviour.unknown else []
     notes.extend(plan.note for plan in plans if plan.note)
     if settings.behaviour.unknown:
         notes.append(unknown_version_note(settings.behaviour, counts["version_dependent"],
