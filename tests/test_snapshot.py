@@ -300,6 +300,11 @@ def test_a_partial_list_against_its_count_is_incomplete(read: Any) -> None:
         ("proj", ["repositories", " 1 items for repo_count 2"])]
     for whole in (_counted(2, 1), _counted(None, None)):
         assert read(whole, "snap.json").incomplete == ()
+    # A repository the snapshot itself records as not read (what `harborguard snapshot`
+    # writes when one failed) is named once, by that record.
+    data = _counted(None, 2)
+    data["incomplete"] = [{"what": "proj/gone", "reason": "HTTP 503 after 4 attempts"}]
+    assert [i.what for i in read(data, "snap.json").incomplete] == ["proj/gone"]
 
 
 def _null_policy(retention_id: Any) -> dict[str, Any]:
