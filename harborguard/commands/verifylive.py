@@ -10,6 +10,7 @@ after, simulate each repository at its task's time and compare.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -202,7 +203,8 @@ def _start(client: HarborClient, run: Run, tell: Callable[[str], None]) -> None:
                                      "if it is not"), alarm=True)
     run.record = record
     if record.get("dry_run") is not True:
-        said = f"{run.name} is NOT a dry run (dry_run: {record.get('dry_run')!r}): it deletes"
+        flag = json.dumps(record.get("dry_run"))
+        said = f"{run.name} is NOT a dry run (dry_run: {flag}): it deletes"
         problem = stop(client, run.policy_id, run.execution_id)
         if problem is not None:
             raise Abort(Incomplete(what, f"{said}, and stopping it failed ({problem}): STOP "
