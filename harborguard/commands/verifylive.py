@@ -155,8 +155,9 @@ def run_verify_live(inv: Invocation, *, wait: float, confirm: Callable[[str], bo
     base_now_s = parse_seconds(snapshot.taken_at) if snapshot.taken_at else \
         whole_seconds(utc_now_nanos()) // NS
     known = {r.name for p in snapshot.projects for r in p.repositories}
+    unread = {i.what for i in snapshot.incomplete}
     for answer in answers:
-        if answer.repository not in known:
+        if answer.repository not in known and answer.repository not in unread:
             inv.incomplete.append(Incomplete(answer.repository, f"{answer.where}: Harbor ran "
                                              "a task for it, but it is not in Harbor now "
                                              "(deleted since?): not compared"))

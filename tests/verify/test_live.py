@@ -245,3 +245,27 @@ def test_two_new_executions_without_a_location_are_not_guessed() -> None:
         outcome = run(fake)
     assert outcome.incomplete
     assert "holds 2 new executions" in outcome.report["incomplete"][0]["reason"]
+
+
+def test_an_artifact_deleted_between_the_dry_run_and_the_read_is_explained() -> None:
+    with FakeHarbor(data(), users={USER: PASSWORD}) as fake:
+        original = fake.executions._start
+
+        def start_then_delete(*args: Any) -> Any:
+            started = original(*args)
+            # Someone deletes the newest builds-api artifact while the execution runs.
+            repo = fake.project("toolforge").repos["toolforge/builds-api"]
+            repo.artifacts.pop(0)
+            repo.payload["artifact_count"] -= 1
+            return started
+
+        fake.executions._start = start_then_delete  # type: ignore[method-assign]
+        outcome = run(fake)
+    assert not outcome.incomplete and not outcome.failing
+    changed = [f for f in outcome.report["findings"] if f["code"] == "verify-changed"]
+    gone = artifact_digest()
+    assert gone in {f["digest"] for f in changed}
+    # The 11th newest is kept now but was DEL in Harbor's run: explained, not a mismatch.
+    assert any("simulated as Harbor saw it, harborguard agrees" in f["message"]
+               for f in changed)
+    assert "verify-mismatch" not in codes(outcome)
