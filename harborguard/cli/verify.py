@@ -48,16 +48,16 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             fail_on: str | None, **local: Any) -> None:
     """Hold the simulation against Harbor's own dry run, artifact by artifact.
 
-    Live (--harbor URL --project P ...): asks Harbor to dry-run each project's stored
-    policy (POST /api/v2.0/retentions/{id}/executions {"dry_run": true}). That deletes
-    nothing, but it starts a retention job on the server and needs the
-    tag-retention:update permission (tag-retention:read for the logs), so harborguard
-    asks first; --yes skips the question, and without a terminal --yes is required
-    (exit 2, nothing sent). An execution that is not a dry run is stopped at once (exit
-    3). harborguard waits for the execution (progress on stderr, at most --wait
-    seconds), reads every task's log, reads the artifacts right after, and evaluates
-    each repository at its task's time. --policy and --now are refused: Harbor runs its
-    stored policy at its own time.
+    Live (--harbor URL --project P ...; --all-projects is refused): asks Harbor to
+    dry-run each project's stored policy (POST /api/v2.0/retentions/{id}/executions
+    {"dry_run": true}). That deletes nothing, but it starts a retention job on the
+    server and needs the tag-retention:update permission (tag-retention:read for the
+    logs), so harborguard asks first; --yes skips the question, and without a terminal
+    --yes is required (exit 2, nothing sent). An execution that is not a dry run is
+    stopped at once (exit 3). harborguard waits for the execution (progress on stderr,
+    at most --wait seconds), reads every task's log, reads the artifacts right after,
+    and evaluates each repository at its task's time. --policy and --now are refused:
+    Harbor runs its stored policy at its own time.
 
     --from-logs DIR (with --snapshot FILE or a live source): the same comparison against
     saved task logs, one file per task, each naming its repository ("Repository:" or
