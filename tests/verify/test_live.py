@@ -269,3 +269,35 @@ def test_an_artifact_deleted_between_the_dry_run_and_the_read_is_explained() -> 
     assert any("simulated as Harbor saw it, harborguard agrees" in f["message"]
                for f in changed)
     assert "verify-mismatch" not in codes(outcome)
+
+
+def test_several_projects_each_get_their_dry_run_and_one_without_a_policy_none() -> None:
+    snapshot = data()
+    second = copy.deepcopy(snapshot["projects"][0])
+    second["project"].update(name="toolsbeta", project_id=99,
+                             metadata={"public": "true", "retention_id": "8"})
+    second["retention"].update(id=8, scope={"level": "project", "ref": 99})
+    for repo in second["repositories"]:
+        repo["repository"]["name"] = repo["repository"]["name"].replace("toolforge/",
+                                                                        "toolsbeta/")
+    third = copy.deepcopy(second)
+    third["project"].update(name="nopolicy", project_id=100, metadata={"public": "true"})
+    third["retention"] = None
+    for repo in third["repositories"]:
+        repo["repository"]["name"] = repo["repository"]["name"].replace("toolsbeta/",
+                                                                        "nopolicy/")
+    snapshot["projects"] += [second, third]
+    with FakeHarbor(snapshot, users={USER: PASSWORD}) as fake:
+        fake.executions.polls_to_end = 2
+        outcome = run(fake, project=["toolforge", "toolsbeta", "nopolicy"])
+        assert fake.executions.posted == [{"dry_run": True}] * 2
+    assert not outcome.incomplete and not codes(outcome)
+    section = outcome.report["verify"]
+    assert [(e["project"], e["policy_id"], e["id"]) for e in section["executions"]] == \
+        [("toolforge", 7, 1), ("toolsbeta", 8, 2)]
+    assert section["execution"] == section["executions"][0]
+    states = {r["repository"]: r["state"] for r in section["repositories"]}
+    assert states["toolsbeta/jobs-api"] == "compared"
+    assert states["nopolicy/jobs-api"].startswith("no task")
+    assert any("project nopolicy has no retention policy" in n
+               for n in outcome.report["notes"])

@@ -118,6 +118,7 @@ def list_tasks(client: HarborClient, policy_id: int, execution_id: int
     what = f"the tasks of execution {execution_id} of retention policy {policy_id}"
     tasks: list[dict[str, Any]] = []
     seen: set[int] = set()
+    totals: set[int] = set()
     for page in range(1, MAX_TASK_PAGES + 1):
         reply = client.get(path, {"page": page, "page_size": PAGE_SIZE})
         if isinstance(reply, Failure):
@@ -134,6 +135,11 @@ def list_tasks(client: HarborClient, policy_id: int, execution_id: int
             seen.add(record["id"])
             tasks.append(record)
         total = reply.total
+        if total is not None:
+            totals.add(total)
+        if len(totals) > 1:
+            raise ExecutionError(f"{what}: X-Total-Count changed between pages "
+                                 f"({', '.join(map(str, sorted(totals)))})")
         if total is None and len(reply.body) < PAGE_SIZE:
             return tasks
         if total is not None and (len(tasks) >= total or not reply.body):
