@@ -210,3 +210,13 @@ def test_help_says_what_the_live_run_does() -> None:
     text = CliRunner().invoke(cli, ["verify", "--help"]).stdout
     assert "tag-retention:update" in text and "deletes" in text and "--yes" in text
     assert "not in this version" not in text
+
+
+def test_from_logs_table_says_where_the_answer_came_from(tmp_path: Path) -> None:
+    write_logs(tmp_path)
+    result = CliRunner().invoke(cli, ["verify", "--from-logs", str(tmp_path), "--snapshot",
+                                      str(EXAMPLE), "--format", "table"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert f"Harbor's own dry run (verify): saved task logs in {tmp_path}" in result.stdout
+    assert "toolforge/heroku-builder: agrees on 13 of 13" in result.stdout
