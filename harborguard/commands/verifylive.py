@@ -128,6 +128,7 @@ def question(client: HarborClient, runs: Sequence[Run]) -> str:
 def run_verify_live(inv: Invocation, *, wait: float, confirm: Callable[[str], bool],
                     tell: Callable[[str], None], waiting: Waiting | None = None) -> Outcome:
     projects = refuse_offline_options(inv)
+    version = asked_version(inv)  # a typo is refused before anything starts
     waiting = waiting or WAITING
     with harbor_client(inv) as client:
         runs = []
@@ -151,7 +152,11 @@ def run_verify_live(inv: Invocation, *, wait: float, confirm: Callable[[str], bo
             data = _fetch(inv, client, projects)
         except Abort as abort:
             return _aborted(inv, client, runs, abort)
-    snapshot = parse_snapshot(data, client.url)
+    try:
+        snapshot = parse_snapshot(data, client.url)
+    except InputError as exc:  # Harbor's answers, not a file the user named: incomplete
+        return _aborted(inv, client, runs, Abort(Incomplete(
+            client.url, f"an answer could not be understood: {exc}")))
     base_now_s = parse_seconds(snapshot.taken_at) if snapshot.taken_at else \
         whole_seconds(utc_now_nanos()) // NS
     known = {r.name for p in snapshot.projects for r in p.repositories}
@@ -161,7 +166,7 @@ def run_verify_live(inv: Invocation, *, wait: float, confirm: Callable[[str], bo
             inv.incomplete.append(Incomplete(answer.repository, f"{answer.where}: Harbor ran "
                                              "a task for it, but it is not in Harbor now "
                                              "(deleted since?): not compared"))
-    behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
+    behaviour = resolve_behaviour(version or snapshot.harbor_version)
     info = [r.info() for r in runs]
     return compare_and_report(inv, Comparison(
         snapshot, None, None, "harbor", base_now_s, behaviour, inv.get("order") or "push",

@@ -213,10 +213,15 @@ def test_an_errors_body_instead_of_a_log_makes_that_task_incomplete() -> None:
     assert "log not found" in missing["toolforge/jobs-api"]
 
 
-@pytest.mark.parametrize("option", [{"policy": "p.json"}, {"now": "2026-01-01T00:00:00Z"}])
-def test_policy_and_now_are_refused_before_anything_is_sent(option: dict[str, str]) -> None:
+@pytest.mark.parametrize(("option", "words"), [
+    ({"policy": "p.json"}, "--policy: refused on a live verify"),
+    ({"now": "2026-01-01T00:00:00Z"}, "--now: refused on a live verify"),
+    ({"harbor-version": "banana"}, "is not a Harbor version"),
+])
+def test_bad_options_are_refused_before_anything_is_sent(option: dict[str, str],
+                                                        words: str) -> None:
     with FakeHarbor(data(), users={USER: PASSWORD}) as fake:
-        with pytest.raises(InputError, match="refused on a live verify"):
+        with pytest.raises(InputError, match=words):
             run(fake, **option)
         assert fake.count == 0
 
