@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from harborguard.cli import cli
 from harborguard.timeutil import parse_nanos
-from tests.builders import T, T_TEXT, art, policy, rule, snapshot
+from tests.builders import T_TEXT, T, art, policy, rule, snapshot
 from tests.harborlog import Row, render_log
 
 # 2.0 is newest; 1.1 and 1.0 were pushed at the same second; 0.9 is oldest. latestPushedK 2
