@@ -9,7 +9,8 @@ execution's start (the plumbing is under test here, not the engine); tests chang
 task, ``lost_logs`` (repository) answers its log with a 404 JSON body, ``zone_offset``
 writes the table in another zone, ``polls_to_end`` keeps an execution Running for that
 many list reads (None: it never ends), ``real_run`` starts a run that is not a dry run
-whatever the body said, ``location`` leaves the Location header out when False.
+whatever the body said, ``location`` leaves the Location header out when False. A
+repository the engine fails (``failed``) gets a failed task; a failed launch, no task.
 """
 
 from __future__ import annotations
@@ -147,12 +148,15 @@ class FakeExecutions:
         tasks: list[dict[str, Any]] = []
         logs: dict[int, str] = {}
         for outcome in result.projects[0].repositories:
-            if outcome.status in ("no-policy", "no-rules", "not-in-scope"):
-                continue  # Harbor starts no task there
+            if outcome.status in ("no-policy", "no-rules", "not-in-scope", "launch-failed"):
+                continue  # Harbor starts no task there (a failed launch starts none)
             name = outcome.repository.name
             short = name.split("/", 1)[1]
             tid = 100 * eid + len(tasks) + 1
-            failure = self.failing.get(short)
+            # A repository the engine says Harbor fails (an unregistered selector kind...)
+            # fails here too, with the engine's words; ``failing`` fails any other.
+            failure = self.failing.get(short) or (
+                outcome.error or "failed" if outcome.status == "failed" else None)
             rows = [Row(a.digest, a.tags, a.push_s, a.pull_s, a.created_s,
                         self.marks.get(a.digest, _MARK[d.action]))
                     for a, d in zip(outcome.repository.artifacts, outcome.decisions,

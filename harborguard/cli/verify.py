@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from harborguard.cli.options import (
     resolve,
     source_options,
 )
+from harborguard.cli.output import on_terminal
 
 
 @click.command("verify")
@@ -27,10 +29,13 @@ from harborguard.cli.options import (
 @click.option("--now", metavar="TIME",
               help="--from-logs only: evaluate at this time instead of each task's own.")
 @click.option("--yes", is_flag=True, default=False,
-              help="Live (not in this version): start the dry run without asking.")
+              help="Live: start the dry run without asking (it deletes nothing, but starts a "
+                   "retention job on the server and needs tag-retention:update). Without a "
+                   "terminal a live verify needs it.")
 @click.option("--wait", metavar="SECONDS", type=click.FloatRange(min=1, max=86_400),
               default=600.0, show_default=True,
-              help="Live (not in this version): how long to wait for the execution to end.")
+              help="Live: how long to wait for the execution to end; past it the run is "
+                   "incomplete (exit 3) and names the execution.")
 @format_option
 @report_output_option
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
@@ -43,17 +48,21 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
             fail_on: str | None, **local: Any) -> None:
     """Hold the simulation against Harbor's own dry run, artifact by artifact.
 
-    Not in this version: the live dry run (--harbor URL --project P ... without
-    --from-logs) exits 2 and starts nothing. When it comes it will ask Harbor to dry-run
-    each project's stored policy (POST /retentions/{id}/executions {"dry_run": true}),
-    which deletes nothing but starts a job on the server and needs tag-retention:update;
-    it will ask first, or take --yes. Until then, save the task logs of a dry run started
-    in Harbor's UI and use --from-logs.
+    Live (--harbor URL --project P ...; --all-projects is refused): asks Harbor to
+    dry-run each project's stored policy (POST /api/v2.0/retentions/{id}/executions
+    {"dry_run": true}). That deletes nothing, but it starts a retention job on the
+    server and needs the tag-retention:update permission (tag-retention:read for the
+    logs), so harborguard asks first; --yes skips the question, and without a terminal
+    --yes is required (exit 2, nothing sent). An execution that is not a dry run is
+    stopped at once (exit 3). harborguard waits for the execution (progress on stderr,
+    at most --wait seconds), reads every task's log, reads the artifacts right after,
+    and evaluates each repository at its task's time. --policy and --now are refused:
+    Harbor runs its stored policy at its own time.
 
     --from-logs DIR (with --snapshot FILE or a live source): the same comparison against
     saved task logs, one file per task, each naming its repository ("Repository:" or
     "Load N candidates from repository X"); each repository is evaluated at its log's
-    "Run retention process" time unless --now is given.
+    "Run retention process" time unless --now is given. Nothing is started.
 
     Findings: verify-mismatch (error) where Harbor decided otherwise, unexplained;
     verify-changed (warning) where the difference is explained (the artifact changed
@@ -62,13 +71,28 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
     """
     local.update(projects=projects, all_projects=all_projects, snapshot=snapshot_path)
     with core_errors():
+        live = from_logs is None
+        if live and not yes and not on_terminal(sys.stdin):
+            raise BadInput("a live verify asks before it starts a job on Harbor and there is "
+                           "no terminal: give --yes to start the dry run without asking, or "
+                           "--from-logs DIR to compare saved task logs")
         inv = resolve(ctx, local, command_values(
             snapshot=snapshot_path, policy=policy, now=now, format=fmt, fail_on=fail_on),
             output)
-        if from_logs is not None:
+        if not live:
+            assert from_logs is not None
             from harborguard.commands.verify import run_verify_from_logs
 
             conclude(inv, run_verify_from_logs(inv, from_logs))
-        # The live dry run (POST .../executions) is not built yet: nothing is started.
-        raise BadInput("verify needs --from-logs DIR for now: the live dry run "
-                       "(--project P --yes) is not implemented in this version")
+        from harborguard.commands.verifylive import run_verify_live
+
+        quiet = bool(inv.get("quiet"))
+
+        def tell(line: str) -> None:
+            if not quiet:
+                click.echo(f"harborguard: {line}", err=True)
+
+        def confirm(question: str) -> bool:
+            return yes or click.confirm(question, default=False, err=True)
+
+        conclude(inv, run_verify_live(inv, wait=wait, confirm=confirm, tell=tell))

@@ -95,11 +95,13 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 120,
     _render_findings(console, report)
     _render_verdict(console, report)
     from harborguard.report.protectview import text_lines
+    from harborguard.report.verifyview import text_lines as verify_lines
 
-    for number, line in enumerate(text_lines(report)):
-        if number == 0:
-            console.print()
-        console.print(Text(line, style="bold" if number == 0 else ""))
+    for lines in (text_lines(report), verify_lines(report)):
+        for number, line in enumerate(lines):
+            if number == 0:
+                console.print()
+            console.print(Text(line, style="bold" if number == 0 else ""))
     s = report["summary"]
     console.print()
     verdict = Text.assemble(

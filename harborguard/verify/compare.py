@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from harborguard.findings import Finding
 from harborguard.model import Artifact, Incomplete, Repository
 from harborguard.retention.engine import RepositoryOutcome
+from harborguard.retention.outcomes import Decision
 from harborguard.timeutil import GO_ZERO_SECONDS, format_seconds
 from harborguard.verify.tasklog import LogRow, TaskLog
 
@@ -212,6 +213,7 @@ def verify_repository(out: Verification, project: str, outcome: RepositoryOutcom
     changed = _changes(rows, artifacts, answer.now_s)
     # Rows after a cut are unknown: only the rows read are compared then.
     cut = reason is not None
+    tie_is_an_order = _tie_is_an_order(repo.artifacts, outcome.decisions, by_digest)
     saw = None
     if changed and rows:
         saw_outcome = resimulate(project, as_harbor_saw(repo, rows), answer.now_s)
@@ -245,7 +247,7 @@ def verify_repository(out: Verification, project: str, outcome: RepositoryOutcom
                 + f"; harborguard saw pushed {_time(artifact.push_s)}, pulled "
                 f"{_time(artifact.pull_s)} (task ran {_time(answer.now_s)})")
         explained = None
-        if decision.tie:
+        if decision.tie and tie_is_an_order:
             explained = ("a tie: equal times straddle a count rule's cut, and Harbor chose "
                          "the order")
         elif saw is not None and artifact.digest in saw and row is not None \
@@ -269,6 +271,23 @@ def verify_repository(out: Verification, project: str, outcome: RepositoryOutcom
                                          f"Harbor's dry run: {row.mark}; "
                                          f"{changed[row.digest]} (or the source does not "
                                          "hold it)"))
+
+
+def _tie_is_an_order(artifacts: Sequence[Artifact], decisions: Sequence[Decision],
+                     rows: Mapping[str, LogRow]) -> bool:
+    """Whether Harbor's answers on the tied artifacts are another order of the same tie.
+
+    A count rule keeps as many of the tied artifacts whatever their order (RETENTION.md
+    2.1, 2.8): the order decides which, never how many. So a tie explains differences
+    only when Harbor kept as many of the tied artifacts as harborguard did; keeping more
+    or fewer means Harbor ran another policy or saw other data.
+    """
+    tied = [(a, d) for a, d in zip(artifacts, decisions, strict=True) if d.tie]
+    if any(a.digest not in rows for a, _ in tied):
+        return False
+    ours = sum(d.action != "delete" for _, d in tied)
+    theirs = sum(rows[a.digest].action in ("retain", "immutable") for a, _ in tied)
+    return ours == theirs
 
 
 def _no_task(out: Verification, row_info: dict[str, object], project: str,
