@@ -1,7 +1,13 @@
 """Reads the manifests of many artifacts through the registry API (``/v2/``): each
 distinct digest once (the cache first, then one GET), an index's children in turn, on a
 pool of ``--concurrency`` request threads; with the Harbor client's retries, deadline and
-size bound. What cannot be read is a reason per digest, never a guess (fail closed)."""
+size bound. What cannot be read is a reason per digest, never a guess (fail closed).
+
+Before its first manifest request the reader asks ``GET /v2/`` once, as docker does: a
+registry behind a token service answers 401 with its Bearer realm and service, so each
+repository's token is fetched before that repository's first manifest GET. A cold run thus
+sends exactly one manifest request per distinct digest (no 401 round trips, which would
+also race on the first repository with many requests in flight)."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from urllib.parse import quote
 
 from harborguard.model import Blob
 from harborguard.sources.harbor.client import Failure, HarborClient
-from harborguard.sources.registry.auth import Tokens, parse_challenge
+from harborguard.sources.registry.auth import Challenge, Tokens, parse_challenge
 from harborguard.sources.registry.cache import ManifestCache
 from harborguard.sources.registry.manifests import (
     ACCEPT,
@@ -51,6 +57,9 @@ class ManifestReader:
         self._cache = cache
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        self._ping_lock = threading.Lock()
+        self._pinged = False
+        self._bearer: Challenge | None = None
 
     def _count(self, found: Manifests, what: str) -> None:
         with self._lock:
@@ -141,6 +150,11 @@ class ManifestReader:
         scope = f"repository:{repository}:pull"
         headers = {"Accept": ACCEPT}
         token = self._tokens.cached(scope)
+        if token is None and (challenge := self._challenge()) is not None:
+            got = self._tokens.token(challenge, scope, self._cancel)
+            if isinstance(got, Failure):
+                return f"manifest: {got.reason}"
+            token = got
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         reply = self._transport.get_raw(url, headers, cancel=self._cancel)
@@ -161,6 +175,22 @@ class ManifestReader:
             return ("manifest: the registry answered bytes whose digest is not the one asked "
                     "for")
         return reply.content, reply.headers.get("Content-Type", "")
+
+    def _challenge(self) -> Challenge | None:
+        """The registry's Bearer challenge, asked of ``GET /v2/`` once (None: the registry
+        answered without one, or the ping failed; a 401 on a manifest then says more)."""
+        with self._ping_lock:
+            if not self._pinged:
+                self._pinged = True
+                reply = self._transport.get_raw(f"{self._transport.url}/v2/",
+                                                {"Accept": "application/json"},
+                                                cancel=self._cancel)
+                if not isinstance(reply, Failure) and reply.status == 401:
+                    challenge = parse_challenge(reply.headers.get("WWW-Authenticate"))
+                    if challenge is not None and challenge.scheme == "bearer":
+                        params = {k: v for k, v in challenge.params.items() if k != "scope"}
+                        self._bearer = Challenge("bearer", params)
+            return self._bearer
 
     def _authorization(self, headers: Mapping[str, str], scope: str,
                        url: str) -> str | Failure:
