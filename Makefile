@@ -52,6 +52,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_fetch.py
+	$(BIN)/python benchmarks/bench_dedup.py
 
 # Fetching a 500-project, 5,000-repository instance from the fake Harbor (20 ms per request).
 bench-fetch: $(STAMP)
