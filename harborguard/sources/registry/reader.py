@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -60,6 +60,7 @@ class ManifestReader:
         self._ping_lock = threading.Lock()
         self._pinged = False
         self._bearer: Challenge | None = None
+        self._held: dict[str, tuple[bytes, str]] = {}
 
     def _count(self, found: Manifests, what: str) -> None:
         with self._lock:
@@ -69,7 +70,20 @@ class ManifestReader:
         """How many of ``digests`` the cache does not hold (each would be a request)."""
         if self._cache is None:
             return len(set(digests))
-        return sum(1 for d in set(digests) if self._cache.get(d) is None)
+        missing = 0
+        for digest in set(digests):
+            held = self._cache.get(digest)
+            if held is None:
+                missing += 1
+            else:  # kept for read(): each entry is read and verified once a run
+                self._held[digest] = held
+        return missing
+
+    def _from_cache(self, digest: str) -> tuple[bytes, str] | None:
+        held = self._held.pop(digest, None)
+        if held is None and self._cache is not None and DIGEST.fullmatch(digest):
+            held = self._cache.get(digest)
+        return held
 
     def read(self, wanted: Iterable[tuple[str, str]],
              progress: Callable[[int, int], None] | None = None) -> Manifests:
@@ -90,10 +104,15 @@ class ManifestReader:
             for depth in range(MAX_DEPTH + 1):
                 if not level:
                     break
-                futures = {d: pool.submit(self._one, r, d, found) for d, r in level.items()}
+                # Cached manifests are parsed here; only the others go to the pool.
+                pending: dict[str, Parsed | str | Future[Parsed | str]] = {}
+                for d, r in level.items():
+                    held = self._from_cache(d)
+                    pending[d] = (self._one(r, d, found, held) if held is not None
+                                  else pool.submit(self._one, r, d, found, None))
                 following: dict[str, str] = {}
-                for digest, future in futures.items():
-                    outcome = future.result()
+                for digest, waiting in pending.items():
+                    outcome = waiting.result() if isinstance(waiting, Future) else waiting
                     done += 1
                     if progress is not None:
                         progress(done, known)
@@ -124,11 +143,12 @@ class ManifestReader:
                 found.blobs[digest] = result
         return found
 
-    def _one(self, repository: str, digest: str, found: Manifests) -> Parsed | str:
-        """One manifest, parsed: from the cache, else from the registry (then cached)."""
+    def _one(self, repository: str, digest: str, found: Manifests,
+             held: tuple[bytes, str] | None) -> Parsed | str:
+        """One manifest, parsed: ``held`` (from the cache), else from the registry (then
+        cached)."""
         if not DIGEST.fullmatch(digest):
             return "not a sha256 or sha512 digest"
-        held = self._cache.get(digest) if self._cache is not None else None
         if held is not None:
             content, media_type = held
             self._count(found, "cached")
