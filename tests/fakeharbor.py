@@ -156,9 +156,11 @@ class FakeHarbor:
                 retention=entry.get("retention"),
                 rules=list(entry.get("immutable_rules") or []),
                 repos={
+                    # "blobs" is harborguard's own (snapshot --dedup), not Harbor's answer.
                     r["repository"]["name"]: _Repo(
-                        r["repository"], list(r["artifacts"]), dict(r.get("additions") or {})
-                    )
+                        r["repository"],
+                        [{k: v for k, v in a.items() if k != "blobs"} for a in r["artifacts"]],
+                        dict(r.get("additions") or {}))
                     for r in entry.get("repositories", [])
                 },
             )
