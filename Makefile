@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/harborguard check --snapshot examples/toolforge-snapshot.json \
 		--manifests .demo/toolforge-deploy --environment tools \
 		--image-tag-template '{version}_image' \
-		--kubectl-json examples/cluster-kubectl.json --format table \
+		--kubectl-json examples/cluster-kubectl.json --format table --dedup \
 		|| [ $$? -eq 1 ]
 	@echo
 	@echo "And the question nobody asked in time: what is merged but not deployed?"

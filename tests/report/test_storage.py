@@ -5,6 +5,7 @@ table and Markdown, on the embedded example (whose artifacts carry illustrative 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ DIFF = ["diff", "--snapshot", str(EXAMPLES / "toolforge-snapshot.json"),
         "--policy", str(EXAMPLES / "keep-releases.yaml"), "--dedup"]
 
 
-def invoke(*args: str) -> str:
+def invoke(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == code, result.stderr
     return " ".join(result.stdout.split())  # the table wraps long lines
 
 
@@ -87,3 +88,19 @@ def test_readme_shows_the_real_output_of_both_questions() -> None:
     builds_api = simulate[simulate.index("toolforge/builds-api "):]
     line = builds_api[builds_api.index("Storage"):builds_api.index(" a month")]
     assert line[:line.index(" (Harbor")] in readme
+
+
+def test_readme_shows_the_real_end_of_make_demo(tmp_path: Path) -> None:
+    """make demo's check runs with --dedup; the README quotes the end of its output."""
+    deploy = tmp_path / "toolforge-deploy"
+    subprocess.run(["sh", str(EXAMPLES / "build-deploy-repo.sh"), str(deploy)], check=True,
+                   capture_output=True)
+    makefile = (EXAMPLES.parent / "Makefile").read_text()
+    assert "--kubectl-json examples/cluster-kubectl.json --format table --dedup" in makefile
+    output = invoke("check", "--snapshot", str(EXAMPLES / "toolforge-snapshot.json"),
+                    "--manifests", str(deploy), "--environment", "tools",
+                    "--image-tag-template", "{version}_image", "--kubectl-json",
+                    str(EXAMPLES / "cluster-kubectl.json"), "--format", "table", "--dedup",
+                    code=1)
+    readme = " ".join((EXAMPLES.parent / "README.md").read_text().split())
+    assert output[output.index("Summary: "):].strip() in readme
