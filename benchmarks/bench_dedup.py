@@ -16,7 +16,10 @@ Prints, measured in the same run:
   more), token requests against repositories, pings of /v2/;
 - warm runs with --dedup (the cache filled; best of 3): wall time, requests to /v2/ (0);
 - offline: `simulate --snapshot` of a snapshot taken with --dedup, without and with --dedup;
-- the figures (stored, kept, freed, growth) beside Harbor's summed sizes.
+- the figures (stored, kept, freed, growth) beside Harbor's summed sizes;
+- with Debian's docker-registry installed, the same reader on real registry code (what
+  `--registry` reads): a cold and a warm read of BENCH_REGISTRY_IMAGES images (200;
+  pushing them takes longest).
 Not a test: nothing here asserts on time. Exit 1 when a cold run sends more (or fewer)
 manifest requests than distinct digests, or a warm run sends any.
 """
@@ -198,6 +201,68 @@ def mb(value: int | None) -> str:
     return "unknown" if value is None else f"{value / MB:,.0f} MB"
 
 
+def real_registry() -> bool:
+    """With Debian's docker-registry installed: the same reader on real registry code (what
+    --registry reads), REGISTRY_IMAGES images over 10 repositories sharing a base layer,
+    every 20th an index of two; cold and warm. True when the requests are not as they must
+    be."""
+    import shutil
+
+    from harborguard.sources.harbor import HarborClient
+    from harborguard.sources.registry import ManifestCache, ManifestReader, Tokens
+    from tests.distribution import BINARY, OCI_INDEX, OCI_LAYER, Registry
+
+    binary = BINARY if os.access(BINARY, os.X_OK) else shutil.which("docker-registry")
+    if binary is None:
+        print("registry  docker-registry is not installed: the real-registry figures are "
+              "skipped (apt-get install docker-registry)")
+        return False
+    count = int(os.environ.get("BENCH_REGISTRY_IMAGES", "200"))
+    with tempfile.TemporaryDirectory() as scratch:
+        registry = Registry(binary, Path(scratch)).start()
+        try:
+            wanted: list[tuple[str, str]] = []
+            distinct = 0
+            start = time.perf_counter()
+            for r in range(10):
+                repository = f"bench/svc-{r}"
+                base = registry.blob(repository, b"base layer" * 30_000, OCI_LAYER)
+                for n in range(count // 10):
+                    own = registry.blob(repository, b"own %d %d " % (r, n) * 100, OCI_LAYER)
+                    image = registry.image(repository, [base, own], b'{"n": "%d %d"}' % (r, n))
+                    distinct += 1
+                    if n % 20 == 0:
+                        index = registry.manifest(repository, {
+                            "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+                                {"mediaType": image[2], "digest": image[0],
+                                 "size": len(image[1])}]})
+                        wanted.append((repository, index[0]))
+                        distinct += 1
+                    else:
+                        wanted.append((repository, image[0]))
+            pushed = time.perf_counter() - start
+            cache = str(Path(scratch) / "cache")
+            walls = []
+            for _ in range(2):
+                with HarborClient(registry.url, concurrency=8) as transport:
+                    reader = ManifestReader(transport, Tokens(transport, None),
+                                            ManifestCache(cache))
+                    start = time.perf_counter()
+                    found = reader.read(wanted)
+                    walls.append((time.perf_counter() - start, found))
+        finally:
+            registry.stop()
+            registry.http.close()
+    (cold, first), (warm, second) = walls
+    print(f"registry  docker-registry (real distribution code, --registry's path): "
+          f"{len(wanted)} artifacts, {distinct} distinct manifests (pushed in {pushed:.1f} s)")
+    print(f"          cold {cold:6.2f} s: {first.requests} manifest requests, "
+          f"{len(first.failures)} failures; warm {warm:6.2f} s: {second.requests} requests, "
+          f"{second.cached} from the cache")
+    return (first.requests != distinct or bool(first.failures) or second.requests != 0
+            or second.blobs != first.blobs)
+
+
 def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {platform.system()}")
@@ -270,6 +335,7 @@ def main() -> None:
     finally:
         parent.send("stop")
         server.join(timeout=10)
+    failed |= real_registry()
     if failed:
         sys.exit("bench_dedup: requests or figures not as they must be (see above)")
 
