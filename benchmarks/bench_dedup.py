@@ -31,13 +31,14 @@ import json
 import multiprocessing
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -177,24 +178,37 @@ def serve(conn: Connection) -> None:
             fake.seen.clear()
 
 
-def run(args: list[str]) -> tuple[float, dict[str, Any]]:
-    """One CLI run, its wall time and its JSON report."""
+class Timed(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # the harborguard process's user + system seconds: what load does not inflate
+    report: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.2f} s wall, {self.cpu:5.2f} s CPU"
+
+
+def run(args: list[str]) -> Timed:
+    """One CLI run: its wall and CPU time and its JSON report."""
     env = {**os.environ, "HARBOR_USERNAME": USER, "HARBOR_PASSWORD": PASSWORD}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "harborguard", *args, "--now", NOW,
                                "--format", "json", "-o", out.name], env=env,
                               capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in (0, 1):
             sys.exit(f"harborguard {' '.join(args)} exited {done.returncode}: "
                      f"{done.stderr.strip()[-2000:]}")
-        return wall, json.loads(Path(out.name).read_text())
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return Timed(wall, cpu, json.loads(Path(out.name).read_text()))
 
 
-def best(runs: int, args: list[str]) -> tuple[float, dict[str, Any]]:
+def best(runs: int, args: list[str]) -> Timed:
     results = [run(args) for _ in range(runs)]
-    return min(w for w, _ in results), results[-1][1]
+    return Timed(min(r.wall for r in results), min(r.cpu for r in results),
+                 results[-1].report)
 
 
 def mb(value: int | None) -> str:
@@ -286,15 +300,15 @@ def main() -> None:
             cache = str(Path(scratch) / "cache")
             dedup = [*live, "--dedup", "--yes", "--cache-dir", cache]
             stats()
-            baseline, plain = best(3, live)
+            baseline = best(3, live)
             base_requests = stats()["all"] // 3
-            print(f"baseline  simulate, no --dedup:     {baseline:6.2f} s  (best of 3; "
+            print(f"baseline  simulate, no --dedup:  {baseline}  (best of 3; "
                   f"{base_requests} requests to the Harbor API)")
-            cold, report = run(dedup)
+            cold = run(dedup)
             seen = stats()
             exact = seen["manifest"] == seen["distinct"] == distinct
             failed |= not exact
-            print(f"cold      --dedup, empty cache:     {cold:6.2f} s  ({seen['manifest']} "
+            print(f"cold      --dedup, empty cache:  {cold}  ({seen['manifest']} "
                   f"manifest requests for {distinct} distinct digests: "
                   f"{seen['manifest'] - distinct:+d}; {seen['unauthorized']} answered 401; "
                   f"{seen['token']} token requests for {PROJECTS * REPOS} repositories; "
@@ -302,11 +316,12 @@ def main() -> None:
             bound = seen["all"] * LATENCY / 8
             print(f"          lower bound {seen['all']} requests x latency / concurrency 8: "
                   f"{bound:.2f} s (the rest: the fake's and the client's work on this machine)")
-            warm, warm_report = best(3, dedup)
+            warm = best(3, dedup)
             seen = stats()
             failed |= seen["v2"] != 0
-            print(f"warm      --dedup, cache filled:    {warm:6.2f} s  (best of 3; "
-                  f"{seen['v2']} requests to /v2/; {warm - baseline:+.2f} s over the baseline)")
+            print(f"warm      --dedup, cache filled: {warm}  (best of 3; {seen['v2']} "
+                  f"requests to /v2/; {warm.wall - baseline.wall:+.2f} s wall, "
+                  f"{warm.cpu - baseline.cpu:+.2f} s CPU over the baseline)")
             snapshot = str(Path(scratch) / "snapshot.json")
             done = subprocess.run([sys.executable, "-m", "harborguard", "--harbor", url,
                                    "snapshot", "--all-projects", "--dedup", "--cache-dir",
@@ -316,17 +331,14 @@ def main() -> None:
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.exit(f"snapshot --dedup exited {done.returncode}: {done.stderr[-2000:]}")
-            offline, _ = best(3, ["simulate", "--snapshot", snapshot])
-            offline_dedup, offline_report = best(3, ["simulate", "--snapshot", snapshot,
-                                                     "--dedup"])
-            print(f"offline   simulate --snapshot:      {offline:6.2f} s  (best of 3)")
-            print(f"offline   ... --dedup:              {offline_dedup:6.2f} s  (best of 3; "
-                  f"{offline_dedup - offline:+.2f} s for the figures)")
-        s = report["summary"]
-        same = (s == warm_report["summary"]
-                and offline_report["summary"]
-                == warm_report["summary"])
-        failed |= not same or plain["summary"]["bytes_deleted"] != s["bytes_deleted"]
+            offline = best(3, ["simulate", "--snapshot", snapshot])
+            offline_dedup = best(3, ["simulate", "--snapshot", snapshot, "--dedup"])
+            print(f"offline   simulate --snapshot:   {offline}  (best of 3)")
+            print(f"offline   ... --dedup:           {offline_dedup}  (best of 3; "
+                  f"{offline_dedup.cpu - offline.cpu:+.2f} s CPU for the figures)")
+        s = cold.report["summary"]
+        same = s == warm.report["summary"] == offline_dedup.report["summary"]
+        failed |= not same or baseline.report["summary"]["bytes_deleted"] != s["bytes_deleted"]
         print(f"figures   Harbor's sizes summed: up to {mb(s['bytes_deleted'])} deleted; "
               f"each blob once: {mb(s['bytes_stored_dedup'])} stored, "
               f"{mb(s['bytes_kept_dedup'])} kept, {mb(s['bytes_freed_dedup'])} freed, "
