@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/harborguard check --snapshot examples/toolforge-snapshot.json \
 		--manifests .demo/toolforge-deploy --environment tools \
 		--image-tag-template '{version}_image' \
-		--kubectl-json examples/cluster-kubectl.json --format table \
+		--kubectl-json examples/cluster-kubectl.json --format table --dedup \
 		|| [ $$? -eq 1 ]
 	@echo
 	@echo "And the question nobody asked in time: what is merged but not deployed?"
@@ -53,6 +53,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_commands.py
 	$(BIN)/python benchmarks/bench_fetch.py
+	$(BIN)/python benchmarks/bench_dedup.py
 
 # Fetching a 500-project, 5,000-repository instance from the fake Harbor (20 ms per request).
 bench-fetch: $(STAMP)

@@ -9,6 +9,14 @@ got the latest push times. Then 0.0.131 was published (but never deployed). A "k
 which the cluster still runs. Charts and images share one repository, so the 10 slots
 hold 5 releases.
 
+Each artifact's `blobs` (what `harborguard snapshot --dedup` records: its manifest, config
+and layers, an index's children's too) are illustrative, not read from Toolforge's Harbor:
+builds-api images are a Debian base layer (three generations over the versions), a
+ca-certificates layer and the Go binary's own layer; jobs-api and registry-admission build
+on the newest of those bases; the heroku-builder indexes share a stack layer per platform
+and a buildpacks layer every 4 builds; every chart is its own. Each artifact's blob sizes
+add up to its Harbor `size`.
+
 Run: python examples/generate_toolforge_snapshot.py  (no dependencies)
 """
 
@@ -100,6 +108,58 @@ def artifact(repo: str, repo_id: int, tags: list[str], kind: str, size: int, pus
     return item
 
 
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+# Debian base layers, one per base image update, and the ca-certificates layer on top.
+BASES = [("debian-bookworm-20230703", 29_124_537), ("debian-bookworm-20231009", 29_150_112),
+         ("debian-bookworm-20231218", 29_178_654)]
+CA_CERTIFICATES = ("ca-certificates-20230311", 1_204_881)
+
+
+def blob(seed: str, size: int, media_type: str = LAYER) -> dict[str, object]:
+    return {"digest": digest(seed), "size": size, "media_type": media_type}
+
+
+def image_blobs(manifest_digest: str, total: int, seed: str,
+                shared: list[tuple[str, int]]) -> list[dict[str, object]]:
+    """An image's blobs: its manifest, config, the ``shared`` layers and its own layer,
+    whose size makes them add up to ``total`` (Harbor's size)."""
+    manifest, config = 1_012 + len(shared) * 93, 1_532 + len(seed) % 97
+    own = total - manifest - config - sum(size for _, size in shared)
+    return [{"digest": manifest_digest, "size": manifest, "media_type": OCI_MANIFEST},
+            blob(f"config {seed}", config, "application/vnd.oci.image.config.v1+json"),
+            *(blob(name, size) for name, size in shared), blob(f"layer {seed}", own)]
+
+
+def chart_blobs(manifest_digest: str, total: int, seed: str) -> list[dict[str, object]]:
+    return [{"digest": manifest_digest, "size": 598, "media_type": OCI_MANIFEST},
+            blob(f"chart config {seed}", 264, "application/vnd.cncf.helm.config.v1+json"),
+            blob(f"chart {seed}", total - 598 - 264,
+                 "application/vnd.cncf.helm.chart.content.v1.tar+gzip")]
+
+
+def builds_api_base(version: str) -> tuple[str, int]:
+    patch = int(version.split("-")[0].split(".")[2])
+    return BASES[0] if patch < 100 else BASES[1] if patch < 120 else BASES[2]
+
+
+def builder_blobs(item: dict[str, object], number: int) -> list[dict[str, object]]:
+    """A heroku-builder index: its manifest and two platform images (stack layer per
+    platform, buildpacks layer every 4 builds, lifecycle layer of its own)."""
+    children = [str(r["child_digest"]) for r in item["references"]]  # type: ignore[attr-defined]
+    index = 712
+    half = (int(str(item["size"])) - index) // 2
+    found = [{"digest": item["digest"], "size": index, "media_type": OCI_INDEX}]
+    for child, (arch, stack) in zip(children, (("amd64", 78_334_201), ("arm64", 76_902_117)),
+                                    strict=True):
+        total = half + (int(str(item["size"])) - index) % 2 * (arch == "amd64")
+        found += image_blobs(child, total, f"builder {number} {arch}",
+                             [(f"heroku-22 stack {arch}", stack),
+                              (f"buildpacks {number // 4} {arch}", 121_445_870)])
+    return found
+
+
 def api_order(items: list[dict[str, object]]) -> list[dict[str, object]]:
     # Harbor lists artifacts by push_time DESC, id DESC.
     return sorted(items, key=lambda a: (str(a["push_time"]), int(str(a["id"]))), reverse=True)
@@ -132,6 +192,15 @@ def builds_api(repo_id: int) -> tuple[dict[str, object], list[dict[str, object]]
                               built + timedelta(minutes=4)))
         items.append(artifact(name, repo_id, [version], "CHART", 5_329,
                               built + timedelta(minutes=6)))
+    for item in items:
+        tag = str(item["tags"][0]["name"])  # type: ignore[index]
+        version = tag.removesuffix("_image")
+        item["blobs"] = (
+            image_blobs(str(item["digest"]), int(str(item["size"])), f"builds-api {version}",
+                        [builds_api_base(version), CA_CERTIFICATES])
+            if item["type"] == "IMAGE"
+            else chart_blobs(str(item["digest"]), int(str(item["size"])),
+                             f"builds-api {version}"))
     repo = {"id": repo_id, "project_id": PROJECT_ID, "name": name,
             "artifact_count": len(items), "pull_count": 212,
             "creation_time": ts(MIGRATION), "update_time": ts(MIGRATION)}
@@ -142,15 +211,29 @@ def steady(name: str, repo_id: int, versions: list[tuple[str, datetime]], chart:
            untagged_at: datetime | None = None
            ) -> tuple[dict[str, object], list[dict[str, object]]]:
     items = []
-    for version, when in versions:
-        items.append(artifact(name, repo_id, [f"{version}_image" if chart else version], "IMAGE",
-                              61_004_112, when))
+    short = name.removeprefix("toolforge/")
+    # jobs-api: Python on the newest Debian base, its dependencies layer rebuilt once;
+    # registry-admission: a Go binary on the same base.
+    runtime = ([BASES[2], ("python3.11-runtime", 14_032_557)] if chart
+               else [BASES[2], CA_CERTIFICATES])
+    for number, (version, when) in enumerate(versions):
+        image = artifact(name, repo_id, [f"{version}_image" if chart else version], "IMAGE",
+                         61_004_112, when)
+        deps = [(f"{short} dependencies {number // 4}", 12_611_002 + number // 4 * 33_869)]
+        image["blobs"] = image_blobs(str(image["digest"]), 61_004_112, f"{short} {version}",
+                                     runtime + (deps if chart else []))
+        items.append(image)
         if chart:
             items.append(artifact(name, repo_id, [version], "CHART", 4_870,
                                   when + timedelta(seconds=40)))
+            items[-1]["blobs"] = chart_blobs(str(items[-1]["digest"]), 4_870,
+                                             f"{short} {version}")
     if untagged_at is not None:
         items.append(artifact(name, repo_id, [], "IMAGE", 60_998_301, untagged_at,
                               seed=f"{name}:rebuilt"))
+        items[-1]["blobs"] = image_blobs(
+            str(items[-1]["digest"]), 60_998_301, f"{short} rebuilt",
+            runtime + [(f"{short} dependencies 0", 12_611_002)])
     repo = {"id": repo_id, "project_id": PROJECT_ID, "name": name,
             "artifact_count": len(items), "pull_count": 40,
             "creation_time": ts(MIGRATION), "update_time": ts(MIGRATION)}
@@ -179,6 +262,7 @@ def main() -> None:
         builder_items.append(artifact(
             "toolforge/heroku-builder", 104, tags, "IMAGE", 512_000_000 + i, day,
             children=[digest(f"builder-{i}-amd64"), digest(f"builder-{i}-arm64")]))
+        builder_items[-1]["blobs"] = builder_blobs(builder_items[-1], i)
     repos.append((
         {"id": 104, "project_id": PROJECT_ID, "name": "toolforge/heroku-builder",
          "artifact_count": len(builder_items), "pull_count": 9001,

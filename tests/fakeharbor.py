@@ -156,9 +156,11 @@ class FakeHarbor:
                 retention=entry.get("retention"),
                 rules=list(entry.get("immutable_rules") or []),
                 repos={
+                    # "blobs" is harborguard's own (snapshot --dedup), not Harbor's answer.
                     r["repository"]["name"]: _Repo(
-                        r["repository"], list(r["artifacts"]), dict(r.get("additions") or {})
-                    )
+                        r["repository"],
+                        [{k: v for k, v in a.items() if k != "blobs"} for a in r["artifacts"]],
+                        dict(r.get("additions") or {}))
                     for r in entry.get("repositories", [])
                 },
             )
@@ -457,6 +459,14 @@ class FakeHarbor:
             return _Answer(200, {"token": token, "access_token": token,
                                  "expires_in": self.token_expires_in,
                                  "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        if path in ("/v2", "/v2/"):  # the ping: 401 naming the token service, no scope
+            if headers.get("authorization", "").startswith("Bearer ") and \
+                    headers["authorization"][7:] in self.tokens:
+                return _Answer(200, {})
+            raise _Answer(401, {"errors": [{"code": "UNAUTHORIZED",
+                                            "message": "unauthorized"}]},
+                          {"WWW-Authenticate": f'Bearer realm="{self.url}/service/token",'
+                                               'service="harbor-registry"'})
         match = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path)
         if match is None:
             raise _error(404, "NOT_FOUND", f"no route for {path}")

@@ -35,7 +35,7 @@ from harborguard.report.common import (
     short_digest,
     short_reason,
 )
-from harborguard.report.storage import storage_text
+from harborguard.report.storage import repository_storage_lines, storage_text
 from harborguard.report.table import FINDINGS_SHOWN
 
 MAX_BYTES = 60_000
@@ -259,6 +259,7 @@ class _Repository:
             intro.append(md(repo["error"]))
         if repo.get("versions"):
             intro.append("versions: " + md(repo["versions"]))
+        intro += map(md, repository_storage_lines(repo, artifacts))
         if not deleted and not changed:
             intro.append("Nothing is deleted here.")
         self.intro = [line for text in intro for line in (text, "")]

@@ -23,7 +23,7 @@ from harborguard.report.common import (
     short_digest,
     short_reason,
 )
-from harborguard.report.storage import storage_text
+from harborguard.report.storage import repository_storage_lines, storage_text
 
 # Repositories with more artifacts than this list only the rows that matter.
 ROWS_IN_FULL = 40
@@ -156,6 +156,8 @@ def _render_repository(
     console.print(title)
     if repo.get("versions"):
         console.print(Text(f"  versions: {repo['versions']}", style="cyan"))
+    for line in repository_storage_lines(repo, rows):
+        console.print(Text(f"  {line}", style="dim"))
     if not rows:
         return
     hidden = 0

@@ -1,19 +1,25 @@
 """Reads the manifests of many artifacts through the registry API (``/v2/``): each
 distinct digest once (the cache first, then one GET), an index's children in turn, on a
 pool of ``--concurrency`` request threads; with the Harbor client's retries, deadline and
-size bound. What cannot be read is a reason per digest, never a guess (fail closed)."""
+size bound. What cannot be read is a reason per digest, never a guess (fail closed).
+
+Before its first manifest request the reader asks ``GET /v2/`` once, as docker does: a
+registry behind a token service answers 401 with its Bearer realm and service, so each
+repository's token is fetched before that repository's first manifest GET. A cold run thus
+sends exactly one manifest request per distinct digest (no 401 round trips, which would
+also race on the first repository with many requests in flight)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from harborguard.model import Blob
 from harborguard.sources.harbor.client import Failure, HarborClient
-from harborguard.sources.registry.auth import Tokens, parse_challenge
+from harborguard.sources.registry.auth import Challenge, Tokens, parse_challenge
 from harborguard.sources.registry.cache import ManifestCache
 from harborguard.sources.registry.manifests import (
     ACCEPT,
@@ -51,6 +57,10 @@ class ManifestReader:
         self._cache = cache
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        self._ping_lock = threading.Lock()
+        self._pinged = False
+        self._bearer: Challenge | None = None
+        self._held: dict[str, tuple[bytes, str]] = {}
 
     def _count(self, found: Manifests, what: str) -> None:
         with self._lock:
@@ -60,7 +70,20 @@ class ManifestReader:
         """How many of ``digests`` the cache does not hold (each would be a request)."""
         if self._cache is None:
             return len(set(digests))
-        return sum(1 for d in set(digests) if self._cache.get(d) is None)
+        missing = 0
+        for digest in set(digests):
+            held = self._cache.get(digest)
+            if held is None:
+                missing += 1
+            else:  # kept for read(): each entry is read and verified once a run
+                self._held[digest] = held
+        return missing
+
+    def _from_cache(self, digest: str) -> tuple[bytes, str] | None:
+        held = self._held.pop(digest, None)
+        if held is None and self._cache is not None and DIGEST.fullmatch(digest):
+            held = self._cache.get(digest)
+        return held
 
     def read(self, wanted: Iterable[tuple[str, str]],
              progress: Callable[[int, int], None] | None = None) -> Manifests:
@@ -81,10 +104,15 @@ class ManifestReader:
             for depth in range(MAX_DEPTH + 1):
                 if not level:
                     break
-                futures = {d: pool.submit(self._one, r, d, found) for d, r in level.items()}
+                # Cached manifests are parsed here; only the others go to the pool.
+                pending: dict[str, Parsed | str | Future[Parsed | str]] = {}
+                for d, r in level.items():
+                    held = self._from_cache(d)
+                    pending[d] = (self._one(r, d, found, held) if held is not None
+                                  else pool.submit(self._one, r, d, found, None))
                 following: dict[str, str] = {}
-                for digest, future in futures.items():
-                    outcome = future.result()
+                for digest, waiting in pending.items():
+                    outcome = waiting.result() if isinstance(waiting, Future) else waiting
                     done += 1
                     if progress is not None:
                         progress(done, known)
@@ -115,11 +143,12 @@ class ManifestReader:
                 found.blobs[digest] = result
         return found
 
-    def _one(self, repository: str, digest: str, found: Manifests) -> Parsed | str:
-        """One manifest, parsed: from the cache, else from the registry (then cached)."""
+    def _one(self, repository: str, digest: str, found: Manifests,
+             held: tuple[bytes, str] | None) -> Parsed | str:
+        """One manifest, parsed: ``held`` (from the cache), else from the registry (then
+        cached)."""
         if not DIGEST.fullmatch(digest):
             return "not a sha256 or sha512 digest"
-        held = self._cache.get(digest) if self._cache is not None else None
         if held is not None:
             content, media_type = held
             self._count(found, "cached")
@@ -141,6 +170,11 @@ class ManifestReader:
         scope = f"repository:{repository}:pull"
         headers = {"Accept": ACCEPT}
         token = self._tokens.cached(scope)
+        if token is None and (challenge := self._challenge()) is not None:
+            got = self._tokens.token(challenge, scope, self._cancel)
+            if isinstance(got, Failure):
+                return f"manifest: {got.reason}"
+            token = got
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         reply = self._transport.get_raw(url, headers, cancel=self._cancel)
@@ -161,6 +195,22 @@ class ManifestReader:
             return ("manifest: the registry answered bytes whose digest is not the one asked "
                     "for")
         return reply.content, reply.headers.get("Content-Type", "")
+
+    def _challenge(self) -> Challenge | None:
+        """The registry's Bearer challenge, asked of ``GET /v2/`` once (None: the registry
+        answered without one, or the ping failed; a 401 on a manifest then says more)."""
+        with self._ping_lock:
+            if not self._pinged:
+                self._pinged = True
+                reply = self._transport.get_raw(f"{self._transport.url}/v2/",
+                                                {"Accept": "application/json"},
+                                                cancel=self._cancel)
+                if not isinstance(reply, Failure) and reply.status == 401:
+                    challenge = parse_challenge(reply.headers.get("WWW-Authenticate"))
+                    if challenge is not None and challenge.scheme == "bearer":
+                        params = {k: v for k, v in challenge.params.items() if k != "scope"}
+                        self._bearer = Challenge("bearer", params)
+            return self._bearer
 
     def _authorization(self, headers: Mapping[str, str], scope: str,
                        url: str) -> str | Failure:

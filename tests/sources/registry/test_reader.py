@@ -151,3 +151,42 @@ def test_credentials_never_go_to_a_realm_of_another_origin(tmp_path: Path) -> No
         assert tokens and all(t.user is None for t in tokens)
         # Anonymous tokens do not open a private project: named, not guessed.
         assert "HTTP 401" in found.failures[manifest[0]]
+
+
+def test_a_cold_read_sends_one_manifest_request_per_distinct_digest(tmp_path: Path) -> None:
+    """Through Harbor's token flow, with many requests in flight at once: the challenge is
+    learnt from one ``GET /v2/``, each repository's token fetched before its first manifest
+    request, so no manifest request is answered 401 and none is sent twice (the same
+    digest in two repositories is read once)."""
+    repositories: dict[str, list[dict[str, Any]]] = {}
+    manifests = {}
+    for r in range(4):
+        artifacts = []
+        for i in range(12):
+            m = manifest_bytes(b"c%d-%d" % (r, i), (b"base", 1000), (b"own%d-%d" % (r, i), i))
+            if r == 3 and i < 4:  # copies of repository 0's first images
+                m = manifest_bytes(b"c0-%d" % i, (b"base", 1000), (b"own0-%d" % i, i))
+            manifests[m[0]] = (m[1], m[2])
+            artifact = art(f"r{r}x{i}", [str(i)])
+            artifact["digest"] = m[0]
+            artifacts.append(artifact)
+        repositories[f"app{r}"] = artifacts
+    wanted = [(f"proj/app{r}", a["digest"]) for r in range(4) for a in repositories[f"app{r}"]]
+    with FakeHarbor(snapshot(repositories, None), users={"robot$ci": "pw"},
+                    manifests=manifests) as fake:
+        harbor = HarborClient(fake.url, username="robot$ci", password="pw")
+        transport = HarborClient(fake.url, concurrency=8)
+        OPEN.extend((harbor, transport))
+        read = ManifestReader(transport, Tokens(transport, harbor), ManifestCache(str(tmp_path)))
+        found = read.read(wanted)
+        assert found.failures == {}
+        sent = fake.requests_to(r"/manifests/")
+        assert len(sent) == len({d for _, d in wanted}) == 44 == found.requests
+        assert len({s.path for s in sent}) == 44
+        assert len(fake.requests_to(r"^/service/token$")) == 4
+        assert len(fake.requests_to(r"^/v2/$")) == 1
+        # Warm: nothing is asked, not even the ping.
+        again = ManifestReader(transport, Tokens(transport, harbor),
+                               ManifestCache(str(tmp_path))).read(wanted)
+        assert (again.requests, again.cached) == (0, 44)
+        assert len(fake.requests_to(r"^/v2/")) == 45
