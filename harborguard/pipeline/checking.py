@@ -17,6 +17,7 @@ from harborguard.expiry import DAY_TEMPLATES, NEXT_RUN_NS, WEEK_NS
 from harborguard.expiry import _finding as expiry_finding
 from harborguard.model import Repository
 from harborguard.pipeline.step import ProjectPlan, Settings, Step, decide, report_rows
+from harborguard.retention.decisions import kept_outright_at
 from harborguard.retention.engine import RepositoryOutcome
 
 
@@ -74,7 +75,7 @@ def run_checked(plan: ProjectPlan, where: tuple[int, int], repo: Repository,
         usage_of = match.in_use
         checked.in_use.update(match.in_use)
         if match.in_use and _has_day_rules(plan):
-            checked.expiring.extend(_expiring(plan, index, repo, settings, outcome, match.in_use,
+            checked.expiring.extend(_expiring(plan, repo, settings, outcome, match.in_use,
                                               match.first))
     step = report_rows(plan, outcome, settings, usage_of)
     before = None
@@ -91,32 +92,30 @@ def _has_day_rules(plan: ProjectPlan) -> bool:
         rule.template in DAY_TEMPLATES and not rule.disabled for rule in policy.rules)
 
 
-def _kept(outcome: RepositoryOutcome) -> dict[str, tuple[bool, tuple[str, ...]]]:
-    """Each artifact's digest -> (kept outright, with no tie?, its tags)."""
-    return {artifact.digest: (decision.action != "delete" and not decision.tie,
-                              tuple(artifact.tags))
-            for artifact, decision in zip(outcome.repository.artifacts, outcome.decisions,
-                                          strict=True)}
-
-
-def _expiring(plan: ProjectPlan, index: int, repo: Repository, settings: Settings,
+def _expiring(plan: ProjectPlan, repo: Repository, settings: Settings,
               outcome: RepositoryOutcome, in_use: Mapping[tuple[str, str, str], Any],
               first: Mapping[tuple[str, str, str], tuple[int, int]]) -> list[Found]:
-    """In use and kept today, deleted by a run within a day or a week (expiry.py)."""
-    today = _kept(outcome)
-    needed = [(key, found) for key, found in in_use.items()
-              if key[0] == plan.name and key[1] == repo.name and today.get(key[2], (False,))[0]]
-    if not needed:
+    """In use and kept today (retained with no tie, or immutable), deleted by a run within
+    a day or a week (expiry.py)."""
+    checker = plan.checker
+    if checker is None:
         return []
-    day = _kept(decide(plan, index, repo, settings._replace(
-        now_ns=settings.now_ns + NEXT_RUN_NS)))
-    week = _kept(decide(plan, index, repo, settings._replace(now_ns=settings.now_ns + WEEK_NS)))
+    # Of two artifacts with one digest, the last (as the report's evidence has it).
+    position = {artifact.digest: pos for pos, artifact in enumerate(repo.artifacts)}
     out: list[Found] = []
-    for key, found in needed:
-        gone_in_a_day = not day.get(key[2], (True, ()))[0]
-        if gone_in_a_day or not week.get(key[2], (True, ()))[0]:
-            out.append(((1, *first[key]), expiry_finding(key, today[key[2]][1], found,
-                                                          gone_in_a_day), None))
+    for key, found in in_use.items():
+        pos = position.get(key[2])
+        if key[0] != plan.name or key[1] != repo.name or pos is None:
+            continue
+        decision = outcome.decisions[pos]
+        if decision.action == "delete" or decision.tie:
+            continue
+        gone_in_a_day = not kept_outright_at(outcome, pos, settings.now_ns + NEXT_RUN_NS,
+                                             checker)
+        if gone_in_a_day or not kept_outright_at(outcome, pos, settings.now_ns + WEEK_NS,
+                                                 checker):
+            out.append(((1, *first[key]), expiry_finding(
+                key, tuple(repo.artifacts[pos].tags), found, gone_in_a_day), None))
     return out
 
 
