@@ -41,7 +41,7 @@ from harborguard.report.build import finding_dicts
 from harborguard.retention.engine import RepositoryOutcome
 from harborguard.storage import StorageFigures
 
-__all__ = ["Job", "Ran", "plan_parts", "run"]
+__all__ = ["CommandSpec", "StreamedReport", "plan_parts", "run"]
 
 # Where each part writes its lists: (list, index) and offset, per part (report/json.py).
 Places = dict[int, list[tuple[tuple[str, int], int]]]
@@ -56,7 +56,7 @@ _SPILLED = ("artifacts", "findings")
 _ACTION = itemgetter(0)  # a Decision's action
 
 
-class Job(NamedTuple):
+class CommandSpec(NamedTuple):
     """What a run evaluates every repository with."""
 
     command: str  # simulate, check, diff, drift
@@ -74,7 +74,7 @@ class Job(NamedTuple):
     storage: bool = False  # --dedup: the deduplicated storage figures (storage.py)
 
 
-class Ran(NamedTuple):
+class StreamedReport(NamedTuple):
     report: dict[str, Any]  # long lists as rows, or as Items (Holes for a file)
     failing: bool  # a finding at or above fail_on
     checked: Checked  # what the evidence matched (check, diff)
@@ -184,26 +184,26 @@ def write_share(target: str, places: list[tuple[tuple[str, int], int]],
         lists[key].write_into(target, offset)
 
 
-def run(stream: Stream, job: Job, jobs: int, mode: Mode) -> Ran | None:
-    """The report of ``job`` over ``stream`` in ``jobs`` parts (1: in this process); None
+def run(stream: Stream, spec: CommandSpec, jobs: int, mode: Mode) -> StreamedReport | None:
+    """The report of ``spec`` over ``stream`` in ``jobs`` parts (1: in this process); None
     if a part failed or a repository could not be read (read the snapshot whole)."""
-    settings = job.settings
+    settings = spec.settings
     unreadable = {item.what: item.reason for item in stream.incomplete
                   if item.reason.startswith("retention policy")}
     plans = [plan_project(entry.project, entry.names, settings,
                           unreadable.get(entry.project.name)) for entry in stream.projects]
     extras = None
-    if job.previous is not None or job.evidence is not None:
+    if spec.previous is not None or spec.evidence is not None:
         previous = None
-        if job.previous is not None:
-            previous = (job.previous, [
-                plan_project(entry.project, entry.names, job.previous,
+        if spec.previous is not None:
+            previous = (spec.previous, [
+                plan_project(entry.project, entry.names, spec.previous,
                              unreadable.get(entry.project.name))
                 for entry in stream.projects])
         owners = {name: (p, j) for p, entry in enumerate(stream.projects)
                   for j, name in enumerate(entry.names)}
-        extras = Extras(job.evidence, owners, previous)
-    work = _Part(plans, extras, job.fail_on, mode, job.locate, job.storage)
+        extras = Extras(spec.evidence, owners, previous)
+    work = _Part(plans, extras, spec.fail_on, mode, spec.locate, spec.storage)
     plan = plan_parts([[_weight(raw) for raw in entry.raws] for entry in stream.projects],
                       jobs)
     opened: list[Spill | Rows] = []  # this process's lists, closed whatever happens
@@ -258,16 +258,16 @@ def run(stream: Stream, job: Job, jobs: int, mode: Mode) -> Ran | None:
         def close() -> None:
             parts.close()
             close_lists()
-    document, failing, checked, storage = report(job, shares, plans, stream)
+    document, failing, checked, storage = report(spec, shares, plans, stream)
     if mode != "file":
         if not finish_all([None] * jobs):
             return None
-        return Ran(document, failing, checked, storage, None, lambda: None)
+        return StreamedReport(document, failing, checked, storage, None, lambda: None)
 
     def fill(target: str, places: Places) -> bool:
         return finish_all([(target, places.get(index, [])) for index in range(jobs)])
 
-    return Ran(document, failing, checked, storage, fill, close)
+    return StreamedReport(document, failing, checked, storage, fill, close)
 
 
 def _weight(raw: Any) -> int:
