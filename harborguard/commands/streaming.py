@@ -50,6 +50,7 @@ def stream_run(inv: Invocation, opened: Opened, spec: CommandSpec) -> StreamedRe
     the whole reader reads or refuses, a part that failed), the snapshot is read whole
     (InputError: exit 2, nothing written) and run in this process."""
     how = mode(inv, opened)
+    spec = spec._replace(shown_as=inv.format)
     streamed = run(opened.stream, spec, parts(inv, opened), how)
     if streamed is None:
         streamed = run(stream_of(opened.whole()), spec, 1, how)

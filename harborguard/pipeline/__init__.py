@@ -38,6 +38,7 @@ from harborguard.pipeline.reader import Stream, Unreadable, repository
 from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, run_repository
 from harborguard.pipeline.writer import Rows, Spill
 from harborguard.report.build import finding_dicts
+from harborguard.report.needs import Keeper, artifact_keeper
 from harborguard.retention.engine import RepositoryOutcome
 from harborguard.storage import StorageFigures
 
@@ -72,6 +73,9 @@ class CommandSpec(NamedTuple):
     # of the artifacts they name (commands/locations.py).
     locate: Locate | None = None
     storage: bool = False  # --dedup: the deduplicated storage figures (storage.py)
+    # The format the report's rows are read by (mode "rows"): the table, Markdown and
+    # JUnit keep only the rows they print (report/needs.py).
+    shown_as: str = "json"
 
 
 class StreamedReport(NamedTuple):
@@ -110,6 +114,7 @@ class _Part(NamedTuple):
     mode: Mode
     locate: Locate | None
     keep_outcomes: bool  # --dedup: the storage figures need every repository's outcome
+    keep: Keeper | None  # which artifact rows the format reads (None: every one)
 
 
 def run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
@@ -159,6 +164,7 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
                 continue
             repo = repository(raw, f"projects[{p}].repositories[{j}]")
             before = None
+            matched = len(checked.findings)
             if work.extras is None:
                 done = run_repository(project, j, repo, settings)
             else:
@@ -168,7 +174,11 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
                 outcomes.append((p, done.outcome, before))
             found(done.findings)
             rows.append(done.row)
-            lists["artifacts"].add(done.artifacts)
+            if work.keep is None:
+                lists["artifacts"].add(done.artifacts)
+            else:
+                named = [*done.findings, *(f for _, f, _ in checked.findings[matched:])]
+                lists["artifacts"].add(work.keep(done.row, done.artifacts, named))
             counts.update(map(_ACTION, done.outcome.decisions))
             counts["bytes_deleted"] += done.bytes_deleted
             counts["versioned"] += done.versioned
@@ -203,7 +213,14 @@ def run(stream: Stream, spec: CommandSpec, jobs: int, mode: Mode) -> StreamedRep
         owners = {name: (p, j) for p, entry in enumerate(stream.projects)
                   for j, name in enumerate(entry.names)}
         extras = Extras(spec.evidence, owners, previous)
-    work = _Part(plans, extras, spec.fail_on, mode, spec.locate, spec.storage)
+    keep = None
+    if mode == "rows":
+        said = [*spec.said, *(f for plan in plans for f in plan.findings)]
+        if spec.evidence is not None:
+            said.extend(f for _, f, _ in spec.evidence.findings)
+        keep = artifact_keeper(spec.shown_as, sum(len(e.names) for e in stream.projects),
+                               said)
+    work = _Part(plans, extras, spec.fail_on, mode, spec.locate, spec.storage, keep)
     plan = plan_parts([[_weight(raw) for raw in entry.raws] for entry in stream.projects],
                       jobs)
     opened: list[Spill | Rows] = []  # this process's lists, closed whatever happens
