@@ -9,8 +9,11 @@
     checking.run_checked the same, with what check and diff add: the evidence of use
                          (evidence_index), the days to come (expiry), the other policy
     writer.Spill         the report's long lists (artifacts, findings), written as rows come
+                         (writer.Rows: kept as rows; report.needs: only the rows the
+                         table, Markdown and JUnit print, stand-ins for the others)
     assemble.report      the report document from the parts' shares
-    run                  all of it for simulate, check, diff and drift, over ``jobs`` parts
+    run                  all of it for simulate, check, diff and drift (a CommandSpec),
+                         over ``jobs`` parts: a StreamedReport
 
 ``--jobs N`` is only a partition of the stream (``plan_parts``): part k takes a run of the
 file's projects and repositories, in file order, and keeps its rows; the process that
