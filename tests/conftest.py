@@ -20,6 +20,7 @@ import harborguard.commands.simulate
 import harborguard.pipeline
 import harborguard.report.build
 from harborguard.report.json import Items
+from harborguard.report.needs import CountedRow
 
 _original_build = harborguard.report.build.build_report
 
@@ -51,7 +52,11 @@ _original_assemble = harborguard.pipeline.report
 
 
 def _as_rows(value: Any) -> Any:
-    """A report list the pipeline keeps as Items: its rows (a part's Hole: none here)."""
+    """A report list the pipeline keeps as Items: its rows (a part's Hole: none here);
+    a list of rows without the stand-ins of the rows a format only counts
+    (report/needs.py), which no JSON report holds."""
+    if isinstance(value, list):
+        return [row for row in value if not isinstance(row, CountedRow)]
     if not isinstance(value, Items):
         return value
     return [row for array in value.arrays if isinstance(array, bytes)

@@ -9,6 +9,7 @@ import click
 from harborguard.cli import conclude, core_errors
 from harborguard.cli.options import (
     command_values,
+    drift_jobs_option,
     evidence_settings,
     format_option,
     global_options,
@@ -28,10 +29,11 @@ from harborguard.commands.drift import run_drift
 @report_output_option
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
               help="Lowest finding severity that makes the exit code 1 (default warning).")
+@drift_jobs_option
 @global_options
 @click.pass_context
 def command(ctx: click.Context, /, fmt: str | None, output: str | None,
-            fail_on: str | None, **local: Any) -> None:
+            fail_on: str | None, jobs: str | None, **local: Any) -> None:
     """Versions merged to the manifests but not running (not-deployed), and the reverse.
 
     A not-deployed finding says since when it waits: the first-parent commit that put the
@@ -42,5 +44,5 @@ def command(ctx: click.Context, /, fmt: str | None, output: str | None,
         inv = resolve(ctx, local, command_values(
             format=fmt, fail_on=fail_on, manifests=values["manifests"],
             environment=values["environment"], image_tag_template=values["image_tag_template"],
-            history=0), output)
+            history=0, jobs=jobs), output)
         conclude(inv, run_drift(inv, evidence_settings(inv, values)))

@@ -260,5 +260,9 @@ def evidence_settings(inv: Invocation, values: dict[str, Any]) -> EvidenceOption
 jobs_option = click.option(
     "--jobs", metavar="N",
     help="Processes the snapshot's repositories are evaluated in, at most 4 (default: one "
-         "per CPU available from a 4 MB snapshot file on; 1: one process). The report is "
-         "the same whatever N.")
+         "per CPU available from a 4 MB snapshot file on; 1: one process; --dedup: one). "
+         "The report is the same whatever N.")
+drift_jobs_option = click.option(
+    "--jobs", metavar="N",
+    help="As for the other commands (at most 4); drift reads no snapshot, so there is no "
+         "repository to share out: the report is the same whatever N.")

@@ -21,7 +21,7 @@ from harborguard.commands.locations import locator
 from harborguard.commands.outcome import Outcome
 from harborguard.commands.streaming import concluded, stream_run
 from harborguard.errors import InputError
-from harborguard.pipeline import Job
+from harborguard.pipeline import CommandSpec
 
 if TYPE_CHECKING:
     from harborguard.gather import EvidenceOptions
@@ -43,11 +43,11 @@ def run_check(inv: Invocation, evidence: EvidenceOptions,
         return unreadable_harbor(inv, exc, "check")
     evaluated = settings(inv, opened, policy, pattern)
     index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, policy)
-    job = Job("check", evaluated, inv.get("fail-on"),
+    spec = CommandSpec("check", evaluated, inv.get("fail-on"),
               report_source(opened, inv.get("policy") or "harbor"), evidence=index,
               said=gathered.findings,
               locate=locator(gathered.components, gathered.usages, evidence.manifests),
               storage=bool(inv.get("dedup")))
-    ran = stream_run(inv, opened, job)
-    unmatched_harbor(inv, ran, index, hosts)
-    return concluded(inv, ran)
+    streamed = stream_run(inv, opened, spec)
+    unmatched_harbor(inv, streamed, index, hosts)
+    return concluded(inv, streamed)

@@ -20,7 +20,7 @@ from harborguard.commands.locations import locator
 from harborguard.commands.outcome import Outcome
 from harborguard.commands.streaming import concluded, stream_run
 from harborguard.errors import InputError
-from harborguard.pipeline import Job
+from harborguard.pipeline import CommandSpec
 from harborguard.policy import load_policy_file, unknown_key_notes
 
 if TYPE_CHECKING:
@@ -47,14 +47,14 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "diff")
     evaluated = settings(inv, opened, new_policy, pattern)
-    job = Job("diff", evaluated, inv.get("fail-on"), report_source(opened, new_path),
+    spec = CommandSpec("diff", evaluated, inv.get("fail-on"), report_source(opened, new_path),
               previous=evaluated._replace(policy=old_policy), storage=bool(inv.get("dedup")))
     if evidence.any:
         index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, new_policy)
-        job = job._replace(evidence=index, said=gathered.findings, locate=locator(
+        spec = spec._replace(evidence=index, said=gathered.findings, locate=locator(
             gathered.components, gathered.usages, evidence.manifests))
-    ran = stream_run(inv, opened, job)
+    streamed = stream_run(inv, opened, spec)
     if evidence.any:
-        unmatched_harbor(inv, ran, index, hosts)
-    ran.report["source"]["against"] = against or "harbor"
-    return concluded(inv, ran)
+        unmatched_harbor(inv, streamed, index, hosts)
+    streamed.report["source"]["against"] = against or "harbor"
+    return concluded(inv, streamed)

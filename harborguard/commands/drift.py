@@ -17,7 +17,7 @@ from harborguard.commands.streaming import concluded
 from harborguard.errors import InputError, SourceError
 from harborguard.findings import Finding
 from harborguard.harborversion import resolve as resolve_behaviour
-from harborguard.pipeline import Job, run
+from harborguard.pipeline import CommandSpec, run
 from harborguard.pipeline.reader import EMPTY
 from harborguard.pipeline.step import Settings
 from harborguard.timeutil import utc_now_nanos
@@ -63,12 +63,15 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
     inv.fail_on_default = "warning"
     # No Harbor data: nothing is decided, so no version is compared (not "unknown").
     evaluated = Settings(now_ns, resolve_behaviour("main"), None, "push", None, None)
-    job = Job("drift", evaluated, inv.get("fail-on"),
+    spec = CommandSpec("drift", evaluated, inv.get("fail-on"),
               {"harbor": None, "snapshot": None, "policy": "harbor"}, said=findings,
               locate=locator(gathered.components, gathered.usages, evidence.manifests))
-    ran = run(EMPTY, job, 1, "rows")
-    assert ran is not None  # no repository: nothing to fail
-    report = ran.report
+    # No snapshot: the stream has no repository to share out among --jobs parts (the
+    # value is still checked: a bad one is exit 2 as for every command).
+    inv.get("jobs")
+    streamed = run(EMPTY, spec, 1, "rows")
+    assert streamed is not None  # no repository: nothing to fail
+    report = streamed.report
     report["source"]["manifests"] = evidence.manifests
     report["source"]["environment"] = environment
     report["components"] = [
@@ -82,7 +85,7 @@ def run_drift(inv: Invocation, evidence: EvidenceOptions) -> Outcome:
             finding["since"] = since.as_report()
             if location is not None:
                 finding["location"] = location
-    return concluded(inv, ran)
+    return concluded(inv, streamed)
 
 
 def waited(findings: list[Finding], components: Sequence[Component], root: str,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from harborguard.check import CheckResult
     from harborguard.evidence_index import EvidenceIndex
     from harborguard.gather import EvidenceOptions, Gathered
-    from harborguard.pipeline import Ran
+    from harborguard.pipeline import StreamedReport
 
 
 def needs_additions(evidence: EvidenceOptions) -> bool:
@@ -85,11 +85,11 @@ def foreign_only(checked: CheckResult, hosts: Sequence[str]) -> Incomplete | Non
     return _foreign_incomplete(checked.foreign, hosts)
 
 
-def unmatched_harbor(inv: Invocation, ran: Ran, index: EvidenceIndex,
+def unmatched_harbor(inv: Invocation, streamed: StreamedReport, index: EvidenceIndex,
                      hosts: Sequence[str]) -> None:
     """foreign_only, for a run through the pipeline."""
-    foreign = ran.checked.foreign
-    if index.harbor_named + ran.checked.harbor_named or not foreign:
+    foreign = streamed.checked.foreign
+    if index.harbor_named + streamed.checked.harbor_named or not foreign:
         return
     inv.incomplete.append(_foreign_incomplete(foreign, hosts))
 

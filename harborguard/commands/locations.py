@@ -92,7 +92,7 @@ def locator(components: Sequence[Component], usages: Sequence[Usage], root: str 
             ) -> Callable[[list[dict[str, Any]], Mapping[ArtifactKey, Sequence[Usage]]],
                           None] | None:
     """What gives report finding rows their ``location``, from the usages of the
-    artifacts in use (pipeline.Job.locate); None without --manifests."""
+    artifacts in use (pipeline.CommandSpec.locate); None without --manifests."""
     if root is None:
         return None
     places = declared_places(components, usages)

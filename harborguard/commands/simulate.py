@@ -14,7 +14,7 @@ from harborguard.commands.loading import (
 )
 from harborguard.commands.outcome import Outcome
 from harborguard.commands.streaming import concluded, stream_run
-from harborguard.pipeline import Job
+from harborguard.pipeline import CommandSpec
 
 
 def run_simulate(inv: Invocation) -> Outcome:
@@ -24,7 +24,7 @@ def run_simulate(inv: Invocation) -> Outcome:
         opened = open_source(inv, need_policies=policy is None, what_if=(policy,))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "simulate")
-    job = Job("simulate", settings(inv, opened, policy, pattern), inv.get("fail-on"),
+    spec = CommandSpec("simulate", settings(inv, opened, policy, pattern), inv.get("fail-on"),
               report_source(opened, inv.get("policy") or "harbor"),
               storage=bool(inv.get("dedup")))
-    return concluded(inv, stream_run(inv, opened, job))
+    return concluded(inv, stream_run(inv, opened, spec))

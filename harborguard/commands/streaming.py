@@ -13,7 +13,7 @@ from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import Opened
 from harborguard.commands.outcome import Outcome, finish
 from harborguard.outfile import existing_mode
-from harborguard.pipeline import Job, Mode, Ran, run
+from harborguard.pipeline import CommandSpec, Mode, StreamedReport, run
 from harborguard.pipeline.reader import stream_of
 
 # A snapshot file this large is evaluated in parts on several CPUs by default: about
@@ -45,21 +45,23 @@ def mode(inv: Invocation, opened: Opened) -> Mode:
     return "file"
 
 
-def stream_run(inv: Invocation, opened: Opened, job: Job) -> Ran:
-    """``job`` over the opened data; when the stream cannot be taken (a repository only
+def stream_run(inv: Invocation, opened: Opened, spec: CommandSpec) -> StreamedReport:
+    """``spec`` over the opened data; when the stream cannot be taken (a repository only
     the whole reader reads or refuses, a part that failed), the snapshot is read whole
     (InputError: exit 2, nothing written) and run in this process."""
     how = mode(inv, opened)
-    ran = run(opened.stream, job, parts(inv, opened), how)
-    if ran is None:
-        ran = run(stream_of(opened.whole()), job, 1, how)
-    if ran is None:  # pragma: no cover - a snapshot read whole has no unreadable entry
+    spec = spec._replace(shown_as=inv.format)
+    streamed = run(opened.stream, spec, parts(inv, opened), how)
+    if streamed is None:
+        streamed = run(stream_of(opened.whole()), spec, 1, how)
+    if streamed is None:  # pragma: no cover - a snapshot read whole has no unreadable entry
         raise RuntimeError("the run failed in one process")
-    return ran
+    return streamed
 
 
-def concluded(inv: Invocation, ran: Ran) -> Outcome:
+def concluded(inv: Invocation, streamed: StreamedReport) -> Outcome:
     """The outcome of a run: its report completed with what the invocation gathered."""
-    storage_said(inv, ran.storage)
-    return finish(inv, ran.report, failing=ran.failing,
-                  incomplete=bool(ran.report["incomplete"]), fill=ran.fill, close=ran.close)
+    storage_said(inv, streamed.storage)
+    return finish(inv, streamed.report, failing=streamed.failing,
+                  incomplete=bool(streamed.report["incomplete"]), fill=streamed.fill,
+                  close=streamed.close)

@@ -9,8 +9,11 @@
     checking.run_checked the same, with what check and diff add: the evidence of use
                          (evidence_index), the days to come (expiry), the other policy
     writer.Spill         the report's long lists (artifacts, findings), written as rows come
+                         (writer.Rows: kept as rows; report.needs: only the rows the
+                         table, Markdown and JUnit print, stand-ins for the others)
     assemble.report      the report document from the parts' shares
-    run                  all of it for simulate, check, diff and drift, over ``jobs`` parts
+    run                  all of it for simulate, check, diff and drift (a CommandSpec),
+                         over ``jobs`` parts: a StreamedReport
 
 ``--jobs N`` is only a partition of the stream (``plan_parts``): part k takes a run of the
 file's projects and repositories, in file order, and keeps its rows; the process that
@@ -38,10 +41,11 @@ from harborguard.pipeline.reader import Stream, Unreadable, repository
 from harborguard.pipeline.step import ProjectPlan, Settings, plan_project, run_repository
 from harborguard.pipeline.writer import Rows, Spill
 from harborguard.report.build import finding_dicts
+from harborguard.report.needs import Keeper, artifact_keeper
 from harborguard.retention.engine import RepositoryOutcome
 from harborguard.storage import StorageFigures
 
-__all__ = ["Job", "Ran", "plan_parts", "run"]
+__all__ = ["CommandSpec", "StreamedReport", "plan_parts", "run"]
 
 # Where each part writes its lists: (list, index) and offset, per part (report/json.py).
 Places = dict[int, list[tuple[tuple[str, int], int]]]
@@ -56,7 +60,7 @@ _SPILLED = ("artifacts", "findings")
 _ACTION = itemgetter(0)  # a Decision's action
 
 
-class Job(NamedTuple):
+class CommandSpec(NamedTuple):
     """What a run evaluates every repository with."""
 
     command: str  # simulate, check, diff, drift
@@ -72,9 +76,12 @@ class Job(NamedTuple):
     # of the artifacts they name (commands/locations.py).
     locate: Locate | None = None
     storage: bool = False  # --dedup: the deduplicated storage figures (storage.py)
+    # The format the report's rows are read by (mode "rows"): the table, Markdown and
+    # JUnit keep only the rows they print (report/needs.py).
+    shown_as: str = "json"
 
 
-class Ran(NamedTuple):
+class StreamedReport(NamedTuple):
     report: dict[str, Any]  # long lists as rows, or as Items (Holes for a file)
     failing: bool  # a finding at or above fail_on
     checked: Checked  # what the evidence matched (check, diff)
@@ -110,6 +117,7 @@ class _Part(NamedTuple):
     mode: Mode
     locate: Locate | None
     keep_outcomes: bool  # --dedup: the storage figures need every repository's outcome
+    keep: Keeper | None  # which artifact rows the format reads (None: every one)
 
 
 def run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
@@ -159,6 +167,7 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
                 continue
             repo = repository(raw, f"projects[{p}].repositories[{j}]")
             before = None
+            matched = len(checked.findings)
             if work.extras is None:
                 done = run_repository(project, j, repo, settings)
             else:
@@ -168,7 +177,11 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
                 outcomes.append((p, done.outcome, before))
             found(done.findings)
             rows.append(done.row)
-            lists["artifacts"].add(done.artifacts)
+            if work.keep is None:
+                lists["artifacts"].add(done.artifacts)
+            else:
+                named = [*done.findings, *(f for _, f, _ in checked.findings[matched:])]
+                lists["artifacts"].add(work.keep(done.row, done.artifacts, named))
             counts.update(map(_ACTION, done.outcome.decisions))
             counts["bytes_deleted"] += done.bytes_deleted
             counts["versioned"] += done.versioned
@@ -185,26 +198,33 @@ def write_share(target: str, places: list[tuple[tuple[str, int], int]],
         lists[key].write_into(target, offset)
 
 
-def run(stream: Stream, job: Job, jobs: int, mode: Mode) -> Ran | None:
-    """The report of ``job`` over ``stream`` in ``jobs`` parts (1: in this process); None
+def run(stream: Stream, spec: CommandSpec, jobs: int, mode: Mode) -> StreamedReport | None:
+    """The report of ``spec`` over ``stream`` in ``jobs`` parts (1: in this process); None
     if a part failed or a repository could not be read (read the snapshot whole)."""
-    settings = job.settings
+    settings = spec.settings
     unreadable = {item.what: item.reason for item in stream.incomplete
                   if item.reason.startswith("retention policy")}
     plans = [plan_project(entry.project, entry.names, settings,
                           unreadable.get(entry.project.name)) for entry in stream.projects]
     extras = None
-    if job.previous is not None or job.evidence is not None:
+    if spec.previous is not None or spec.evidence is not None:
         previous = None
-        if job.previous is not None:
-            previous = (job.previous, [
-                plan_project(entry.project, entry.names, job.previous,
+        if spec.previous is not None:
+            previous = (spec.previous, [
+                plan_project(entry.project, entry.names, spec.previous,
                              unreadable.get(entry.project.name))
                 for entry in stream.projects])
         owners = {name: (p, j) for p, entry in enumerate(stream.projects)
                   for j, name in enumerate(entry.names)}
-        extras = Extras(job.evidence, owners, previous)
-    work = _Part(plans, extras, job.fail_on, mode, job.locate, job.storage)
+        extras = Extras(spec.evidence, owners, previous)
+    keep = None
+    if mode == "rows":
+        said = [*spec.said, *(f for plan in plans for f in plan.findings)]
+        if spec.evidence is not None:
+            said.extend(f for _, f, _ in spec.evidence.findings)
+        keep = artifact_keeper(spec.shown_as, sum(len(e.names) for e in stream.projects),
+                               said)
+    work = _Part(plans, extras, spec.fail_on, mode, spec.locate, spec.storage, keep)
     plan = plan_parts([[_weight(raw) for raw in entry.raws] for entry in stream.projects],
                       jobs)
     opened: list[Spill | Rows] = []  # this process's lists, closed whatever happens
@@ -259,16 +279,16 @@ def run(stream: Stream, job: Job, jobs: int, mode: Mode) -> Ran | None:
         def close() -> None:
             parts.close()
             close_lists()
-    document, failing, checked, storage = report(job, shares, plans, stream)
+    document, failing, checked, storage = report(spec, shares, plans, stream)
     if mode != "file":
         if not finish_all([None] * jobs):
             return None
-        return Ran(document, failing, checked, storage, None, lambda: None)
+        return StreamedReport(document, failing, checked, storage, None, lambda: None)
 
     def fill(target: str, places: Places) -> bool:
         return finish_all([(target, places.get(index, [])) for index in range(jobs)])
 
-    return Ran(document, failing, checked, storage, fill, close)
+    return StreamedReport(document, failing, checked, storage, fill, close)
 
 
 def _weight(raw: Any) -> int:

@@ -30,7 +30,7 @@ from harborguard.storage import Figures, StorageFigures, storage_figures
 from harborguard.timeutil import format_nanos
 
 if TYPE_CHECKING:
-    from harborguard.pipeline import Job
+    from harborguard.pipeline import CommandSpec
 
 
 class Shared(NamedTuple):
@@ -47,7 +47,7 @@ class Shared(NamedTuple):
     outcomes: list[tuple[int, RepositoryOutcome, RepositoryOutcome | None]]
 
 
-def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
+def report(spec: CommandSpec, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
            stream: Stream) -> tuple[dict[str, Any], bool, Checked, StorageFigures | None]:
     """The run's report, whether a finding is at or above --fail-on, what the evidence
     matched, and the --dedup figures (already in the report)."""
@@ -58,12 +58,12 @@ def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
         counts.update(share.counts)
         checked.add(share.checked)
         failing = failing or share.failing
-    said_first = job.evidence.findings if job.evidence is not None else []
-    extra = [*merge([*said_first, *checked.findings]), *job.said, *merge(checked.expiring)]
+    said_first = spec.evidence.findings if spec.evidence is not None else []
+    extra = [*merge([*said_first, *checked.findings]), *spec.said, *merge(checked.expiring)]
     for finding in extra:
         counts[SEVERITY[finding.code]] += 1
-        failing = failing or at_or_above(finding, job.fail_on)
-    settings = job.settings
+        failing = failing or at_or_above(finding, spec.fail_on)
+    settings = spec.settings
     behaviour = settings.behaviour
     notes = [behaviour.warning] if behaviour.warning and not behaviour.unknown else []
     notes.extend(plan.note for plan in plans if plan.note)
@@ -75,15 +75,15 @@ def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
     incomplete = [*stream.incomplete, *(plan.missing for plan in plans if plan.missing),
                   *checked.version_needed]
     extra_rows = finding_dicts(extra)
-    if job.locate is not None:
-        job.locate(extra_rows, checked.in_use)
-    source = dict(job.source)
+    if spec.locate is not None:
+        spec.locate(extra_rows, checked.in_use)
+    source = dict(spec.source)
     if source.get("harbor"):
         source["harbor"] = mask_url(source["harbor"])
     document: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "tool": TOOL,
-        "command": job.command,
+        "command": spec.command,
         "now": format_nanos(settings.now_ns),
         "order": settings.order,
         "harbor_version": settings.behaviour.label,
@@ -104,18 +104,18 @@ def report(job: Job, shares: Sequence[Shared], plans: Sequence[ProjectPlan],
             "warnings": counts["warning"],
         },
     }
-    if job.command == "diff":
+    if spec.command == "diff":
         document["summary"]["changed"] = checked.changed
-    if job.command in EVIDENCE_COMMANDS:
+    if spec.command in EVIDENCE_COMMANDS:
         # What each evidence source covered; the command fills it. Empty: none was given.
         document["evidence"] = []
     storage = None
-    if job.storage:
-        storage = add_storage(document, job, shares, stream, incomplete)
+    if spec.storage:
+        storage = add_storage(document, spec, shares, stream, incomplete)
     return document, failing, checked, storage
 
 
-def add_storage(document: dict[str, Any], job: Job, shares: Sequence[Shared],
+def add_storage(document: dict[str, Any], spec: CommandSpec, shares: Sequence[Shared],
                 stream: Stream, incomplete: Sequence[Incomplete]) -> StorageFigures:
     """--dedup: the figures in the report's summary, projects and repositories (and a
     diff's ``summary.previous``), from every repository's outcome."""
@@ -126,7 +126,7 @@ def add_storage(document: dict[str, Any], job: Job, shares: Sequence[Shared],
         for share in shares:
             for p, outcome, before in share.outcomes:
                 held[p].append(before if previous and before is not None else outcome)
-        settings = job.settings
+        settings = spec.settings
         return RunResult(settings.now_ns, settings.order, settings.behaviour, tuple(
             ProjectOutcome(entry.project, None, tuple(outcomes))
             for entry, outcomes in zip(stream.projects, held, strict=True)), (),
@@ -139,7 +139,7 @@ def add_storage(document: dict[str, Any], job: Job, shares: Sequence[Shared],
     for row in document["repositories"]:
         row.update(figures.repositories.get((row["project"], row["repository"]),
                                             Figures()).as_report())
-    if job.previous is not None:
+    if spec.previous is not None:
         document["summary"]["previous"] = storage_figures(
             whole_run(True), known_missing=known).summary.as_report()
     return figures

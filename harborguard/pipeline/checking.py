@@ -25,6 +25,7 @@ from harborguard.pipeline.step import (
     report_rows,
 )
 from harborguard.retention.acrossversions import depends_reason
+from harborguard.retention.decisions import kept_outright_at
 from harborguard.retention.engine import RepositoryOutcome
 
 
@@ -92,7 +93,7 @@ def run_checked(plan: ProjectPlan, where: tuple[int, int], repo: Repository,
                 checked.version_needed.append(Incomplete(
                     f"{repo.name}:{named}", depends_reason(across.actions[at])))
         if match.in_use and _has_day_rules(plan):
-            checked.expiring.extend(_expiring(plan, index, repo, settings, outcome, match.in_use,
+            checked.expiring.extend(_expiring(plan, repo, settings, outcome, match.in_use,
                                               match.first))
     step = report_rows(plan, outcome, settings, usage_of)._replace(
         differing=len(across.differing))
@@ -110,33 +111,30 @@ def _has_day_rules(plan: ProjectPlan) -> bool:
         rule.template in DAY_TEMPLATES and not rule.disabled for rule in policy.rules)
 
 
-def _kept(outcome: RepositoryOutcome) -> dict[str, tuple[bool, tuple[str, ...]]]:
-    """Each artifact's digest -> (kept outright, with no tie?, its tags)."""
-    return {artifact.digest: (decision.action != "delete" and not decision.tie,
-                              tuple(artifact.tags))
-            for artifact, decision in zip(outcome.repository.artifacts, outcome.decisions,
-                                          strict=True)}
-
-
-def _expiring(plan: ProjectPlan, index: int, repo: Repository, settings: Settings,
+def _expiring(plan: ProjectPlan, repo: Repository, settings: Settings,
               outcome: RepositoryOutcome, in_use: Mapping[tuple[str, str, str], Any],
               first: Mapping[tuple[str, str, str], tuple[int, int]]) -> list[Found]:
-    """In use and kept today, deleted by a run within a day or a week (expiry.py)."""
-    today = _kept(outcome)
-    needed = [(key, found) for key, found in in_use.items()
-              if key[0] == plan.name and key[1] == repo.name and today.get(key[2], (False,))[0]]
-    if not needed:
+    """In use and kept today (retained with no tie, or immutable), deleted by a run within
+    a day or a week (expiry.py)."""
+    checker = plan.checker
+    if checker is None:
         return []
-    day = _kept(decide_versions(plan, index, repo, settings._replace(
-        now_ns=settings.now_ns + NEXT_RUN_NS)).outcome)
-    week = _kept(decide_versions(plan, index, repo, settings._replace(
-        now_ns=settings.now_ns + WEEK_NS)).outcome)
+    # Of two artifacts with one digest, the last (as the report's evidence has it).
+    position = {artifact.digest: pos for pos, artifact in enumerate(repo.artifacts)}
     out: list[Found] = []
-    for key, found in needed:
-        gone_in_a_day = not day.get(key[2], (True, ()))[0]
-        if gone_in_a_day or not week.get(key[2], (True, ()))[0]:
-            out.append(((1, *first[key]), expiry_finding(key, today[key[2]][1], found,
-                                                          gone_in_a_day), None))
+    for key, found in in_use.items():
+        pos = position.get(key[2])
+        if key[0] != plan.name or key[1] != repo.name or pos is None:
+            continue
+        decision = outcome.decisions[pos]
+        if decision.action == "delete" or decision.tie:
+            continue
+        gone_in_a_day = not kept_outright_at(outcome, pos, settings.now_ns + NEXT_RUN_NS,
+                                             checker)
+        if gone_in_a_day or not kept_outright_at(outcome, pos, settings.now_ns + WEEK_NS,
+                                                 checker):
+            out.append(((1, *first[key]), expiry_finding(
+                key, tuple(repo.artifacts[pos].tags), found, gone_in_a_day), None))
     return out
 
 

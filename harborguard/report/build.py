@@ -141,6 +141,9 @@ def artifact_rows(
     bytes_deleted = 0
     repo_name = repo.repository.name
     append = artifacts.append
+    # This repository's artifacts in use, by digest: most rows have none.
+    used = {key[2]: found for key, found in usage_of.items()
+            if key[0] == project and key[1] == repo_name} if usage_of else None
     # Tuples where the document has arrays: the JSON encoder writes them as arrays,
     # and 100,000 rows make copying them into lists cost a tenth of a second.
     for artifact, decision in zip(repo.repository.artifacts, repo.decisions, strict=True):
@@ -163,10 +166,8 @@ def artifact_rows(
                 "reason": reason,
                 "retained_by": retained_by,
                 "tie": tie,
-                "in_use": [
-                    u.as_report() for u in usage_of.get((project, repo_name, digest), ())
-                ]
-                if usage_of
+                "in_use": [u.as_report() for u in found]
+                if used and (found := used.get(digest))
                 else _NONE,
             }
         )

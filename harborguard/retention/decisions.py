@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harborguard.model import Artifact
+from harborguard.model import Artifact, split_repository
 from harborguard.policy import RuleSpec
 from harborguard.retention.immutable import ImmutableChecker
-from harborguard.retention.outcomes import Candidate, Decision, RuleRun
-from harborguard.retention.templates import Evaluator
+from harborguard.retention.outcomes import Candidate, Decision, RepositoryOutcome, RuleRun
+from harborguard.retention.templates import Evaluator, evaluate_days
 
 
 def decide(
@@ -68,6 +68,36 @@ def decide(
             reason += f" (immutability check failed: {verdict.error})"
         decisions[c.pos] = new(Decision, ("delete", reason, (), tied, None))
     return tuple(decisions)  # type: ignore[arg-type]
+
+
+def kept_outright_at(outcome: RepositoryOutcome, pos: int, now_ns: int,
+                     checker: ImmutableChecker) -> bool:
+    """Whether a run at ``now_ns`` keeps artifact ``pos`` of ``outcome`` (its repository
+    evaluated at another time) outright: retained with no tie, or immutable. What
+    :func:`decide` says of that one artifact, from ``outcome``'s rule runs: count and
+    always rules do not look at the time, so only the day rules are cut again (for check's
+    days to come, expiry.py, without evaluating the repository twice more). A repository
+    that was not evaluated (kept whole: no policy, a failed job) is kept whole then too."""
+    if outcome.status != "evaluated" or not outcome.runs:
+        decision = outcome.decisions[pos]
+        return decision.action != "delete" and not decision.tie
+    artifact = outcome.repository.artifacts[pos]
+    keepers = []
+    tie_rules = set()
+    for run in outcome.runs:
+        if run.evaluator.template.kind == "days":
+            if pos in run.selected_positions and evaluate_days(run.evaluator, (artifact,),
+                                                               now_ns):
+                keepers.append(run.rule.index)
+        elif pos in run.kept:
+            keepers.append(run.rule.index)
+        if pos in run.tie_positions:
+            tie_rules.add(run.rule.index)
+    tied = bool(tie_rules) and (not keepers or all(k in tie_rules for k in keepers))
+    short_name = split_repository(outcome.repository.name)[1]
+    if keepers:
+        return not tied or checker.check(short_name, artifact.tags).immutable
+    return checker.check(short_name, artifact.tags).immutable
 
 
 def note_referenced_children(

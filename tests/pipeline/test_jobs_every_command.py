@@ -1,16 +1,21 @@
 """--jobs is only a partition of the repository stream, for every command and format: the
 report (file or standard output), the messages and the exit code of ``--jobs 2`` and
-``--jobs 3`` are byte for byte those of ``--jobs 1``."""
+``--jobs 3`` are byte for byte those of ``--jobs 1`` (check with the deployment
+repository's evidence and its findings' locations, diff, drift, simulate)."""
 
 from __future__ import annotations
 
 import json
 import random
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
+import harborguard.cli.output
+import harborguard.commands.drift
 from harborguard.cli import cli
 from tests.builders import policy, rule
 from tests.pipeline.test_parts import (
@@ -22,7 +27,23 @@ from tests.pipeline.test_parts import (
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "examples" / "toolforge-snapshot.json"
 PODS = ROOT / "examples" / "cluster-kubectl.json"
-FORMATS = ("json", "table", "markdown", "junit")
+FORMATS = ("json", "table", "markdown", "junit", "codequality", "prometheus")
+
+
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same wall clock for both runs (drift's `now`, Prometheus's last run)."""
+    monkeypatch.setattr(harborguard.cli.output, "time", SimpleNamespace(time=lambda: 1.8e9))
+    monkeypatch.setattr(harborguard.commands.drift, "utc_now_nanos", lambda: 1_800_000_000 * 10**9)
+
+
+@pytest.fixture(scope="module")
+def deploy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/toolforge-deploy as a git repository with its history."""
+    dest = tmp_path_factory.mktemp("deploy") / "toolforge-deploy"
+    subprocess.run(["sh", str(ROOT / "examples" / "build-deploy-repo.sh"), str(dest)],
+                   check=True, capture_output=True)
+    return dest
 
 
 def _runs(args: list[str], fmt: str, tmp_path: Path, jobs: int) -> list[tuple[int, bytes, str]]:
@@ -72,3 +93,28 @@ def test_simulate_and_diff_of_random_snapshots(tmp_path: Path, fmt: str, seed: i
                  ["diff", "--snapshot", str(path), "--policy", str(proposed)]):
         one, parts = _runs(args, fmt, tmp_path, 2)
         assert parts == one and one[0] in (0, 1, 3)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_check_with_the_deployment_repository_in_parts(tmp_path: Path, fmt: str,
+                                                       deploy_repo: Path) -> None:
+    """The manifests' and history's evidence, each finding located in the repository."""
+    args = ["check", "--snapshot", str(SNAPSHOT), "--manifests", str(deploy_repo),
+            "--environment", "tools", "--image-tag-template", "{version}_image",
+            "--kubectl-json", str(PODS)]
+    JOINED.clear()
+    one, parts = _runs(args, fmt, tmp_path, 2)
+    assert parts == one and one[0] == 1 and JOINED == [2]
+    if fmt == "json":
+        assert b'"location":' in one[1]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_drift_with_jobs_is_drift(tmp_path: Path, fmt: str, deploy_repo: Path) -> None:
+    """drift reads no snapshot: --jobs is checked and changes nothing."""
+    args = ["drift", "--manifests", str(deploy_repo), "--environment", "tools",
+            "--helm-json", str(ROOT / "examples" / "cluster-helm.json")]
+    one, parts = _runs(args, fmt, tmp_path, 3)
+    assert parts == one and one[0] in (0, 1)
+    bad = CliRunner().invoke(cli, [*args, "--jobs", "0"])
+    assert bad.exit_code == 2 and "--jobs" in bad.stderr
