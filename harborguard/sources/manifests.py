@@ -21,6 +21,7 @@ from harborguard.evidence import Usage, UsageKind, UsageSource
 from harborguard.sources import gotmpl
 from harborguard.sources.fstree import FsReader, yaml_files
 from harborguard.sources.gitops import scan_gitops
+from harborguard.sources.helmchart import ChartImages, chart_images
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -33,10 +34,9 @@ from harborguard.sources.helmfile import (
 )
 from harborguard.sources.helmlayers import TreeReader
 from harborguard.sources.helmvalues import (
-    ChartImages,
+    GLOBAL_REGISTRY,
     ImageSpec,
     Unresolved,
-    chart_images,
     resolve_image,
     scan_values,
 )
@@ -269,6 +269,8 @@ class _Scan:
 
     def _standalone(self, images: tuple[ImageSpec, ...], name: str | None) -> None:
         for spec in images:
+            if spec.path == GLOBAL_REGISTRY:
+                continue  # applied to the images of its values file by scan_values
             result = resolve_image(spec)
             if isinstance(result, str):
                 named = spec.naming_field
