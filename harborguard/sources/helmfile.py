@@ -26,6 +26,7 @@ from harborguard.sources.helmlayers import (
     read_repositories,
     split_chart,
 )
+from harborguard.sources.helmscalar import helmfile_text
 from harborguard.sources.helmset import set_images
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.yamlshape import at, kind_of, release_problems, shape_problems
@@ -139,7 +140,7 @@ def values_lookup(files: list[ValuesFile]) -> gotmpl.ValuesLookup:
             node = gotmpl.get_path(values.root, dotted)
             value = gotmpl.scalar(node)
             if node is not None and value is not None:
-                return value, f"{values.path}:{gotmpl.line_of(node)}"
+                return helmfile_text(node), f"{values.path}:{gotmpl.line_of(node)}"
         return None
 
     return lookup

@@ -49,6 +49,20 @@ def helm_text(node: Node) -> str | NotRenderable:
     return written if number is None else go_format(number)
 
 
+def helmfile_text(node: Node) -> str:
+    """What a helmfile template prints for ``{{ .Values.x }}`` of an environment value.
+
+    Helmfile keeps integers as integers but a float is a float64, printed with ``%v``:
+    ``tag: 1.10`` in an environment's values renders ``1.1`` into the values file.
+    """
+    assert isinstance(node, ScalarNode)
+    written = str(node.value)
+    if node.style or _go_parse_int(written.replace("_", "")) is not None:
+        return written
+    number = go_yaml_number(written)
+    return written if number is None else go_format(number)
+
+
 def go_yaml_number(text: str) -> float | None:
     """The float64 Helm holds for a plain scalar (go-yaml v2, then JSON), None for text."""
     if not text:

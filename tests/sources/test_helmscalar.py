@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from harborguard.sources import gotmpl
-from harborguard.sources.helmscalar import NotRenderable, go_format, go_yaml_number, helm_text
+from harborguard.sources.helmscalar import (
+    NotRenderable,
+    go_format,
+    go_yaml_number,
+    helm_text,
+    helmfile_text,
+)
 
 
 def _scalar(text: str) -> str:
@@ -52,3 +58,14 @@ def test_go_yaml_number_and_go_format_edges() -> None:
     assert go_yaml_number("0x") is None and go_yaml_number("0b2") is None
     assert go_format(-1.5) == "-1.5" and go_format(-0.0) == "-0"
     assert go_format(0.000123) == "0.000123" and go_format(999999.0) == "999999"
+
+
+@pytest.mark.parametrize(("written", "printed"), [
+    ("1.10", "1.1"), ("2.0", "2"), ("1e6", "1e+06"), ("20240221160838", "20240221160838"),
+    ("0x1F", "0x1F"), ('"1.10"', "1.10"), ("0.0.130", "0.0.130"),
+])
+def test_helmfile_prints_environment_floats_with_percent_v_and_integers_as_written(
+    written: str, printed: str
+) -> None:
+    node = gotmpl.compose(f"v: {written}\n")[0].value[0][1]
+    assert helmfile_text(node) == printed

@@ -112,3 +112,25 @@ def test_an_image_string_with_a_tag_in_an_image_map_is_no_tagless_warning(
     code, report = _check(snap, _tree(tmp_path, f"envimage:\n  image: {HOST}/proj/envimg:1.0\n"))
     assert code == 1 and _codes(report) == ["in-use-deleted"]
     assert _deleted_in_use(report) == {"proj/envimg:1.0"}
+
+
+def test_a_global_registry_in_another_values_file_of_the_release(tmp_path: Path) -> None:
+    snap = _snapshot(tmp_path, {"api": ("new", "7.0.0")})
+    helmfile = LOCAL_CHART.replace("    values:\n", "    values:\n      - values.yaml\n")
+    root = _tree(tmp_path, "image:\n  repository: proj/api\n  tag: 7.0.0\n", helmfile=helmfile)
+    (root / "components" / "web" / "values.yaml").write_text(
+        f"global:\n  imageRegistry: {HOST}\n")
+    code, report = _check(snap, root)
+    assert code == 1 and _deleted_in_use(report) == {"proj/api:7.0.0"}
+
+
+def test_an_environment_float_rendered_by_helmfile_into_a_quoted_tag(tmp_path: Path) -> None:
+    # helmfile holds `webTag: 1.10` as a float64 and prints it 1.1, quotes or not.
+    snap = _snapshot(tmp_path, {"web": ("1.10", "1.1")})
+    helmfile = LOCAL_CHART.replace("environments:\n  tools: {}\n",
+                                   "environments:\n  tools:\n    values:\n      - env.yaml\n")
+    values = f'image:\n  repository: {HOST}/proj/web\n  tag: "{{{{ .Values.webTag }}}}"\n'
+    root = _tree(tmp_path, values, "yaml.gotmpl", helmfile=helmfile)
+    (root / "components" / "web" / "env.yaml").write_text("webTag: 1.10\nbuild: 20240221160838\n")
+    code, report = _check(snap, root)
+    assert code == 1 and _deleted_in_use(report) == {"proj/web:1.1"}
