@@ -135,11 +135,16 @@ def load_values_file(
 
 
 def values_lookup(files: list[ValuesFile]) -> gotmpl.ValuesLookup:
-    def lookup(dotted: str) -> tuple[str, str] | None:
+    def lookup(dotted: str) -> tuple[str, str] | None | bool:
+        parent, _, key = dotted.rpartition(".")
         for values in reversed(files):  # later files override earlier ones, as in helmfile
-            node = gotmpl.get_path(values.root, dotted)
+            scope = gotmpl.get_path(values.root, parent) if parent else values.root
+            written = [node for name, _k, node in gotmpl.items(scope) if name == key]
+            node = written[-1] if written else None
             value = gotmpl.scalar(node)
             if node is not None and value is not None:
+                if len({gotmpl.scalar(other) for other in written}) > 1:
+                    return False  # `{{ if }}` branches, masked: which one helmfile reads is unknown
                 return helmfile_text(node), f"{values.path}:{gotmpl.line_of(node)}"
         return None
 

@@ -15,6 +15,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from harborguard.cli import cli
+from harborguard.sources.manifests import read_manifests
 from tests.builders import T, art, policy, rule, snapshot
 
 HOST = "harbor.example.org"
@@ -134,3 +135,29 @@ def test_an_environment_float_rendered_by_helmfile_into_a_quoted_tag(tmp_path: P
     (root / "components" / "web" / "env.yaml").write_text("webTag: 1.10\nbuild: 20240221160838\n")
     code, report = _check(snap, root)
     assert code == 1 and _deleted_in_use(report) == {"proj/web:1.1"}
+
+
+def test_a_chart_version_written_in_two_branches_is_not_the_last_one(tmp_path: Path) -> None:
+    helmfile = """repositories:
+  - name: tools
+    url: harbor.example.org/proj
+    oci: true
+releases:
+  - name: web
+    chart: tools/web
+    version: "{{ .Values.chartVersion }}"
+environments:
+  tools:
+    values:
+      - values/tools.yaml.gotmpl
+"""
+    values = ('{{- if eq .Environment.Name "tools" }}\nchartVersion: 0.2.0\n'
+              "{{- else }}\nchartVersion: 0.3.0\n{{- end }}\n")
+    found = read_manifests(str(_tree(tmp_path, values, "yaml.gotmpl", helmfile=helmfile)),
+                           "tools")
+    assert not any(u.ref.endswith("web:0.3.0") for u in found.usages)
+    assert [p for p in found.problems if "set by a template that cannot be resolved" in p]
+    single = values.replace("chartVersion: 0.3.0", "other: 1")
+    found = read_manifests(str(_tree(tmp_path / "one", single, "yaml.gotmpl",
+                                     helmfile=helmfile)), "tools")
+    assert [u.ref for u in found.usages if u.chart] == [f"{HOST}/proj/web:0.2.0"]
