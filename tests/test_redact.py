@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from harborguard.redact import REDACTED, is_secret_key, mask_userinfo, redact_yaml
-from harborguard.sources.helmvalues import chart_images
+from harborguard.sources.helmchart import chart_images
 from tests.builders import shared_dir
 
 CHART_VALUES = shared_dir() / "toolforge" / "builds-api@322f874" / "deployment/chart/values.yaml"

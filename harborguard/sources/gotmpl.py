@@ -30,8 +30,9 @@ _ENV_NAME = re.compile(r"^\.Environment\.Name$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/:@+-]*$")
 _NULL_TAG = "tag:yaml.org,2002:null"
 
-# dotted path ("chartVersion", "image.tag") -> (value, "path:line" where it was declared)
-ValuesLookup = Callable[[str], "tuple[str, str] | None"]
+# dotted path ("chartVersion", "image.tag") -> (value, "path:line" where it was declared);
+# None when unset, False when it cannot be known (written twice: the branches of an `if`).
+ValuesLookup = Callable[[str], "tuple[str, str] | None | bool"]
 
 
 @dataclass(frozen=True, slots=True)

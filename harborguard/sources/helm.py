@@ -380,7 +380,7 @@ def _images(out: ReleaseEvidence, release: HelmRelease, where: str, chart_ref: s
             component: str | None, environment: str | None, *,
             project: str | None = None) -> None:
     """The images a deployed chart version runs; unknown images make the run incomplete."""
-    from harborguard.sources.helmvalues import chart_images
+    from harborguard.sources.helmchart import chart_images
 
     images = chart_images(values, version, image_tag_template, repository=chart_ref,
                           declared_at=where)

@@ -26,6 +26,7 @@ from harborguard.sources.helmlayers import (
     read_repositories,
     split_chart,
 )
+from harborguard.sources.helmscalar import helmfile_text
 from harborguard.sources.helmset import set_images
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.yamlshape import at, kind_of, release_problems, shape_problems
@@ -134,12 +135,17 @@ def load_values_file(
 
 
 def values_lookup(files: list[ValuesFile]) -> gotmpl.ValuesLookup:
-    def lookup(dotted: str) -> tuple[str, str] | None:
+    def lookup(dotted: str) -> tuple[str, str] | None | bool:
+        parent, _, key = dotted.rpartition(".")
         for values in reversed(files):  # later files override earlier ones, as in helmfile
-            node = gotmpl.get_path(values.root, dotted)
+            scope = gotmpl.get_path(values.root, parent) if parent else values.root
+            written = [node for name, _k, node in gotmpl.items(scope) if name == key]
+            node = written[-1] if written else None
             value = gotmpl.scalar(node)
             if node is not None and value is not None:
-                return value, f"{values.path}:{gotmpl.line_of(node)}"
+                if len({gotmpl.scalar(other) for other in written}) > 1:
+                    return False  # `{{ if }}` branches, masked: which one helmfile reads is unknown
+                return helmfile_text(node), f"{values.path}:{gotmpl.line_of(node)}"
         return None
 
     return lookup

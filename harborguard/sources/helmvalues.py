@@ -8,16 +8,18 @@ reported as unresolved rather than guessed to be ``latest``.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
-import yaml
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 
-from harborguard.errors import InputError
 from harborguard.redact import secret_below
 from harborguard.sources import gotmpl
+from harborguard.sources.helmscalar import NotRenderable, helm_text
 
 # Keys that name a version: a template we cannot resolve there hides a usage.
 _VERSION_KEYS = frozenset({"tag", "version", "chartVersion", "appVersion", "digest"})
@@ -47,6 +49,7 @@ class ImageField:
     line: int
     text: str  # the source line
     file: str = ""  # "" for a chart's values.yaml served by Harbor: not a file of ours
+    problem: str | None = None  # why Helm would not print it as written (a YAML boolean)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,9 @@ class ImageSpec:
     text: str
     ref: ImageField | None = None  # `image: repo:tag`
     fields: dict[str, ImageField] = field(default_factory=dict)
+    # Set on the images of one key (or map) written more than once: the branches of a
+    # masked `{{ if }}`. Helm renders one of them; which is unknown, so each is in use.
+    branch: str | None = None
 
     @property
     def naming_field(self) -> ImageField:
@@ -71,21 +77,6 @@ class ImageSpec:
 @dataclass(frozen=True, slots=True)
 class ValuesScan:
     images: tuple[ImageSpec, ...]
-    unresolved: tuple[Unresolved, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ChartImage:
-    ref: str
-    digest: str | None
-    # The release values file line that set the image; None when the chart's own values.yaml
-    # or the tag template named it (the chart version's line is then the place to cite).
-    where: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChartImages:
-    images: tuple[ChartImage, ...]
     unresolved: tuple[Unresolved, ...]
 
 
@@ -109,16 +100,22 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 images.append(ImageSpec(path, file, line, text(line), ref=field))
             return
         if gotmpl.is_mapping(node):
-            siblings = {key: value for key, _key_node, value in gotmpl.items(node)}
-            for key, _key_node, value in gotmpl.items(node):
+            entries = list(gotmpl.items(node))
+            siblings = {key: value for key, _key_node, value in entries}
+            counts = Counter(key for key, _key_node, _value in entries)
+            for key, _key_node, value in entries:
+                # A key written twice (the branches of a masked `{{ if }}`): each counts.
+                branch = f"{file}:{gotmpl.line_of(node)}:{key}" if counts[key] > 1 else None
                 imageish = is_image_key(key)
                 under = not imageish and secret_below(key, secret)
                 if under and gotmpl.scalar(value) is not None:
                     continue  # docs/DESIGN.md: values under secret-looking keys never reach output
+                if path == ("global",) and key == "image" and _registry_only(value):
+                    continue  # `global.image.registry`: read as the global registry below
                 if imageish or _is_image_map(value):
-                    spec = _image_spec(value, path + (key,), file, text, siblings, key)
-                    if spec is not None:
-                        images.append(spec)
+                    specs = _image_specs(value, path + (key,), file, text, siblings, key, branch)
+                    if specs:
+                        images.extend(specs)
                         continue
                 if key in _VERSION_KEYS:
                     written = gotmpl.scalar(value)
@@ -132,9 +129,9 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 if lone_tag is not None:
                     # `imageTag: X` without its `image:` (a release overriding the chart's
                     # tag): merged over the chart's image by path, or unresolved alone.
-                    spec = _image_spec(value, path + (lone_tag,), file, text, {}, "tag")
-                    if spec is not None:
-                        images.append(spec)
+                    specs = _image_specs(value, path + (lone_tag,), file, text, {}, "tag", branch)
+                    if specs:
+                        images.extend(specs)
                         continue
                 if key == "images" and not gotmpl.is_mapping(value):
                     # kustomize: `images: [{name, newName, newTag, digest}]`.
@@ -145,9 +142,9 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 if _is_images_key(key) and gotmpl.is_mapping(value):
                     # `images: {worker: {repository, tag}, ...}`: each entry is an image.
                     for name, _name_node, entry in gotmpl.items(value):
-                        spec = _image_spec(entry, path + (key, name), file, text, {}, name)
-                        if spec is not None:
-                            images.append(spec)
+                        specs = _image_specs(entry, path + (key, name), file, text, {}, name)
+                        if specs:
+                            images.extend(specs)
                         else:
                             walk(entry, path + (key, name), under)
                     continue
@@ -159,7 +156,55 @@ def scan_values(root: Node, file: str, lines: Sequence[str]) -> ValuesScan:
                 walk(item, path + (index,), secret)
 
     walk(root, ())
+    registry = _global_registry(root, file, text)
+    if registry is not None:
+        images = with_global_registry(images, registry)
+        images.append(ImageSpec(GLOBAL_REGISTRY, file, registry.line, registry.text,
+                                fields={"registry": registry}))
     return ValuesScan(tuple(images), tuple(unresolved))
+
+
+# Where a chart reads the registry of every image from (Bitnami's common.images.image:
+# `default .image.registry .global.imageRegistry`; others name it `global.image.registry`).
+GLOBAL_REGISTRY: tuple[str | int, ...] = ("global", "imageRegistry")
+
+
+def _global_registry(root: Node, file: str, text: Callable[[int], str]) -> ImageField | None:
+    """``global.imageRegistry`` (or ``global.image.registry``), "" when set empty or null."""
+    scope = gotmpl.get(root, "global")
+    for node in (gotmpl.get(scope, "imageRegistry"), gotmpl.get_path(scope, "image.registry")):
+        if node is not None and isinstance(node, ScalarNode):
+            line = gotmpl.line_of(node)
+            return ImageField((gotmpl.scalar(node) or "").strip(), line, text(line), file)
+    return None
+
+
+def _registry_only(node: Node) -> bool:
+    return gotmpl.get(node, "registry") is not None and not any(
+        gotmpl.get(node, key) is not None for key in ("repository", "name", "image", "tag")
+    )
+
+
+def with_global_registry(specs: list[ImageSpec], registry: ImageField) -> list[ImageSpec]:
+    """Image maps whose repository names no registry host take the global one (it wins
+    over their own ``registry``, as in Bitnami's common.images.image); "" changes nothing."""
+    if not registry.value:
+        return specs
+    out: list[ImageSpec] = []
+    for spec in specs:
+        named = spec.fields.get("repository") or spec.fields.get("name")
+        if spec.ref is None and spec.path != GLOBAL_REGISTRY and named is not None and not (
+            names_registry(named.value)
+        ):
+            spec = replace(spec, fields={**spec.fields, "registry": registry})
+        out.append(spec)
+    return out
+
+
+def names_registry(name: str) -> bool:
+    """``host.example/proj/x``, ``host:5000/x``, ``localhost/x``: the name carries its registry."""
+    first, slash, _rest = name.partition("/")
+    return bool(slash) and ("." in first or ":" in first or first == "localhost")
 
 
 def is_image_key(key: str) -> bool:
@@ -213,43 +258,73 @@ _SIBLING_TAG_KEYS = ("tag", "version")
 _LOOSE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
 
 
-def _image_spec(
+def _image_specs(
     node: Node,
     path: tuple[str | int, ...],
     file: str,
     text: Callable[[int], str],
     siblings: dict[str, Node] | None = None,
     key: str = "image",
-) -> ImageSpec | None:
-    written = gotmpl.scalar(node)
+    branch: str | None = None,
+) -> list[ImageSpec]:
+    """The image a key names; one per branch when a field is written twice in its map."""
     line = gotmpl.line_of(node)
+    written = gotmpl.scalar(node)
     if written is not None:
-        value = written.strip()
-        if not value:
-            return None
+        field = _field(node, file, text)
+        if field is None:
+            return []
+        value = field.value
         if key == "tag":  # a lone `imageTag`
-            return ImageSpec(path, file, line, text(line),
-                             fields={"tag": ImageField(value, line, text(line), file)})
+            return [ImageSpec(path, file, line, text(line), fields={"tag": field}, branch=branch)]
         if key != "image" and not gotmpl.is_templated(value) and not (
             _LOOSE_REFERENCE.match(value) and ("/" in value or ":" in value)
         ):
-            return None  # `useImage: true`, `defaultImage: none`: not a reference
-        field = ImageField(value, line, text(line), file)
+            return []  # `useImage: true`, `defaultImage: none`: not a reference
         tag = _sibling_tag(value, key, siblings or {}, file, text)
         if tag is not None:
-            return ImageSpec(path, file, line, text(line), fields={"image": field, "tag": tag})
-        return ImageSpec(path, file, line, text(line), ref=field)
-    fields: dict[str, ImageField] = {}
+            return [ImageSpec(path, file, line, text(line), fields={"image": field, "tag": tag},
+                              branch=branch)]
+        return [ImageSpec(path, file, line, text(line), ref=field, branch=branch)]
+    written_fields: dict[str, list[ImageField]] = {}
     for name, _key_node, value_node in gotmpl.items(node):
         if name in _IMAGE_KEYS:
-            field_value = gotmpl.scalar(value_node)
-            if field_value is not None and field_value.strip():
-                value_line = gotmpl.line_of(value_node)
-                fields[name] = ImageField(field_value.strip(), value_line, text(value_line), file)
-    if not fields or set(fields) <= {"tag", "digest"} and key != "image":
+            found = _field(value_node, file, text)
+            if found is not None:
+                written_fields.setdefault(name, []).append(found)
+    if not written_fields or set(written_fields) <= {"tag", "digest"} and key != "image":
         # e.g. `image: {pullPolicy: Always}`: says nothing about which image.
+        return []
+    if all(len(values) == 1 for values in written_fields.values()):
+        fields = {name: values[0] for name, values in written_fields.items()}
+        return [ImageSpec(path, file, line, text(line), fields=fields, branch=branch)]
+    # `tag:` twice in one map: the masked `{{ if }}`/`{{ else }}` branches of a .gotmpl.
+    # Which one helmfile renders is not known here, so every one is an image in use.
+    names = list(written_fields)
+    if math.prod(len(values) for values in written_fields.values()) > _MAX_BRANCHES:
+        why = f"written more than {_MAX_BRANCHES} ways in one map (template branches)"
+        fields = {name: replace(values[0], problem=why) for name, values in written_fields.items()}
+        return [ImageSpec(path, file, line, text(line), fields=fields, branch=branch)]
+    return [
+        ImageSpec(path, file, line, text(line), fields=dict(zip(names, chosen, strict=True)),
+                  branch=branch or f"{file}:{line}")
+        for chosen in itertools.product(*written_fields.values())
+    ]
+
+
+_MAX_BRANCHES = 64  # combinations of fields written more than once in one image map
+
+
+def _field(node: Node, file: str, text: Callable[[int], str]) -> ImageField | None:
+    """A values scalar as Helm prints it (helmscalar.py), or None when empty."""
+    written = gotmpl.scalar(node)
+    if written is None or not written.strip():
         return None
-    return ImageSpec(path, file, line, text(line), fields=fields)
+    line = gotmpl.line_of(node)
+    shown = helm_text(node)
+    if isinstance(shown, NotRenderable):
+        return ImageField(written.strip(), line, text(line), file, problem=str(shown))
+    return ImageField(shown.strip(), line, text(line), file)
 
 
 def _sibling_tag(
@@ -260,11 +335,10 @@ def _sibling_tag(
         return None
     names = (f"{key}Tag",) + (_SIBLING_TAG_KEYS if key == "image" else ())
     for name in names:
-        written = gotmpl.scalar(siblings.get(name))
         node = siblings.get(name)
-        if node is not None and written is not None and written.strip():
-            line = gotmpl.line_of(node)
-            return ImageField(written.strip(), line, text(line), file)
+        found = _field(node, file, text) if node is not None else None
+        if found is not None:
+            return found
     return None
 
 
@@ -296,13 +370,17 @@ def resolve_image(
     ``default_tag`` is the ``--image-tag-template`` tag; it only fills the image stored in
     the chart's own Harbor repository (``own_repository``), the one the chart's CI builds.
     """
+    problem = next((f.problem for f in (spec.ref, *spec.fields.values())
+                    if f is not None and f.problem), None)
+    if problem is not None:
+        return problem
     if spec.ref is not None:
         if gotmpl.is_templated(spec.ref.value):
             return "the image is set by a template"
         value = spec.ref.value
         if not _has_version(value):
             if default_tag is not None and own_repository is not None:
-                if _same_repository(value, own_repository):
+                if same_repository(value, own_repository):
                     return ResolvedImage(f"{value}:{default_tag}", value, None, spec.ref)
             return "an image without a tag (the chart's templates decide it; not assumed latest)"
         return ResolvedImage(value, _repository_of(value), digest_of(value), spec.ref)
@@ -318,9 +396,15 @@ def resolve_image(
         repository = f"{registry.value.rstrip('/')}/{repository}"
     tag = fields.get("tag")
     digest = fields.get("digest")
+    if tag is None and digest is None and name_field is fields.get("image") and _has_version(
+        name_field.value
+    ):
+        # `envimage: {image: host/proj/x:1.0}`: the `image` string is a whole reference.
+        return ResolvedImage(repository, _repository_of(repository), digest_of(repository),
+                             name_field)
     if tag is None and digest is None:
         if default_tag is not None and own_repository is not None:
-            if _same_repository(repository, own_repository):
+            if same_repository(repository, own_repository):
                 return ResolvedImage(f"{repository}:{default_tag}", repository, None, name_field)
         return "an image without a tag (the chart's templates decide it; not assumed latest)"
     ref = f"{repository}:{tag.value}" if tag is not None else repository
@@ -331,7 +415,7 @@ def resolve_image(
     return ResolvedImage(ref, repository, digest.value if digest else None, pin)
 
 
-def _same_repository(left: str, right: str) -> bool:
+def same_repository(left: str, right: str) -> bool:
     def norm(text: str) -> str:
         return text.removeprefix("oci://").rstrip("/").lower()
 
@@ -349,126 +433,3 @@ def _repository_of(ref: str) -> str:
 def digest_of(ref: str) -> str | None:
     _, at, digest = ref.partition("@")
     return digest if at and digest.startswith("sha256:") else None
-
-
-def chart_images(
-    values_yaml_text: str | None,
-    version: str,
-    image_tag_template: str | None,
-    *,
-    repository: str | None = None,
-    overrides: Iterable[ImageSpec] = (),
-    declared_at: str = "",
-) -> ChartImages:
-    """The images a deployed chart version runs.
-
-    ``values_yaml_text``: the chart's values.yaml as Harbor serves it for that version (an
-    artifact addition), or None. ``image_tag_template`` (``{version}_image``) gives the tag
-    of the image in the chart's own repository (``repository``, e.g.
-    ``tools-harbor.wmcloud.org/toolforge/builds-api``). ``overrides``: the images the
-    release's values files set, which Helm merges over the chart's. ``declared_at`` is the
-    line that declares the chart version, cited for anything the chart itself decides.
-    """
-    default_tag = _tag_from_template(image_tag_template, version, repository)
-    chart_label = f"{repository or 'chart'}:{version}"
-    unresolved: list[Unresolved] = []
-    chart_specs: list[ImageSpec] = []
-    if values_yaml_text is not None:
-        try:
-            documents = gotmpl.compose(values_yaml_text)
-        except yaml.YAMLError as exc:
-            unresolved.append(
-                Unresolved(
-                    declared_at,
-                    chart_label,
-                    f"the values.yaml of {chart_label} is {gotmpl.yaml_error(exc)}",
-                )
-            )
-            documents = []
-        lines = values_yaml_text.split("\n")
-        for document in documents[:1]:
-            chart_specs.extend(scan_values(document, "", lines).images)
-    images: list[ChartImage] = []
-    own_image = False
-    for spec in _merge(chart_specs, list(overrides)):
-        result = resolve_image(spec, default_tag=default_tag, own_repository=repository)
-        if isinstance(result, str):
-            named = spec.naming_field
-            if named.file:
-                unresolved.append(Unresolved(f"{named.file}:{named.line}", named.text, result))
-            else:
-                unresolved.append(
-                    Unresolved(
-                        declared_at,
-                        f"{_dotted(spec.path)}: {named.text} (values.yaml of {chart_label})",
-                        result,
-                    )
-                )
-            continue
-        own_image = own_image or (
-            repository is not None and _same_repository(result.repository, repository)
-        )
-        pin = result.pin
-        where = f"{pin.file}:{pin.line}" if pin.file else None
-        images.append(ChartImage(result.ref, result.digest, where))
-    # A values.yaml that names no image leaves the images to the templates (built from
-    # .Chart.AppVersion, say), which are not read: as unknown as without values.yaml.
-    if values_yaml_text is None or not (chart_specs or images or unresolved):
-        if default_tag is not None and repository is not None:
-            if not own_image:
-                images.append(ChartImage(f"{repository}:{default_tag}", None, None))
-        else:
-            unresolved.append(
-                Unresolved(
-                    declared_at,
-                    chart_label,
-                    f"the images of {chart_label} are unknown: "
-                    + ("no values.yaml from Harbor" if values_yaml_text is None
-                       else "its values.yaml names no image (its templates decide)")
-                    + " and no --image-tag-template",
-                )
-            )
-    return ChartImages(tuple(_unique(images)), tuple(unresolved))
-
-
-def _tag_from_template(template: str | None, version: str, repository: str | None) -> str | None:
-    if template is None:
-        return None
-    chart = repository.rstrip("/").rsplit("/", 1)[-1] if repository else ""
-    try:
-        return template.format(version=version, chart=chart)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise InputError(
-            f"--image-tag-template {template!r}: {exc}; use {{version}} and {{chart}}, "
-            "e.g. '{version}_image'"
-        ) from None
-
-
-def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
-    """Release values over chart values, image by image, as Helm merges maps key by key."""
-    by_path: dict[tuple[str | int, ...], ImageSpec] = {}
-    for spec in chart:
-        by_path[spec.path] = spec
-    for spec in release:
-        base = by_path.get(spec.path)
-        if base is None or spec.ref is not None or base.ref is not None:
-            by_path[spec.path] = spec
-            continue
-        fields = dict(base.fields)
-        fields.update(spec.fields)  # each field keeps the file and line that set it
-        by_path[spec.path] = ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
-    return list(by_path.values())
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    return ".".join(f"[{part}]" if isinstance(part, int) else part for part in path)
-
-
-def _unique(images: list[ChartImage]) -> list[ChartImage]:
-    seen: set[tuple[str, str | None]] = set()
-    out: list[ChartImage] = []
-    for image in images:
-        if (image.ref, image.where) not in seen:
-            seen.add((image.ref, image.where))
-            out.append(image)
-    return out

@@ -21,6 +21,7 @@ from harborguard.evidence import Usage, UsageKind, UsageSource
 from harborguard.sources import gotmpl
 from harborguard.sources.fstree import FsReader, yaml_files
 from harborguard.sources.gitops import scan_gitops
+from harborguard.sources.helmchart import ChartImages, chart_images
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -33,12 +34,12 @@ from harborguard.sources.helmfile import (
 )
 from harborguard.sources.helmlayers import TreeReader
 from harborguard.sources.helmvalues import (
-    ChartImages,
+    GLOBAL_REGISTRY,
     ImageSpec,
     Unresolved,
-    chart_images,
     resolve_image,
     scan_values,
+    with_global_registry,
 )
 from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
 
@@ -124,11 +125,12 @@ def read_tree(
     scan = _Scan(reader, environment, fallback_name)
     scan.problems.extend(problems or ())
     scan.run(files)
+    scan.resolve_pending()
     for component in scan.components:
         if not _charted(component):
             # A local chart: what its release sets inline (`values:` maps, `set:`) is
             # evidence as written, like its values files.
-            scan._standalone(tuple(scan.inline_images(component)), component.name)
+            scan._standalone(tuple(scan.inline_images(component)), component.name, component)
             continue
         found, hidden = component_usages(
             component,
@@ -174,6 +176,9 @@ class _Scan:
         self.helmfiles: dict[str, HelmfileRead] = {}  # folder -> what its helmfile says
         self.claims: dict[str, list[Component]] = {}  # values file -> releases using it
         self.file_images: dict[str, list[ImageSpec]] = {}  # release values file -> images
+        # Images of values files of local charts, resolved once every file is read (a
+        # release's `global.imageRegistry` may sit in another of its values files).
+        self.pending: list[tuple[str, tuple[ImageSpec, ...], str | None]] = []
 
     def run(self, files: list[str]) -> None:
         self.files = files
@@ -235,16 +240,20 @@ class _Scan:
                 continue
             scan = scan_values(document, path, loaded.rendered.lines)
             self.unresolved.extend(_owned(scan.unresolved, name))
-            if charted:
-                # Helm merges these over the chart's own values: resolved with the chart.
-                self.file_images.setdefault(path, []).extend(scan.images)
-            else:
-                self._standalone(scan.images, name)
+            # Helm merges these over the chart's own values: resolved with the chart.
+            self.file_images.setdefault(path, []).extend(scan.images)
+            if not charted:
+                self.pending.append((path, scan.images, name))
         if owner is None and _is_env_values(path, self.environment):
             orphan = _values_only_component(loaded, path, self.environment, self.fallback_name)
             if orphan is not None:
                 self.components.append(orphan[0])
                 self.unresolved.append(orphan[1])
+
+    def resolve_pending(self) -> None:
+        for path, images, name in self.pending:
+            claimants = self.claims.get(path, [])
+            self._standalone(images, name, claimants[0] if claimants else None)
 
     def _kubernetes(self, document: Node, loaded: ValuesFile, name: str | None) -> None:
         gitops = scan_gitops(document, loaded.path, loaded.rendered.lines)
@@ -267,8 +276,20 @@ class _Scan:
         )
         self.unresolved.extend(_owned(hidden, name))
 
-    def _standalone(self, images: tuple[ImageSpec, ...], name: str | None) -> None:
+    def _standalone(
+        self, images: tuple[ImageSpec, ...], name: str | None, release: Component | None = None
+    ) -> None:
+        """Images resolved as written (no chart values to merge), with the release's
+        ``global.imageRegistry`` from whichever of its values files sets it last."""
+        registry = None
+        for spec in self.release_images(release) if release is not None else ():
+            if spec.path == GLOBAL_REGISTRY:
+                registry = spec.fields["registry"]
+        if registry is not None:
+            images = tuple(with_global_registry(list(images), registry))
         for spec in images:
+            if spec.path == GLOBAL_REGISTRY:
+                continue  # applied to the images of its values file by scan_values
             result = resolve_image(spec)
             if isinstance(result, str):
                 named = spec.naming_field

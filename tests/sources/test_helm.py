@@ -346,7 +346,7 @@ def test_unknown_images_of_a_found_chart_are_unresolved_and_incomplete() -> None
 
 def test_values_yaml_from_the_snapshot_names_the_images() -> None:
     snap = _snap({"app": ["1.0.0"]}, {"proj/app:1.0.0": {
-        "values.yaml": "image:\n  repository: harbor.example.org/proj/worker\n  tag: 7.0\n"
+        "values.yaml": "image:\n  repository: harbor.example.org/proj/worker\n  tag: '7.0'\n"
                        "sidecar:\n  image: docker.io/library/nginx:1.25\n"}})
     found = _evidence([_release("app-1.0.0")], snap)
     assert sorted(u.ref for u in found.usages if not u.chart) == [
