@@ -40,6 +40,11 @@ from harborguard.sources.helmvalues import (
     resolve_image,
     scan_values,
 )
+from harborguard.sources.imageoverrides import (
+    argocd_source_file,
+    is_argocd_source_file,
+    rename_only,
+)
 from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
 
 __all__ = [
@@ -154,6 +159,8 @@ def read_tree(
     )
 
 
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
 # values/<environment>.yaml[.gotmpl]: the environments a values-only layout knows.
 _ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 
@@ -229,12 +236,23 @@ class _Scan:
         charted = any(_charted(c) for c in self.claims.get(path, ()))
         claimed = self.claims.get(path)
         name = claimed[0].name if claimed else _component_name(path)
+        lines = loaded.rendered.lines
         for document in loaded.documents:
+            if is_argocd_source_file(path):
+                # Argo CD applies it over the Application of this path: what runs.
+                found = argocd_source_file(document, path, lines)
+                self.unresolved.extend(_owned(found.unresolved, name))
+                self._standalone(tuple(found.images), name)
+                continue
             if gotmpl.is_mapping(document) and is_kubernetes_object(document):
                 self._kubernetes(document, loaded, name)
                 continue
-            scan = scan_values(document, path, loaded.rendered.lines)
+            scan = scan_values(document, path, lines)
             self.unresolved.extend(_owned(scan.unresolved, name))
+            if posixpath.basename(path) in _KUSTOMIZATIONS:
+                # Tagged `images:` overrides are read above; a rename keeps an unknown tag.
+                hidden = rename_only(gotmpl.get(document, "images"), path, lines)
+                self.unresolved.extend(_owned(hidden, name))
             if charted:
                 # Helm merges these over the chart's own values: resolved with the chart.
                 self.file_images.setdefault(path, []).extend(scan.images)
