@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from harborguard.cli import cli
@@ -105,7 +104,6 @@ def test_flux_kustomization_spec_images_is_what_runs(tmp_path: Path) -> None:
     assert code == 1
 
 
-@pytest.mark.xfail(strict=True, reason='fixed in the next commits')
 def test_declared_chart_whose_images_are_unknown_is_incomplete(tmp_path: Path) -> None:
     """Finding 14: as through --helm-json, a chart of this Harbor whose images cannot be
     told (no values.yaml in the snapshot, no --image-tag-template) is exit 3."""
@@ -124,7 +122,31 @@ def test_declared_chart_whose_images_are_unknown_is_incomplete(tmp_path: Path) -
     assert report["incomplete"] == []
 
 
-@pytest.mark.xfail(strict=True, reason='fixed in the next commits')
+def test_unresolved_image_of_a_known_chart_is_incomplete_only_if_ours(tmp_path: Path) -> None:
+    """A chart whose values.yaml (in the snapshot) leaves one image untagged: incomplete
+    when that image is of this Harbor, a warning when it is of another registry."""
+    deploy = write(tmp_path / "deploy", {
+        "components/web/helmfile.yaml": (
+            "repositories:\n  - name: tools\n    url: harbor.example.org/proj\n    oci: true\n"
+            "releases:\n  - name: web\n    chart: tools/web\n    version: \"2.0\"\n"),
+    })
+    for sidecar, incomplete in (("other.example/nginx", False), (f"{WEB}-sidecar", True)):
+        data = json.loads(Path(web_snapshot(tmp_path)).read_text())
+        repo = data["projects"][0]["repositories"][0]
+        repo["artifacts"].append(art("chart", ["2.0"], T - timedelta(days=2), kind="CHART"))
+        repo["additions"] = {repo["artifacts"][-1]["digest"]: {"values.yaml": (
+            f"image:\n  repository: {WEB}\n  tag: \"1.10\"\n"
+            f"sidecar:\n  image:\n    repository: {sidecar}\n")}}
+        snap = tmp_path / "snap-chart.json"
+        snap.write_text(json.dumps(data))
+        result = CliRunner().invoke(cli, ["check", "--snapshot", str(snap), "--manifests",
+                                          str(deploy), "--environment", "tools", "--history",
+                                          "0", "--format", "json"], catch_exceptions=False)
+        report = json.loads(result.stdout)
+        assert bool(report["incomplete"]) is incomplete, sidecar
+        assert "unresolved-reference" in codes(report)
+
+
 def test_release_of_a_harbor_chart_without_version_is_incomplete(tmp_path: Path) -> None:
     deploy = write(tmp_path / "deploy", {
         "components/web/helmfile.yaml": (
@@ -149,7 +171,6 @@ def test_chart_of_another_registry_stays_a_warning(tmp_path: Path) -> None:
     assert code == 0
 
 
-@pytest.mark.xfail(strict=True, reason='fixed in the next commits')
 def test_local_chart_app_version_and_template_literals_are_what_runs(tmp_path: Path) -> None:
     """Finding 18: `tag | default .Chart.AppVersion` with an empty tag runs appVersion."""
     deploy = write(tmp_path / "deploy", {
