@@ -95,6 +95,7 @@ def chart_values_lookup(snapshot: Snapshot | None, hosts: Sequence[str]) -> Char
 
 def gather(options: EvidenceOptions, snapshot: Snapshot | None,
            hosts: Sequence[str]) -> Gathered:
+    from harborguard.check import registry_names
     from harborguard.sources.githistory import read_history
     from harborguard.sources.helm import (
         helm_command,
@@ -150,6 +151,17 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             path, _, reason = problem.partition(": ")
             out.incomplete.append(Incomplete(what=f"{options.manifests}/{path}",
                                              reason=reason or problem))
+        names = registry_names(hosts)
+        for unknown in manifests.unknown_charts:
+            # A chart of the Harbor checked whose images cannot be told: as through --helm,
+            # what runs is unknown, so the run is incomplete (another registry's chart, or
+            # an unresolved image of another registry in a known chart: a warning).
+            ours = unknown.chart.split("/", 1)[0].lower() in names
+            if ours and (not unknown.images or any(name in text.lower() for text in
+                                                   unknown.images for name in names)):
+                out.incomplete.append(Incomplete(
+                    what=f"{options.manifests}/{unknown.where} (component {unknown.component})",
+                    reason=unknown.reason))
         out.findings.extend(
             Finding(
                 code="unresolved-reference",

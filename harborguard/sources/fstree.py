@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 from harborguard.sources.helmlayers import UnreadableFile
+from harborguard.sources.imageoverrides import is_argocd_source_file
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # per file: a values file or helmfile is a few KB
 
@@ -92,12 +93,24 @@ class FsReader:
         return real
 
 
+def read_by_name(name: str) -> bool:
+    """A file name --manifests reads: YAML, not hidden (CI configuration, editor files),
+    except Argo CD's parameter override files (``.argocd-source-<app>.yaml``: the images
+    Argo CD Image Updater writes back), and not a chart's Chart.yaml/Chart.lock."""
+    if is_argocd_source_file(name):
+        return True
+    if name.startswith(".") or not name.endswith(YAML_SUFFIXES):
+        return False
+    return name not in ("Chart.yaml", "Chart.lock")
+
+
 def yaml_files(root: Path) -> tuple[list[str], list[str]]:
     """YAML files under root, sorted, and a problem line per linked folder not followed.
 
-    Skips hidden entries (.git, CI configuration) and the templates of charts kept in the
-    repository (those are Helm's, not values). A linked folder inside the tree is read
-    where it really is; one that leaves the tree is named.
+    Skips hidden entries (.git, CI configuration) but Argo CD's ``.argocd-source*.yaml``,
+    and the templates of charts kept in the repository (read with their chart, see
+    localchart.py). A linked folder inside the tree is read where it really is; one that
+    leaves the tree is named.
     """
     found: list[str] = []
     problems: list[str] = []
@@ -124,9 +137,7 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
         if "Chart.yaml" in names and "templates" in dirs:
             dirs.remove("templates")
         for name in sorted(names):
-            if name.startswith(".") or not name.endswith(YAML_SUFFIXES):
-                continue
-            if name in ("Chart.yaml", "Chart.lock"):
+            if not read_by_name(name):
                 continue
             found.append(name if relative == "." else f"{relative}/{name}")
     return sorted(found), problems

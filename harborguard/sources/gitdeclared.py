@@ -15,7 +15,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from harborguard.evidence import Usage
-from harborguard.sources.fstree import YAML_SUFFIXES
+from harborguard.sources.fstree import read_by_name
 from harborguard.sources.gitcli import Git
 from harborguard.sources.helmfile import HELMFILE_NAMES
 from harborguard.sources.helmlayers import glob_in
@@ -45,7 +45,7 @@ def tree_yaml_files(paths: list[str]) -> list[str]:
     found: list[str] = []
     for path in paths:
         parts = path.split("/")
-        if any(part.startswith(".") for part in parts) or not path.endswith(YAML_SUFFIXES):
+        if any(part.startswith(".") for part in parts[:-1]) or not read_by_name(parts[-1]):
             continue
         if parts[-1] in ("Chart.yaml", "Chart.lock"):
             continue

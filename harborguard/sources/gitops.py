@@ -1,10 +1,13 @@
-"""GitOps objects in ``--manifests``: Flux ``HelmRelease`` and Argo CD ``Application``.
+"""GitOps objects in ``--manifests``: Flux ``HelmRelease`` and ``Kustomization``, Argo CD
+``Application``, and a kustomization with ``apiVersion``/``kind``.
 
-They deploy a chart with values written in the object itself, so the repository declares
-images and chart versions without a helmfile. Their values' images are read like a values
-file's (plain ones are evidence, the rest unresolved). The chart they name comes from a
-source object (a Flux HelmRepository, an Argo CD repoURL) that is not resolved to a Harbor
-repository here, so its version is an ``unresolved-reference``: never silence.
+They deploy a chart with values written in the object itself, or manifests with image
+overrides (``kustomize.images``, Flux ``spec.images``: see imageoverrides.py), so the
+repository declares images and chart versions without a helmfile. Their values' images are
+read like a values file's (plain ones are evidence, the rest unresolved). The chart they
+name comes from a source object (a Flux HelmRepository, an Argo CD repoURL) that is not
+resolved to a Harbor repository here, so its version is an ``unresolved-reference``: never
+silence.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from yaml.nodes import Node
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
+from harborguard.sources.imageoverrides import Overrides, helm_parameters, kustomize_images
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ def scan_gitops(document: Node, file: str, lines: Sequence[str]) -> GitOpsScan |
         where = f"{file}:{line}"
         found.unresolved.append(Unresolved(where, text(line), f"{kind}/{name}: {reason}"))
 
+    def overrides(found_here: Overrides) -> None:
+        found.images.extend(found_here.images)
+        found.unresolved.extend(found_here.unresolved)
+
     def values(node: Node | None) -> None:
         if node is None:
             return
@@ -48,6 +56,13 @@ def scan_gitops(document: Node, file: str, lines: Sequence[str]) -> GitOpsScan |
         found.unresolved.extend(scan.unresolved)
 
     spec = gotmpl.get(document, "spec")
+    if kind == "Kustomization" and api.startswith("kustomize.toolkit.fluxcd.io/"):
+        # Flux applies spec.images over the kustomization at spec.path.
+        overrides(kustomize_images(gotmpl.get(spec, "images"), file, lines, f"{kind}/{name}"))
+        return found
+    if kind == "Kustomization" and api.startswith("kustomize.config.k8s.io/"):
+        overrides(kustomize_images(gotmpl.get(document, "images"), file, lines))
+        return found
     if api.startswith("helm.toolkit.fluxcd.io/") and kind == "HelmRelease":
         values(gotmpl.get(spec, "values"))
         for entry in gotmpl.sequence(gotmpl.get(spec, "valuesFrom")):
@@ -81,10 +96,10 @@ def scan_gitops(document: Node, file: str, lines: Sequence[str]) -> GitOpsScan |
             helm = gotmpl.get(source, "helm")
             values(gotmpl.get(helm, "valuesObject"))
             _string_values(gotmpl.get(helm, "values"), file, lines, found)
-            for parameter in gotmpl.sequence(gotmpl.get(helm, "parameters")):
-                key = gotmpl.scalar(gotmpl.get(parameter, "name")) or ""
-                if any(word in key.lower() for word in ("image", "tag", "repository")):
-                    hidden(parameter, f"helm parameter {key!r} may set an image; not read")
+            overrides(helm_parameters(gotmpl.get(helm, "parameters"), file, lines,
+                                      f"{kind}/{name}"))
+            overrides(kustomize_images(gotmpl.get_path(source, "kustomize.images"), file,
+                                       lines, f"{kind}/{name}"))
             chart_name = gotmpl.scalar(gotmpl.get(source, "chart"))
             revision = gotmpl.get(source, "targetRevision")
             if chart_name is not None:

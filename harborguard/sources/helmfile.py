@@ -47,6 +47,7 @@ class Component:
     chart_version: str | None
     declared_at: str | None  # "path:line" of the line that names the chart version
     values_files: tuple[str, ...] = ()  # release values files (env values included)
+    chart_path: str | None = None  # a chart folder in the tree (`chart: ./chart`), from its root
 
     @property
     def chart_ref(self) -> str | None:
@@ -77,6 +78,8 @@ class HelmfileRead:
     env_values: list[ValuesFile] = field(default_factory=list)
     # Images in values written inline in a release (`values: [{image: ...}]`).
     inline_images: list[tuple[Component, tuple[ImageSpec, ...]]] = field(default_factory=list)
+    # Releases of a repository's chart that name no version: (release, "path:line").
+    unversioned: list[tuple[Component, str]] = field(default_factory=list)
 
     def lookup(self) -> gotmpl.ValuesLookup:
         return values_lookup(self.env_values)
@@ -222,6 +225,8 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
             result.components.append(found)
             result.unresolved.extend(built.unresolved)
             result.problems.extend(built.problems)
+            if built.unversioned_at is not None:
+                result.unversioned.append((found, built.unversioned_at))
             for node in built.inline:
                 scan = scan_values(node, path, second.rendered.lines)
                 result.inline_images.append((found, scan.images))
@@ -312,6 +317,7 @@ def _component(
     chart_node = gotmpl.get(release, "chart")
     chart_text = gotmpl.scalar(chart_node)
     chart: str | None = None
+    chart_path: str | None = None
     repository: Repository | None = None
     if chart_node is not None and chart_text is not None:
         if gotmpl.is_templated(chart_text):
@@ -323,7 +329,13 @@ def _component(
             )
         else:
             chart, repository = split_chart(chart_text, repositories)
+            as_written = chart_text.strip().rstrip("/")
+            local = posixpath.normpath(posixpath.join(directory, as_written))
+            if repository is None and not as_written.startswith(("/", "oci://")) and not (
+                    local == ".." or local.startswith("../")):
+                chart_path = local
             if repository is None and names_a_repository(chart_text, directory, reader):
+                chart_path = None
                 line = gotmpl.line_of(chart_node)
                 known = ", ".join(sorted(repositories)) or "none"
                 unresolved.append(Unresolved(
@@ -334,6 +346,7 @@ def _component(
     version_node = gotmpl.get(release, "version")
     version = gotmpl.scalar(version_node)
     declared_at: str | None = None
+    unversioned_at: str | None = None
     if version_node is not None and version is not None:
         line = gotmpl.line_of(version_node)
         if gotmpl.is_templated(version):
@@ -358,6 +371,7 @@ def _component(
             declared_at = parsed.rendered.origins.get(line, f"{path}:{line}")
     elif chart is not None and repository is not None:
         line = gotmpl.line_of(release)
+        unversioned_at = f"{path}:{line}"
         unresolved.append(
             Unresolved(
                 f"{path}:{line}",
@@ -385,9 +399,10 @@ def _component(
         chart_version=version,
         declared_at=declared_at,
         values_files=tuple(dict.fromkeys(values_files)),
+        chart_path=chart_path,
     )
     overrides, hidden = set_images(release, path, lines, component)
-    return _Built(found, unresolved + hidden, inline, overrides, problems)
+    return _Built(found, unresolved + hidden, inline, overrides, problems, unversioned_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,5 +412,6 @@ class _Built:
     inline: list[Node]  # values maps written in the release
     overrides: list[ImageSpec]  # from `set:` / `setString:`, applied after every values file
     problems: list[str]
+    unversioned_at: str | None = None  # a repository's chart with no version: helm takes the newest
 
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from yaml.nodes import Node
 
 from harborguard.errors import InputError
-from harborguard.evidence import Usage, UsageKind, UsageSource
+from harborguard.evidence import Usage
 from harborguard.sources import gotmpl
+from harborguard.sources.chartusages import (
+    ChartValues,
+    UnknownChart,
+    component_usages,
+    unknown_chart,
+)
 from harborguard.sources.fstree import FsReader, yaml_files
 from harborguard.sources.gitops import scan_gitops
 from harborguard.sources.helmchart import ChartImages, chart_images
@@ -41,23 +46,26 @@ from harborguard.sources.helmvalues import (
     scan_values,
     with_global_registry,
 )
+from harborguard.sources.imageoverrides import (
+    argocd_source_file,
+    is_argocd_source_file,
+    rename_only,
+)
 from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
+from harborguard.sources.localchart import read_local_chart, release_images
 
 __all__ = [
     "ChartImages",
     "ChartValues",
     "Component",
     "ManifestEvidence",
+    "UnknownChart",
     "Unresolved",
     "chart_images",
     "component_usages",
     "read_manifests",
 ]
 
-# (chart repository, version) -> the chart's values.yaml as Harbor serves it, or None.
-# The repository is the Harbor repository of the chart, e.g.
-# "tools-harbor.wmcloud.org/toolforge/builds-api".
-ChartValues = Callable[[str, str], "str | None"]
 
 @dataclass(frozen=True, slots=True)
 class ManifestEvidence:
@@ -72,6 +80,7 @@ class ManifestEvidence:
     files_read: int
     # Every environment the helmfiles name (empty without helmfiles).
     environments: tuple[str, ...] = ()
+    unknown_charts: tuple[UnknownChart, ...] = ()
 
 
 def read_manifests(
@@ -126,10 +135,22 @@ def read_tree(
     scan.problems.extend(problems or ())
     scan.run(files)
     scan.resolve_pending()
+    unknown: list[UnknownChart] = []
+    for read in scan.helmfiles.values():
+        for component, where in read.unversioned:
+            unknown.append(UnknownChart(
+                component.chart_ref or "?", where, component.name,
+                f"release {component.release or '?'} of {component.chart_ref} names no chart "
+                "version, so helm deploys whatever is newest when it runs: what it deploys "
+                "is unknown; write the chart version (or chartVersion in the environment's "
+                "values file)"))
     for component in scan.components:
+        if component.chart_path is not None:
+            scan.local_chart(component)
+            continue
         if not _charted(component):
-            # A local chart: what its release sets inline (`values:` maps, `set:`) is
-            # evidence as written, like its values files.
+            # A chart not in a registry: what its release sets inline (`values:` maps,
+            # `set:`) is evidence as written, like its values files.
             scan._standalone(tuple(scan.inline_images(component)), component.name, component)
             continue
         found, hidden = component_usages(
@@ -142,6 +163,9 @@ def read_tree(
         )
         scan.usages.extend(found)
         scan.unresolved.extend(hidden)
+        found_unknown = unknown_chart(component, hidden)
+        if found_unknown is not None:
+            unknown.append(found_unknown)
     return ManifestEvidence(
         root=root,
         environment=environment,
@@ -153,8 +177,11 @@ def read_tree(
         environments=tuple(sorted(set().union(
             *(h.environments for h in scan.helmfiles.values()),
             (m[1] for f in scan.files if (m := _ENV_VALUES.search(f)) is not None)))),
+        unknown_charts=tuple(unknown),
     )
 
+
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 # values/<environment>.yaml[.gotmpl]: the environments a values-only layout knows.
 _ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
@@ -179,6 +206,9 @@ class _Scan:
         # Images of values files of local charts, resolved once every file is read (a
         # release's `global.imageRegistry` may sit in another of its values files).
         self.pending: list[tuple[str, tuple[ImageSpec, ...], str | None]] = []
+        # A local chart's values.yaml -> its images (under its releases' values).
+        self.chart_values: dict[str, list[ImageSpec]] = {}
+        self.local_values: set[str] = set()
 
     def run(self, files: list[str]) -> None:
         self.files = files
@@ -190,6 +220,21 @@ class _Scan:
         for path in files:
             if not _is_helmfile(path) and _for_environment(path, self.environment, others):
                 self._file(path)
+
+    def local_chart(self, component: Component) -> None:
+        """A release of a chart folder in the tree: its values, appVersion and templates."""
+        directory = component.chart_path or ""
+        chart = read_local_chart(self.reader, directory)
+        release = self.release_images(component)
+        if chart is None:
+            # No Chart.yaml there: what the release's values set is evidence as written.
+            self._standalone(tuple(release), component.name, component)
+            return
+        self.files_read += chart.files_read
+        self.problems.extend(chart.problems)
+        chart_specs = self.chart_values.get(posixpath.join(directory, "values.yaml"), [])
+        self._standalone(tuple(release_images(chart, chart_specs, release)), component.name,
+                         component)
 
     def release_images(self, component: Component) -> list[ImageSpec]:
         """The images a release's values set, in the order Helm merges them."""
@@ -219,6 +264,8 @@ class _Scan:
         for component in read.components:
             for values_path in component.values_files:
                 self.claims.setdefault(values_path, []).append(component)
+            if component.chart_path is not None:
+                self.local_values.add(posixpath.join(component.chart_path, "values.yaml"))
 
     def _file(self, path: str) -> None:
         owner = _governing_helmfile(path, self.helmfiles)
@@ -231,19 +278,36 @@ class _Scan:
         if isinstance(loaded, str):
             self.problems.append(loaded)
             return
-        charted = any(_charted(c) for c in self.claims.get(path, ()))
+        charted = any(_charted(c) or c.chart_path is not None
+                      for c in self.claims.get(path, ()))
+        local_values = path in self.local_values
         claimed = self.claims.get(path)
         name = claimed[0].name if claimed else _component_name(path)
+        lines = loaded.rendered.lines
         for document in loaded.documents:
+            if is_argocd_source_file(path):
+                # Argo CD applies it over the Application of this path: what runs.
+                found = argocd_source_file(document, path, lines)
+                self.unresolved.extend(_owned(found.unresolved, name))
+                self._standalone(tuple(found.images), name)
+                continue
             if gotmpl.is_mapping(document) and is_kubernetes_object(document):
                 self._kubernetes(document, loaded, name)
                 continue
-            scan = scan_values(document, path, loaded.rendered.lines)
+            scan = scan_values(document, path, lines)
             self.unresolved.extend(_owned(scan.unresolved, name))
-            # Helm merges these over the chart's own values: resolved with the chart.
-            self.file_images.setdefault(path, []).extend(scan.images)
-            if not charted:
-                self.pending.append((path, scan.images, name))
+            if posixpath.basename(path) in _KUSTOMIZATIONS:
+                # Tagged `images:` overrides are read above; a rename keeps an unknown tag.
+                hidden = rename_only(gotmpl.get(document, "images"), path, lines)
+                self.unresolved.extend(_owned(hidden, name))
+            if local_values:
+                # A local chart's own values.yaml: resolved with its releases' values.
+                self.chart_values.setdefault(path, []).extend(scan.images)
+            else:
+                # Helm merges these over the chart's own values: resolved with the chart.
+                self.file_images.setdefault(path, []).extend(scan.images)
+                if not charted:
+                    self.pending.append((path, scan.images, name))
         if owner is None and _is_env_values(path, self.environment):
             orphan = _values_only_component(loaded, path, self.environment, self.fallback_name)
             if orphan is not None:
@@ -307,78 +371,6 @@ class _Scan:
                     environment=self.environment,
                 )
             )
-
-
-def component_usages(
-    component: Component,
-    overrides: list[ImageSpec],
-    *,
-    chart_values: ChartValues | None,
-    image_tag_template: str | None,
-    source: UsageSource,
-    kind: UsageKind,
-    where: Callable[[str], str] | None = None,
-) -> tuple[list[Usage], list[Unresolved]]:
-    """The chart artifact of a deployed chart version, and the images it runs.
-
-    ``where`` rewrites a "path:line" (git history prefixes the commit).
-    """
-    chart_ref = component.chart_ref
-    version = component.chart_version
-    declared_at = component.declared_at
-    if chart_ref is None or version is None or declared_at is None:
-        raise ValueError(f"component {component.name} has no chart version to protect")
-    cite = where or (lambda text: text)
-    usages = [
-        _usage(source, kind, f"{chart_ref}:{version}", cite(declared_at), component, chart=True)
-    ]
-    values_text = chart_values(chart_ref, version) if chart_values is not None else None
-    images = chart_images(
-        values_text,
-        version,
-        image_tag_template,
-        repository=chart_ref,
-        overrides=overrides,
-        declared_at=declared_at,
-    )
-    for image in images.images:
-        usages.append(
-            _usage(
-                source,
-                kind,
-                image.ref,
-                cite(image.where or declared_at),
-                component,
-                digest=image.digest,
-            )
-        )
-    hidden = [
-        Unresolved(cite(u.where), u.text, u.reason, u.component or component.name)
-        for u in images.unresolved
-    ]
-    return usages, hidden
-
-
-def _usage(
-    source: UsageSource,
-    kind: UsageKind,
-    ref: str,
-    where: str,
-    component: Component,
-    *,
-    chart: bool = False,
-    digest: str | None = None,
-) -> Usage:
-    return Usage(
-        source,
-        kind,
-        ref,
-        where,
-        digest=digest,
-        component=component.name,
-        environment=component.environment,
-        chart=chart,
-    )
 
 
 def _charted(component: Component) -> bool:

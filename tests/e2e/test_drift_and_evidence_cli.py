@@ -49,8 +49,11 @@ def test_ci_check_without_cluster_protects_the_previous_version(deploy_repo: str
 
 
 def test_history_zero_does_not_protect_the_previous_version(deploy_repo: str) -> None:
+    # The chart's images come from --image-tag-template (examples/harborguard.yaml); without
+    # it they are unknown and the run is incomplete (exit 3), as through --helm.
     code, out, _ = invoke("check", "--snapshot", SNAPSHOT, "--manifests", deploy_repo,
-                          "--environment", "tools", "--history", "0", "--format", "json")
+                          "--environment", "tools", "--history", "0", "--format", "json",
+                          "--image-tag-template", "{version}_image")
     report = json.loads(out)
     assert code == 0
     assert not [f for f in report["findings"] if f["severity"] == "error"]

@@ -1,0 +1,122 @@
+"""A chart kept in the deployment repository (helmfile ``chart: ./chart``): what it runs.
+
+Its ``values.yaml`` lies under the release's values (merged image by image, as Helm merges
+maps), and two things only the chart says are read without running its templates:
+
+- ``Chart.yaml``'s ``appVersion``: the tag of an image whose values set none, when the
+  templates default the tag to it (``helm create``'s scaffold:
+  ``{{ .Values.image.tag | default .Chart.AppVersion }}``). Cited at Chart.yaml's line;
+- a full image reference written literally in a template (no ``{{`` on its line).
+
+A file of the chart that cannot be read is a problem (the run is incomplete), never skipped.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from harborguard.sources import gotmpl
+from harborguard.sources.helmlayers import TreeReader, UnreadableFile
+from harborguard.sources.helmvalues import ImageField, ImageSpec
+
+# `image: host/path:tag` (quoted or not, in a list item or not), nothing templated.
+_LITERAL_IMAGE = re.compile(r"""^\s*(?:-\s*)?image:\s*["']?([^"'\s{}]+)["']?\s*(?:#.*)?$""")
+_APP_VERSION = re.compile(r"\.Chart\.AppVersion\b")
+
+
+@dataclass(slots=True)
+class LocalChart:
+    directory: str
+    app_version: ImageField | None = None  # Chart.yaml's appVersion, with its line
+    uses_app_version: bool = False  # a template reads .Chart.AppVersion
+    literals: list[ImageSpec] = field(default_factory=list)  # full references in templates
+    problems: list[str] = field(default_factory=list)
+    files_read: int = 0
+
+
+def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
+    """The chart folder's Chart.yaml and templates; None when it holds no Chart.yaml."""
+    chart = LocalChart(directory)
+    chart_file = posixpath.join(directory, "Chart.yaml")
+    try:
+        text = reader.read(chart_file)
+    except UnreadableFile as exc:
+        chart.problems.append(f"{chart_file}: {exc}")
+        return chart
+    if text is None:
+        return None
+    chart.files_read += 1
+    try:
+        documents = gotmpl.compose(text)
+    except yaml.YAMLError as exc:
+        chart.problems.append(f"{chart_file}: {gotmpl.yaml_error(exc)}")
+        documents = []
+    node = gotmpl.get(documents[0], "appVersion") if documents else None
+    value = gotmpl.scalar(node)
+    if node is not None and value is not None and value.strip():
+        line = gotmpl.line_of(node)
+        lines = text.splitlines()
+        quoted = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        chart.app_version = ImageField(value.strip(), line, quoted, chart_file)
+    templates = posixpath.join(directory, "templates")
+    for path in sorted({*reader.glob(f"{templates}/*"), *reader.glob(f"{templates}/*/*")}):
+        try:
+            body = reader.read(path)
+        except UnreadableFile as exc:
+            chart.problems.append(f"{path}: {exc}")
+            continue
+        if body is None:
+            continue
+        chart.files_read += 1
+        chart.uses_app_version = chart.uses_app_version or bool(_APP_VERSION.search(body))
+        for number, line_text in enumerate(body.splitlines(), start=1):
+            found = _LITERAL_IMAGE.match(line_text)
+            if found is None or not _pinned(found[1]):
+                continue
+            ref = ImageField(found[1], number, line_text.strip(), path)
+            chart.literals.append(ImageSpec(("templates", path, number), path, number,
+                                            line_text.strip(), ref=ref))
+    return chart
+
+
+def _pinned(value: str) -> bool:
+    """``host/path:tag`` or ``...@sha256:``: a literal that names one image."""
+    name = value.split("@", 1)[0]
+    return "@" in value or name.rfind(":") > name.rfind("/") >= 0
+
+
+def release_images(chart: LocalChart, chart_specs: list[ImageSpec],
+                   release_specs: list[ImageSpec]) -> list[ImageSpec]:
+    """The chart's values under the release's, the appVersion tag where the values set no
+    tag and the templates default to it, then the templates' literal images."""
+    merged = _merge(chart_specs, release_specs)
+    if chart.uses_app_version and chart.app_version is not None:
+        merged = [_with_app_version(spec, chart.app_version) for spec in merged]
+    return merged + chart.literals
+
+
+def _with_app_version(spec: ImageSpec, app_version: ImageField) -> ImageSpec:
+    if spec.ref is not None or "tag" in spec.fields or "digest" in spec.fields:
+        return spec
+    if not any(k in spec.fields for k in ("repository", "name", "image")):
+        return spec
+    fields = {**spec.fields, "tag": app_version}
+    return ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
+
+
+def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
+    """Release values over chart values, image by image (as helmvalues merges a registry
+    chart's values.yaml)."""
+    by_path: dict[tuple[str | int, ...], ImageSpec] = {spec.path: spec for spec in chart}
+    for spec in release:
+        base = by_path.get(spec.path)
+        if base is None or spec.ref is not None or base.ref is not None:
+            by_path[spec.path] = spec
+            continue
+        fields = {**base.fields, **spec.fields}
+        by_path[spec.path] = ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
+    return list(by_path.values())
