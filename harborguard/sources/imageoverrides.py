@@ -131,8 +131,10 @@ def helm_parameters(parameters: Node | None, file: str, lines: Sequence[str],
                                                 f"helm parameter {name!r} may set an image; "
                                                 "not read"))
             continue
+        # Argo CD passes parameters as `helm --set`, which keeps `2.0` a string (only
+        # integers become numbers, and they print as written): never a float to format.
         _place(tree, keys, ScalarNode(_STR_TAG, value, value_node.start_mark,
-                                      value_node.end_mark))
+                                      value_node.end_mark, style='"'))
         placed.append((parameter, name))
     if not placed:
         return found
