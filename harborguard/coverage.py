@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.evidence import Covered, CoveredSource
+from harborguard.evidence import NOT_CHECKED, Covered, CoveredSource
 from harborguard.model import Incomplete
 
 # Why the git history (the rollback window) was not read: the verdicts quote it.
@@ -34,11 +34,16 @@ def _state(source: CoveredSource, what: str, counts: dict[str, int],
 def kubectl(what: str, evidence: KubectlEvidence | None,
             unread: Sequence[Incomplete]) -> Covered:
     """``evidence`` None: kubectl could not be run at all (``unread`` says why)."""
+    from harborguard.sources.kuberevisions import rollback_not_covered
+
     counts = {"objects": 0, "workloads": 0, "references": 0}
+    note = None
     if evidence is not None:
         counts = {"objects": evidence.objects, "workloads": evidence.workloads,
                   "references": len(evidence.usages)}
-    return _state("kubectl", what, counts, unread)
+        if evidence.unlisted:
+            note = NOT_CHECKED + rollback_not_covered(evidence.unlisted)
+    return _state("kubectl", what, counts, unread, note)
 
 
 def manifests(root: str, read: ManifestEvidence, unread: Sequence[Incomplete]) -> Covered:
