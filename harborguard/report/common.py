@@ -111,6 +111,14 @@ def not_checked(report: dict[str, Any]) -> list[str]:
     if moved:
         out.append(f"{_count(moved, 'running build')} the policy deletes while its tag now "
                    "names another, which a restart would run instead (digest-moved)")
+    # A reference into a project of this Harbor that was not read (the unparseable ones
+    # name no project): what that project's policy deletes is unknown.
+    unread = [f["project"] for f in report["findings"]
+              if f["code"] == "unmatched-reference" and f.get("project")]
+    if unread:
+        out.append(f"{_count(len(unread), 'image')} in projects of this Harbor that were not "
+                   f"read: {', '.join(sorted(set(unread)))} (unmatched-reference; add "
+                   "--project NAME to check them)")
     unresolved = counts.get("unresolved-reference", 0)
     if unresolved:
         out.append(f"{_count(unresolved, 'reference')} that could not be resolved "

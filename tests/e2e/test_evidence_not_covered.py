@@ -131,5 +131,40 @@ def test_live_kubectl_forbidden_to_list_replicasets_is_incomplete(
     assert "replicasets.apps is forbidden" in missing["reason"]
 
 
+# -- 11. references into projects of this Harbor that were not read ------------------------
+
+
+def _running(name: str, image: str) -> dict[str, Any]:
+    return {"kind": "Pod", "metadata": {"name": name, "namespace": "ns"},
+            "spec": {"containers": [{"name": "c", "image": image}]}, "status": {"phase": "Running"}}
+
+
+def test_references_into_projects_not_read_qualify_the_all_clear(snap: str,
+                                                                 tmp_path: Path) -> None:
+    cluster = kubectl_list(tmp_path, _running("a", f"{HOST}/proj/app:2.0"),
+                           _running("b", f"{HOST}/other/svc:1.0"),
+                           _running("c", f"{HOST}/other/web:3"),
+                           _running("d", f"{HOST}/tool-x/api:1"))
+    result = every_format(snap, "--kubectl-json", cluster)
+    assert result["code"] == 0, result["err"]
+    words = "not checked: 3 images in projects of this Harbor that were not read: other, " \
+        "tool-x (unmatched-reference; add --project NAME to check them)"
+    assert f"Nothing in use would be deleted among what was checked; {words}" in result["table"]
+    assert result["markdown"] == (
+        f"**harborguard: nothing in use would be deleted among what was checked** — {words}")
+    skipped = result["junit"].find("skipped")
+    assert skipped is not None and "projects of this Harbor that were not read" in \
+        skipped.get("message", "")
+
+
+def test_a_reference_that_cannot_be_parsed_is_not_a_project_not_read(snap: str,
+                                                                    tmp_path: Path) -> None:
+    cluster = kubectl_list(tmp_path, _running("a", f"{HOST}/proj/app:2.0"),
+                           _running("b", "Not An Image::"))
+    result = every_format(snap, "--kubectl-json", cluster)
+    assert result["code"] == 0, result["err"]
+    assert "projects of this Harbor" not in result["table"]
+
+
 def _unused() -> None:  # keeps dig/timedelta imported for the helm tests below
     assert dig and timedelta
