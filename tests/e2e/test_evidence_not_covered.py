@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,5 +165,56 @@ def test_a_reference_that_cannot_be_parsed_is_not_a_project_not_read(snap: str,
     assert "projects of this Harbor" not in result["table"]
 
 
-def _unused() -> None:  # keeps dig/timedelta imported for the helm tests below
-    assert dig and timedelta
+# -- 6b, 12. Helm releases: earlier revisions and release values are not read ------------
+
+
+@pytest.fixture
+def chart_snap(tmp_path: Path) -> str:
+    """proj/mychart 2.0.0 and 1.0.0 (values.yaml: proj/img 2.0.0, 1.0.0), proj/img 2.0.0 and
+    1.0.0; latestPushedK 1 keeps the newest of each."""
+    charts = [art("chart-2", ["2.0.0"], T, kind="CHART"),
+              art("chart-1", ["1.0.0"], T - D, kind="CHART")]
+    images = [art("img-2", ["2.0.0"], T), art("img-1", ["1.0.0"], T - D)]
+    data = snapshot({"mychart": charts, "img": images}, policy(rule("latestPushedK", 1)))
+    repos = data["projects"][0]["repositories"]
+    repos[0]["additions"] = {
+        dig(f"chart-{n}"): {"values.yaml": f"image:\n  repository: {HOST}/proj/img\n"
+                                            f"  tag: {n}.0.0\n"} for n in (1, 2)}
+    return write_json(tmp_path / "snap.json", data)
+
+
+def helm_list(tmp_path: Path, revision: str) -> str:
+    return write_json(tmp_path / "helm.json", [{
+        "name": "web", "namespace": "web", "revision": revision, "status": "deployed",
+        "updated": "2026-02-21 10:00:00.0 +0000 UTC", "chart": "mychart-2.0.0",
+        "app_version": "2.0.0"}])
+
+
+@pytest.mark.parametrize("revision", ["4", "1"])
+def test_helm_alone_names_its_rollback_window_and_release_values(
+        chart_snap: str, tmp_path: Path, revision: str) -> None:
+    result = every_format(chart_snap, "--helm-json", helm_list(tmp_path, revision))
+    assert result["code"] == 0, result["err"]
+    [entry] = result["json"]["evidence"]
+    assert entry["complete"] is True
+    values = "the release values (1 image taken from the charts' defaults, values.yaml or " \
+        "--image-tag-template; values given at install or upgrade, `helm get values`, were " \
+        "not read)"
+    rollback = "the rollback window (earlier Helm revisions of 1 release past revision 1, " \
+        "web/web at 4: `helm history` was not read)"
+    words = f"{rollback}; {values}" if revision == "4" else values
+    assert f"not checked: {words}" in result["table"]
+    assert result["markdown"].startswith(
+        "**harborguard: nothing in use would be deleted among what was checked** — "
+        f"not checked: {words}")
+    skipped = result["junit"].find("skipped")
+    assert skipped is not None and words in skipped.get("message", "")
+
+
+def test_helm_beside_the_cluster_leaves_both_to_kubectl(chart_snap: str, tmp_path: Path) -> None:
+    cluster = kubectl_list(tmp_path, _running("a", f"{HOST}/proj/img:2.0.0"))
+    result = every_format(chart_snap, "--helm-json", helm_list(tmp_path, "4"),
+                          "--kubectl-json", cluster)
+    assert result["code"] == 0, result["err"]
+    assert result["markdown"] == "**harborguard: nothing in use would be deleted**"
+    assert all(e["note"] is None for e in result["json"]["evidence"])
