@@ -31,6 +31,7 @@ from harborguard.protect.patterns import (
 from harborguard.protect.rule import (
     NO_TAG,
     is_own_raw,
+    own_keeps_untagged,
     own_patterns,
     own_rule,
     put_body,
@@ -155,8 +156,10 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
                                for r in repos for d, t in _needed_in(selected[r], needed))
             repos, tags = (), ()
         else:
+            # --allow-incomplete: the rule only grows, untagged:true included.
             rule = own_rule(listed.pattern, tag_pattern,
-                            untagged=any(r in repos for r, _ in untagged))
+                            untagged=any(r in repos for r, _ in untagged)
+                            or (keep_previous and own_keeps_untagged(policy)))
     reasons = {(u.repository, u.digest): u.reason for u in unprotected}
     findings = [_untagged(name, r, d, needed[r, d], reasons.get((r, d), "no rule is written"))
                 for r, d in untagged if rule is None or r not in repos]

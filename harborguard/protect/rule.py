@@ -83,6 +83,18 @@ def own_patterns(policy: RetentionPolicy) -> tuple[str, str] | None:
     return None
 
 
+def own_keeps_untagged(policy: RetentionPolicy) -> bool:
+    """The policy's own rule carries ``untagged: true`` (it keeps untagged artifacts)."""
+    for rule in policy.rules:
+        for selector in rule.tag_selectors:
+            if is_own_extras(selector.extras):
+                try:
+                    return json.loads(selector.extras).get("untagged") is True
+                except (ValueError, AttributeError):
+                    return False
+    return False
+
+
 def rule_key(rule: Any) -> str:
     """A rule as Harbor compares rules (its JSON once ``id`` is dropped), with go-swagger's
     dropped zero values filled in, so a rule read back equals the one sent."""

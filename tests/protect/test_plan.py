@@ -178,6 +178,15 @@ def test_allow_incomplete_never_drops_a_tag() -> None:
     assert plan(project, {("proj/app", dig("v3")): [RUNNING]}).tags == ("1.3",)
 
 
+def test_allow_incomplete_never_drops_untagged_true() -> None:
+    project = project_of({"app": [*history(3), art("bare", None, T - D * 9)]},
+                         policy(rule("latestPushedK", 1), own_rule("app", "1.0", untagged=True)))
+    needed = {("proj/app", dig("v0")): [RUNNING]}
+    assert plan(project, needed, keep_previous=True).rule == own_rule("app", "1.0",
+                                                                      untagged=True)
+    assert plan(project, needed).rule == own_rule("app", "1.0")
+
+
 def test_no_policy_means_nothing_to_protect() -> None:
     result = plan(project_of({"app": history(2)}, None), {("proj/app", dig("v0")): [RUNNING]})
     assert result.status == "no-policy" and result.body is None
