@@ -59,7 +59,8 @@ def manifests(root: str, read: ManifestEvidence, unread: Sequence[Incomplete]) -
 def history(root: str, asked: int | None, depth: int, read: HistoryEvidence | None,
             unread: Sequence[Incomplete]) -> Covered:
     """``asked``: --history as given (None: the default); ``depth``: what was read for."""
-    reached = max((len(c.versions) for c in read.components), default=0) if read else 0
+    reached = max([len(c.versions) for c in read.components] + [read.declared_versions]
+                  ) if read else 0
     counts = {"requested": depth, "versions": reached,
               "commits": read.commits_walked if read else 0,
               "references": len(read.usages) if read else 0}
