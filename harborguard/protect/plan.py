@@ -160,6 +160,11 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
             rule = own_rule(listed.pattern, tag_pattern,
                             untagged=any(r in repos for r, _ in untagged)
                             or (keep_previous and own_keeps_untagged(policy)))
+    if rule is not None and any(r in repos for r, _ in untagged):
+        notes.append(f"project {name}: the rule keeps untagged artifacts (untagged:true), "
+                     "but garbage collection with 'delete untagged artifacts' removes them "
+                     "whatever retention keeps (docs/RETENTION.md 8, item 13); give the "
+                     "needed ones a tag, or run GC without that option")
     reasons = {(u.repository, u.digest): u.reason for u in unprotected}
     findings = [_untagged(name, r, d, needed[r, d], reasons.get((r, d), "no rule is written"))
                 for r, d in untagged if rule is None or r not in repos]

@@ -117,6 +117,7 @@ def test_an_untagged_needed_artifact_is_kept_by_untagged_true() -> None:
     assert result.status == "changed" and result.repositories == ("proj/app",)
     assert result.tags == ()
     assert result.rule == own_rule("app", NO_TAG, untagged=True)
+    assert "garbage collection with 'delete untagged artifacts'" in " ".join(result.notes)
     assert json.loads(result.rule["tag_selectors"][0]["extras"]) == {
         "untagged": True, "harborguard": "protect"}
     decided = _decided(project, result.body)
