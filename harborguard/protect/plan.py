@@ -237,7 +237,8 @@ def _untagged(project: str, repository: str, digest: str, usages: Sequence[Usage
         code="protect-untagged", project=project, repository=repository, digest=digest,
         tags=(), component=first.component, environment=first.environment,
         message=f"{repository}@{digest} {what[first.kind]} ({first.source}: {first.where}) "
-        "but has no tag: only a rule whose tag selector carries untagged:true keeps it (with "
-        "every other untagged artifact of its repository), and harborguard's rule does not "
-        f"list this repository ({reason}); give it a tag (or deploy by a tag) and run "
-        "protect again")
+        "but has no tag: a retention rule keeps it only through untagged:true in its tag "
+        "selector (with every other untagged artifact of its repository; an excluding "
+        "immutable-tag rule also protects them, docs/RETENTION.md 5.2), and harborguard's "
+        f"rule does not list this repository ({reason}); give it a tag (or deploy by a tag) "
+        "and run protect again")
