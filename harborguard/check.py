@@ -326,7 +326,8 @@ def _judge(
     # In the words of the table's "in use" column: every place, by kind.
     more = (f"; in use in {len(found)} places: "
             f"{places_by_kind([u.kind for u in found])}" if len(found) > 1 else "")
-    label = ", ".join(artifact.tags) or artifact.digest
+    # repository:tag, or repository@digest for an untagged artifact
+    label = (":" + ", ".join(artifact.tags)) if artifact.tags else "@" + artifact.digest
     if decision.action == "delete":
         why = decision.reason.removeprefix("not kept by any rule: ")
         verdict = f"the policy deletes it ({why})"
@@ -354,7 +355,7 @@ def _judge(
         rule=decision.retained_by[0] if decision.retained_by else None,
         component=first.component,
         environment=first.environment,
-        message=f"{repository}:{label} {what} ({first.source}: {first.where}{more}) but "
+        message=f"{repository}{label} {what} ({first.source}: {first.where}{more}) but "
         f"{verdict}",
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.evidence import Covered, CoveredSource
+from harborguard.evidence import NOT_CHECKED, Covered, CoveredSource
 from harborguard.model import Incomplete
 
 # Why the git history (the rollback window) was not read: the verdicts quote it.
@@ -34,11 +34,16 @@ def _state(source: CoveredSource, what: str, counts: dict[str, int],
 def kubectl(what: str, evidence: KubectlEvidence | None,
             unread: Sequence[Incomplete]) -> Covered:
     """``evidence`` None: kubectl could not be run at all (``unread`` says why)."""
+    from harborguard.sources.kuberevisions import rollback_not_covered
+
     counts = {"objects": 0, "workloads": 0, "references": 0}
+    note = None
     if evidence is not None:
         counts = {"objects": evidence.objects, "workloads": evidence.workloads,
                   "references": len(evidence.usages)}
-    return _state("kubectl", what, counts, unread)
+        if evidence.unlisted:
+            note = NOT_CHECKED + rollback_not_covered(evidence.unlisted)
+    return _state("kubectl", what, counts, unread, note)
 
 
 def manifests(root: str, read: ManifestEvidence, unread: Sequence[Incomplete]) -> Covered:
@@ -54,7 +59,8 @@ def manifests(root: str, read: ManifestEvidence, unread: Sequence[Incomplete]) -
 def history(root: str, asked: int | None, depth: int, read: HistoryEvidence | None,
             unread: Sequence[Incomplete]) -> Covered:
     """``asked``: --history as given (None: the default); ``depth``: what was read for."""
-    reached = max((len(c.versions) for c in read.components), default=0) if read else 0
+    reached = max([len(c.versions) for c in read.components] + [read.declared_versions]
+                  ) if read else 0
     counts = {"requested": depth, "versions": reached,
               "commits": read.commits_walked if read else 0,
               "references": len(read.usages) if read else 0}
@@ -68,8 +74,36 @@ def history(root: str, asked: int | None, depth: int, read: HistoryEvidence | No
 
 
 def helm(what: str, releases: Sequence[HelmRelease], found: ReleaseEvidence | None,
-         unread: Sequence[Incomplete]) -> Covered:
+         unread: Sequence[Incomplete], *, cluster_read: bool = False) -> Covered:
+    """``cluster_read``: kubectl evidence was read too, which shows what the releases run
+    and what `kubectl rollout undo` brings back (its own entry says where it does not)."""
     counts = {"releases": len(releases), "charts": found.charts if found else 0,
               "references": len(found.usages) if found else 0}
-    return _state("helm", what, counts, unread)
+    gaps = [] if found is None or cluster_read else helm_not_covered(releases, found)
+    return _state("helm", what, counts, unread, NOT_CHECKED + "; ".join(gaps) if gaps else None)
+
+
+def helm_not_covered(releases: Sequence[HelmRelease], found: ReleaseEvidence) -> list[str]:
+    """What `helm list` alone does not show: the earlier revisions a `helm rollback` brings
+    back (a release past revision 1), and the values given at install or upgrade (the
+    images are taken from the charts' default values.yaml)."""
+    from harborguard.sources.helm import GONE
+
+    out = []
+    back = [r for r in releases if r.revision > 1 and r.status not in GONE]
+    if back:
+        shown = ", ".join(f"{r.namespace}/{r.name} at {r.revision}" for r in back[:3])
+        more = f" and {len(back) - 3} more" if len(back) > 3 else ""
+        out.append(f"the rollback window (earlier Helm revisions of {_count(len(back), 'release')} "
+                   f"past revision 1, {shown}{more}: `helm history` was not read)")
+    images = sum(1 for usage in found.usages if not usage.chart)
+    if images:
+        out.append(f"the release values ({_count(images, 'image')} taken from the charts' "
+                   "defaults, values.yaml or --image-tag-template; values given at install or "
+                   "upgrade, `helm get values`, were not read)")
+    return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 

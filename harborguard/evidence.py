@@ -41,6 +41,10 @@ def places_by_kind(kinds: list[str]) -> str:
 
 
 CoveredSource = Literal["kubectl", "manifests", "git-history", "helm"]
+# How a complete source's note starts when the source, read whole, still leaves something
+# uncovered (the rollback window of kubectl output without ReplicaSets, for one): the
+# verdicts' "not checked" qualifier quotes what follows.
+NOT_CHECKED = "not checked: "
 
 
 @dataclass(frozen=True, slots=True)

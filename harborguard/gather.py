@@ -274,7 +274,8 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         out.findings.extend(helm.findings)
         out.incomplete.extend(unread)
         out.notes.extend(helm.notes)
-        out.evidence.append(coverage.helm(what, releases, helm, unread))
+        out.evidence.append(coverage.helm(what, releases, helm, unread,
+                                          cluster_read=out.kubectl_read))
     return out
 
 

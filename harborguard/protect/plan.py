@@ -28,7 +28,15 @@ from harborguard.protect.patterns import (
     parse_list,
     repository_pattern,
 )
-from harborguard.protect.rule import is_own_raw, own_patterns, own_rule, put_body, rule_key
+from harborguard.protect.rule import (
+    NO_TAG,
+    is_own_raw,
+    own_keeps_untagged,
+    own_patterns,
+    own_rule,
+    put_body,
+    rule_key,
+)
 from harborguard.retention.engine import ProjectOutcome, RepositoryOutcome
 
 # (repository with the project, digest) -> the evidence that needs it
@@ -106,19 +114,16 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
                 if evaluator_runs(base, o.rules_in_scope)}
     wanted_tags: dict[str, set[str]] = {}
     untagged: list[tuple[str, str]] = []
-    findings: list[Finding] = []
-    for (repo_name, digest), usages in sorted(needed.items()):
+    for repo_name, digest in sorted(needed):
         outcome = selected.get(repo_name)
         if outcome is None:
             continue  # not at risk: no rule deletes anything there
         artifact = next((a for a in outcome.repository.artifacts if a.digest == digest), None)
         if artifact is None:
             continue
-        if not artifact.tags:
-            untagged.append((repo_name, digest))
-            findings.append(_untagged(name, repo_name, digest, usages))
-            continue
         wanted_tags.setdefault(repo_name, set()).update(artifact.tags)
+        if not artifact.tags:  # kept by the rule's untagged:true (RETENTION.md 3.2)
+            untagged.append((repo_name, digest))
     if keep_previous:
         _add_previous(policy, name, selected, wanted_tags)
     short = {split_repository(r)[1]: r for r in wanted_tags}
@@ -144,7 +149,7 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
         repos = tuple(sorted(short[s] for s in listed.names))
         tag_set = set().union(*(wanted_tags[r] for r in repos))
         tags = tuple(sorted(tag_set))
-        tag_pattern = brace_list(tags)
+        tag_pattern = brace_list(tags) if tags else NO_TAG
         other_names = [s for s in (split_repository(r.name)[1] for r in project.repositories)
                        if s not in listed.names]
         other_tags = {t for r in repos for a in selected[r].repository.artifacts
@@ -158,7 +163,18 @@ def plan_project(project: Project, policy: RetentionPolicy | None, base_outcome:
                                for r in repos for d, t in _needed_in(selected[r], needed))
             repos, tags = (), ()
         else:
-            rule = own_rule(listed.pattern, tag_pattern)
+            # --allow-incomplete: the rule only grows, untagged:true included.
+            rule = own_rule(listed.pattern, tag_pattern,
+                            untagged=any(r in repos for r, _ in untagged)
+                            or (keep_previous and own_keeps_untagged(policy)))
+    if rule is not None and any(r in repos for r, _ in untagged):
+        notes.append(f"project {name}: the rule keeps untagged artifacts (untagged:true), "
+                     "but garbage collection with 'delete untagged artifacts' removes them "
+                     "whatever retention keeps (docs/RETENTION.md 8, item 13); give the "
+                     "needed ones a tag, or run GC without that option")
+    reasons = {(u.repository, u.digest): u.reason for u in unprotected}
+    findings = [_untagged(name, r, d, needed[r, d], reasons.get((r, d), "no rule is written"))
+                for r, d in untagged if rule is None or r not in repos]
     if rule is not None and len(others) >= MAX_RULES:
         notes.append(f"project {name}: the policy has {len(others)} rules of its own and "
                      f"Harbor allows at most {MAX_RULES}: there is no room for harborguard's "
@@ -211,6 +227,7 @@ def _add_previous(policy: RetentionPolicy, project: str,
         repos, tags = parse_list(previous[0]), parse_list(previous[1])
     except ValueError:
         return
+    tags = [t for t in tags if t != NO_TAG]
     for short in repos:
         full = f"{project}/{short}"
         if full in selected:
@@ -219,13 +236,16 @@ def _add_previous(policy: RetentionPolicy, project: str,
         wanted[full].update(tags)
 
 
-def _untagged(project: str, repository: str, digest: str, usages: Sequence[Usage]) -> Finding:
+def _untagged(project: str, repository: str, digest: str, usages: Sequence[Usage],
+              reason: str) -> Finding:
     first = sorted(usages, key=lambda u: ("running", "declared", "rollback").index(u.kind))[0]
     what = {"running": "runs", "declared": "is declared", "rollback": "is a rollback target"}
     return Finding(
         code="protect-untagged", project=project, repository=repository, digest=digest,
         tags=(), component=first.component, environment=first.environment,
         message=f"{repository}@{digest} {what[first.kind]} ({first.source}: {first.where}) "
-        "but has no tag: a retention rule selects artifacts by their tags, so no rule can "
-        "keep it (immutable-tag rules match tags too); give it a tag (or deploy by a tag) "
+        "but has no tag: a retention rule keeps it only through untagged:true in its tag "
+        "selector (with every other untagged artifact of its repository; an excluding "
+        "immutable-tag rule also protects them, docs/RETENTION.md 5.2), and harborguard's "
+        f"rule does not list this repository ({reason}); give it a tag (or deploy by a tag) "
         "and run protect again")

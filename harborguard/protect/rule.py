@@ -3,8 +3,12 @@
 The rule is ``always`` on a tag brace list in a repository brace list. It is marked in its
 tag selector's ``extras`` (a JSON text Harbor stores and ignores beyond ``untagged``):
 ``{"untagged":false,"harborguard":"protect"}``, so a later run finds its own rule, replaces
-it and leaves every other rule as it was. ``untagged`` is false: the rule keeps tagged
-artifacts only (an untagged one cannot be named by a tag).
+it and leaves every other rule as it was. ``untagged`` is false unless the evidence needs an
+untagged artifact (a pod pinned by digest to a build whose tag has moved): a matching tag
+selector with ``{"untagged":true}`` selects every untagged artifact whatever its pattern
+(docs/RETENTION.md 3.2), so the rule then keeps every untagged artifact in the repositories
+it lists. When only untagged artifacts are needed, the tag pattern is ``NO_TAG``, which no
+tag matches (a tag cannot hold ``:``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from harborguard.policy import MAX_RULES, RetentionPolicy, RuleSpec, parse_polic
 MARKER_KEY = "harborguard"
 MARKER_VALUE = "protect"
 EXTRAS = json.dumps({"untagged": False, MARKER_KEY: MARKER_VALUE}, separators=(",", ":"))
+EXTRAS_UNTAGGED = json.dumps({"untagged": True, MARKER_KEY: MARKER_VALUE},
+                             separators=(",", ":"))
+# A tag pattern no tag matches (Harbor's tag names are [\w][\w.-]*): the rule's tag selector
+# when only untagged artifacts are needed.
+NO_TAG = "harborguard:untagged-only"
 # The PUT body's fields (swagger.yaml RetentionPolicy); creation/update times are not.
 BODY_KEYS = ("id", "algorithm", "rules", "trigger", "scope")
 
@@ -47,15 +56,16 @@ def is_own_raw(rule: Any) -> bool:
         isinstance(s, Mapping) and is_own_extras(s.get("extras")) for s in selectors)
 
 
-def own_rule(repositories: str, tags: str) -> dict[str, Any]:
-    """The rule as Harbor's API takes it."""
+def own_rule(repositories: str, tags: str, *, untagged: bool = False) -> dict[str, Any]:
+    """The rule as Harbor's API takes it; ``untagged``: it keeps every untagged artifact in
+    the repositories too."""
     return {
         "disabled": False,
         "action": "retain",
         "template": "always",
         "params": {},
         "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": tags,
-                           "extras": EXTRAS}],
+                           "extras": EXTRAS_UNTAGGED if untagged else EXTRAS}],
         "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
                                             "pattern": repositories}]},
     }
@@ -71,6 +81,18 @@ def own_patterns(policy: RetentionPolicy) -> tuple[str, str] | None:
                 return repos[0].pattern, tags[0].pattern
             return None
     return None
+
+
+def own_keeps_untagged(policy: RetentionPolicy) -> bool:
+    """The policy's own rule carries ``untagged: true`` (it keeps untagged artifacts)."""
+    for rule in policy.rules:
+        for selector in rule.tag_selectors:
+            if is_own_extras(selector.extras):
+                try:
+                    return json.loads(selector.extras).get("untagged") is True
+                except (ValueError, AttributeError):
+                    return False
+    return False
 
 
 def rule_key(rule: Any) -> str:

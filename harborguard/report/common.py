@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harborguard.evidence import places_by_kind
+from harborguard.evidence import NOT_CHECKED, places_by_kind
 from harborguard.findings import CHART_BREAKS
 
 __all__ = ["places_by_kind"]  # the table's "in use" words, shared with check's findings
@@ -86,6 +86,8 @@ def not_checked(report: dict[str, Any]) -> list[str]:
         if entry["source"] == "git-history" and not entry["counts"].get("requested"):
             why = str(entry["note"] or "not read").removeprefix("not read: ")
             out.append(f"the rollback window (git history not read: {why})")
+        elif entry["complete"] and str(entry["note"] or "").startswith(NOT_CHECKED):
+            out.append(str(entry["note"]).removeprefix(NOT_CHECKED))
     for entry in report.get("evidence", []):
         # A live kubectl limited to one namespace: the rest of the cluster was not read.
         namespace = re.search(r"--namespace (\S+)", str(entry["what"]))
@@ -109,6 +111,14 @@ def not_checked(report: dict[str, Any]) -> list[str]:
     if moved:
         out.append(f"{_count(moved, 'running build')} the policy deletes while its tag now "
                    "names another, which a restart would run instead (digest-moved)")
+    # A reference into a project of this Harbor that was not read (the unparseable ones
+    # name no project): what that project's policy deletes is unknown.
+    unread = [f["project"] for f in report["findings"]
+              if f["code"] == "unmatched-reference" and f.get("project")]
+    if unread:
+        out.append(f"{_count(len(unread), 'image')} in projects of this Harbor that were not "
+                   f"read: {', '.join(sorted(set(unread)))} (unmatched-reference; add "
+                   "--project NAME to check them)")
     unresolved = counts.get("unresolved-reference", 0)
     if unresolved:
         out.append(f"{_count(unresolved, 'reference')} that could not be resolved "

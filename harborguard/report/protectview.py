@@ -19,28 +19,45 @@ SHOWN = 10  # artifacts named per list; JSON has them all
 
 
 def _names(rows: list[dict[str, Any]]) -> str:
-    shown = [f"{r['repository']}:{','.join(r['tags']) or r['digest']}" for r in rows[:SHOWN]]
+    # repository:tags, or repository@digest for an untagged artifact
+    shown = [f"{r['repository']}:{','.join(r['tags'])}" if r["tags"]
+             else f"{r['repository']}@{r['digest']}" for r in rows[:SHOWN]]
     more = f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
     return "; ".join(shown) + more
 
 
 def project_lines(section: dict[str, Any]) -> list[str]:
     """One project's lines (without the rule's JSON)."""
-    lines = [f"{section['project']}: retention policy {section['policy_id']}: "
-             f"{STATUS_WORDS.get(section['status'], section['status'])}"]
+    status = STATUS_WORDS.get(section["status"], section["status"])
+    if section["status"] == "in-sync" and not section["protected"]:
+        status = ("already holds the rule harborguard can write: nothing more it can change, "
+                  "and the evidence is still at risk (below)")
+    lines = [f"{section['project']}: retention policy {section['policy_id']}: {status}"]
+    untagged = section["rule"] is not None and _keeps_untagged(section["rule"])
     if section["rule"] is not None:
         lines.append(f"rule {section['rule_index']}: always, repositories "
-                     f"{', '.join(section['repositories'])}; tags {', '.join(section['tags'])}")
+                     f"{', '.join(section['repositories'])}; tags "
+                     f"{', '.join(section['tags']) or 'none'}"
+                     + ("; and every untagged artifact there (untagged:true)" if untagged
+                        else ""))
     lines.append(f"keeps {len(section['keeps'])} artifacts"
                  + (f", {len(section['beyond_evidence'])} beyond the evidence (the same tag in "
-                    f"another listed repository): {_names(section['beyond_evidence'])}"
+                    "another listed repository"
+                    + (", or untagged beside a needed untagged one" if untagged else "")
+                    + f"): {_names(section['beyond_evidence'])}"
                     if section["beyond_evidence"] else ", none beyond the evidence"))
     if section["kept_to_deleted"]:
         lines.append(f"no longer kept (no evidence needs them now): "
                      f"{_names(section['kept_to_deleted'])}")
     if section["untagged"]:
-        lines.append(f"{len(section['untagged'])} needed artifacts have no tag: no rule can "
-                     "keep them (protect-untagged)")
+        listed = set(section["repositories"]) if untagged else set()
+        kept = sum(1 for u in section["untagged"] if u["repository"] in listed)
+        if kept:
+            lines.append(f"{kept} needed artifacts have no tag: the rule keeps them "
+                         "(untagged:true)")
+        if len(section["untagged"]) > kept:
+            lines.append(f"{len(section['untagged']) - kept} needed artifacts have no tag and "
+                         "their repository is not listed by the rule (protect-untagged)")
     if section["unprotected"]:
         lines.append(f"not listed: {_names(section['unprotected'])} "
                      f"({section['unprotected'][0]['reason']})")
@@ -50,6 +67,19 @@ def project_lines(section: dict[str, Any]) -> list[str]:
                     f"{check.get('in-use-deleted', 0)} in-use-deleted, "
                     f"{check.get('rollback-deleted', 0)} rollback-deleted"))
     return lines
+
+
+def _keeps_untagged(rule: dict[str, Any]) -> bool:
+    """The rule's tag selector carries ``untagged: true`` (docs/RETENTION.md 3.2)."""
+    for selector in rule.get("tag_selectors") or []:
+        extras = selector.get("extras") if isinstance(selector, dict) else None
+        try:
+            data = json.loads(extras) if isinstance(extras, str) else extras
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("untagged") is True:
+            return True
+    return False
 
 
 def rule_json(section: dict[str, Any]) -> str | None:

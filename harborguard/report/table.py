@@ -359,11 +359,11 @@ def _render_verdict(console: Console, report: dict[str, Any]) -> None:
     console.print()
     console.print(Text("What this policy would break", style="bold red"))
     for f in harmful:
-        label = ", ".join(f["tags"] or []) or (f["digest"] or "?")
+        label = ":" + ", ".join(f["tags"]) if f["tags"] else "@" + (f["digest"] or "?")
         words = (CHART_CONSEQUENCE.get(f["code"]) if is_chart_finding(f) else None) \
             or CONSEQUENCE[f["code"]]
         console.print(
-            Text.assemble("  - ", (f"{f['repository']}:{label}", "bold"), f" {words}.")
+            Text.assemble("  - ", (f"{f['repository']}{label}", "bold"), f" {words}.")
         )
     console.print(
         "  Keep these before the policy runs: add a rule that retains them (for example "

@@ -124,12 +124,13 @@ def declared_rollbacks(
     oldest: str | None,
     chart_values: ChartValues | None,
     image_tag_template: str | None,
-) -> tuple[list[Usage], list[Unresolved], list[str], int]:
+) -> tuple[list[Usage], list[Unresolved], list[str], int, int]:
     """Rollback usages of the ``depth`` earlier declared sets of each component.
 
     Returns them, what those versions declared that cannot be resolved (and HEAD does not
     declare the same way), the components a shallow clone cut short (fewer than ``depth``
-    versions, yet present at its oldest commit), and the number of commits read.
+    versions, yet present at its oldest commit), the number of commits read, and the most
+    earlier versions found for one component.
     """
 
     cache: dict[tuple[str, str | None, tuple[tuple[str, str | None], ...]], _Declared] = {}
@@ -227,4 +228,5 @@ def declared_rollbacks(
                 if u.ref not in head_refs
             )
     cut = sorted(k for k in head_keys if k in at_oldest and len(tracks[k].counted) < depth)
-    return found, unknown, cut, walked
+    reached = max((len(track.counted) for track in tracks.values()), default=0)
+    return found, unknown, cut, walked, reached

@@ -66,6 +66,9 @@ class HistoryEvidence:
     limits: tuple[str, ...]
     problems: tuple[str, ...]
     unresolved: tuple[Unresolved, ...]
+    # The most earlier declared sets (images, literals, plain manifests) found for one
+    # component: versions back that the chart-version walk does not count.
+    declared_versions: int = 0
 
     def summary(self) -> str:
         reach = (
@@ -173,7 +176,7 @@ class _History:
             repo.run("log", "-1", "--format=%cI", oldest).strip() if oldest is not None else None
         )
         histories: list[ComponentHistory] = []
-        deepest = 0
+        deepest = declared_versions = 0
         if self.depth > 0:
             for directory, values_path in self._components():
                 walked = self._component(
@@ -186,10 +189,12 @@ class _History:
             # Everything else the tree declares (helmfile literals, image bumps, plain
             # manifests, renamed components): the same reader as HEAD, at each commit.
             known = {u.ref for u in self.usages}
-            declared, hidden, cut, _walked = declared_rollbacks(
+            declared, hidden, cut, read, declared_versions = declared_rollbacks(
                 repo, self.environment, self.depth,
                 posixpath.basename(self.root.rstrip("/")), shallow=shallow, oldest=oldest,
                 chart_values=self.chart_values, image_tag_template=self.image_tag_template)
+            # The counts are of everything read, both walks (the findings cite both).
+            deepest = max(deepest, read)
             self.usages.extend(u for u in declared if u.ref not in known)
             cited = {u.where for u in self.unresolved}
             self.unresolved.extend(u for u in hidden if u.where not in cited)
@@ -209,6 +214,7 @@ class _History:
             usages=tuple(dict.fromkeys(self.usages)),
             components=tuple(histories),
             commits_walked=deepest,
+            declared_versions=declared_versions,
             visible_commits=len(chain),
             shallow=shallow,
             oldest_commit=oldest[:12] if oldest else None,

@@ -27,7 +27,8 @@ from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
 from harborguard.inputfile import read_bounded
-from harborguard.sources.kubedocs import Unreadable, as_one, json_documents, yaml_documents
+from harborguard.sources import kubedocs
+from harborguard.sources.kubedocs import Unreadable, json_documents
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
     REVISION_SPEC_PATH,
@@ -42,6 +43,7 @@ from harborguard.sources.kubepods import (
     stray_containers,
 )
 from harborguard.sources.kubepods import text as _text
+from harborguard.sources.kuberevisions import unlisted_revisions
 from harborguard.sources.process import run_tool
 
 __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
@@ -71,6 +73,8 @@ class KubectlEvidence:
     missing: tuple[str, ...] = ()
     objects: int = 0  # items read (every kind)
     workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
+    # Objects pointing at a ReplicaSet or ControllerRevision not listed (kuberevisions.py).
+    unlisted: tuple[str, ...] = ()
 
 
 class _Skip(Exception):
@@ -111,8 +115,10 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
         missing.append(f"{origin}: holds {len(items)} objects ({shown}) but no workload (Pod, "
                        "Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), so "
                        f"nothing was learnt; save `kubectl get {RESOURCES} -A -o json`")
+    unlisted = unlisted_revisions((item, default) for _, item, default in items)
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
-                           missing=tuple(missing), objects=len(items), workloads=workloads)
+                           missing=tuple(missing), objects=len(items), workloads=workloads,
+                           unlisted=tuple(unlisted))
 
 
 def _kind_of(item: Any, default: str | None) -> str | None:
@@ -165,12 +171,12 @@ def run_kubectl(
         ) from None
     except Unreadable as exc:
         raise SourceError(f"`{shown}` printed JSON that cannot be read whole: {exc}") from None
-    if not documents or not all(map(_looks_like_kubernetes, documents)):
+    if not documents or not all(map(kubedocs.looks_like_kubernetes, documents)):
         raise SourceError(
             f"`{shown}` printed JSON that is not a Kubernetes List; run it by hand to see what "
             "it prints"
         )
-    return as_one(documents)
+    return kubedocs.as_one(documents)
 
 
 def load_kubectl_file(path: str | Path) -> Any:
@@ -196,13 +202,13 @@ def load_kubectl_file(path: str | Path) -> Any:
     text = _decode(raw, path)
     documents = _load_json_or_yaml(text, path)
     for number, document in enumerate(documents, 1):
-        if not _looks_like_kubernetes(document):
+        if not kubedocs.looks_like_kubernetes(document):
             which = f" (document {number} of {len(documents)})" if len(documents) > 1 else ""
             raise InputError(
                 f"{path}: not a Kubernetes object or List{which} (no 'kind' or 'items'); save "
                 f"the output of `kubectl get {RESOURCES} -o json`"
             )
-    return as_one(documents)
+    return kubedocs.as_one(documents)
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -453,12 +459,6 @@ def _type(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _looks_like_kubernetes(data: Any) -> bool:
-    return isinstance(data, Mapping) and (
-        isinstance(data.get("kind"), str) or isinstance(data.get("items"), list)
-    )
-
-
 # -- files and processes ----------------------------------------------------------------
 
 
@@ -484,7 +484,7 @@ def _load_json_or_yaml(text: str, path: str | Path) -> list[Any]:
                 ) from None
         else:
             try:
-                documents = yaml_documents(text)
+                documents = kubedocs.yaml_documents(text)
             except yamlread.LOAD_ERRORS as exc:
                 raise InputError(
                     f"{path}: not valid JSON or YAML{yamlread.problem(exc)}") from None

@@ -132,6 +132,12 @@ def _value_message(exc: ValueError) -> str:
     return f"holds a value that cannot be read ({text.splitlines()[0][:100] if text else '?'})"
 
 
+def looks_like_kubernetes(data: Any) -> bool:
+    """A Kubernetes object (a ``kind``) or List (``items``)."""
+    return isinstance(data, dict) and (
+        isinstance(data.get("kind"), str) or isinstance(data.get("items"), list))
+
+
 def as_one(documents: list[Any]) -> Any:
     """One document as it is; several as one List (whose items may be Lists themselves:
     the parser flattens them)."""

@@ -224,3 +224,41 @@ def test_harbor_read_through_another_name_is_incomplete_not_nothing_needed(
     assert f"--registry-alias {ALIAS}" in stderr
     assert not out.exists()
     assert any(i["what"] == "evidence of use" for i in json.loads(stdout)["incomplete"])
+
+
+def test_a_needed_untagged_artifact_is_kept_by_the_rules_untagged_true(tmp_path: Path) -> None:
+    # A pod pinned by digest to a build whose tag has moved (attack finding 10).
+    from tests.builders import D, T, art, dig, policy, rule, snapshot
+
+    artifacts = [art("new", ["latest"], T), art("mid", None, T - D), art("old", None, T - 2 * D)]
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(snapshot({"app": artifacts}, policy(rule("latestPushedK", 1)))))
+    image = f"harbor.example.org/proj/app@{dig('old')}"
+    pods = tmp_path / "pods.json"
+    pods.write_text(json.dumps({"kind": "List", "items": [{
+        "kind": "Pod", "metadata": {"name": "app", "namespace": "ns"},
+        "spec": {"containers": [{"name": "c", "image": image}]},
+        "status": {"phase": "Running"}}]}))
+    code, out, err = invoke("check", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--format", "table")
+    assert code == 1, err
+    assert f"proj/app@{dig('old')}" in " ".join(out.split()) and ":sha256:" not in out
+    written = tmp_path / "policy.json"
+    code, out, err = invoke("protect", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--policy-out", str(written), "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert not [f for f in report["findings"] if f["code"] == "protect-untagged"]
+    section = report["protect"]["projects"][0]
+    assert section["status"] == "changed" and section["protected"]
+    assert json.loads(section["rule"]["tag_selectors"][0]["extras"])["untagged"] is True
+    assert [r["digest"] for r in section["beyond_evidence"]] == [dig("mid")]
+    code, out, err = invoke("check", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--policy", str(written), "--format", "table")
+    assert code == 0, err
+    code, out, _ = invoke("protect", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                          "--format", "table")
+    text = " ".join(out.split())
+    assert "tags none; and every untagged artifact there (untagged:true)" in text
+    assert f"proj/app@{dig('mid')}" in text
+    assert "1 needed artifacts have no tag: the rule keeps them (untagged:true)" in text

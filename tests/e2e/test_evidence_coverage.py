@@ -96,7 +96,12 @@ def test_helm_release_alone_with_a_tag_template_protects_chart_and_image() -> No
     assert not report["incomplete"]
     assert report["evidence"] == [{
         "source": "helm", "what": HELM, "counts": {"releases": 1, "charts": 1, "references": 2},
-        "complete": True, "note": None}]
+        "complete": True, "note": (
+            "not checked: the rollback window (earlier Helm revisions of 1 release past "
+            "revision 1, builds-api/builds-api at 14: `helm history` was not read); the "
+            "release values (1 image taken from the charts' defaults, values.yaml or "
+            "--image-tag-template; values given at install or upgrade, `helm get values`, "
+            "were not read)")}]
 
 
 def test_chart_values_from_the_snapshot_name_the_images(tmp_path: Path) -> None:

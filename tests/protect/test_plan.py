@@ -11,7 +11,7 @@ from harborguard.harborversion import resolve
 from harborguard.model import Project
 from harborguard.policy import parse_policy
 from harborguard.protect.plan import ProjectPlan, plan_project, without_own
-from harborguard.protect.rule import EXTRAS, is_own, own_rule
+from harborguard.protect.rule import EXTRAS, NO_TAG, is_own, own_rule
 from harborguard.retention.engine import evaluate_project
 from harborguard.snapshot import parse_snapshot
 from harborguard.timeutil import parse_nanos
@@ -99,13 +99,70 @@ def test_no_room_with_fifteen_rules_of_its_own() -> None:
     assert plan(project, {("proj/app", dig("v0")): [RUNNING]}).status == "changed"
 
 
-def test_an_untagged_needed_artifact_is_a_warning() -> None:
-    artifacts = [*history(3), art("bare", None, T - D * 9)]
+def _decided(project: Project, body: dict[str, Any] | None) -> dict[str, str]:
+    assert body is not None
+    changed = parse_policy(body, "policy")
+    outcome = evaluate_project(project, changed, NOW, resolve(None))
+    [repo] = outcome.repositories
+    return {a.digest: d.action for a, d in zip(repo.repository.artifacts, repo.decisions,
+                                               strict=True)}
+
+
+def test_an_untagged_needed_artifact_is_kept_by_untagged_true() -> None:
+    # RETENTION.md 3.2: a matching tag selector with {"untagged":true} selects every untagged
+    # artifact whatever its pattern; the pattern (no tag can hold ':') selects no tag.
+    artifacts = [*history(3), art("bare", None, T - D * 9), art("other", None, T - D * 8)]
     project = project_of({"app": artifacts}, policy(rule("latestPushedK", 1)))
     result = plan(project, {("proj/app", dig("bare")): [RUNNING]})
     assert result.untagged == (("proj/app", dig("bare")),)
-    assert [f.code for f in result.findings] == ["protect-untagged"]
-    assert result.rule is None
+    assert result.findings == ()
+    assert result.status == "changed" and result.repositories == ("proj/app",)
+    assert result.tags == ()
+    assert result.rule == own_rule("app", NO_TAG, untagged=True)
+    assert "garbage collection with 'delete untagged artifacts'" in " ".join(result.notes)
+    assert json.loads(result.rule["tag_selectors"][0]["extras"]) == {
+        "untagged": True, "harborguard": "protect"}
+    decided = _decided(project, result.body)
+    assert decided[dig("bare")] == "retain"
+    assert decided[dig("other")] == "retain"  # every untagged one there: beyond the evidence
+    assert decided[dig("v0")] == "delete" and decided[dig("v2")] == "retain"
+    again = plan(project_of({"app": artifacts}, result.body),
+                 {("proj/app", dig("bare")): [RUNNING]})
+    assert again.status == "in-sync" and again.body == result.body
+
+
+def test_tags_and_an_untagged_artifact_share_the_rule() -> None:
+    artifacts = [*history(3), art("bare", None, T - D * 9)]
+    project = project_of({"app": artifacts}, policy(rule("latestPushedK", 1)))
+    result = plan(project, {("proj/app", dig("bare")): [RUNNING],
+                            ("proj/app", dig("v0")): [RUNNING]})
+    assert result.rule == own_rule("app", "1.0", untagged=True) and result.findings == ()
+    decided = _decided(project, result.body)
+    assert decided[dig("bare")] == decided[dig("v0")] == "retain"
+    assert decided[dig("v1")] == "delete"
+
+
+def test_tags_alone_leave_untagged_off() -> None:
+    project = project_of({"app": [*history(3), art("bare", None, T - D * 9)]},
+                         policy(rule("latestPushedK", 1)))
+    result = plan(project, {("proj/app", dig("v0")): [RUNNING]})
+    assert result.rule == own_rule("app", "1.0")
+    assert _decided(project, result.body)[dig("bare")] == "delete"
+
+
+def test_an_untagged_artifact_whose_repository_cannot_be_listed_is_a_warning() -> None:
+    # v1.1.1: one shape per pattern; team/a is listed, x/b is left out.
+    repos = {"team/a": history(3), "team/c": history(3),
+             "x/b": [*history(2), art("bare", None, T - D * 9)]}
+    project = project_of(repos, policy(rule("latestPushedK", 1)))
+    result = plan(project, {("proj/team/a", dig("v0")): [RUNNING],
+                            ("proj/team/c", dig("v0")): [RUNNING],
+                            ("proj/x/b", dig("bare")): [RUNNING]}, v111=True)
+    [finding] = result.findings
+    assert finding.code == "protect-untagged" and finding.repository == "proj/x/b"
+    assert "proj/x/b@sha256:" in finding.message
+    assert "no rule can keep it" not in finding.message
+    assert "untagged:true" in finding.message and "cannot share one pattern" in finding.message
 
 
 def test_the_marker_is_in_extras_and_untagged_is_off() -> None:
@@ -122,6 +179,15 @@ def test_allow_incomplete_never_drops_a_tag() -> None:
     result = plan(project, {("proj/app", dig("v3")): [RUNNING]}, keep_previous=True)
     assert result.tags == ("1.0", "1.1", "1.3")
     assert plan(project, {("proj/app", dig("v3")): [RUNNING]}).tags == ("1.3",)
+
+
+def test_allow_incomplete_never_drops_untagged_true() -> None:
+    project = project_of({"app": [*history(3), art("bare", None, T - D * 9)]},
+                         policy(rule("latestPushedK", 1), own_rule("app", "1.0", untagged=True)))
+    needed = {("proj/app", dig("v0")): [RUNNING]}
+    assert plan(project, needed, keep_previous=True).rule == own_rule("app", "1.0",
+                                                                      untagged=True)
+    assert plan(project, needed).rule == own_rule("app", "1.0")
 
 
 def test_no_policy_means_nothing_to_protect() -> None:

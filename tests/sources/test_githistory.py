@@ -341,3 +341,22 @@ def test_a_file_in_history_over_the_size_cap_is_a_problem_not_read(
     assert [p.split(":", 1)[1] for p in ev.problems if p.startswith(big)] == [
         "components/app/values/tools.yaml: larger than 8 MiB (244 bytes); harborguard "
         "reads at most that much per file: not read"]
+
+
+def test_the_counts_include_what_the_declared_sets_read(tmp_path: Path) -> None:
+    # Only an image changes (no chartVersion): the declared-set walker finds the rollback
+    # target, and the counts say it read that commit and reached one version back (attack
+    # finding 7: "read 0 of 2 commits" beside a finding citing a commit).
+    repo = tmp_path / "deploy"
+    init(repo)
+    values = repo / "components/svc/values/tools.yaml"
+    values.parent.mkdir(parents=True)
+    values.write_text(f"image: {HARBOR}/svcimg:1.0\n")
+    c1 = commit(repo, "1.0", "2024-01-01T00:00:00Z")
+    values.write_text(f"image: {HARBOR}/svcimg:2.0\n")
+    commit(repo, "2.0", "2024-01-02T00:00:00Z")
+    ev = read_history(str(repo), "tools", 1)
+    assert [(u.ref, u.where.split(":", 1)[0]) for u in ev.usages] == [
+        (f"{HARBOR}/svcimg:1.0", c1)]
+    assert (ev.commits_walked, ev.visible_commits, ev.declared_versions) == (1, 2, 1)
+    assert ev.summary().startswith("git history: read 1 of 2 first-parent commits")

@@ -1,0 +1,104 @@
+"""Whether kubectl evidence lists the revisions its own objects point at.
+
+The rollback window of kubectl evidence is a Deployment's old ReplicaSets and a
+StatefulSet's or DaemonSet's earlier ControllerRevisions. ``kubectl get pods``, ``kubectl
+get all`` (which leaves out controllerrevisions) or an account that may not list
+replicasets give objects that point at revisions the output does not hold: a Deployment
+past revision 1 with no ReplicaSet of it, a pod whose ReplicaSet is not there, a
+StatefulSet or DaemonSet whose status (or whose pods) name a ControllerRevision that is
+not there. The rollback window is then not covered, and the verdict must say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from harborguard.sources.kubepods import REVISION_ANNOTATION, revision_owner, text
+
+# Controllers whose earlier templates are ControllerRevisions.
+_REVISION_OWNERS = ("StatefulSet", "DaemonSet")
+# How many workloads a note names before "and N more".
+_SHOWN = 3
+
+
+def unlisted_revisions(items: Iterable[tuple[Any, str | None]]) -> list[str]:
+    """``namespace/Kind/name (what it points at)`` for each object that points at a
+    ReplicaSet or ControllerRevision the items do not hold. ``items``: (object, kind to
+    assume when it has none)."""
+    objects: list[tuple[str, str, str, Mapping[str, Any]]] = []
+    replicasets: set[tuple[str, str]] = set()  # (namespace, name)
+    rs_owners: set[tuple[str, str]] = set()  # (namespace, Deployment)
+    revisions: set[tuple[str, str]] = set()  # (namespace, name)
+    revision_owners: set[tuple[str, str, str]] = set()  # (namespace, kind, name)
+    for item, default_kind in items:
+        if not isinstance(item, Mapping):
+            continue
+        kind, metadata = item.get("kind", default_kind), item.get("metadata")
+        if not isinstance(kind, str) or not isinstance(metadata, Mapping):
+            continue
+        name, namespace = text(metadata.get("name")), text(metadata.get("namespace")) or ""
+        if not name:
+            continue
+        if kind == "ReplicaSet":
+            replicasets.add((namespace, name))
+            rs_owners.update((namespace, owner) for owner in _owners(metadata, "Deployment"))
+        elif kind == "ControllerRevision":
+            revisions.add((namespace, name))
+            owner = revision_owner(item)
+            if owner is not None:
+                revision_owners.add((namespace, *owner))
+        objects.append((kind, namespace, name, item))
+    out: list[str] = []
+    for kind, namespace, name, item in objects:
+        where = f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}"
+        metadata = item["metadata"]
+        if kind == "Deployment":
+            revision = _number(metadata.get("annotations"))
+            if revision is not None and revision > 1 and (namespace, name) not in rs_owners:
+                out.append(f"{where} (at revision {revision}, no ReplicaSet of it listed)")
+        elif kind in _REVISION_OWNERS:
+            status = item.get("status")
+            named = sorted({text(status.get(key)) or "" for key in
+                            ("currentRevision", "updateRevision")} - {""}
+                           ) if isinstance(status, Mapping) else []
+            absent = [n for n in named if (namespace, n) not in revisions]
+            if absent:
+                out.append(f"{where} (ControllerRevision {', '.join(absent)} not listed)")
+        elif kind == "Pod":
+            for replicaset in _owners(metadata, "ReplicaSet"):
+                if (namespace, replicaset) not in replicasets:
+                    out.append(f"{where} (its ReplicaSet {replicaset} not listed)")
+            for owner_kind in _REVISION_OWNERS:
+                for controller in _owners(metadata, owner_kind):
+                    if (namespace, owner_kind, controller) not in revision_owners:
+                        out.append(f"{where} (no ControllerRevision of {owner_kind} "
+                                   f"{controller} listed)")
+    return out
+
+
+def rollback_not_covered(unlisted: list[str] | tuple[str, ...]) -> str:
+    """The words a verdict is qualified by: the rollback window and the objects that
+    show it was not listed."""
+    shown = ", ".join(unlisted[:_SHOWN])
+    more = f" and {len(unlisted) - _SHOWN} more" if len(unlisted) > _SHOWN else ""
+    from harborguard.sources.kubectl import RESOURCES
+
+    return ("the rollback window (the kubectl evidence does not list the ReplicaSets or "
+            f"ControllerRevisions its objects point at: {shown}{more}; save `kubectl get "
+            f"{RESOURCES} -A -o json`)")
+
+
+def _owners(metadata: Mapping[str, Any], kind: str) -> list[str]:
+    owners = metadata.get("ownerReferences")
+    if not isinstance(owners, list):
+        return []
+    names = (text(o.get("name")) for o in owners
+             if isinstance(o, Mapping) and o.get("kind") == kind)
+    return [n for n in names if n]
+
+
+def _number(annotations: Any) -> int | None:
+    value = text(annotations.get(REVISION_ANNOTATION)) if isinstance(
+        annotations, Mapping) else None
+    return int(value) if value is not None and value.isdigit() and len(value) < 20 else None

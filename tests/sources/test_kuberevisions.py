@@ -1,0 +1,91 @@
+"""kubectl evidence that points at ReplicaSets or ControllerRevisions it does not list:
+the rollback window is not covered (attack finding 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harborguard.sources.kubectl import parse_kubectl_json
+from harborguard.sources.kuberevisions import rollback_not_covered, unlisted_revisions
+
+IMAGE = "harbor.example.org/proj/app"
+
+
+def _template(tag: str) -> dict[str, Any]:
+    return {"spec": {"containers": [{"name": "c", "image": f"{IMAGE}:{tag}"}]}}
+
+
+def deployment(revision: str = "2") -> dict[str, Any]:
+    return {"kind": "Deployment", "metadata": {
+        "name": "app", "namespace": "ns",
+        "annotations": {"deployment.kubernetes.io/revision": revision}},
+        "spec": {"template": _template("2.0")}}
+
+
+def replicaset(name: str, revision: str, tag: str, replicas: int) -> dict[str, Any]:
+    return {"kind": "ReplicaSet", "metadata": {
+        "name": name, "namespace": "ns",
+        "annotations": {"deployment.kubernetes.io/revision": revision},
+        "ownerReferences": [{"kind": "Deployment", "name": "app", "controller": True}]},
+        "spec": {"replicas": replicas, "template": _template(tag)}}
+
+
+def pod(name: str, owner_kind: str, owner: str) -> dict[str, Any]:
+    return {"kind": "Pod", "metadata": {
+        "name": name, "namespace": "ns",
+        "ownerReferences": [{"kind": owner_kind, "name": owner, "controller": True}]},
+        "spec": {"containers": [{"name": "c", "image": f"{IMAGE}:2.0"}]},
+        "status": {"phase": "Running"}}
+
+
+def statefulset() -> dict[str, Any]:
+    return {"kind": "StatefulSet", "metadata": {"name": "db", "namespace": "ns"},
+            "spec": {"template": _template("2.0")},
+            "status": {"currentRevision": "db-222", "updateRevision": "db-222"}}
+
+
+def revision(name: str, number: int, tag: str) -> dict[str, Any]:
+    return {"kind": "ControllerRevision", "metadata": {
+        "name": name, "namespace": "ns",
+        "ownerReferences": [{"kind": "StatefulSet", "name": "db", "controller": True}]},
+        "revision": number, "data": {"spec": {"template": _template(tag)}}}
+
+
+def unlisted(*items: dict[str, Any]) -> list[str]:
+    return unlisted_revisions((item, None) for item in items)
+
+
+def test_everything_listed_leaves_nothing_unlisted() -> None:
+    assert unlisted(deployment(), replicaset("app-abc", "2", "2.0", 1),
+                    replicaset("app-old", "1", "1.5", 0), pod("app-abc-1", "ReplicaSet", "app-abc"),
+                    statefulset(), revision("db-111", 1, "1.5"), revision("db-222", 2, "2.0"),
+                    pod("db-0", "StatefulSet", "db")) == []
+
+
+def test_a_deployment_past_revision_1_without_its_replicasets() -> None:
+    assert unlisted(deployment("2")) == [
+        "ns/Deployment/app (at revision 2, no ReplicaSet of it listed)"]
+    # Revision 1 has no earlier revision: nothing to roll back to.
+    assert unlisted(deployment("1")) == []
+
+
+def test_a_pod_whose_replicaset_is_not_listed() -> None:
+    assert unlisted(pod("app-abc-1", "ReplicaSet", "app-abc")) == [
+        "ns/Pod/app-abc-1 (its ReplicaSet app-abc not listed)"]
+
+
+def test_kubectl_get_all_leaves_out_controllerrevisions() -> None:
+    assert unlisted(statefulset(), pod("db-0", "StatefulSet", "db")) == [
+        "ns/StatefulSet/db (ControllerRevision db-222 not listed)",
+        "ns/Pod/db-0 (no ControllerRevision of StatefulSet db listed)"]
+
+
+def test_the_evidence_carries_them_and_the_words_name_them() -> None:
+    data = {"kind": "List", "items": [deployment(), pod("app-abc-1", "ReplicaSet", "app-abc")]}
+    found = parse_kubectl_json(data, "f.json")
+    assert not found.missing and len(found.unlisted) == 2
+    words = rollback_not_covered(found.unlisted)
+    assert words.startswith("the rollback window (the kubectl evidence does not list")
+    assert "ns/Deployment/app (at revision 2" in words and "controllerrevisions -A -o json" in words
+    many = rollback_not_covered([f"ns/Pod/p{i}" for i in range(5)])
+    assert "ns/Pod/p2 and 2 more;" in many and "p3" not in many
