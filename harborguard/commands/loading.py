@@ -18,10 +18,11 @@ from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
 from harborguard.redact import mask_url
 from harborguard.report.build import Source, build_report
+from harborguard.report.common import WHAT_IF
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import load_snapshot, parse_snapshot
-from harborguard.timeutil import parse_nanos, utc_now_nanos
+from harborguard.timeutil import format_nanos, parse_nanos, utc_now_nanos
 from harborguard.versions import VersionPattern
 
 
@@ -140,6 +141,21 @@ def now(inv: Invocation, snapshot: Snapshot, live: bool, default: int | None = N
         ) from None
 
 
+def earlier_now(inv: Invocation, snapshot: Snapshot, now_ns: int, live: bool) -> list[str]:
+    """The what-if note of a --now (from the command line, the environment or a config file)
+    before the time the data describes: Harbor's next run is after it, and a day rule then
+    deletes what it keeps at the earlier time. A later --now deletes no less."""
+    if not inv.get("now") or not snapshot.taken_at:
+        return []
+    taken_ns = parse_nanos(snapshot.taken_at)
+    if now_ns >= taken_ns:
+        return []
+    what = "the time Harbor was read" if live else "the snapshot's taken_at"
+    return [f"{WHAT_IF}the time of the data (now {format_nanos(now_ns)}, from "
+            f"{inv.resolver.origin('now')}, is before {what} {snapshot.taken_at}; Harbor's "
+            "next run is later)"]
+
+
 def asked_version(inv: Invocation) -> str | None:
     """--harbor-version as given: one that names no Harbor release is a typo (exit 2); a
     snapshot's own odd version only gets a warning (the server said so)."""
@@ -194,6 +210,7 @@ def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = Fals
     snapshot, snapshot_path = load_source(inv, need_policies=need_policies,
                                           need_additions=need_additions, what_if=what_if)
     now_ns = now(inv, snapshot, live=snapshot_path is None)
+    inv.notes.extend(earlier_now(inv, snapshot, now_ns, live=snapshot_path is None))
     behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
@@ -213,6 +230,8 @@ def simulate_policy(inv: Invocation, *, need_additions: bool = False) -> Simulat
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
         inv.notes.extend(unknown_key_notes(policy_path, policy))
+        inv.notes.append(f"{WHAT_IF}Harbor's own retention policies (the policy file "
+                         f"{policy_path}, from {inv.resolver.origin('policy')}, replaces them)")
     prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions,
                        what_if=(policy,))
     result = prepared.simulate(policy, inv.get("order"))
