@@ -33,7 +33,8 @@ def project_lines(section: dict[str, Any]) -> list[str]:
                      f"{', '.join(section['repositories'])}; tags {', '.join(section['tags'])}")
     lines.append(f"keeps {len(section['keeps'])} artifacts"
                  + (f", {len(section['beyond_evidence'])} beyond the evidence (the same tag in "
-                    f"another listed repository): {_names(section['beyond_evidence'])}"
+                    "another listed repository, or kept by the previous rule): "
+                    f"{_names(section['beyond_evidence'])}"
                     if section["beyond_evidence"] else ", none beyond the evidence"))
     if section["kept_to_deleted"]:
         lines.append(f"no longer kept (no evidence needs them now): "
