@@ -204,13 +204,16 @@ class Prepared:
 
 
 def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
-            what_if: Sequence[RetentionPolicy | None] = ()) -> Prepared:
+            what_if: Sequence[RetentionPolicy | None] = (), verdict: bool = True) -> Prepared:
+    """``verdict``: the command says whether anything in use is deleted, so a what-if
+    (a --now before the data's time) is noted to qualify it."""
     pattern = version_pattern(inv)
     ranker = SemverRanker(pattern) if inv.get("order") == "semver" else None
     snapshot, snapshot_path = load_source(inv, need_policies=need_policies,
                                           need_additions=need_additions, what_if=what_if)
     now_ns = now(inv, snapshot, live=snapshot_path is None)
-    inv.notes.extend(earlier_now(inv, snapshot, now_ns, live=snapshot_path is None))
+    if verdict:
+        inv.notes.extend(earlier_now(inv, snapshot, now_ns, live=snapshot_path is None))
     behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
@@ -225,15 +228,17 @@ class Simulated:
     later: Later
 
 
-def simulate_policy(inv: Invocation, *, need_additions: bool = False) -> Simulated:
+def simulate_policy(inv: Invocation, *, need_additions: bool = False,
+                    verdict: bool = True) -> Simulated:
     policy_path = inv.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
         inv.notes.extend(unknown_key_notes(policy_path, policy))
+    if policy is not None and verdict:
         inv.notes.append(f"{WHAT_IF}Harbor's own retention policies (the policy file "
                          f"{policy_path}, from {inv.resolver.origin('policy')}, replaces them)")
     prepared = prepare(inv, need_policies=policy is None, need_additions=need_additions,
-                       what_if=(policy,))
+                       what_if=(policy,), verdict=verdict)
     result = prepared.simulate(policy, inv.get("order"))
     source = Source(harbor=prepared.snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")

@@ -48,7 +48,7 @@ PARTS_FROM_BYTES = 4_000_000
 def run_simulate(inv: Invocation) -> Outcome:
     """The whole run in this process."""
     try:
-        simulated = simulate_policy(inv)
+        simulated = simulate_policy(inv, verdict=False)  # no all-clear to qualify
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "simulate")
     report = build_report(simulated.result, simulated.source)
