@@ -135,13 +135,15 @@ def harbor_version(client: HarborClient) -> str | None:
     return version if isinstance(version, str) and version else None
 
 
-def confirm_account(client: HarborClient) -> None:
+def confirm_account(client: HarborClient, version: str | None) -> None:
     """Proves that Harbor accepted the account's credentials, before any list is trusted:
     Harbor answers wrong, expired or disabled credentials as if none were given (its
     basic-auth and robot security generators return no context and the request goes on
     as anonymous), so the project list would hold only the public projects, without an
     error. ``GET /users/current`` answers 401 for anonymous, 412 for a robot account
-    (authenticated, not a user: Harbor's GetCurrentUserInfo) and 200 for a user.
+    (authenticated, not a user: Harbor's GetCurrentUserInfo) and 200 for a user; Harbor's
+    older handler fails (500) for a robot, which ``version`` then settles: /systeminfo
+    gives ``harbor_version`` to authenticated callers only.
     ``SourceError`` (naming the account, never the password) unless accepted."""
     if client.account is None:
         return
@@ -156,6 +158,8 @@ def confirm_account(client: HarborClient) -> None:
             "account is disabled or expired; set HARBOR_PASSWORD (or --password-stdin) to "
             "its current password or secret"
         )
+    if version is not None:
+        return
     raise SourceError(
         f"cannot tell whether Harbor at {client.url} accepted the credentials of account "
         f"'{client.account}' (GET {API}/users/current: {client.redact(reply.reason)}); "

@@ -145,7 +145,7 @@ class _Fetch:
     ) -> dict[str, Any]:
         try:
             version = harbor_version(self._client)
-            confirm_account(self._client)
+            confirm_account(self._client, version)
             taken_at = now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if all_projects:
                 # with_detail is Harbor's default; it is what carries metadata.retention_id.

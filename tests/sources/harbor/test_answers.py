@@ -61,9 +61,19 @@ def test_anonymous_is_not_asked_to_prove_anything() -> None:
     assert [p["project"]["name"] for p in fetched["projects"]] == ["open"]
 
 
-def test_an_unanswered_proof_ends_the_read() -> None:
+def test_an_older_harbor_failing_for_a_robot_is_settled_by_the_version() -> None:
+    # Harbor's legacy users handler answers 500 for a robot ("does not exist in DB");
+    # /systeminfo gave harbor_version, which Harbor gives authenticated callers only.
+    with harbor(private_and_public()) as fake:
+        fake.fault("/users/current$", 500, times=None)
+        fetched = fetch(fake, all_projects=True, username=ROBOT)
+    assert [p["project"]["name"] for p in fetched["projects"]] == ["proj", "open"]
+
+
+def test_an_unanswered_proof_without_the_version_ends_the_read() -> None:
     with harbor(private_and_public()) as fake, pytest.raises(SourceError) as caught:
         fake.fault("/users/current$", 500, times=None)
+        fake.fault("/systeminfo$", None, body=b'{"auth_mode": "db_auth"}')
         fetch(fake, all_projects=True)
     assert "cannot tell whether Harbor" in str(caught.value)
     assert "account 'admin'" in str(caught.value)
