@@ -98,6 +98,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
     from harborguard.check import registry_names
     from harborguard.sources.githistory import read_history
     from harborguard.sources.helm import (
+        cut_by_default_max,
         helm_command,
         load_helm_file,
         parse_helm_list,
@@ -253,6 +254,9 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                                 chart_values=lookup,
                                 image_tag_template=options.image_tag_template)
         unread = list(helm.incomplete)
+        cut = cut_by_default_max(releases) if what in options.helm_json else None
+        if cut is not None:
+            unread.append(Incomplete(what=f"helm releases in {what}", reason=cut))
         if not releases:
             # Every cluster that helm manages has a release: none at all is a wrong kube
             # context far more often than a cluster without Helm. Not "nothing in use".

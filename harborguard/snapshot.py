@@ -358,6 +358,16 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository,
     )
 
 
+def no_project_read(where: str) -> str:
+    """The ``incomplete`` reason of a snapshot without a single project: nothing was
+    simulated, which is never an all-clear."""
+    return (
+        f"no project was read from {where}: nothing was simulated; an account that sees no "
+        "project (anonymous, or a robot without access to any) lists none; read with an "
+        "account that sees the projects, or name them with --project"
+    )
+
+
 def parse_snapshot(data: Any, origin: str) -> Snapshot:
     """Builds a Snapshot, raising InputError naming the file and field on any defect."""
     return _parse(data, origin)
@@ -408,6 +418,8 @@ def _parse(data: Any, origin: str, read: RepositoryReader = _repository,
         )
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
+    if not projects and not any(item.what == "projects" for item in incomplete):
+        incomplete.append(Incomplete("projects", no_project_read(origin)))
     return Snapshot(
         # A hand-made snapshot may hold user:password@: never shown (docs/DESIGN.md, Secrets).
         harbor=mask_url(harbor) if harbor else harbor,

@@ -11,6 +11,9 @@ handlers where the spec is silent):
   authenticator); anonymous callers read public projects' repositories, artifacts and
   additions but get 401 for retention policies and immutable rules; permissions are checked
   before existence, so a missing project is 401/403 like a forbidden one;
+- ``GET /users/current`` as Harbor's GetCurrentUserInfo answers it: 401 for anonymous (and so
+  for rejected credentials), 412 for a robot account (its security context is not a user's),
+  200 with the user otherwise;
 - ``Set-Cookie: sid=...`` on every answer, and a CSRF 403 for any request that sends it back;
 - the artifact flags: ``with_label`` (labels null without it), ``with_immutable_status``
   (tags[].immutable false without it), ``with_tag``.
@@ -361,6 +364,8 @@ class FakeHarbor:
         match parts:
             case ["systeminfo"]:
                 return _Answer(200, self._system_info(user))
+            case ["users", "current"]:
+                return self._current_user(user)
             case ["projects"]:
                 visible = [p.payload for p in self._projects if user is not None or p.public]
                 return self._page(visible, query, raw_path)
@@ -521,6 +526,16 @@ class FakeHarbor:
         text = repo.additions.get(artifact["digest"], {}).get(addition, "")
         return _Answer(200, None, {"Content-Type": "text/plain; charset=utf-8"}, text=text)
 
+    def _current_user(self, user: str | None) -> _Answer:
+        if user is None:
+            raise _error(401, "UNAUTHORIZED", "unauthorized")
+        if user.startswith("robot$"):
+            raise _error(412, "PRECONDITION",
+                         "get current user not available for security context: robot")
+        user_id = sorted(self.users).index(user) + 1
+        return _Answer(200, {"user_id": user_id, "username": user, "email": f"{user}@fake.invalid",
+                             "realname": user, "sysadmin_flag": user == "admin"})
+
     def _system_info(self, user: str | None) -> dict[str, Any]:
         info: dict[str, Any] = {"auth_mode": "db_auth", "primary_auth_mode": False,
                                 "self_registration": False, "banner_message": "",
@@ -575,6 +590,8 @@ def _template(path: str) -> str | None:
     match path[len("/api/v2.0/"):].split("/"):
         case ["systeminfo"]:
             return "/systeminfo"
+        case ["users", "current"]:
+            return "/users/current"
         case ["projects"]:
             return "/projects"
         case ["projects", _]:

@@ -415,3 +415,16 @@ def test_a_snapshot_from_a_device_or_pipe_is_bounded() -> None:
 
     with _pytest.raises(InputError, match="not a snapshot \\(binary data"):
         load_snapshot("/dev/zero")
+
+
+def test_a_snapshot_without_a_project_is_incomplete() -> None:
+    # What `snapshot --all-projects` wrote for an account that sees no project: nothing
+    # was simulated, which is never "nothing in use would be deleted".
+    data = {**_valid(), "projects": []}
+    loaded = parse_snapshot(data, "snap-empty.json")
+    assert [(i.what, i.reason[:40]) for i in loaded.incomplete] == [
+        ("projects", "no project was read from snap-empty.json")]
+    said = {"what": "projects", "reason": "no project was read from https://h: ..."}
+    again = parse_snapshot({**data, "incomplete": [said]}, "snap-empty.json")
+    assert [i.reason for i in again.incomplete] == [said["reason"]]  # said once
+    assert simulate(loaded, 0, resolve(None)).incomplete == loaded.incomplete

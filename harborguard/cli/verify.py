@@ -22,8 +22,9 @@ from harborguard.cli.output import on_terminal
 @click.command("verify")
 @source_options
 @click.option("--from-logs", "from_logs", metavar="DIR",
-              help="Compare with saved task logs (one file per task) instead of starting a "
-                   "dry run.")
+              help="Compare with saved task logs (a file per task, or a jobservice log of "
+                   "several, split at each \"Run retention process\") instead of starting "
+                   "a dry run.")
 @click.option("--policy", metavar="FILE",
               help="--from-logs only: the policy Harbor ran, if not the source's.")
 @click.option("--now", metavar="TIME",
@@ -60,7 +61,8 @@ def command(ctx: click.Context, /, snapshot_path: str | None, projects: tuple[st
     Harbor runs its stored policy at its own time.
 
     --from-logs DIR (with --snapshot FILE or a live source): the same comparison against
-    saved task logs, one file per task, each naming its repository ("Repository:" or
+    saved task logs (a file per task, or several tasks one after another in a
+    jobservice log), each naming its repository ("Repository:" or
     "Load N candidates from repository X"); each repository is evaluated at its log's
     "Run retention process" time unless --now is given. Nothing is started.
 

@@ -20,6 +20,7 @@ from harborguard.pipeline.step import Settings
 from harborguard.policy import RetentionPolicy, load_policy_file, unknown_key_notes
 from harborguard.redact import mask_url
 from harborguard.report.build import Source, build_report
+from harborguard.report.common import WHAT_IF
 from harborguard.retention.semver_order import SemverRanker
 from harborguard.simulate import RunResult, simulate
 from harborguard.snapshot import (
@@ -28,7 +29,7 @@ from harborguard.snapshot import (
     read_snapshot_file,
     snapshot_from_bytes,
 )
-from harborguard.timeutil import parse_nanos, utc_now_nanos
+from harborguard.timeutil import format_nanos, parse_nanos, utc_now_nanos
 from harborguard.versions import VersionPattern
 
 
@@ -187,6 +188,21 @@ def now(inv: Invocation, snapshot: Snapshot, live: bool, default: int | None = N
         ) from None
 
 
+def earlier_now(inv: Invocation, snapshot: Snapshot, now_ns: int, live: bool) -> list[str]:
+    """The what-if note of a --now (from the command line, the environment or a config file)
+    before the time the data describes: Harbor's next run is after it, and a day rule then
+    deletes what it keeps at the earlier time. A later --now deletes no less."""
+    if not inv.get("now") or not snapshot.taken_at:
+        return []
+    taken_ns = parse_nanos(snapshot.taken_at)
+    if now_ns >= taken_ns:
+        return []
+    what = "the time Harbor was read" if live else "the snapshot's taken_at"
+    return [f"{WHAT_IF}the time of the data (now {format_nanos(now_ns)}, from "
+            f"{inv.resolver.origin('now')}, is before {what} {snapshot.taken_at}; Harbor's "
+            "next run is later)"]
+
+
 def asked_version(inv: Invocation) -> str | None:
     """--harbor-version as given: one that names no Harbor release is a typo (exit 2); a
     snapshot's own odd version only gets a warning (the server said so)."""
@@ -235,35 +251,48 @@ class Prepared:
 
 
 def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = False,
-            what_if: Sequence[RetentionPolicy | None] = ()) -> Prepared:
+            what_if: Sequence[RetentionPolicy | None] = (), verdict: bool = True) -> Prepared:
+    """``verdict``: the command says whether anything in use is deleted, so a what-if
+    (a --now before the data's time) is noted to qualify it."""
     pattern = version_pattern(inv)
     ranker = SemverRanker(pattern) if inv.get("order") == "semver" else None
     snapshot, snapshot_path = load_source(inv, need_policies=need_policies,
                                           need_additions=need_additions, what_if=what_if)
     now_ns = now(inv, snapshot, live=snapshot_path is None)
+    if verdict:
+        inv.notes.extend(earlier_now(inv, snapshot, now_ns, live=snapshot_path is None))
     behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
 
 def settings(inv: Invocation, opened: Opened, policy: RetentionPolicy | None,
-             pattern: VersionPattern | None) -> Settings:
+             pattern: VersionPattern | None, *, verdict: bool = True) -> Settings:
     """What the run evaluates every repository with: --now (else the snapshot's time),
-    the Harbor release, the order."""
+    the Harbor release, the order. ``verdict``: a --now before the data's time is a
+    what-if noted to qualify the command's all-clear."""
     stream = opened.stream
     header = Snapshot(stream.harbor, stream.harbor_version, stream.taken_at, (), ())
-    now_ns = now(inv, header, live=opened.snapshot_path is None)
+    live = opened.snapshot_path is None
+    now_ns = now(inv, header, live=live)
+    if verdict:
+        inv.notes.extend(earlier_now(inv, header, now_ns, live=live))
     behaviour = resolve_behaviour(asked_version(inv) or stream.harbor_version)
     order = inv.get("order")
     ranker = SemverRanker(pattern) if order == "semver" else None
     return Settings(now_ns, behaviour, policy, order, ranker, pattern)
 
 
-def policy_option(inv: Invocation) -> RetentionPolicy | None:
-    """--policy, read (its unknown keys noted)."""
+def policy_option(inv: Invocation, *, verdict: bool = True) -> RetentionPolicy | None:
+    """--policy, read (its unknown keys noted). ``verdict``: the command says whether
+    anything in use is deleted, so a policy file replacing Harbor's is a what-if noted to
+    qualify it."""
     policy_path = inv.get("policy")
     policy: RetentionPolicy | None = load_policy_file(policy_path) if policy_path else None
     if policy is not None:
         inv.notes.extend(unknown_key_notes(policy_path, policy))
+    if policy is not None and verdict:
+        inv.notes.append(f"{WHAT_IF}Harbor's own retention policies (the policy file "
+                         f"{policy_path}, from {inv.resolver.origin('policy')}, replaces them)")
     return policy
 
 

@@ -33,9 +33,10 @@ from harborguard.findings import Finding
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy, load_policy_file, parse_policy, unknown_key_notes
 from harborguard.protect.plan import ProjectPlan, plan_project, without_own
-from harborguard.protect.rule import policy_key, rule_key
+from harborguard.protect.rule import own_patterns, policy_key, rule_key
 from harborguard.protect.summary import sections, unsafe
 from harborguard.report.build import Source, add_previous_actions, build_report
+from harborguard.report.common import not_checked
 from harborguard.simulate import RunResult
 
 if TYPE_CHECKING:
@@ -130,6 +131,15 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     if foreign is not None:
         inv.incomplete.append(foreign)  # nothing matched is not "nothing is needed"
     incomplete = bool(inv.incomplete or snapshot.incomplete)
+    # Evidence that does not cover what runs and the rollback window cannot show that a
+    # tag the previous rule kept is no longer needed: the rule then only grows.
+    uncovered = _uncovered(inv, prepared, [*evidence_findings, *checked_kept.findings])
+    keep_previous = incomplete or bool(uncovered)
+    if uncovered and not incomplete and any(
+            p is not None and own_patterns(p) is not None for p in policies.values()):
+        inv.notes.append("the tags harborguard's rule kept before stay in it: the evidence "
+                         f"does not cover {'; '.join(uncovered)}; protect removes a tag "
+                         "only on evidence that does")
     base = _simulate(prepared, {n: without_own(p) if p else None for n, p in policies.items()})
     plans = []
     for project, base_outcome in zip(snapshot.projects, base.projects, strict=True):
@@ -142,7 +152,7 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
         plans.append(plan_project(project, policies[project.name], base_outcome, mine,
                                   v111=prepared.behaviour.doublestar_v111,
                                   every_dialect=prepared.behaviour.unknown,
-                                  keep_previous=incomplete and allow_incomplete))
+                                  keep_previous=keep_previous))
     previous = _simulate(prepared, policies)
     source = Source(harbor=snapshot.harbor, snapshot=prepared.snapshot_path,
                     policy=policy_path or "harbor")
@@ -169,6 +179,12 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     report["protect"]["policy_out"] = policy_out if content is not None else None
     done = _finish(state, result, report, findings)
     return ProtectRun(done, pending, content, state)
+
+
+def _uncovered(inv: Invocation, prepared: Prepared, findings: Sequence[Finding]) -> list[str]:
+    """What the evidence did not cover, as the all-clear of check names it."""
+    return not_checked({"evidence": inv.evidence or [], "order": _order(prepared),
+                        "notes": inv.notes, "findings": [{"code": f.code} for f in findings]})
 
 
 def _gather(inv: Invocation, snapshot: Snapshot, evidence: EvidenceOptions,

@@ -18,13 +18,14 @@ from harborguard.pipeline import CommandSpec
 
 
 def run_simulate(inv: Invocation) -> Outcome:
-    policy = policy_option(inv)
+    policy = policy_option(inv, verdict=False)  # no all-clear to qualify
     pattern = version_pattern(inv)
     try:
         opened = open_source(inv, need_policies=policy is None, what_if=(policy,))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "simulate")
-    spec = CommandSpec("simulate", settings(inv, opened, policy, pattern), inv.get("fail-on"),
+    spec = CommandSpec("simulate", settings(inv, opened, policy, pattern, verdict=False),
+                       inv.get("fail-on"),
               report_source(opened, inv.get("policy") or "harbor"),
               storage=bool(inv.get("dedup")))
     return concluded(inv, stream_run(inv, opened, spec))

@@ -36,7 +36,7 @@ from harborguard.retention.engine import RepositoryOutcome
 from harborguard.simulate import RunResult, simulate
 from harborguard.timeutil import NS
 from harborguard.verify.compare import Answer, Verification, verify_repository
-from harborguard.verify.tasklog import MAX_LOG_BYTES, TaskLog, read_task_log
+from harborguard.verify.tasklog import MAX_LOG_BYTES, TaskLog, read_task_logs
 
 # A folder of task logs holds one file per repository task: a few thousand at most.
 MAX_LOG_FILES = 100_000
@@ -87,7 +87,9 @@ def read_log_dir(directory: str) -> list[SavedLog]:
         except OSError as exc:
             saved.append(SavedLog(path, None, f"cannot read it ({exc.strerror or exc})"))
             continue
-        saved.append(SavedLog(path, read_task_log(data)))
+        logs = read_task_logs(data)  # a jobservice log may hold several tasks
+        saved.extend(SavedLog(path if len(logs) == 1 else f"{path}:{log.start_line}", log)
+                     for log in logs)
     return saved
 
 

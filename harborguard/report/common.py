@@ -79,6 +79,11 @@ NO_EVIDENCE = ("no evidence of use was given (--kubectl, --kubectl-json, --manif
                "deleted")
 
 
+# A note that makes the run a what-if (a --now before the data's time, a --policy file, from
+# any origin): what follows it is what the all-clear did not check.
+WHAT_IF = "what-if: "
+
+
 def not_checked(report: dict[str, Any]) -> list[str]:
     """What an all-clear must be qualified by: what the evidence did not cover."""
     out = []
@@ -97,6 +102,8 @@ def not_checked(report: dict[str, Any]) -> list[str]:
     if sources and not sources & {"kubectl", "helm"}:
         out.append("what runs in the cluster (no --kubectl, --kubectl-json, --helm or "
                    "--helm-json evidence)")
+    out.extend(note.removeprefix(WHAT_IF) for note in report.get("notes", ())
+               if str(note).startswith(WHAT_IF))
     if report.get("order") == "semver":
         out.append("Harbor's own ranking (this is the --order semver what-if; Harbor ranks "
                    "count rules by push or pull time)")

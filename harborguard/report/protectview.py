@@ -44,6 +44,7 @@ def project_lines(section: dict[str, Any]) -> list[str]:
                  + (f", {len(section['beyond_evidence'])} beyond the evidence (the same tag in "
                     "another listed repository"
                     + (", or untagged beside a needed untagged one" if untagged else "")
+                    + ", or kept by the previous rule"
                     + f"): {_names(section['beyond_evidence'])}"
                     if section["beyond_evidence"] else ", none beyond the evidence"))
     if section["kept_to_deleted"]:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # helm hides releases whose last operation is pending (pending-install, pending-upgrade,
 # pending-rollback), which still run their earlier revision.
 HELM_ARGS = ("list", "--all-namespaces", "--all", "--max", "0", "-o", "json")
+# What `helm list` prints at most without --max 0, silently.
+HELM_LIST_DEFAULT_MAX = 256
 # Statuses of a release whose chart no longer runs (uninstalled with --keep-history).
 GONE = frozenset({"uninstalled", "uninstalling"})
 # A saved `helm list -o json` of thousands of releases is a few MB.
@@ -131,6 +133,17 @@ def parse_helm_list(data: Any, origin: str) -> list[HelmRelease]:
             )
         )
     return releases
+
+
+def cut_by_default_max(releases: Sequence[HelmRelease]) -> str | None:
+    """Why a saved ``helm list`` may be cut, if it may: exactly 256 releases is what it
+    prints without ``--max 0`` however many there are (not asked of ``--helm``, which
+    runs it with ``--max 0``)."""
+    if len(releases) != HELM_LIST_DEFAULT_MAX:
+        return None
+    return (f"exactly {HELM_LIST_DEFAULT_MAX} releases, where `helm list` stops without "
+            "--max 0 and says nothing: releases past it are unknown; save it again with "
+            f"`{shlex.join(['helm', *HELM_ARGS])}` (--max 0 -a), or use --helm")
 
 
 def helm_command(executable: str = "helm") -> list[str]:

@@ -13,6 +13,8 @@ cell. Pure: text in, a :class:`TaskLog` out; nothing here raises on odd input.
 from __future__ import annotations
 
 import calendar
+import dataclasses
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -78,6 +80,7 @@ class TaskLog:
     not_a_log: str | None = None  # Harbor's error body, binary data, an empty file
     problems: tuple[str, ...] = ()  # lines that look like rows but cannot be read
     notes: tuple[str, ...] = field(default=())
+    start_line: int = 1  # where the task starts in its file (a file may hold several)
 
     @property
     def incomplete_reason(self) -> str | None:
@@ -100,6 +103,22 @@ class TaskLog:
 
 def read_task_log(data: bytes) -> TaskLog:
     """A task log from the bytes of a file or of the log endpoint's answer."""
+    problem = _unreadable(data)
+    if problem is not None:
+        return problem
+    return parse_task_log(data.decode("utf-8", errors="replace"))
+
+
+def read_task_logs(data: bytes) -> list[TaskLog]:
+    """The task logs of a file, which may hold several one after another (a jobservice log
+    collected by syslog): each task starts at its "Run retention process" record."""
+    problem = _unreadable(data)
+    if problem is not None:
+        return [problem]
+    return parse_task_logs(data.decode("utf-8", errors="replace"))
+
+
+def _unreadable(data: bytes) -> TaskLog | None:
     if len(data) > MAX_LOG_BYTES:
         return TaskLog(not_a_log=f"larger than {MAX_LOG_BYTES // (1024 * 1024)} MiB, the most "
                                  "harborguard reads of a task log")
@@ -107,7 +126,7 @@ def read_task_log(data: bytes) -> TaskLog:
         return TaskLog(not_a_log="empty: no task log")
     if b"\0" in data:
         return TaskLog(not_a_log="binary data (NUL bytes), not a task log")
-    return parse_task_log(data.decode("utf-8", errors="replace"))
+    return None
 
 
 def harbor_error_body(text: str) -> str | None:
@@ -325,6 +344,11 @@ class _Reader:
                 and len(self.rows) < self.candidates:
             cut = (f"the log holds {len(self.rows)} of the {self.candidates} rows its "
                    "\"Load N candidates\" line announces: it was cut")
+        if self.repository and self.repository_from_load \
+                and self.repository != self.repository_from_load:
+            problems.append(f"\"Repository: {self.repository}\" but \"Load N candidates from "
+                            f"repository {self.repository_from_load}\": the lines of two "
+                            "tasks are mixed; give one task per file")
         if self.candidates is not None and len(self.rows) > self.candidates:
             problems.append(f"{len(self.rows)} rows where \"Load {self.candidates} "
                             "candidates\" announces fewer")
@@ -355,7 +379,29 @@ def parse_task_log(text: str) -> TaskLog:
     error = harbor_error_body(text)
     if error is not None:
         return TaskLog(not_a_log=error)
+    return _parse(text.splitlines(), 1)
+
+
+def parse_task_logs(text: str) -> list[TaskLog]:
+    """The task logs of a text holding one or more tasks, in order."""
+    error = harbor_error_body(text)
+    if error is not None:
+        return [TaskLog(not_a_log=error)]
+    lines = text.splitlines()
+    starts = [number for number, line in enumerate(lines) if _starts_task(line)]
+    if len(starts) < 2:
+        return [_parse(lines, 1)]
+    bounds = [0, *starts[1:], len(lines)]  # what precedes the first start is its task's
+    return [_parse(lines[begin:end], begin + 1) for begin, end in itertools.pairwise(bounds)]
+
+
+def _starts_task(line: str) -> bool:
+    record = _RECORD.search(line) if "Run retention process" in line else None
+    return record is not None and "Run retention process" in record.group(5)
+
+
+def _parse(lines: list[str], first: int) -> TaskLog:
     reader = _Reader()
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, first):
         reader.line(number, line.replace("\t", " "))
-    return reader.result()
+    return dataclasses.replace(reader.result(), start_line=first)

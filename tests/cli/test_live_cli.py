@@ -145,3 +145,32 @@ def test_snapshot_redacts_chart_values_under_secret_keys_and_keeps_their_images(
         assert code in (0, 1), err
         assert [s for s in secrets if s in live + err] == []
         assert chart_image_in_use(json.loads(live)) == chart_image_in_use(json.loads(saved))
+
+
+def test_all_projects_with_a_rejected_password_is_never_an_all_clear(tmp_path: Path) -> None:
+    # Harbor answers rejected credentials as anonymous: the project list would hold only
+    # the public projects (here none), and an empty run must not say "nothing deleted".
+    data = json.loads(EXAMPLE.read_text())
+    data["projects"][0]["project"]["metadata"]["public"] = "false"
+    env = {"HARBOR_USERNAME": "robot$toolforge+ci", "HARBOR_PASSWORD": "expired-secret"}
+    with FakeHarbor(data, users={"robot$toolforge+ci": "s3cret-pw"}) as fake:
+        target = tmp_path / "snap.json"
+        code, out, err = invoke("--harbor", fake.url, "snapshot", "--all-projects",
+                                "-o", str(target), env=env)
+        assert code == 3 and not target.exists()
+        assert "did not accept the credentials of account 'robot$toolforge+ci'" in err
+        assert "expired-secret" not in out + err
+        code, out, err = invoke("simulate", "--harbor", fake.url, "--all-projects",
+                                "--format", "json", env=env)
+        assert code == 3
+        assert "did not accept the credentials" in json.loads(out)["incomplete"][0]["reason"]
+        # The right secret reads the private project.
+        code, out, err = invoke("--harbor", fake.url, "snapshot", "--all-projects",
+                                "-o", str(target), env={**env, "HARBOR_PASSWORD": "s3cret-pw"})
+        assert code == 0, err
+        # Anonymous (no credentials to prove) lists no project: incomplete, not all clear.
+        code, out, err = invoke("simulate", "--harbor", fake.url, "--all-projects",
+                                "--format", "json")
+        assert code == 3
+        [missing] = json.loads(out)["incomplete"]
+        assert missing["reason"].startswith("no project was read")

@@ -220,3 +220,19 @@ def test_from_logs_table_says_where_the_answer_came_from(tmp_path: Path) -> None
     assert result.exit_code == 0, result.stderr
     assert f"Harbor's own dry run (verify): saved task logs in {tmp_path}" in result.stdout
     assert "toolforge/heroku-builder: agrees on 13 of 13" in result.stdout
+
+
+def test_one_file_of_every_task_agrees_as_separate_files_do(tmp_path: Path) -> None:
+    # A jobservice log collected by syslog: every task one after another in one file.
+    write_logs(tmp_path)
+    prefix = "Feb 26 09:59:00 10.0.0.1 jobservice[77]: "
+    tasks = sorted(tmp_path.glob("task-*.log"))
+    whole = "".join(prefix + line + "\n" for task in tasks
+                    for line in task.read_text().splitlines())
+    for task in tasks:
+        task.unlink()
+    (tmp_path / "jobservice.log").write_text(whole)
+    code, report, err = verify(tmp_path)
+    assert code == 0, err
+    rows = report["verify"]["repositories"]  # type: ignore[index]
+    assert len(rows) == len(tasks) and all(r["agree"] == r["rows"] for r in rows)

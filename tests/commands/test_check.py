@@ -12,9 +12,10 @@ import pytest
 from harborguard.cli import Exit
 from harborguard.commands import Invocation
 from harborguard.commands.check import run_check
+from harborguard.config import ConfigFile, Resolver
 from harborguard.errors import InputError
 from harborguard.gather import EvidenceOptions
-from tests.builders import T, art, policy, rule, snapshot
+from tests.builders import D, T, art, policy, rule, snapshot
 
 S = timedelta(seconds=1)
 
@@ -75,3 +76,60 @@ def test_references_to_another_registry_name_make_the_run_incomplete(tmp_path: P
 def test_no_evidence_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="check needs evidence"):
         run_check(Invocation.of({"snapshot": _snapshot_file(tmp_path)}), EvidenceOptions())
+
+
+def _day_rule_snapshot(tmp_path: Path) -> str:
+    # Pushed 45 days before the snapshot: nDaysSinceLastPush 30 deletes it at taken_at.
+    path = tmp_path / "days.json"
+    path.write_text(json.dumps(snapshot({"app": [art("old", ["1.0"], T - 45 * D)]},
+                                        policy(rule("nDaysSinceLastPush", 30)))))
+    return str(path)
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    from harborguard.report.markdown import render
+
+    return render(report).splitlines()[0]
+
+
+@pytest.mark.parametrize("where", ["config", "env", "cli"])
+def test_a_now_before_the_datas_time_is_a_named_what_if(tmp_path: Path, where: str) -> None:
+    # A `now:` left in ./harborguard.yaml or HARBORGUARD_NOW moves the run to a time at
+    # which 1.0 is still young; Harbor's next run (after taken_at) deletes it.
+    earlier = "2025-12-01T00:00:00Z"
+    config = ConfigFile(str(tmp_path / "harborguard.yaml"),
+                        {"now": earlier} if where == "config" else {})
+    env = {"HARBORGUARD_NOW": earlier} if where == "env" else {}
+    cli = {"snapshot": _day_rule_snapshot(tmp_path), **({"now": earlier} if where == "cli"
+                                                         else {})}
+    inv = Invocation(Resolver(cli, env, config))
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.0")
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert _codes(outcome.report) == [] and Exit.of(outcome) == Exit.OK
+    origin = {"config": "harborguard.yaml: key 'now'", "env": "HARBORGUARD_NOW",
+              "cli": "--now"}[where]
+    [note] = [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+    assert origin in note and earlier in note and "2026-01-01T00:00:00Z" in note
+    verdict = _verdict(outcome.report)
+    assert "among what was checked" in verdict and "the time of the data" in verdict
+
+
+def test_a_now_at_or_after_the_datas_time_is_no_what_if(tmp_path: Path) -> None:
+    inv = Invocation.of({"snapshot": _day_rule_snapshot(tmp_path), "now": "2026-01-01T00:00:00Z"})
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.3")
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert not [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+
+
+def test_a_policy_file_from_the_config_file_is_a_named_what_if(tmp_path: Path) -> None:
+    proposal = tmp_path / "proposed.json"
+    proposal.write_text(json.dumps(policy(rule("latestPushedK", 5))))
+    config = ConfigFile(str(tmp_path / "harborguard.yaml"), {"policy": str(proposal)})
+    inv = Invocation(Resolver({"snapshot": _snapshot_file(tmp_path)}, {}, config))
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.1")  # Harbor's own K 2 deletes it
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert Exit.of(outcome) == Exit.OK
+    [note] = [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+    assert str(proposal) in note and "harborguard.yaml: key 'policy'" in note
+    verdict = _verdict(outcome.report)
+    assert "among what was checked" in verdict and "Harbor's own retention polic" in verdict

@@ -10,6 +10,8 @@ from typing import Any
 from harborguard.commands import Invocation
 from harborguard.commands.protect import apply_protect, run_protect
 from harborguard.gather import EvidenceOptions
+from harborguard.protect.rule import own_rule
+from tests.builders import D, T, art, policy, rule, snapshot
 from tests.fakeharbor import FakeHarbor
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,3 +43,55 @@ def test_a_policy_changed_on_the_server_is_not_overwritten() -> None:
         missing = result.report["incomplete"]
         assert any("changed on the server" in i["reason"] and "policy 7" in i["what"]
                    for i in missing)
+
+
+def _web_with_own_rule(tmp_path: Path) -> str:
+    """proj/web 1.10 (newer) and 1.1 (older), latestPushedK 1, and the rule an earlier
+    protect run wrote because 1.1 ran then."""
+    artifacts = [art("new", ["1.10"], T - D), art("old", ["1.1"], T - 2 * D)]
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snapshot({"web": artifacts}, policy(
+        rule("latestPushedK", 1), own_rule("web", "1.1")))))
+    return str(path)
+
+
+def _manifests_naming_new(tmp_path: Path) -> str:
+    component = tmp_path / "deploy" / "components" / "web"
+    (component / "values").mkdir(parents=True)
+    (component / "helmfile.yaml").write_text(
+        "releases:\n  - name: web\n    chart: ./chart\n    namespace: web\n    values:\n"
+        "      - values/{{ .Environment.Name }}.yaml\nenvironments:\n  tools: {}\n")
+    (component / "values" / "tools.yaml").write_text(
+        'image:\n  repository: harbor.example.org/proj/web\n  tag: "1.10"\n')
+    return str(tmp_path / "deploy")
+
+
+def _pods_running(tmp_path: Path, tag: str) -> str:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "web", "name": "w"},
+           "spec": {"containers": [{"name": "c", "image": f"harbor.example.org/proj/web:{tag}"}]}}
+    path = tmp_path / "pods.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod]}))
+    return str(path)
+
+
+def test_evidence_that_does_not_cover_the_cluster_never_drops_a_protected_tag(
+        tmp_path: Path) -> None:
+    # Merged is not deployed: the manifests name 1.10, and 1.1 may still run. Without
+    # evidence of what runs (and without history), the previous rule's 1.1 stays.
+    inv = Invocation.of({"snapshot": _web_with_own_rule(tmp_path), "environment": "tools"})
+    run = run_protect(inv, EvidenceOptions(manifests=_manifests_naming_new(tmp_path),
+                                          environment="tools"))
+    [plan] = run.state.plans
+    assert plan.tags == ("1.1", "1.10")
+    assert any("1.1" not in n and "what runs in the cluster" in n and "stay" in n
+               for n in run.outcome.report["notes"])
+    assert run.outcome.report["protect"]["projects"][0]["kept_to_deleted"] == []
+
+
+def test_evidence_of_what_runs_may_drop_a_tag_nothing_needs(tmp_path: Path) -> None:
+    inv = Invocation.of({"snapshot": _web_with_own_rule(tmp_path)})
+    run = run_protect(inv, EvidenceOptions(kubectl_json=(_pods_running(tmp_path, "1.10"),)))
+    [plan] = run.state.plans
+    assert plan.tags == ("1.10",)
+    [dropped] = run.outcome.report["protect"]["projects"][0]["kept_to_deleted"]
+    assert dropped["tags"] == ["1.1"]

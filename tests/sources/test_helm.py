@@ -403,3 +403,35 @@ def test_a_component_release_running_another_version_protects_that_versions_imag
                             chart_values=None, image_tag_template=None)
     assert [u.ref for u in same.usages] == ["harbor.example.org/proj/app:2.0.0"]
     assert not same.incomplete
+
+
+def _many(count: int) -> list[dict[str, Any]]:
+    return [{**HELM_LIST[1], "name": f"r{i}", "namespace": f"ns{i}"} for i in range(count)]
+
+
+@pytest.mark.parametrize(("count", "cut"), [(255, False), (256, True), (257, False)])
+def test_a_saved_list_of_exactly_256_releases_is_helms_silent_cut(
+        tmp_path: Path, count: int, cut: bool) -> None:
+    # `helm list` stops at --max 256 by default without a word: a file of exactly 256
+    # releases says nothing of the 257th.
+    from harborguard.gather import EvidenceOptions, gather
+
+    saved = tmp_path / "helm.json"
+    saved.write_text(json.dumps(_many(count)))
+    gathered = gather(EvidenceOptions(helm_json=(str(saved),)), None, ())
+    said = [i for i in gathered.incomplete if "256" in i.reason]
+    assert bool(said) == cut
+    if cut:
+        assert said[0].what == f"helm releases in {saved}"
+        assert "--max 0" in said[0].reason and "--all" in said[0].reason
+        assert not gathered.evidence[-1].complete
+
+
+def test_256_releases_from_helm_run_with_max_0_are_whole(
+        fake_helm: Path, tmp_path: Path) -> None:
+    from harborguard.gather import EvidenceOptions, gather
+
+    (tmp_path / "out.json").write_text(json.dumps(_many(256)))
+    gathered = gather(EvidenceOptions(use_helm=True), None, ())
+    assert json.loads(fake_helm.read_text()) == list(HELM_ARGS)  # --max 0
+    assert not [i for i in gathered.incomplete if "256" in i.reason]

@@ -232,3 +232,26 @@ def test_a_large_log_is_read_in_bounded_time() -> None:
     rows = [Row(dig(str(i)), [str(i)], T0 - i, 0, T0 - i, "DEL") for i in range(20_000)]
     log = read_task_log(render_log("p/app", rows, T0).encode())
     assert len(log.rows) == 20_000 and log.incomplete_reason is None
+
+
+def test_a_file_of_two_tasks_is_read_as_two_tasks() -> None:
+    # A jobservice log collected by syslog holds one task after another; each table belongs
+    # to the "Run retention process" record before it.
+    prefix = "Mar  1 00:00:00 10.0.0.1 jobservice[77]: "
+    one, two = render_log("p/one", _rows()[:2], T0), render_log("p/two", _rows()[2:], T0 + 1)
+    text = "".join(prefix + line + "\n" for line in (one + two).splitlines())
+    logs = tasklog.read_task_logs(text.encode())
+    assert [(log.repository, log.run_at, log.start_line) for log in logs] == [
+        ("p/one", T0, 1), ("p/two", T0 + 1, len(one.splitlines()) + 1)]
+    assert [[r.mark for r in log.rows] for log in logs] == [["RETAIN", "DEL"],
+                                                            ["IMMUTABLE", "ERR"]]
+    assert all(log.incomplete_reason is None for log in logs)
+    assert logs[1].rows[0].line > len(one.splitlines())  # lines of the whole file
+    assert tasklog.read_task_logs(one.encode()) == [parse_task_log(one)]
+
+
+def test_two_tasks_mixed_line_by_line_are_not_an_answer() -> None:
+    one, two = render_log("p/one", _rows()[:2], T0), render_log("p/two", _rows()[2:], T0)
+    mixed = one.splitlines()[:4] + two.splitlines()[4:]  # one's head, two's Load and table
+    [log] = tasklog.read_task_logs("\n".join(mixed).encode())
+    assert log.incomplete_reason is not None and "p/two" in log.incomplete_reason

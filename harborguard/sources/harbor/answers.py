@@ -135,6 +135,38 @@ def harbor_version(client: HarborClient) -> str | None:
     return version if isinstance(version, str) and version else None
 
 
+def confirm_account(client: HarborClient, version: str | None) -> None:
+    """Proves that Harbor accepted the account's credentials, before any list is trusted:
+    Harbor answers wrong, expired or disabled credentials as if none were given (its
+    basic-auth and robot security generators return no context and the request goes on
+    as anonymous), so the project list would hold only the public projects, without an
+    error. ``GET /users/current`` answers 401 for anonymous, 412 for a robot account
+    (authenticated, not a user: Harbor's GetCurrentUserInfo) and 200 for a user; Harbor's
+    older handler fails (500) for a robot, which ``version`` then settles: /systeminfo
+    gives ``harbor_version`` to authenticated callers only.
+    ``SourceError`` (naming the account, never the password) unless accepted."""
+    if client.account is None:
+        return
+    reply = client.get(f"{API}/users/current")
+    if not isinstance(reply, Failure) or reply.status == 412:
+        return
+    if reply.status == 401:
+        raise SourceError(
+            f"Harbor at {client.url} did not accept the credentials of account "
+            f"'{client.account}' (GET {API}/users/current: HTTP 401; Harbor would answer as "
+            "anonymous and show only public projects): wrong password or secret, or the "
+            "account is disabled or expired; set HARBOR_PASSWORD (or --password-stdin) to "
+            "its current password or secret"
+        )
+    if version is not None:
+        return
+    raise SourceError(
+        f"cannot tell whether Harbor at {client.url} accepted the credentials of account "
+        f"'{client.account}' (GET {API}/users/current: {client.redact(reply.reason)}); "
+        "nothing was read, try again"
+    )
+
+
 def project_error(client: HarborClient, name: str, failure: Failure) -> SourceError | None:
     """The error that ends the fetch when the project named on the command line cannot be
     read (missing, or not visible to the account); None when the failure is only an

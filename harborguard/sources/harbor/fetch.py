@@ -33,8 +33,10 @@ from urllib.parse import quote
 from harborguard.errors import InputError, SourceError, Stopped
 from harborguard.policy import parse_immutable_rules, parse_policy
 from harborguard.redact import redact_yaml
+from harborguard.snapshot import no_project_read
 from harborguard.sources.harbor.answers import (
     artifact_list_problem,
+    confirm_account,
     describe_failure,
     expected_count,
     harbor_version,
@@ -143,6 +145,7 @@ class _Fetch:
     ) -> dict[str, Any]:
         try:
             version = harbor_version(self._client)
+            confirm_account(self._client, version)
             taken_at = now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if all_projects:
                 # with_detail is Harbor's default; it is what carries metadata.retention_id.
@@ -164,6 +167,8 @@ class _Fetch:
             raise
         self._pool.shutdown()
         self._report_progress()
+        if not self._projects:
+            self._missing((), "projects", no_project_read(self._client.url))
         return snapshot_document(self._client.url, version, taken_at, self._projects,
                                  self._incomplete)
 

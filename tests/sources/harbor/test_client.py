@@ -162,9 +162,10 @@ def test_round_trip_of_the_example_gives_back_the_same_snapshot() -> None:
     with harbor(source) as fake:
         fetched = fetch(fake, ["toolforge"])
         charts = sum(len(r.get("additions", {})) for r in source["projects"][0]["repositories"])
-        # systeminfo, project, retention, immutable rules, repositories, 4 artifact lists,
-        # one values.yaml per chart: nothing the data did not need.
-        assert fake.count == 5 + 4 + charts
+        # systeminfo, users/current (the credentials accepted), project, retention,
+        # immutable rules, repositories, 4 artifact lists, one values.yaml per chart:
+        # nothing the data did not need.
+        assert fake.count == 6 + 4 + charts
         artifact_queries = [s.query for s in fake.requests_to("/artifacts$")]
         assert artifact_queries == [{**ARTIFACT_QUERY, "page": ["1"], "page_size": ["100"]}] * 4
         url = fake.url
@@ -307,7 +308,7 @@ def test_a_wrong_password_names_the_account_and_never_the_password() -> None:
         fetch(fake, ["proj"], password="wrong-" + PASSWORD)
     message = str(caught.value)
     assert "account 'admin'" in message and "HTTP 401" in message
-    assert "project:read" in message
+    assert "HARBOR_PASSWORD" in message
     assert PASSWORD not in message
 
 
@@ -651,6 +652,7 @@ def test_every_answer_of_the_fake_follows_swagger_yaml() -> None:
         fetch(fake, ["nested"], username=None)  # 401 answers
         fetch(fake, ["nested"], username=ROBOT)  # 403 answers
         httpx.get(f"{fake.url}/api/v2.0/projects?page_size=101", auth=(ADMIN, PASSWORD))
+        httpx.get(f"{fake.url}/api/v2.0/users/current", auth=(ADMIN, "wrong"))
         answers = list(iter_payloads(fake))
     checked: dict[str, set[int]] = {}
     for seen in answers:
@@ -662,6 +664,7 @@ def test_every_answer_of_the_fake_follows_swagger_yaml() -> None:
         checked.setdefault(str(seen.route), set()).add(seen.status)
     assert checked == {
         "/systeminfo": {200},
+        "/users/current": {200, 401, 412},
         "/projects": {200, 422},
         "/projects/{project_name_or_id}": {200},
         "/retentions/{id}": {200, 401, 403},
