@@ -283,8 +283,9 @@ def _tie_is_an_order(artifacts: Sequence[Artifact], decisions: Sequence[Decision
     or fewer means Harbor ran another policy or saw other data.
     """
     tied = [(a, d) for a, d in zip(artifacts, decisions, strict=True) if d.tie]
-    if any(a.digest not in rows for a, _ in tied):
-        return False
+    if any(a.digest not in rows or rows[a.digest].action not in ("retain", "delete")
+           for a, _ in tied):
+        return False  # IMMUTABLE or ERR is about immutability, which no order changes
     ours = sum(d.action != "delete" for _, d in tied)
     theirs = sum(rows[a.digest].action in ("retain", "immutable") for a, _ in tied)
     return ours == theirs

@@ -57,11 +57,13 @@ def test_the_other_order_of_a_tie_is_explained(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("marks", [["RETAIN", "RETAIN", "RETAIN", "DEL"],
-                                   ["RETAIN", "DEL", "DEL", "DEL"]],
-                         ids=["kept-three-of-k2", "kept-one-of-k2"])
+                                   ["RETAIN", "DEL", "DEL", "DEL"],
+                                   ["RETAIN", "DEL", "IMMUTABLE", "DEL"]],
+                         ids=["kept-three-of-k2", "kept-one-of-k2", "immutable-in-the-tie"])
 def test_a_tie_never_explains_keeping_another_count(tmp_path: Path,
                                                     marks: list[str]) -> None:
-    """No order of equal times makes latestPushedK 2 keep three, or one, of four."""
+    """No order of equal times makes latestPushedK 2 keep three, or one, of four, or makes
+    an artifact immutable."""
     code, report = _verify(tmp_path, marks)
     assert code == 1
     assert _codes(report).get("verify-mismatch")
