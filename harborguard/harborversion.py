@@ -133,12 +133,6 @@ _RELEASES = sorted({*_GO, *_DOUBLESTAR_134, (2, 6, 3), (2, 9, 4), (2, 10, 2), (2
                    reverse=True)
 
 
-def newest_release() -> Behaviour:
-    """The newest known release's behaviour: what an unknown version is shown as where
-    the releases decide differently."""
-    return resolve("v{}.{}.{}".format(*NEWEST_KNOWN))
-
-
 def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
     """For a ``primary`` whose version is unknown: every distinct behaviour of the known
     releases and main other than the primary's own, each labelled with the newest release
@@ -162,8 +156,8 @@ def unknown_version_note(primary: Behaviour, differing: int, needed: int) -> str
             else f"Harbor version {primary.label!r} not understood")
     if not differing:
         return f"{said}; no decision here depends on it"
-    newest = newest_release().label
     return (f"{said}: the actions of {differing} artifact{'s' if differing != 1 else ''} "
-            f"depend on it (shown as {newest} decides them"
+            f"depend on it (shown as Harbor's main branch decides them, as for a missing "
+            "version; released Harbors decide them otherwise"
             f"{f'; {needed} needed: incomplete' if needed else ''}); pass --harbor-version "
             "(systeminfo reports it to a logged-in user)")
