@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 import msgspec
@@ -46,11 +46,13 @@ class Spill:
         self.length = 0  # items written
 
     def add(self, rows: list[Any]) -> None:
+        """Appends ``rows``; a finding row's ``related`` list is replaced by its mark (the
+        rows are the spill's once added)."""
         if not rows:
             return
         extra = 0  # bytes the marks stand for, beyond their own
         if type(rows[0]) is dict and _SHARED in rows[0]:
-            rows, extra = self._mark_shared(rows)
+            extra = self._mark_shared(rows)
         body = render_items(rows).arrays[0]
         assert isinstance(body, bytes)
         write = self._file.write
@@ -63,32 +65,33 @@ class Spill:
         self.size += len(body) - 2 + extra
         self.length += len(rows)
 
-    def _mark_shared(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        """The rows with each non-empty ``related`` list as a mark; the lists written once
-        each (one object shared by several rows is one list). Returns the rows and the
-        bytes the marks stand for beyond their own length."""
+    def _mark_shared(self, rows: list[dict[str, Any]]) -> int:
+        """Puts a mark in place of each non-empty ``related`` list of ``rows``, and writes
+        each list once (one object shared by several rows is one list); returns the bytes
+        the marks stand for beyond their own length."""
         if self._shared is None:
             self._shared = tempfile.TemporaryFile(dir=self._directory)
         marks: dict[int, tuple[msgspec.Raw, int]] = {}
-        out: list[dict[str, Any]] = []
+        get = marks.get
         extra = 0
         for row in rows:
             related = row[_SHARED]
             if related:
-                known = marks.get(id(related))
+                known = get(id(related))
                 if known is None:
                     encoded = dumps(related)
                     self._shared.write(encoded)
                     mark = b"\x00%016x%08x" % (self._shared_size, len(encoded))
                     self._shared_size += len(encoded)
-                    known = marks[id(related)] = (msgspec.Raw(mark), len(encoded))
-                row = {**row, _SHARED: known[0]}
-                extra += known[1] - _MARK_LENGTH
-            out.append(row)
-        return out, extra
+                    known = marks[id(related)] = (msgspec.Raw(mark),
+                                                  len(encoded) - _MARK_LENGTH)
+                row[_SHARED] = known[0]
+                extra += known[1]
+        return extra
 
-    def _pieces(self) -> Iterator[bytes | memoryview]:
-        """The list's bytes in order, the shared lists in place of their marks."""
+    def _batches(self) -> Iterator[list[bytes | memoryview]]:
+        """The list's bytes in order, in batches of at most _IOV_MAX pieces, the shared
+        lists in place of their marks."""
         self._file.flush()
         source = self._file.fileno()
         if self._shared is None:
@@ -98,7 +101,7 @@ class Spill:
                 if not chunk:
                     raise OSError(f"spill file ended after {done} of {self._written} bytes")
                 done += len(chunk)
-                yield chunk
+                yield [chunk]
             return
         self._shared.flush()
         shared = self._shared.fileno()
@@ -113,11 +116,12 @@ class Spill:
             pieces = (carry + read).split(_MARK)
             # The last mark's piece may go on in the next chunk: kept for it.
             carry = _MARK + pieces.pop() if done < self._written and len(pieces) > 1 else b""
-            if pieces[0]:
-                yield pieces[0]
+            batch: list[bytes | memoryview] = [pieces[0]] if pieces[0] else []
+            append = batch.append
+            get = lists.get
             for piece in pieces[1:]:
                 mark = piece[:_MARK_LENGTH - 1]
-                found = lists.get(mark)
+                found = get(mark)
                 if found is None:
                     if len(lists) > 4096:
                         lists.clear()
@@ -125,12 +129,20 @@ class Spill:
                     found = lists[mark] = os.pread(shared, length, offset)
                     if len(found) != length:
                         raise OSError("spill file of shared lists ended early")
-                yield found
-                yield memoryview(piece)[_MARK_LENGTH - 1:]
+                append(found)
+                if len(piece) > _MARK_LENGTH - 1:
+                    append(memoryview(piece)[_MARK_LENGTH - 1:])
+                if len(batch) >= _IOV_MAX - 1:
+                    yield batch
+                    batch = []
+                    append = batch.append
+            if batch:
+                yield batch
 
     def read(self) -> bytes:
         """The array, brackets included (for a report written to a stream)."""
-        return b"".join([b"[", *self._pieces(), b"]"])
+        return b"".join([b"[", *(piece for batch in self._batches() for piece in batch),
+                         b"]"])
 
     def share(self, as_bytes: bool) -> tuple[int, int, Any]:
         """(size, items, the array's bytes if ``as_bytes``: else the part writes them)."""
@@ -151,7 +163,9 @@ class Spill:
             self._file.flush()
             _copy(self._file.fileno(), fd, self._written, offset)
             return
-        end = _write_pieces(fd, offset, self._pieces())
+        end = offset
+        for batch in self._batches():
+            end = _write_all(fd, batch, end)
         if end != offset + self.size:
             raise OSError(f"wrote {end - offset} bytes of a list of {self.size}")
 
@@ -178,27 +192,12 @@ def _copy(source: int, fd: int, size: int, offset: int) -> None:
         done += copied
 
 
-def _write_pieces(fd: int, offset: int, pieces: Iterator[bytes | memoryview]) -> int:
-    """Writes ``pieces`` one after another into ``fd`` from ``offset``, many per system
-    call; returns the offset after the last."""
-    batch: list[bytes | memoryview] = []
-    for piece in pieces:
-        if piece:
-            batch.append(piece)
-            if len(batch) == _IOV_MAX:
-                offset = _write_all(fd, batch, offset, os.pwritev)
-                batch = []
-    if batch:
-        offset = _write_all(fd, batch, offset, os.pwritev)
-    return offset
-
-
-def _write_all(fd: int, batch: list[bytes | memoryview], offset: int,
-               write: Callable[[int, list[bytes | memoryview], int], int]) -> int:
-    """pwritev until the whole batch is written (a write may take only part of it)."""
+def _write_all(fd: int, batch: list[bytes | memoryview], offset: int) -> int:
+    """Writes ``batch`` one piece after another into ``fd`` from ``offset``, in one system
+    call when it can (a write may take only part of it); returns the offset after it."""
     left = sum(map(len, batch))
     while True:
-        written = write(fd, batch, offset)
+        written = os.pwritev(fd, batch, offset)
         if written <= 0:
             raise OSError("the report file took no more bytes")
         offset += written
