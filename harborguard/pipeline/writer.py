@@ -29,7 +29,7 @@ from harborguard.report.json import _SEPARATOR, render_items
 _MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
 _MARK_LENGTH = 1 + 16 + 8  # the NUL, then the list's offset and length in hexadecimal
 _SHARED = "related"  # the key of a finding row's list of related artifacts
-_CHUNK = 1 << 24  # bytes of a spill read at a time when it is laid out
+_CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
 _IOV_MAX = 1024  # buffers per pwritev (Linux's IOV_MAX)
 
 
