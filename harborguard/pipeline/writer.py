@@ -29,6 +29,7 @@ from harborguard.report.json import _SEPARATOR, render_items
 _MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
 _MARK_LENGTH = 1 + 16 + 8  # the NUL, then the list's offset and length in hexadecimal
 _SHARED = "related"  # the key of a finding row's list of related artifacts
+_SHARED_FROM = 4  # a shorter list is left in its row: its mark would cost more than it saves
 _CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
 _IOV_MAX = 1024  # buffers per pwritev (Linux's IOV_MAX)
 
@@ -66,7 +67,7 @@ class Spill:
         self.length += len(rows)
 
     def _mark_shared(self, rows: list[dict[str, Any]]) -> int:
-        """Puts a mark in place of each non-empty ``related`` list of ``rows``, and writes
+        """Puts a mark in place of each ``related`` list of ``rows`` (but short ones), and writes
         each list once (one object shared by several rows is one list); returns the bytes
         the marks stand for beyond their own length."""
         if self._shared is None:
@@ -76,7 +77,7 @@ class Spill:
         extra = 0
         for row in rows:
             related = row[_SHARED]
-            if related:
+            if len(related) >= _SHARED_FROM:
                 known = get(id(related))
                 if known is None:
                     encoded = dumps(related)
