@@ -307,6 +307,26 @@ def test_a_partial_list_against_its_count_is_incomplete(read: Any) -> None:
     assert [i.what for i in read(data, "snap.json").incomplete] == ["proj/gone"]
 
 
+@pytest.mark.parametrize("read", [parse_snapshot, _read_fast], ids=["by-hand", "fast"])
+@pytest.mark.parametrize("count", [4, None])
+def test_a_digest_listed_twice_in_a_repository_is_incomplete(read: Any,
+                                                             count: int | None) -> None:
+    # attack2 N1: a curl-paged list where a push shifted the pages repeats one digest and
+    # misses the newest; its length still equals artifact_count. Harbor never lists a digest
+    # twice in one repository.
+    data = snapshot({"app": [art("a", ["1.0"]), art("b", ["2.0"]), art("c", ["3.0"])]},
+                    policy(rule("latestPushedK", 1)))
+    repo = data["projects"][0]["repositories"][0]
+    repo["artifacts"].append(dict(repo["artifacts"][2]))
+    if count is not None:
+        repo["repository"]["artifact_count"] = count
+    snap = read(data, "snap.json")
+    assert [i.what for i in snap.incomplete] == ["proj/app"]
+    reason = snap.incomplete[0].reason
+    assert dig("c") in reason and "read while it changed" in reason
+    assert "take the snapshot again" in reason
+
+
 def _null_policy(retention_id: Any) -> dict[str, Any]:
     data = snapshot({"app": [art("a", ["1.0"])]}, None)
     data["projects"][0]["project"]["metadata"] = (

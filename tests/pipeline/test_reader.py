@@ -51,6 +51,19 @@ def test_a_repository_list_shorter_than_its_artifact_count_is_incomplete(
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_digest_listed_twice_is_incomplete(tmp_path: Path, jobs: str) -> None:
+    # attack2 N1: the length agrees with artifact_count, one digest is repeated.
+    data = _data()
+    repo = data["projects"][0]["repositories"][2]
+    repo["artifacts"][1] = dict(repo["artifacts"][0])
+    repo["repository"]["artifact_count"] = 2
+    code, report, err = _simulate(tmp_path, data, jobs)
+    assert code == 3
+    assert [i["what"] for i in report["incomplete"]] == ["proj/app2"]
+    assert "read while it changed" in report["incomplete"][0]["reason"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("value", ["absent", None])
 def test_a_missing_tag_time_is_an_error_naming_it(tmp_path: Path, jobs: str,
                                                   value: Any) -> None:
