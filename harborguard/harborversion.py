@@ -112,6 +112,14 @@ def is_harbor_version(version: str) -> bool:
     return version.strip() == "main" or _parse(version) is not None
 
 
+def same_release(one: str, other: str) -> bool:
+    """True when both name the same release (v2.11.0, 2.11.0 and v2.11.0-abc1234 do)."""
+    first, second = _parse(one), _parse(other)
+    if first is not None or second is not None:
+        return first == second
+    return one.strip().lower() == other.strip().lower()
+
+
 def _parse(version: str | None) -> tuple[int, int, int] | None:
     if not version:
         return None

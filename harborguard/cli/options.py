@@ -62,8 +62,9 @@ global_options = option_group(
     click.option("--concurrency", metavar="N", help="Parallel requests to Harbor (default 8)."),
     click.option("--harbor-version", metavar="V",
                  help="Harbor release whose retention behaviour to reproduce "
-                      "(default: the snapshot's or server's; newer: main; missing or "
-                      "not understood: every release compared)."),
+                      "(default: the snapshot's or server's; another one is a noted "
+                      "what-if; newer: main; missing or not understood: every release "
+                      "compared)."),
     click.option("--config", metavar="PATH",
                  help="Config file (default ./harborguard.yaml if present)."),
     click.option("--quiet", is_flag=True, default=None, help="No notes on stderr."),

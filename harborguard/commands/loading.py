@@ -12,7 +12,7 @@ from harborguard.commands.invocation import Invocation
 from harborguard.commands.outcome import Outcome, RefusedAfter, outcome
 from harborguard.errors import InputError, SourceError
 from harborguard.expiry import Later
-from harborguard.harborversion import is_harbor_version
+from harborguard.harborversion import is_harbor_version, same_release
 from harborguard.harborversion import resolve as resolve_behaviour
 from harborguard.model import Incomplete, Snapshot
 from harborguard.pipeline.reader import Stream, open_stream, stream_of
@@ -214,6 +214,20 @@ def asked_version(inv: Invocation) -> str | None:
     return str(asked) if asked else None
 
 
+def other_version(inv: Invocation, recorded: str | None, live: bool, verdict: bool
+                  ) -> list[str]:
+    """The note of a --harbor-version (from the command line, the environment or a config
+    file) naming another release than the one the data was read from: the run reproduces
+    a Harbor other than that one. ``verdict``: a what-if that qualifies the all-clear."""
+    asked = asked_version(inv)
+    if not asked or not recorded or same_release(asked, recorded):
+        return []
+    what = "the server's systeminfo" if live else "the snapshot's harbor_version"
+    return [f"{WHAT_IF if verdict else ''}the Harbor release the data came from ({recorded}, "
+            f"from {what}; simulated as {asked}, from "
+            f"{inv.resolver.origin('harbor-version')})"]
+
+
 def version_pattern(inv: Invocation) -> VersionPattern | None:
     source = inv.get("version-pattern")
     if not source:
@@ -261,6 +275,7 @@ def prepare(inv: Invocation, *, need_policies: bool, need_additions: bool = Fals
     now_ns = now(inv, snapshot, live=snapshot_path is None)
     if verdict:
         inv.notes.extend(earlier_now(inv, snapshot, now_ns, live=snapshot_path is None))
+    inv.notes.extend(other_version(inv, snapshot.harbor_version, snapshot_path is None, verdict))
     behaviour = resolve_behaviour(asked_version(inv) or snapshot.harbor_version)
     return Prepared(snapshot, snapshot_path, now_ns, behaviour, pattern, ranker)
 
@@ -276,6 +291,7 @@ def settings(inv: Invocation, opened: Opened, policy: RetentionPolicy | None,
     now_ns = now(inv, header, live=live)
     if verdict:
         inv.notes.extend(earlier_now(inv, header, now_ns, live=live))
+    inv.notes.extend(other_version(inv, stream.harbor_version, live, verdict))
     behaviour = resolve_behaviour(asked_version(inv) or stream.harbor_version)
     order = inv.get("order")
     ranker = SemverRanker(pattern) if order == "semver" else None

@@ -133,3 +133,46 @@ def test_a_policy_file_from_the_config_file_is_a_named_what_if(tmp_path: Path) -
     assert str(proposal) in note and "harborguard.yaml: key 'policy'" in note
     verdict = _verdict(outcome.report)
     assert "among what was checked" in verdict and "Harbor's own retention polic" in verdict
+
+
+def _versioned_snapshot(tmp_path: Path, version: str) -> str:
+    path = tmp_path / "versioned.json"
+    artifacts = [art("new", ["1.3"], T - 10 * S), art("old", ["1.1"], T - 30 * S)]
+    path.write_text(json.dumps(snapshot({"app": artifacts}, policy(rule("latestPushedK", 2)),
+                                        version=version)))
+    return str(path)
+
+
+@pytest.mark.parametrize("where", ["config", "env", "cli"])
+def test_a_harbor_version_other_than_the_recorded_one_is_a_named_what_if(
+        tmp_path: Path, where: str) -> None:
+    # attack2 N3: HARBORGUARD_HARBOR_VERSION or `harbor-version:` left from another Harbor
+    # (or set to main) simulates a Harbor other than the one the snapshot was read from.
+    config = ConfigFile(str(tmp_path / "harborguard.yaml"),
+                        {"harbor-version": "main"} if where == "config" else {})
+    env = {"HARBORGUARD_HARBOR_VERSION": "main"} if where == "env" else {}
+    cli = {"snapshot": _versioned_snapshot(tmp_path, "v2.11.0-abc1234"),
+           **({"harbor-version": "main"} if where == "cli" else {})}
+    inv = Invocation(Resolver(cli, env, config))
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.3")
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert Exit.of(outcome) == Exit.OK
+    origin = {"config": "harborguard.yaml: key 'harbor-version'",
+              "env": "HARBORGUARD_HARBOR_VERSION", "cli": "--harbor-version"}[where]
+    [note] = [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+    assert origin in note and "v2.11.0-abc1234" in note and "main" in note
+    verdict = _verdict(outcome.report)
+    assert "among what was checked" in verdict and "v2.11.0-abc1234" in verdict
+
+
+@pytest.mark.parametrize("asked", ["v2.11.0", "2.11.0"])
+def test_the_recorded_harbor_version_asked_again_is_no_what_if(tmp_path: Path,
+                                                              asked: str) -> None:
+    inv = Invocation.of({"snapshot": _versioned_snapshot(tmp_path, "v2.11.0-abc1234"),
+                         "harbor-version": asked})
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.3")
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert not [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+    unrecorded = Invocation.of({"snapshot": _snapshot_file(tmp_path), "harbor-version": asked})
+    outcome = run_check(unrecorded, EvidenceOptions(kubectl_json=(pods,)))
+    assert not [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
