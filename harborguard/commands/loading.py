@@ -191,9 +191,17 @@ def now(inv: Invocation, snapshot: Snapshot, live: bool, default: int | None = N
 def earlier_now(inv: Invocation, snapshot: Snapshot, now_ns: int, live: bool) -> list[str]:
     """The what-if note of a --now (from the command line, the environment or a config file)
     before the time the data describes: Harbor's next run is after it, and a day rule then
-    deletes what it keeps at the earlier time. A later --now deletes no less."""
-    if not inv.get("now") or not snapshot.taken_at:
+    deletes what it keeps at the earlier time. A later --now deletes no less. A snapshot
+    without taken_at does not say its time: any --now on it is a what-if (fail closed)."""
+    if not inv.get("now"):
         return []
+    if not snapshot.taken_at:
+        if live:
+            return []
+        return [f"{WHAT_IF}the time of the data (now {format_nanos(now_ns)}, from "
+                f"{inv.resolver.origin('now')}; the snapshot has no taken_at, so nothing "
+                "shows that this is not before the time it was taken; Harbor's next run is "
+                "later)"]
     taken_ns = parse_nanos(snapshot.taken_at)
     if now_ns >= taken_ns:
         return []

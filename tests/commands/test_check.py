@@ -176,3 +176,27 @@ def test_the_recorded_harbor_version_asked_again_is_no_what_if(tmp_path: Path,
     unrecorded = Invocation.of({"snapshot": _snapshot_file(tmp_path), "harbor-version": asked})
     outcome = run_check(unrecorded, EvidenceOptions(kubectl_json=(pods,)))
     assert not [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+
+
+@pytest.mark.parametrize("where", ["env", "cli"])
+def test_a_now_on_a_snapshot_without_taken_at_is_a_named_what_if(tmp_path: Path,
+                                                                 where: str) -> None:
+    # attack2 N8: without taken_at nothing shows the data's time; a `now` before its own push
+    # times gave an unqualified all-clear. Any explicit now is then a what-if (fail closed).
+    path = Path(_day_rule_snapshot(tmp_path))
+    data = json.loads(path.read_text())
+    del data["taken_at"]
+    path.write_text(json.dumps(data))
+    earlier = "2025-11-01T00:00:00Z"  # before the push of 1.0 (2025-11-17)
+    env = {"HARBORGUARD_NOW": earlier} if where == "env" else {}
+    cli = {"snapshot": str(path), **({"now": earlier} if where == "cli" else {})}
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.0")
+    outcome = run_check(Invocation(Resolver(cli, env, ConfigFile(None, {}))),
+                        EvidenceOptions(kubectl_json=(pods,)))
+    [note] = [n for n in outcome.report["notes"] if n.startswith("what-if: ")]
+    assert earlier in note and "taken_at" in note
+    assert {"env": "HARBORGUARD_NOW", "cli": "--now"}[where] in note
+    assert "among what was checked" in _verdict(outcome.report)
+    unasked = run_check(Invocation.of({"snapshot": str(path)}),
+                        EvidenceOptions(kubectl_json=(pods,)))
+    assert not [n for n in unasked.report["notes"] if n.startswith("what-if: ")]
