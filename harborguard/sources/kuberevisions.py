@@ -6,7 +6,8 @@ get all`` (which leaves out controllerrevisions) or an account that may not list
 replicasets give objects that point at revisions the output does not hold: a Deployment
 past revision 1 with no ReplicaSet of it, a pod whose ReplicaSet is not there, a
 StatefulSet or DaemonSet whose status (or whose pods) name a ControllerRevision that is
-not there. The rollback window is then not covered, and the verdict must say so.
+not there, or a DaemonSet past template generation 1 with none of its ControllerRevisions.
+The rollback window is then not covered, and the verdict must say so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from harborguard.sources.kubepods import REVISION_ANNOTATION, revision_owner, text
 
+# What the DaemonSet controller sets to the template's generation.
+DAEMONSET_GENERATION = "deprecated.daemonset.template.generation"
 # Controllers whose earlier templates are ControllerRevisions.
 _REVISION_OWNERS = ("StatefulSet", "DaemonSet")
 # How many workloads a note names before "and N more".
@@ -65,6 +68,11 @@ def unlisted_revisions(items: Iterable[tuple[Any, str | None]]) -> list[str]:
             absent = [n for n in named if (namespace, n) not in revisions]
             if absent:
                 out.append(f"{where} (ControllerRevision {', '.join(absent)} not listed)")
+            generation = _template_generation(metadata) if kind == "DaemonSet" else None
+            if (generation is not None and generation > 1
+                    and (namespace, kind, name) not in revision_owners):
+                out.append(f"{where} (at template generation {generation}, no "
+                           "ControllerRevision of it listed)")
         elif kind == "Pod":
             for replicaset in _owners(metadata, "ReplicaSet"):
                 if (namespace, replicaset) not in replicasets:
@@ -98,7 +106,17 @@ def _owners(metadata: Mapping[str, Any], kind: str) -> list[str]:
     return [n for n in names if n]
 
 
-def _number(annotations: Any) -> int | None:
-    value = text(annotations.get(REVISION_ANNOTATION)) if isinstance(
-        annotations, Mapping) else None
+def _number(annotations: Any, key: str = REVISION_ANNOTATION) -> int | None:
+    value = text(annotations.get(key)) if isinstance(annotations, Mapping) else None
     return int(value) if value is not None and value.isdigit() and len(value) < 20 else None
+
+
+def _template_generation(metadata: Mapping[str, Any]) -> int | None:
+    """A DaemonSet's template generation: the annotation its controller sets (a status
+    has no revision names), else ``metadata.generation`` (any spec change; fail closed).
+    Past 1, an earlier template is a ControllerRevision `rollout undo` re-applies."""
+    found = _number(metadata.get("annotations"), DAEMONSET_GENERATION)
+    if found is not None:
+        return found
+    generation = metadata.get("generation")
+    return generation if type(generation) is int else None

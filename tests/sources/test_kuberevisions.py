@@ -89,3 +89,28 @@ def test_the_evidence_carries_them_and_the_words_name_them() -> None:
     assert "ns/Deployment/app (at revision 2" in words and "controllerrevisions -A -o json" in words
     many = rollback_not_covered([f"ns/Pod/p{i}" for i in range(5)])
     assert "ns/Pod/p2 and 2 more;" in many and "p3" not in many
+
+
+def daemonset(annotation: str | None, generation: int | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": "agent", "namespace": "ns"}
+    if annotation is not None:
+        metadata["annotations"] = {"deprecated.daemonset.template.generation": annotation}
+    if generation is not None:
+        metadata["generation"] = generation
+    return {"kind": "DaemonSet", "metadata": metadata, "spec": {"template": _template("2.0")},
+            "status": {"observedGeneration": generation or 1}}
+
+
+def test_a_daemonset_past_template_generation_1_without_its_revisions() -> None:
+    # attack2 N5: `kubectl get deploy,sts,ds` (or a DaemonSet whose nodes are all tainted):
+    # no pods and no ControllerRevisions, at template generation 2 (the DaemonSet
+    # controller's annotation; else metadata.generation).
+    assert unlisted(daemonset("2", 2)) == [
+        "ns/DaemonSet/agent (at template generation 2, no ControllerRevision of it listed)"]
+    assert unlisted(daemonset(None, 3)) == [
+        "ns/DaemonSet/agent (at template generation 3, no ControllerRevision of it listed)"]
+    assert unlisted(daemonset("1", 1)) == [] and unlisted(daemonset(None)) == []
+    assert unlisted(daemonset("1", 3)) == []  # the template never changed
+    owned = revision("agent-111", 1, "1.5")
+    owned["metadata"]["ownerReferences"][0].update(kind="DaemonSet", name="agent")
+    assert unlisted(daemonset("2", 2), owned) == []
