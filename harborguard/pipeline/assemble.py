@@ -67,7 +67,9 @@ def report(spec: CommandSpec, shares: Sequence[Shared], plans: Sequence[ProjectP
     behaviour = settings.behaviour
     notes = [behaviour.warning] if behaviour.warning and not behaviour.unknown else []
     notes.extend(plan.note for plan in plans if plan.note)
-    if settings.behaviour.unknown:
+    # Nothing decided (no repository under a policy): nothing can depend on the version.
+    decided = any(plan.keep_all is None and plan.assignment for plan in plans)
+    if settings.behaviour.unknown and (decided or counts["version_dependent"]):
         notes.append(unknown_version_note(settings.behaviour, counts["version_dependent"],
                                           len(checked.version_needed)))
     if settings.pattern is not None and counts["versioned"] == 0:

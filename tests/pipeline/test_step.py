@@ -93,6 +93,18 @@ def test_an_unknown_version_nothing_depends_on_is_said_once(tmp_path: Path) -> N
     assert report["notes"] == ["Harbor version unknown; no decision here depends on it"]
 
 
+def test_an_unknown_version_is_not_said_when_nothing_was_decided(tmp_path: Path) -> None:
+    # A project without a policy: no repository is decided, so no decision can depend on
+    # the version either.
+    data = snapshot({"app": [art("v2", ["v2"])]}, None)
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(data))
+    result = CliRunner().invoke(cli, ["simulate", "--snapshot", str(snap), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert not [n for n in report["notes"] if "Harbor version" in n]
+
+
 def test_a_known_version_is_exact_and_says_nothing_of_it(tmp_path: Path) -> None:
     snap, pods = _write(tmp_path, "v2.11.0", "team/app:v1")
     code, report, _ = _check(snap, pods)
