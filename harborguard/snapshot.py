@@ -258,26 +258,17 @@ def count_problem(what: str, noun: str, listed: int, key: str, count: int | None
                       "snapshot again with `harborguard snapshot`, which reads every page")
 
 
-def _repeated_digest(repo: Repository) -> str | None:
-    """The first digest ``repo`` lists twice, if any."""
+def repository_count_problem(repo: Repository) -> Incomplete | None:
+    """``repo``'s artifact list against its ``artifact_count``, and against itself (Harbor
+    lists a digest once: a repeat is a list paged while a push shifted it)."""
     seen: set[str] = set()
     for artifact in repo.artifacts:
         if artifact.digest in seen:
-            return artifact.digest
+            return Incomplete(repo.name, f"artifacts: the list repeats {artifact.digest} "
+                              "(Harbor lists a digest once per repository): the list was "
+                              "read while it changed, a page shifted and the newest may be "
+                              "missed; take the snapshot again with `harborguard snapshot`")
         seen.add(artifact.digest)
-    return None
-
-
-def repository_count_problem(repo: Repository) -> Incomplete | None:
-    """``repo``'s artifact list against its ``artifact_count``, and against itself: Harbor
-    never lists a digest twice in one repository, so a repeat is a list read page by page
-    while a push shifted the pages (the newest missed; the length may still agree)."""
-    repeated = _repeated_digest(repo)
-    if repeated is not None:
-        return Incomplete(repo.name, f"artifacts: the list repeats {repeated} (Harbor lists "
-                          "a digest once per repository): the list was read while it "
-                          "changed, a page shifted and the newest may be missed; take the "
-                          "snapshot again with `harborguard snapshot`")
     return count_problem(repo.name, "artifacts", len(repo.artifacts), "artifact_count",
                          repo.artifact_count)
 
