@@ -140,7 +140,9 @@ def parse_values(data: Any, shown: str) -> str:
         data = {}
     if not isinstance(data, dict):
         raise SourceError(f"`{shown}` printed JSON that is not a map of values")
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    # One line per scalar (no folding at 80 columns): findings quote the line.
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                          width=1 << 30)
 
 
 def _json(command: list[str], timeout: float) -> Any:
