@@ -263,7 +263,13 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                                 snapshot=snapshot, hosts=hosts,
                                 chart_values=lookup,
                                 image_tag_template=options.image_tag_template, live=live)
-        unread = live_unread + list(helm.incomplete)
+        # A release helm could not read live is taken from `helm list` as `--helm-json` is
+        # (its chart's values): named in a note and in the verdict's "not checked" (never
+        # an all-clear that claims its values or rollback window), not the whole run
+        # incomplete for a helm that answers only `helm list`.
+        out.notes.extend(f"{item.what}: {item.reason}; its images are taken from its chart's "
+                         "values instead" for item in live_unread)
+        unread = list(helm.incomplete)
         cut = cut_by_default_max(releases) if what in options.helm_json else None
         if cut is not None:
             unread.append(Incomplete(what=f"helm releases in {what}", reason=cut))

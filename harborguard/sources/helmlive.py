@@ -6,7 +6,8 @@
 rollback window, as old ReplicaSets are for ``kubectl rollout undo``), and
 ``helm get values -a -o json`` gives each revision's computed values (the chart's defaults
 with the release's values over them), which are scanned for images as any values file is.
-A release whose values or history cannot be read is incomplete, naming the command.
+A release whose values or history cannot be read is named (gather.py takes it from
+``helm list``, as ``--helm-json`` is, and the verdict says what was not checked).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def history_command(release: HelmRelease, executable: str = "helm") -> list[str]
 
 def read_live(releases: Sequence[HelmRelease], *, timeout: float, executable: str = "helm"
               ) -> tuple[dict[tuple[str, str], LiveRelease], list[Incomplete]]:
-    """Each release's values and history; a release that cannot be read is incomplete."""
+    """Each release's values and history; a release that cannot be read is returned as an
+    Incomplete item saying why (the caller decides what it costs)."""
     found: dict[tuple[str, str], LiveRelease] = {}
     unread: list[Incomplete] = []
 
@@ -74,7 +76,7 @@ def read_live(releases: Sequence[HelmRelease], *, timeout: float, executable: st
             return read_release(release, timeout=timeout, executable=executable)
         except SourceError as exc:
             return Incomplete(what=f"helm release {release.namespace}/{release.name}",
-                              reason=f"{exc} (its images and rollback targets are unknown)")
+                              reason=f"{exc} (its values and rollback targets were not read)")
 
     if not releases:
         return found, unread

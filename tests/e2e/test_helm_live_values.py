@@ -146,16 +146,22 @@ def test_a_failed_upgrade_runs_the_deployed_revision_its_images_rollback(
      ("FAKE_HELM_GARBAGE", "history", "`helm history web -n web -o json` printed output that "
       "is not JSON")],
 )
-def test_a_release_helm_cannot_read_is_incomplete_naming_the_command(
+def test_a_release_helm_cannot_read_is_named_and_qualifies_the_verdict(
         snap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str,
         command: str, says: str) -> None:
-    install(tmp_path / "bin", {"releases": [release()]}, monkeypatch)
+    """A helm that answers only `helm list` (or cannot read one release) leaves that release
+    as `--helm-json` reads it: its chart's values, and the verdict names the release values
+    and rollback window as not checked; never an all-clear that claims them."""
+    install(tmp_path / "bin", {"releases": [release(2)]}, monkeypatch)
     monkeypatch.setenv(variable, command)
     code, report, err = check(snap)
-    assert code == 3, err
-    incomplete = [i for i in report["incomplete"] if i["what"] == "helm release web/web"]
-    assert incomplete and says in incomplete[0]["reason"], report["incomplete"]
-    assert next(e for e in report["evidence"] if e["source"] == "helm")["complete"] is False
+    assert code != 3, err
+    assert any(n.startswith("helm release web/web: ") and says in n
+               for n in report["notes"]), report["notes"]
+    helm = next(e for e in report["evidence"] if e["source"] == "helm")
+    assert helm["complete"] is True
+    assert helm["note"].startswith("not checked: ")
+    assert "the rollback window" in helm["note"] and "the release values" in helm["note"]
 
 
 def test_a_chart_from_elsewhere_whose_values_name_this_harbor_protects_that_image(

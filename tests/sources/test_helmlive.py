@@ -104,5 +104,5 @@ def test_one_release_that_cannot_be_read_is_incomplete_the_others_are_read(
     assert [i.what for i in unread] == ["helm release ns/gone"]
     assert unread[0].reason.startswith("`helm history gone -n ns -o json` failed with exit "
                                        "code 1: Error: release: not found")
-    assert "rollback targets are unknown" in unread[0].reason
+    assert "values and rollback targets were not read" in unread[0].reason
     assert read_live([], timeout=30) == ({}, [])
