@@ -5,6 +5,7 @@ from __future__ import annotations
 from harborguard.harborversion import (
     candidates,
     newest_release,
+    report_label,
     resolve,
     switches,
     unknown_version_note,
@@ -47,3 +48,15 @@ def test_the_note_names_the_version_and_what_depends_on_it() -> None:
     assert said.startswith("Harbor version unknown: the actions of 3 artifacts depend on it "
                            "(shown as v2.15.2 decides them; 1 needed: incomplete)")
     assert "pass --harbor-version" in said
+
+
+def test_the_report_says_an_unknown_version_is_unknown_and_how_it_was_decided() -> None:
+    # Not "main": the rows show the decisions compared across the releases and main.
+    assert report_label(resolve(None), compared=True) == (
+        "unknown (compared across releases v2.0.0 to v2.15.2 and main)")
+    assert report_label(resolve("dev"), compared=True) == (
+        "'dev' not understood (compared across releases v2.0.0 to v2.15.2 and main)")
+    # A run deciding as main alone (verify) says that.
+    assert report_label(resolve(None), compared=False) == "unknown (decided as main)"
+    for version, label in (("v2.11.0", "v2.11.0"), ("main", "main"), ("v2.99.0", "v2.99.0")):
+        assert report_label(resolve(version), compared=True) == label
