@@ -15,8 +15,15 @@ Prints, separately:
             by default (one process per CPU, at most 4) and with --jobs 1 (one process);
             then both again for a policy whose third rule keeps `latest` instead of every
             release (a seventh of the findings, two thirds of the report)
+  ratio     each process's best time over json.load's, beside the target (1.5x), and its
+            peak memory beside the target (2 GB)
+  spread    with BENCH_ALSO_REPOS=N: the same number of artifacts in N repositories,
+            --jobs 1 and by default, beside the first: memory follows the largest
+            repository, not the snapshot (1,000,000 artifacts: 1,000 x 1,000 and 10,000 x
+            100)
 BENCH_REPOS and BENCH_PER_REPO set the size (1,000 x 100 by default); BENCH_PROCESS_ONLY=1
-skips the in-process figures (for 1,000,000 artifacts: 1,000 x 1,000 or 10,000 x 100).
+skips the in-process figures (for 1,000,000 artifacts: `make bench-million`). Generated
+snapshots go to BENCH_DIR (default: the system's temporary directory), removed at the end.
 Not a test: nothing here asserts on time.
 """
 
@@ -28,6 +35,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,9 +134,20 @@ def generate(path: Path, keep_always: str = "release-*") -> None:
     path.write_text(json.dumps(snapshot))
 
 
+TIME_TARGET = 1.5  # the whole process within 1.5x json.load of the same file (issue 13)
+MEMORY_TARGET_MB = 2000  # all its processes' PSS summed
+
+
 def main() -> None:
     gc.disable()  # as harborguard.cli.main does
-    workdir = Path(tempfile.mkdtemp(prefix="hg-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="hg-bench-", dir=os.environ.get("BENCH_DIR")))
+    try:
+        _main(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _main(workdir: Path) -> None:
     path = workdir / "snapshot.json"
     # The same snapshot with a policy that keeps `latest` rather than every release: few
     # version findings, so the report is a third smaller.
@@ -143,11 +162,17 @@ def main() -> None:
     print(f"snapshot: {REPOS} repositories x {PER_REPO} artifacts = {REPOS * PER_REPO} "
           f"artifacts, 3 rules, {size_mb:.1f} MB")
     for snapshot, what in ((path, ""), (typical, ", third rule: always keep `latest`")):
-        process(snapshot, workdir, "json.load", " (the same file)", command=[
+        baseline = process(snapshot, workdir, "json.load", " (the same file)", command=[
             sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))",
             str(snapshot)])
-        process(snapshot, workdir, "process  ", f" (default: {os.cpu_count()} CPUs{what})")
-        process(snapshot, workdir, "process  ", f" (--jobs 1{what})", "--jobs", "1")
+        default = process(snapshot, workdir, "process  ", f" (default: {os.cpu_count()} "
+                          f"CPUs{what})")
+        one = process(snapshot, workdir, "process  ", f" (--jobs 1{what})", "--jobs", "1")
+        for label, (best, _, peak) in (("default", default), ("--jobs 1", one)):
+            print(f"ratio     {label:9s} {best / baseline[0]:5.2f}x json.load (target <= "
+                  f"{TIME_TARGET}x), peak PSS {peak:.0f} MB (target < {MEMORY_TARGET_MB} MB)")
+        if snapshot == path:
+            spread(workdir, one[2], default[2])
     if os.environ.get("BENCH_PROCESS_ONLY"):
         return
 
@@ -194,6 +219,27 @@ def main() -> None:
     print(f"evaluate  peak Python allocations {peak / 1e6:.1f} MB (tracemalloc)")
 
 
+def spread(workdir: Path, one_mb: float, default_mb: float) -> None:
+    """The same number of artifacts in BENCH_ALSO_REPOS repositories: peak memory beside
+    the first snapshot's."""
+    repos = int(os.environ.get("BENCH_ALSO_REPOS", "0"))
+    if not repos:
+        return
+    per_repo = REPOS * PER_REPO // repos
+    other = workdir / "snapshot-spread.json"
+    subprocess.run([sys.executable, __file__, "--generate", str(other), "release-*"],
+                   check=True, env={**os.environ, "BENCH_REPOS": str(repos),
+                                    "BENCH_PER_REPO": str(per_repo)})
+    print(f"spread: the same {repos * per_repo} artifacts in {repos} repositories x "
+          f"{per_repo} ({other.stat().st_size / 1e6:.1f} MB)")
+    one = process(other, workdir, "process  ", f" (--jobs 1, {repos} x {per_repo})",
+                  "--jobs", "1")
+    default = process(other, workdir, "process  ", f" (default, {repos} x {per_repo})")
+    print(f"spread    peak PSS --jobs 1 {one[2]:.0f} MB with {repos} repositories, "
+          f"{one_mb:.0f} MB with {REPOS}; default {default[2]:.0f} MB, {default_mb:.0f} MB")
+    other.unlink()
+
+
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -222,10 +268,10 @@ def _pss(pid: int) -> int:
 
 
 def process(path: Path, workdir: Path, label: str, note: str, *extra: str,
-            command: list[str] | None = None) -> None:
+            command: list[str] | None = None) -> tuple[float, float, float]:
     """The command in a fresh process, three times, its processes' summed PSS sampled
     every 50 ms. posix_spawn, not fork: a forked child would share the benchmark's own
-    heap until it execs."""
+    heap until it execs. Returns the best and median seconds and the peak PSS in MB."""
     out = workdir / "report.json"
     cmd = command or [sys.executable, "-m", "harborguard", "simulate", "--snapshot",
                       str(path), "--format", "json", "-o", str(out), *extra]
@@ -254,16 +300,18 @@ def process(path: Path, workdir: Path, label: str, note: str, *extra: str,
         if code not in (0, 1):
             print(err.read_text(), file=sys.stderr)
             sys.exit(1)
+    figures = (min(walls), sorted(walls)[1], max(peaks))
     if command:
         print(f"{label} {min(walls):6.3f} s  best of 3 (median {sorted(walls)[1]:.3f} s), "
               f"peak PSS {max(peaks):.0f} MB{note}")
-        return
+        return figures
     with out.open(encoding="utf-8") as lines:  # not loaded whole: this process stays small
         findings = sum(1 for line in lines if line.startswith('    {"severity":'))
     print(f"{label} {min(walls):6.3f} s  best of 3 (median {sorted(walls)[1]:.3f} s), exit "
           f"{code}, peak PSS {max(peaks):.0f} MB (all processes), report "
           f"{out.stat().st_size / 1e6:.0f} MB, {findings} findings{note}")
     out.unlink()
+    return figures
 
 
 if __name__ == "__main__":

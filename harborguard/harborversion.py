@@ -133,12 +133,6 @@ _RELEASES = sorted({*_GO, *_DOUBLESTAR_134, (2, 6, 3), (2, 9, 4), (2, 10, 2), (2
                    reverse=True)
 
 
-def newest_release() -> Behaviour:
-    """The newest known release's behaviour: what an unknown version is shown as where
-    the releases decide differently."""
-    return resolve("v{}.{}.{}".format(*NEWEST_KNOWN))
-
-
 def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
     """For a ``primary`` whose version is unknown: every distinct behaviour of the known
     releases and main other than the primary's own, each labelled with the newest release
@@ -157,13 +151,13 @@ def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
 
 def report_label(behaviour: Behaviour, compared: bool) -> str:
     """What a report states as the Harbor behaviour (a string, its ``harbor_version``): a
-    known version's label; an unknown one says so and how the run decided, ``compared``
-    across every release and main (the pipeline), or as main alone (verify)."""
+    known version's label; an unknown one says so and how the run decided: as main, and
+    ``compared`` with every release (the pipeline), or as main alone (verify)."""
     if not behaviour.unknown:
         return behaviour.label
     said = ("unknown" if behaviour.label == "main"
             else f"{behaviour.label!r} not understood")
-    how = ("compared across releases v{}.{}.{} to v{}.{}.{} and main".format(
+    how = ("shown as main decides; compared across releases v{}.{}.{} to v{}.{}.{}".format(
         *_RELEASES[-1], *NEWEST_KNOWN) if compared else "decided as main")
     return f"{said} ({how})"
 
@@ -175,8 +169,8 @@ def unknown_version_note(primary: Behaviour, differing: int, needed: int) -> str
             else f"Harbor version {primary.label!r} not understood")
     if not differing:
         return f"{said}; no decision here depends on it"
-    newest = newest_release().label
     return (f"{said}: the actions of {differing} artifact{'s' if differing != 1 else ''} "
-            f"depend on it (shown as {newest} decides them"
+            f"depend on it (shown as Harbor's main branch decides them, as for a missing "
+            "version; released Harbors decide them otherwise"
             f"{f'; {needed} needed: incomplete' if needed else ''}); pass --harbor-version "
             "(systeminfo reports it to a logged-in user)")

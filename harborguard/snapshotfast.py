@@ -18,7 +18,7 @@ from harborguard.errors import InputError
 from harborguard.model import Artifact, Blob, Repository, Snapshot
 from harborguard.timeutil import (
     SECONDS_CACHE,
-    learn,
+    cache_seconds_of,
     parse_seconds,
 )
 
@@ -136,7 +136,7 @@ def _fast(data: bytes, origin: str) -> Snapshot:
         raise _NotFast from None
     header["projects"] = projects
     # Every repository decoded first, so that their times are converted in one batch
-    # (timeutil.learn).
+    # (timeutil.cache_seconds_of).
     entries: dict[int, _Repository] = {}
     try:
         for p in top.projects:
@@ -146,8 +146,8 @@ def _fast(data: bytes, origin: str) -> Snapshot:
         raise _NotFast from None
     found = list(chain.from_iterable(e.artifacts for e in entries.values()))
     tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
-    learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
-                             map(_PULL, tags))))
+    cache_seconds_of(filter(None, chain(map(_PUSH, found), map(_PULL, found),
+                                         map(_PUSH, tags), map(_PULL, tags))))
 
     def read(raw: Any, where: str) -> Repository:
         return _fast_repository(entries[id(raw)])

@@ -60,12 +60,12 @@ def _parse(text: str) -> tuple[int, int]:
 
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
-# Text -> seconds; readers may consult it directly before calling parse_seconds().
-SECONDS_CACHE: dict[str, int] = {
-    # Go's zero time as Harbor writes it for "never pulled": in every snapshot.
-    "0001-01-01T00:00:00Z": GO_ZERO_SECONDS,
-    "0001-01-01T00:00:00.000Z": GO_ZERO_SECONDS,
-}
+# Go's zero time as Harbor writes it for "never pulled": in every snapshot.
+_ALWAYS = {"0001-01-01T00:00:00Z": GO_ZERO_SECONDS, "0001-01-01T00:00:00.000Z": GO_ZERO_SECONDS}
+# Text -> seconds; readers may consult it directly before calling parse_seconds(). At most
+# CACHE_CAP entries are added one at a time; cache_seconds_of adds a batch whole.
+SECONDS_CACHE: dict[str, int] = dict(_ALWAYS)
+CACHE_CAP = 1_000_000
 _seconds_cache = SECONDS_CACHE
 
 
@@ -92,7 +92,7 @@ def plain_seconds(text: str) -> int | None:
         value = int(parsed.timestamp())
     else:
         value = (parsed - _EPOCH_UTC) // _SECOND
-    if len(_seconds_cache) < 1_000_000:
+    if len(_seconds_cache) < CACHE_CAP:
         _seconds_cache[text] = value
         if text[10] == "T" and text[-1] == "Z" and (len(text) == 20 or text[19] == "."):
             # UTC already: the floored second is the text up to its fraction.
@@ -114,14 +114,16 @@ _1970 = datetime(1970, 1, 1, tzinfo=UTC)
 _2100 = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def learn(texts: Iterable[str]) -> None:
-    """Caches the seconds of many texts at once (SECONDS_CACHE): those in the plain UTC
-    form Harbor writes, ``2024-02-22T21:26:02[.123]Z``, are converted by C-level maps, a
+def cache_seconds_of(texts: Iterable[str]) -> None:
+    """Converts many time texts at once into SECONDS_CACHE (and SECONDS_TEXT): those in
+    the plain UTC form Harbor writes, ``2024-02-22T21:26:02[.123]Z``, by C-level maps, a
     fraction of the cost of one plain_seconds call each. A batch with any other text (or
     one fromisoformat refuses) is left to plain_seconds, which then decides as it always
-    does; the values cached here are the ones it computes."""
+    does; the values cached here are the ones it computes. A batch is cached whole, however
+    large: when it would take the caches past CACHE_CAP they are emptied first
+    (forget_times), so a reader converts a large snapshot's times in bulk too."""
     new = list(set(texts).difference(_seconds_cache))
-    if not new or len(_seconds_cache) + len(new) > 1_000_000:
+    if not new:
         return
     try:
         joined = "\n".join(new).encode("ascii").translate(_DIGITS_TO_ZERO)
@@ -136,8 +138,18 @@ def learn(texts: Iterable[str]) -> None:
         seconds = list(map(int, map(datetime.timestamp, parsed)))
     else:
         seconds = list(map(floordiv, map(sub, parsed, repeat(_EPOCH_UTC)), repeat(_SECOND)))
+    if len(_seconds_cache) + len(new) > CACHE_CAP:
+        forget_times()
     _seconds_cache.update(zip(new, seconds, strict=True))
     SECONDS_TEXT.update(zip(seconds, new, strict=True))
+
+
+def forget_times() -> None:
+    """Empties the time caches (all but Go's zero time): a stream of repositories keeps
+    its memory bounded by a repository's times, not the snapshot's."""
+    _seconds_cache.clear()
+    _seconds_cache.update(_ALWAYS)
+    SECONDS_TEXT.clear()
 
 
 def parse_seconds(text: str) -> int:
@@ -149,7 +161,7 @@ def parse_seconds(text: str) -> int:
     value = plain_seconds(text)
     if value is None:
         value = _parse(text)[0]
-        if len(_seconds_cache) < 1_000_000:
+        if len(_seconds_cache) < CACHE_CAP:
             _seconds_cache[text] = value
     return value
 

@@ -66,6 +66,7 @@ def conclude(inv: Invocation, outcome: Outcome) -> NoReturn:
     from harborguard.cli.output import say
 
     say(inv, outcome)
+    console.keep_heap()  # the run's memory is not freed on the way out: see there
     sys.exit(int(Exit.of(outcome)))
 
 

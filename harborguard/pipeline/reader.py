@@ -36,7 +36,7 @@ from harborguard.snapshotfast import (
     _fast_repository,
     _NotFast,
 )
-from harborguard.timeutil import GO_ZERO_SECONDS, SECONDS_CACHE, SECONDS_TEXT, learn
+from harborguard.timeutil import SECONDS_CACHE, cache_seconds_of, forget_times
 
 
 class ProjectEntry(NamedTuple):
@@ -133,16 +133,13 @@ def repository(raw: msgspec.Raw | Repository, where: str) -> Repository:
     if isinstance(raw, Repository):
         return raw
     if len(SECONDS_CACHE) > _CACHE_CAP:
-        SECONDS_CACHE.clear()
-        SECONDS_CACHE["0001-01-01T00:00:00Z"] = GO_ZERO_SECONDS
-        SECONDS_CACHE["0001-01-01T00:00:00.000Z"] = GO_ZERO_SECONDS
-        SECONDS_TEXT.clear()
+        forget_times()
     try:
         entry = _REPOSITORY.decode(raw)
         found = entry.artifacts
         tags = list(chain.from_iterable(filter(None, map(_TAGS, found))))
-        learn(filter(None, chain(map(_PUSH, found), map(_PULL, found), map(_PUSH, tags),
-                                 map(_PULL, tags))))
+        cache_seconds_of(filter(None, chain(map(_PUSH, found), map(_PULL, found),
+                                             map(_PUSH, tags), map(_PULL, tags))))
         decoded = _fast_repository(entry)
     except (*_DECODE_ERRORS, _NotFast):
         try:

@@ -1,53 +1,156 @@
 """The report's long lists written as their rows come: each repository's rows are
 encoded in one call and appended to a file, never held for the whole run.
 
-A spill file holds the inside of one JSON array (``{...},\\n    {...}``), item per line as
+A spill holds the inside of one JSON array (``{...},\\n    {...}``), item per line as
 report/json.py lays a list out; joined one after another with its separator, the spills
 of the parts of a run are the list of the whole run, byte for byte.
+
+Findings are most of a large report, and most of a finding is its ``related`` list,
+which many findings of a repository share (every version kept that a run of deleted ones
+is older than: report/build.py's finding_dicts shares the list). A shared list is
+encoded and written once, to a second file, and each finding's row holds a mark in its
+place (a NUL byte, which JSON text never holds, and where the list is); the report's bytes
+are laid out only when the spill is written into the report. So the report's largest part
+is written once, straight into the report file, instead of to a spill first and copied.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
+import msgspec
+
+from harborguard.jsonio import dumps
 from harborguard.report.json import _SEPARATOR, render_items
+
+_MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
+_MARK_LENGTH = 1 + 16 + 8  # the NUL, then the list's offset and length in hexadecimal
+_SHARED = "related"  # the key of a finding row's list of related artifacts
+_SHARED_FROM = 4  # a shorter list is left in its row: its mark would cost more than it saves
+_CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
+_IOV_MAX = 1024  # buffers per pwritev (Linux's IOV_MAX)
 
 
 class Spill:
     """One report list, spilled to an unnamed temporary file as its rows come."""
 
     def __init__(self, directory: str | None = None) -> None:
+        self._directory = directory
         self._file = tempfile.TemporaryFile(dir=directory)
-        self.size = 0  # bytes written
+        self._shared: IO[bytes] | None = None  # the shared lists, when there are any
+        self._shared_size = 0
+        self._written = 0  # bytes in the spill file (marks where the shared lists go)
+        self.size = 0  # bytes of the list, the shared lists in place
         self.length = 0  # items written
 
     def add(self, rows: list[Any]) -> None:
+        """Appends ``rows``; a finding row's ``related`` list is replaced by its mark (the
+        rows are the spill's once added)."""
         if not rows:
             return
+        extra = 0  # bytes the marks stand for, beyond their own
+        if type(rows[0]) is dict and _SHARED in rows[0]:
+            extra = self._mark_shared(rows)
         body = render_items(rows).arrays[0]
         assert isinstance(body, bytes)
         write = self._file.write
         if self.length:
             write(_SEPARATOR)
+            self._written += len(_SEPARATOR)
             self.size += len(_SEPARATOR)
         write(memoryview(body)[1:-1])
-        self.size += len(body) - 2
+        self._written += len(body) - 2
+        self.size += len(body) - 2 + extra
         self.length += len(rows)
+
+    def _mark_shared(self, rows: list[dict[str, Any]]) -> int:
+        """Puts a mark in place of each ``related`` list of ``rows`` (but short ones), and writes
+        each list once (one object shared by several rows is one list); returns the bytes
+        the marks stand for beyond their own length."""
+        if self._shared is None:
+            self._shared = tempfile.TemporaryFile(dir=self._directory)
+        marks: dict[int, tuple[msgspec.Raw, int]] = {}
+        get = marks.get
+        extra = 0
+        for row in rows:
+            related = row[_SHARED]
+            if len(related) >= _SHARED_FROM:
+                known = get(id(related))
+                if known is None:
+                    encoded = dumps(related)
+                    self._shared.write(encoded)
+                    mark = b"\x00%016x%08x" % (self._shared_size, len(encoded))
+                    self._shared_size += len(encoded)
+                    known = marks[id(related)] = (msgspec.Raw(mark),
+                                                  len(encoded) - _MARK_LENGTH)
+                row[_SHARED] = known[0]
+                extra += known[1]
+        return extra
+
+    def _batches(self) -> Iterator[list[bytes | memoryview]]:
+        """The list's bytes in order, in batches of at most _IOV_MAX pieces, the shared
+        lists in place of their marks."""
+        self._file.flush()
+        source = self._file.fileno()
+        if self._shared is None:
+            done = 0
+            while done < self._written:
+                chunk = os.pread(source, min(self._written - done, _CHUNK), done)
+                if not chunk:
+                    raise OSError(f"spill file ended after {done} of {self._written} bytes")
+                done += len(chunk)
+                yield [chunk]
+            return
+        self._shared.flush()
+        shared = self._shared.fileno()
+        lists: dict[bytes, bytes] = {}  # mark -> the list (a repository's, mostly)
+        carry = b""
+        done = 0
+        while done < self._written:
+            read = os.pread(source, min(self._written - done, _CHUNK), done)
+            if not read:
+                raise OSError(f"spill file ended after {done} of {self._written} bytes")
+            done += len(read)
+            pieces = (carry + read).split(_MARK)
+            # The last mark's piece may go on in the next chunk: kept for it.
+            carry = _MARK + pieces.pop() if done < self._written and len(pieces) > 1 else b""
+            batch: list[bytes | memoryview] = [pieces[0]] if pieces[0] else []
+            append = batch.append
+            get = lists.get
+            for piece in pieces[1:]:
+                mark = piece[:_MARK_LENGTH - 1]
+                found = get(mark)
+                if found is None:
+                    if len(lists) > 4096:
+                        lists.clear()
+                    offset, length = int(mark[:16], 16), int(mark[16:], 16)
+                    found = lists[mark] = os.pread(shared, length, offset)
+                    if len(found) != length:
+                        raise OSError("spill file of shared lists ended early")
+                append(found)
+                if len(piece) > _MARK_LENGTH - 1:
+                    append(memoryview(piece)[_MARK_LENGTH - 1:])
+                if len(batch) >= _IOV_MAX - 1:
+                    yield batch
+                    batch = []
+                    append = batch.append
+            if batch:
+                yield batch
 
     def read(self) -> bytes:
         """The array, brackets included (for a report written to a stream)."""
-        self._file.flush()
-        self._file.seek(0)
-        return b"[" + self._file.read() + b"]"
+        return b"".join([b"[", *(piece for batch in self._batches() for piece in batch),
+                         b"]"])
 
     def share(self, as_bytes: bool) -> tuple[int, int, Any]:
         """(size, items, the array's bytes if ``as_bytes``: else the part writes them)."""
         return self.size, self.length, self.read() if as_bytes else None
 
     def write_into(self, target: str, offset: int) -> None:
-        """Writes the spilled bytes into the file ``target`` at ``offset``."""
+        """Writes the list's bytes into the file ``target`` at ``offset``."""
         out = os.open(target, os.O_WRONLY)
         try:
             self.copy_to(out, offset)
@@ -55,24 +158,57 @@ class Spill:
             os.close(out)
 
     def copy_to(self, fd: int, offset: int) -> None:
-        """Writes the spilled bytes into ``fd`` at ``offset``, in the kernel when it can."""
-        self._file.flush()
-        source = self._file.fileno()
-        done = 0
-        while done < self.size:
-            try:
-                copied = os.copy_file_range(source, fd, self.size - done, done, offset + done)
-            except OSError:
-                copied = 0
-            if copied <= 0:
-                chunk = os.pread(source, min(self.size - done, 1 << 24), done)
-                if not chunk:
-                    raise OSError(f"spill file ended after {done} of {self.size} bytes")
-                copied = os.pwrite(fd, chunk, offset + done)
-            done += copied
+        """Writes the list's bytes into ``fd`` at ``offset``: a spill without shared lists
+        is copied in the kernel when it can be."""
+        if self._shared is None:
+            self._file.flush()
+            _copy(self._file.fileno(), fd, self._written, offset)
+            return
+        end = offset
+        for batch in self._batches():
+            end = _write_all(fd, batch, end)
+        if end != offset + self.size:
+            raise OSError(f"wrote {end - offset} bytes of a list of {self.size}")
 
     def close(self) -> None:
         self._file.close()
+        if self._shared is not None:
+            self._shared.close()
+
+
+def _copy(source: int, fd: int, size: int, offset: int) -> None:
+    """Copies the first ``size`` bytes of ``source`` into ``fd`` at ``offset``, in the
+    kernel when it can."""
+    done = 0
+    while done < size:
+        try:
+            copied = os.copy_file_range(source, fd, size - done, done, offset + done)
+        except OSError:
+            copied = 0
+        if copied <= 0:
+            chunk = os.pread(source, min(size - done, _CHUNK), done)
+            if not chunk:
+                raise OSError(f"spill file ended after {done} of {size} bytes")
+            copied = os.pwrite(fd, chunk, offset + done)
+        done += copied
+
+
+def _write_all(fd: int, batch: list[bytes | memoryview], offset: int) -> int:
+    """Writes ``batch`` one piece after another into ``fd`` from ``offset``, in one system
+    call when it can (a write may take only part of it); returns the offset after it."""
+    left = sum(map(len, batch))
+    while True:
+        written = os.pwritev(fd, batch, offset)
+        if written <= 0:
+            raise OSError("the report file took no more bytes")
+        offset += written
+        left -= written
+        if not left:
+            return offset
+        while written >= len(batch[0]):  # drop what was written, cut the one half written
+            written -= len(batch[0])
+            del batch[0]
+        batch[0] = memoryview(batch[0])[written:]
 
 
 class Rows:

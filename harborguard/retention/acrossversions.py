@@ -2,11 +2,12 @@
 
 Released Harbors decide some repositories differently from each other and from the main
 branch (doublestar 1.1.1 or 1.3.4, the Go sort that orders ties, the nested-repository
-immutability match, untagged immutability before v2.5). Without a version none of them
-may be assumed: the repository is decided under every distinct behaviour
-(harborversion.candidates), and where they agree the decision is exact. Where an
-artifact's action differs, the newest release's decisions are shown, and which artifacts
-depend on the version is said (the caller makes a needed one incomplete). Pure: no I/O.
+immutability match, untagged immutability before v2.5). Without a version the report
+shows the main branch's decisions (docs/DESIGN.md: missing means the newest behaviour),
+but none of the releases may be assumed safe: the repository is also decided under every
+other distinct behaviour (harborversion.candidates), and where they agree the decision is
+exact. Where an artifact's action differs, which artifacts depend on the version is said
+(the caller makes a needed one incomplete). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ Decide = Callable[[Behaviour], RepositoryOutcome]
 
 
 class Across(NamedTuple):
-    outcome: RepositoryOutcome  # what is shown: the primary's, or the newest release's
+    outcome: RepositoryOutcome  # what is shown: the primary's (main for an unknown version)
     differing: tuple[int, ...]  # indexes of the artifacts whose action depends on the version
     # For each of those: (behaviour label, action) under every behaviour compared.
     actions: Mapping[int, tuple[tuple[str, Action], ...]]
@@ -49,7 +50,7 @@ def decide_across(primary: Behaviour, candidates: Sequence[Behaviour], decide: D
                                                                    strict=True))
     if not differing:
         return Across(outcome, (), {})
-    return Across(outcomes[1][1], tuple(differing), actions)
+    return Across(outcome, tuple(differing), actions)
 
 
 def depends_reason(actions: Sequence[tuple[str, Action]]) -> str:

@@ -91,11 +91,13 @@ def test_precedence_cli_env_config_default(tmp_path: Path, monkeypatch: pytest.M
         report = json.loads(out)
         return str(report["harbor_version"])
 
-    # The snapshot records no version: unknown, every release compared (not "main").
-    assert version() == "unknown (compared across releases v2.0.0 to v2.15.2 and main)"
-    for fmt, header in (("table", "Harbor behaviour: unknown (compared across releases"),
-                        ("markdown", "Harbor behaviour: unknown (compared across releases"),
-                        ("junit", "unknown (compared across releases v2.0.0 to v2.15.2")):
+    # The snapshot records no version: unknown, shown as main decides, every release
+    # compared (not just "main").
+    assert version() == ("unknown (shown as main decides; compared across releases v2.0.0 "
+                         "to v2.15.2)")
+    for fmt, header in (("table", "Harbor behaviour: unknown (shown as main decides"),
+                        ("markdown", "Harbor behaviour: unknown (shown as main decides"),
+                        ("junit", "unknown (shown as main decides; compared across")):
         code, out, err = invoke("simulate", "--snapshot", snap, "--format", fmt)
         assert code == 0 and header in out, (fmt, err)
     (tmp_path / "harborguard.yaml").write_text("harbor-version: v2.11.0\n")

@@ -1,7 +1,7 @@
 """A repository decided under every behaviour an unknown Harbor version may have
-(harborguard.retention.acrossversions): exact where they agree; where they differ, the
-newest release's decisions and the artifacts that depend on the version (attack notes 1,
-1b)."""
+(harborguard.retention.acrossversions): exact where they agree; where they differ, main's
+decisions (docs/DESIGN.md: a missing version is the newest behaviour) and the artifacts that
+depend on the version (attack notes 1, 1b)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_nested_repository_immutability_depends_on_the_version() -> None:
     across = decide_across(primary, candidates(primary), decide)
     assert calls == ["main", *(b.label for b in candidates(primary))]
     assert across.differing == (1,)
-    assert _actions(across.outcome)[dig("v1")] == "delete"  # v2.15.2's decision, not main's
+    assert _actions(across.outcome)[dig("v1")] == "immutable"  # main's, as DESIGN.md says
     said = dict(across.actions[1])
     assert said["main"] == "immutable" and said["v2.15.2"] == "delete"
     reason = depends_reason(across.actions[1])
@@ -72,7 +72,7 @@ def test_nested_braces_depend_on_the_doublestar_dialect() -> None:
     assert across.differing == (1,)
     said = dict(across.actions[1])
     assert said["v2.15.2"] == said["main"] == "retain" and said["v2.10.2"] == "delete"
-    assert _actions(across.outcome)[dig("v1.4")] == "retain"  # as the newest release decides
+    assert _actions(across.outcome)[dig("v1.4")] == "retain"  # as main decides
 
 
 def test_where_every_behaviour_agrees_the_decision_is_exact() -> None:

@@ -150,7 +150,9 @@ def confirm_account(client: HarborClient, version: str | None) -> None:
     if client.account is None:
         return
     reply = client.get(f"{API}/users/current")
-    if not isinstance(reply, Failure) or reply.status == 412:
+    # 404: no such endpoint, so not a Harbor v2 that could have turned the account into
+    # anonymous this way (every Harbor v2 answers 401 there to anonymous): nothing to prove.
+    if not isinstance(reply, Failure) or reply.status in (404, 412):
         return
     if reply.status == 401:
         raise SourceError(

@@ -88,3 +88,13 @@ def test_an_all_projects_read_that_finds_no_project_is_incomplete() -> None:
     [missing] = fetched["incomplete"]
     assert missing["what"] == "projects"
     assert missing["reason"].startswith(f"no project was read from {url}")
+
+
+def test_a_server_without_the_endpoint_is_not_refused() -> None:
+    # Every Harbor v2 serves /users/current (401 to anonymous); a server answering 404
+    # there cannot be one that silently read the account as anonymous this way.
+    with harbor(private_and_public()) as fake:
+        fake.fault("/users/current$", 404, times=None)
+        fake.fault("/systeminfo$", None, body=b'{"auth_mode": "db_auth"}')
+        fetched = fetch(fake, all_projects=True)
+    assert [p["project"]["name"] for p in fetched["projects"]] == ["proj", "open"]

@@ -1,0 +1,77 @@
+"""pipeline/writer.py: a spilled list is the list report/json.py renders, byte for byte,
+however its rows share their ``related`` lists and wherever its reads are cut."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harborguard.pipeline import writer
+from harborguard.pipeline.writer import Spill
+from harborguard.report.json import _SEPARATOR, render_items
+
+
+def _findings(repository: int, count: int) -> list[dict[str, Any]]:
+    """Rows as finding_dicts gives them: runs of findings share one related list."""
+    shared = [{"digest": f"sha256:{repository:04d}{n:060d}", "tags": [f"1.{n}.0", "é\x01"]}
+              for n in range(5)]
+    rows = []
+    for n in range(count):
+        related = shared if n % 3 else [] if n % 2 else [{"digest": "own", "tags": []}]
+        rows.append({"severity": "warning", "code": "version-order-inversion",
+                     "repository": f"r{repository}", "related": related,
+                     "message": f"deletes 1.{n}.1 \"but\" keeps {{it}}"})
+    return rows
+
+
+def _expected(batches: list[list[dict[str, Any]]]) -> bytes:
+    body = render_items([row for batch in batches for row in batch]).arrays[0]
+    assert isinstance(body, bytes)
+    return body
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 24])
+def test_a_spill_with_shared_lists_is_the_list_rendered(tmp_path: Path, chunk: int,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(writer, "_CHUNK", chunk)  # marks cut across reads
+    batches = [_findings(r, 2 + 7 * r) for r in range(6)]
+    expected = _expected(batches)
+    spill = Spill()
+    try:
+        for batch in batches:
+            spill.add(batch)
+        assert spill.read() == expected
+        assert (spill.size, spill.length) == (len(expected) - 2, sum(map(len, batches)))
+        target = tmp_path / "report"
+        target.write_bytes(b"<" * 10)
+        spill.write_into(str(target), 3)  # into a file, at an offset
+        assert target.read_bytes() == b"<<<" + expected[1:-1]
+    finally:
+        spill.close()
+
+
+def test_plain_lists_are_copied_and_no_mark_is_left(tmp_path: Path) -> None:
+    rows = _findings(1, 4)
+    artifacts = [{"digest": f"d{n}", "tags": ["a"]} for n in range(3)]
+    findings, plain = Spill(), Spill()
+    try:
+        findings.add(rows)
+        plain.add(artifacts)
+        plain.add(artifacts)
+        target = tmp_path / "report"
+        target.touch()
+        fd = os.open(target, os.O_WRONLY)
+        try:
+            plain.copy_to(fd, 0)
+        finally:
+            os.close(fd)
+        assert target.read_bytes() == _expected([artifacts, artifacts])[1:-1]
+        assert b"\x00" not in findings.read()
+        assert _SEPARATOR in findings.read()
+    finally:
+        findings.close()
+        plain.close()
