@@ -19,6 +19,7 @@ from harborguard.errors import InputError
 from harborguard.model import Artifact, Blob, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
 from harborguard.redact import mask_url
+from harborguard.repositorynames import outside_project
 from harborguard.snapshotfast import _fast, _NotFast
 from harborguard.timeutil import (
     GO_ZERO_SECONDS,
@@ -285,11 +286,12 @@ RepositoryReader = Callable[[Any, str], Repository]
 
 
 def _project(raw: Any, where: str, read: RepositoryReader = _repository,
-             missing: list[Incomplete] | None = None, listed: int | None = None) -> Project:
+             missing: list[Incomplete] | None = None,
+             listed: Sequence[str] | None = None) -> Project:
     """``read``: how each repository entry is read (the fast reader's, or by hand);
-    ``missing``: where what the snapshot shows is missing goes; ``listed``: how many
-    repositories the entry lists, when its ``repositories`` are not read here (a stream
-    reads each later, and checks its artifact count then)."""
+    ``missing``: where what the snapshot shows is missing goes; ``listed``: the names of
+    the repositories the entry lists, when its ``repositories`` are not read here (a
+    stream reads each later, and checks its artifact count then)."""
     missing = [] if missing is None else missing
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
@@ -333,7 +335,10 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository,
     repositories = tuple(
         read(entry, f"{where}.repositories[{i}]") for i, entry in enumerate(repos_raw)
     )
-    found = count_problem(name, "repositories", len(repos_raw) if listed is None else listed,
+    outside = outside_project(name, [r.name for r in repositories] if listed is None else listed)
+    if outside is not None:
+        raise _Bad(f"{where}.repositories[{outside[0]}].repository.name", outside[1])
+    found = count_problem(name, "repositories", len(repos_raw) if listed is None else len(listed),
                           "repo_count", _count(project, "repo_count", f"{where}.project"))
     # A repository the snapshot records as not read is left out of its list (a live read,
     # `harborguard snapshot`): the gap is named already.
@@ -374,8 +379,8 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
 
 
 def _parse(data: Any, origin: str, read: RepositoryReader = _repository,
-           listed: Sequence[int] | None = None) -> Snapshot:
-    """``listed``: per project, how many repositories it lists, when its entries'
+           listed: Sequence[Sequence[str]] | None = None) -> Snapshot:
+    """``listed``: per project, the names of the repositories it lists, when its entries'
     ``repositories`` are left empty (a stream reads them later)."""
     try:
         if not isinstance(data, Mapping):

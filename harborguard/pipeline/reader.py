@@ -79,7 +79,7 @@ def open_stream(data: bytes, origin: str) -> Stream | None:
             projects.append(project)
             names.append(tuple(map(_name, entry.repositories)))
         header["projects"] = projects
-        snapshot = _parse(header, origin, listed=[len(e.repositories) for e in top.projects])
+        snapshot = _parse(header, origin, listed=names)
     except (*_DECODE_ERRORS, UnicodeDecodeError, _NotFast, InputError):
         return None
     return Stream(

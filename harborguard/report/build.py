@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from harborguard import TOOL
 from harborguard.findings import SEVERITY, Finding
+from harborguard.harborversion import report_label
 from harborguard.policy import RetentionPolicy
 from harborguard.redact import mask_url
 from harborguard.retention.engine import Decision, RepositoryOutcome
@@ -210,7 +211,7 @@ def build_report(
         "command": command,
         "now": format_nanos(run.now_ns),
         "order": run.order,
-        "harbor_version": run.behaviour.label,
+        "harbor_version": report_label(run.behaviour, compared=False),
         "source": {"harbor": source.harbor and mask_url(source.harbor),
                    "snapshot": source.snapshot, "policy": source.policy},
         "projects": projects,
