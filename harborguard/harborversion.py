@@ -149,19 +149,6 @@ def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
     return tuple(found)
 
 
-def report_label(behaviour: Behaviour, compared: bool) -> str:
-    """What a report states as the Harbor behaviour (a string, its ``harbor_version``): a
-    known version's label; an unknown one says so and how the run decided: as main, and
-    ``compared`` with every release (the pipeline), or as main alone (verify)."""
-    if not behaviour.unknown:
-        return behaviour.label
-    said = ("unknown" if behaviour.label == "main"
-            else f"{behaviour.label!r} not understood")
-    how = ("shown as main decides; compared across releases v{}.{}.{} to v{}.{}.{}".format(
-        *_RELEASES[-1], *NEWEST_KNOWN) if compared else "decided as main")
-    return f"{said} ({how})"
-
-
 def unknown_version_note(primary: Behaviour, differing: int, needed: int) -> str:
     """The report's note on a run whose Harbor version is unknown: ``differing``
     artifacts' actions depend on it, ``needed`` of them needed by the evidence."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from harborguard.harborversion import (
     candidates,
-    report_label,
     resolve,
     switches,
     unknown_version_note,
@@ -49,16 +48,3 @@ def test_the_note_names_the_version_and_what_depends_on_it() -> None:
                            "version; released Harbors decide them otherwise; 1 needed: "
                            "incomplete)")
     assert "pass --harbor-version" in said
-
-
-def test_the_report_says_an_unknown_version_is_unknown_and_how_it_was_decided() -> None:
-    # Not just "main": the rows show main's decisions, and every release was compared.
-    assert report_label(resolve(None), compared=True) == (
-        "unknown (shown as main decides; compared across releases v2.0.0 to v2.15.2)")
-    assert report_label(resolve("dev"), compared=True) == (
-        "'dev' not understood (shown as main decides; compared across releases v2.0.0 to "
-        "v2.15.2)")
-    # A run deciding as main alone (verify) says that.
-    assert report_label(resolve(None), compared=False) == "unknown (decided as main)"
-    for version, label in (("v2.11.0", "v2.11.0"), ("main", "main"), ("v2.99.0", "v2.99.0")):
-        assert report_label(resolve(version), compared=True) == label

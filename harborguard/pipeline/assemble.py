@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from harborguard import TOOL
 from harborguard.evidence_index import merge
 from harborguard.findings import SEVERITY, at_or_above
-from harborguard.harborversion import report_label, unknown_version_note
+from harborguard.harborversion import unknown_version_note
 from harborguard.model import Incomplete
 from harborguard.pipeline.checking import Checked
 from harborguard.pipeline.reader import Stream
@@ -86,7 +86,7 @@ def report(spec: CommandSpec, shares: Sequence[Shared], plans: Sequence[ProjectP
         "command": spec.command,
         "now": format_nanos(settings.now_ns),
         "order": settings.order,
-        "harbor_version": report_label(settings.behaviour, compared=True),
+        "harbor_version": settings.behaviour.label,
         "source": source,
         "projects": [plan.row for plan in plans],
         "repositories": [row for share in shares for row in share.repositories],

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from harborguard import TOOL
 from harborguard.findings import SEVERITY, Finding
-from harborguard.harborversion import report_label
 from harborguard.policy import RetentionPolicy
 from harborguard.redact import mask_url
 from harborguard.retention.engine import Decision, RepositoryOutcome
@@ -211,7 +210,7 @@ def build_report(
         "command": command,
         "now": format_nanos(run.now_ns),
         "order": run.order,
-        "harbor_version": report_label(run.behaviour, compared=False),
+        "harbor_version": run.behaviour.label,
         "source": {"harbor": source.harbor and mask_url(source.harbor),
                    "snapshot": source.snapshot, "policy": source.policy},
         "projects": projects,
