@@ -175,6 +175,22 @@ class _RepoIndex:
             return parents
         return [pos, *(p for p in parents if p != pos)]
 
+    def needed_for(self, digest: str) -> list[int]:
+        """What keeps the artifact with this digest: itself, and of the indexes that list
+        it as a child the ones surely kept. Harbor deletes an index's children only when
+        no other artifact references them (RETENTION.md 4.5), so a child shared with a
+        kept index survives the deletion of the others. When no parent is surely kept
+        (deleted, or kept only by a tie's order), every parent is needed: each deletion
+        is then an error."""
+        hits = self.by_digest_or_parent(digest)
+        pos = self.digest_pos(digest)
+        parents = [p for p in hits if p != pos]
+        decisions = self.outcome.decisions
+        kept = [p for p in parents if not _at_risk(decisions[p])]
+        if not kept or len(kept) == len(parents):
+            return hits
+        return [p for p in hits if p == pos or p in kept]
+
 
 def check(
     run: RunResult,
@@ -233,7 +249,7 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage,
     project = repo.name.split("/", 1)[0]
     digest = ref.digest or usage.digest
     if digest is not None:
-        hits = index.by_digest_or_parent(digest)
+        hits = index.needed_for(digest)
         if (hits and by_name and ref.digest is None and ref.tag is not None
                 and usage.kind == "running"):
             # Pulled by tag: a restart on a node without the image pulls the tag again.

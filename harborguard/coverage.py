@@ -90,13 +90,17 @@ def helm_not_covered(releases: Sequence[HelmRelease], found: ReleaseEvidence) ->
     from harborguard.sources.helm import GONE
 
     out = []
+    # Releases whose values and history were read (`--helm`) cover both.
+    releases = [r for r in releases if (r.namespace, r.name) not in found.live]
+    live = {f"{namespace}/HelmRelease/{name}" for namespace, name in found.live}
     back = [r for r in releases if r.revision > 1 and r.status not in GONE]
     if back:
         shown = ", ".join(f"{r.namespace}/{r.name} at {r.revision}" for r in back[:3])
         more = f" and {len(back) - 3} more" if len(back) > 3 else ""
         out.append(f"the rollback window (earlier Helm revisions of {_count(len(back), 'release')} "
                    f"past revision 1, {shown}{more}: `helm history` was not read)")
-    images = sum(1 for usage in found.usages if not usage.chart)
+    images = sum(1 for usage in found.usages
+                 if not usage.chart and usage.where.split(" ", 1)[0] not in live)
     if images:
         out.append(f"the release values ({_count(images, 'image')} taken from the charts' "
                    "defaults, values.yaml or --image-tag-template; values given at install or "

@@ -22,6 +22,7 @@ from harborguard.model import Incomplete, Repository, Snapshot
 from harborguard.redact import mask_userinfo, redact_yaml
 from harborguard.sources.helm import HelmRelease
 from harborguard.sources.helmfile import Component
+from harborguard.sources.helmlive import LiveRelease, Revision
 from harborguard.sources.manifests import ChartValues
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
     from harborguard.check import registry_names
     from harborguard.sources.githistory import read_history
     from harborguard.sources.helm import (
+        GONE,
         cut_by_default_max,
         helm_command,
         load_helm_file,
@@ -105,6 +107,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         release_evidence,
         run_helm,
     )
+    from harborguard.sources.helmlive import read_live
     from harborguard.sources.kubectl import (
         kubectl_command,
         load_kubectl_file,
@@ -249,10 +252,23 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             out.incomplete.append(helm_failed)
             out.evidence.append(coverage.helm(what, releases, None, [helm_failed]))
             continue
+        live: dict[tuple[str, str], LiveRelease] = {}
+        live_unread: list[Incomplete] = []
+        if what not in options.helm_json and snapshot is not None:
+            # Live: what each release runs is its values, and `helm rollback` brings back
+            # the revisions Helm keeps (drift, with no snapshot, compares charts only).
+            live, live_unread = read_live([r for r in releases if r.status not in GONE],
+                                          timeout=options.timeout)
         helm = release_evidence(releases, out.components, options.environment,
                                 snapshot=snapshot, hosts=hosts,
                                 chart_values=lookup,
-                                image_tag_template=options.image_tag_template)
+                                image_tag_template=options.image_tag_template, live=live)
+        # A release helm could not read live is taken from `helm list` as `--helm-json` is
+        # (its chart's values): named in a note and in the verdict's "not checked" (never
+        # an all-clear that claims its values or rollback window), not the whole run
+        # incomplete for a helm that answers only `helm list`.
+        out.notes.extend(f"{item.what}: {item.reason}; its images are taken from its chart's "
+                         "values instead" for item in live_unread)
         unread = list(helm.incomplete)
         cut = cut_by_default_max(releases) if what in options.helm_json else None
         if cut is not None:
@@ -273,7 +289,10 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                     "revision that runs is not the one `helm list` names; give --kubectl "
                     "or --kubectl-json to see what runs, or check `helm history "
                     f"{r.name} -n {r.namespace}`"))
-                for r in releases if r.status == "failed" or r.status.startswith("pending-"))
+                for r in releases if (r.status == "failed" or r.status.startswith("pending-"))
+                # `helm history` named the revision that runs: its values were read, the
+                # failed or pending one's images are rollback evidence.
+                and not (live.get((r.namespace, r.name)) or _NONE).deployed)
         out.usages.extend(helm.usages)
         out.findings.extend(helm.findings)
         out.incomplete.extend(unread)
@@ -281,6 +300,10 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         out.evidence.append(coverage.helm(what, releases, helm, unread,
                                           cluster_read=out.kubectl_read))
     return out
+
+
+# A release whose values were not read: what runs is what `helm list` names.
+_NONE = LiveRelease(Revision(0, "", "", ""), (), deployed=False)
 
 
 def _unread(what: str, origin: str, missing: Sequence[str]) -> list[Incomplete]:

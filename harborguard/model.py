@@ -53,7 +53,7 @@ class Repository:
     # not in it has no blobs recorded.
     blobs: Mapping[str, tuple[Blob, ...]] = field(default_factory=dict)
     # The repository record's ``artifact_count`` (how many artifacts Harbor lists), when
-    # the source gives one: a list of another length is partial (snapshot.count_problem).
+    # the source gives one: a list of another length is partial (snapshotcounts.count_problem).
     artifact_count: int | None = None
 
     @property

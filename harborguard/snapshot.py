@@ -19,6 +19,8 @@ from harborguard.errors import InputError
 from harborguard.model import Artifact, Blob, Incomplete, Project, Repository, Snapshot
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
 from harborguard.redact import mask_url
+from harborguard.repositorynames import outside_project
+from harborguard.snapshotcounts import count_problem, repository_count_problem
 from harborguard.snapshotfast import _fast, _NotFast
 from harborguard.timeutil import (
     GO_ZERO_SECONDS,
@@ -246,33 +248,6 @@ def _count(record: Mapping[str, Any], key: str, where: str) -> int | None:
     return count
 
 
-def count_problem(what: str, noun: str, listed: int, key: str, count: int | None
-                  ) -> Incomplete | None:
-    """A snapshot list whose length disagrees with the count Harbor gives beside it is
-    partial (a list fetched without paging: Harbor's page size is 10): the run is
-    incomplete, as when a live read finds the same (sources/harbor/paging.py)."""
-    if count is None or count == listed:
-        return None
-    return Incomplete(what, f"{noun}: {listed} items for {key} {count}: the snapshot's list "
-                      "is partial (never a partial list taken for a whole one); take the "
-                      "snapshot again with `harborguard snapshot`, which reads every page")
-
-
-def repository_count_problem(repo: Repository) -> Incomplete | None:
-    """``repo``'s artifact list against its ``artifact_count``, and against itself (Harbor
-    lists a digest once: a repeat is a list paged while a push shifted it)."""
-    seen: set[str] = set()
-    for artifact in repo.artifacts:
-        if artifact.digest in seen:
-            return Incomplete(repo.name, f"artifacts: the list repeats {artifact.digest} "
-                              "(Harbor lists a digest once per repository): the list was "
-                              "read while it changed, a page shifted and the newest may be "
-                              "missed; take the snapshot again with `harborguard snapshot`")
-        seen.add(artifact.digest)
-    return count_problem(repo.name, "artifacts", len(repo.artifacts), "artifact_count",
-                         repo.artifact_count)
-
-
 def _blobs(items: Any, where: str) -> tuple[Blob, ...]:
     """An artifact's ``blobs`` (a snapshot taken with --dedup)."""
     if type(items) is not list:
@@ -294,11 +269,12 @@ RepositoryReader = Callable[[Any, str], Repository]
 
 
 def _project(raw: Any, where: str, read: RepositoryReader = _repository,
-             missing: list[Incomplete] | None = None, listed: int | None = None) -> Project:
+             missing: list[Incomplete] | None = None,
+             listed: Sequence[str] | None = None) -> Project:
     """``read``: how each repository entry is read (the fast reader's, or by hand);
-    ``missing``: where what the snapshot shows is missing goes; ``listed``: how many
-    repositories the entry lists, when its ``repositories`` are not read here (a stream
-    reads each later, and checks its artifact count then)."""
+    ``missing``: where what the snapshot shows is missing goes; ``listed``: the names of
+    the repositories the entry lists, when its ``repositories`` are not read here (a
+    stream reads each later, and checks its artifact count then)."""
     missing = [] if missing is None else missing
     if not isinstance(raw, Mapping):
         raise _Bad(where, "a project entry must be an object")
@@ -342,7 +318,10 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository,
     repositories = tuple(
         read(entry, f"{where}.repositories[{i}]") for i, entry in enumerate(repos_raw)
     )
-    found = count_problem(name, "repositories", len(repos_raw) if listed is None else listed,
+    outside = outside_project(name, [r.name for r in repositories] if listed is None else listed)
+    if outside is not None:
+        raise _Bad(f"{where}.repositories[{outside[0]}].repository.name", outside[1])
+    found = count_problem(name, "repositories", len(repos_raw) if listed is None else len(listed),
                           "repo_count", _count(project, "repo_count", f"{where}.project"))
     # A repository the snapshot records as not read is left out of its list (a live read,
     # `harborguard snapshot`): the gap is named already.
@@ -383,8 +362,8 @@ def parse_snapshot(data: Any, origin: str) -> Snapshot:
 
 
 def _parse(data: Any, origin: str, read: RepositoryReader = _repository,
-           listed: Sequence[int] | None = None) -> Snapshot:
-    """``listed``: per project, how many repositories it lists, when its entries'
+           listed: Sequence[Sequence[str]] | None = None) -> Snapshot:
+    """``listed``: per project, the names of the repositories it lists, when its entries'
     ``repositories`` are left empty (a stream reads them later)."""
     try:
         if not isinstance(data, Mapping):

@@ -253,3 +253,54 @@ def test_a_repository_that_could_not_be_read_is_not_called_missing() -> None:
     assert not found.findings  # the run is incomplete; nothing is known to be missing
     found = check(_result(), [usage(f"{HOST}/proj/gone:1")], [HOST])
     assert [f.code for f in found.findings] == ["in-use-missing"]
+
+
+# -- attack #20: a platform manifest shared by a kept and a deleted multi-arch index -----
+
+def _multiarch(k: int = 1, old_tags: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """proj/app: index 1.0 (new; amd64 X, arm64 v2) and an older index (amd64 X, arm64 v1)."""
+    new = art("idx-new", ["1.0"], T - 5 * S)
+    new["references"] = [{"parent_id": 1, "child_id": 2, "child_digest": dig("shared-amd64")},
+                         {"parent_id": 1, "child_id": 3, "child_digest": dig("arm64-v2")}]
+    old = art("idx-old", old_tags or [], T - 50 * S)
+    old["references"] = [{"parent_id": 4, "child_id": 2, "child_digest": dig("shared-amd64")},
+                         {"parent_id": 4, "child_id": 5, "child_digest": dig("arm64-v1")}]
+    return run({"app": [new, old]}, policy(rule("latestPushedK", k)))
+
+
+def test_a_child_shared_with_a_kept_index_survives_the_deleted_index() -> None:
+    # Harbor deletes an index's children only when no other artifact references them
+    # (RETENTION.md 4.5): X stays with the kept index 1.0, and tag 1.0 still pulls it.
+    by_tag = usage(f"{HOST}/proj/app:1.0", digest=dig("shared-amd64"))
+    by_digest = usage(f"{HOST}/proj/app@{dig('shared-amd64')}")
+    for one in (by_tag, by_digest):
+        found = check(_multiarch(), [one], [HOST])
+        assert codes(found) == [], one
+        assert list(found.in_use) == [("proj", "proj/app", dig("idx-new"))], one
+
+
+def test_a_child_whose_every_index_is_deleted_is_in_use_deleted() -> None:
+    result = _multiarch()
+    only_old = usage(f"{HOST}/proj/app@{dig('arm64-v1')}")  # its only parent goes
+    assert codes(check(result, [only_old], [HOST])) == [("in-use-deleted", ())]
+    # latestPushedK 0 keeps nothing: both parents of X go, both are errors
+    none_kept = check(_multiarch(k=0), [usage(f"{HOST}/proj/app@{dig('shared-amd64')}")],
+                      [HOST])
+    assert codes(none_kept) == [("in-use-deleted", ()), ("in-use-deleted", ("1.0",))]
+
+
+def test_a_child_pulled_by_a_tag_of_a_deleted_index_is_an_error_though_it_survives() -> None:
+    # The pod pulls tag old (the deleted index): X survives with 1.0, but the tag does not.
+    found = check(_multiarch(old_tags=["old"]),
+                  [usage(f"{HOST}/proj/app:old", digest=dig("shared-amd64"))], [HOST])
+    assert codes(found) == [("in-use-deleted", ("old",))]
+
+
+def test_a_child_kept_only_by_a_tie_is_not_counted_as_surviving() -> None:
+    new = art("idx-a", ["a"], T - 5 * S)
+    new["references"] = [{"parent_id": 1, "child_id": 2, "child_digest": dig("x")}]
+    old = art("idx-b", ["b"], T - 5 * S)
+    old["references"] = [{"parent_id": 4, "child_id": 2, "child_digest": dig("x")}]
+    result = run({"app": [new, old]}, policy(rule("latestPushedK", 1)))
+    found = check(result, [usage(f"{HOST}/proj/app@{dig('x')}")], [HOST])
+    assert [f.code for f in found.findings] == ["in-use-deleted", "in-use-deleted"]

@@ -448,3 +448,30 @@ def test_a_snapshot_without_a_project_is_incomplete() -> None:
     again = parse_snapshot({**data, "incomplete": [said]}, "snap-empty.json")
     assert [i.reason for i in again.incomplete] == [said["reason"]]  # said once
     assert simulate(loaded, 0, resolve(None)).incomplete == loaded.incomplete
+
+
+def _renamed(name: str) -> dict[str, Any]:
+    data = snapshot({"app": [art("a", ["1.0"])]}, policy(rule("latestPushedK", 1)))
+    data["projects"][0]["repositories"][0]["repository"]["name"] = name
+    return data
+
+
+@pytest.mark.parametrize("read", [parse_snapshot, _read_fast], ids=["by-hand", "fast"])
+@pytest.mark.parametrize("name", ["app", "otherproj/app", "Proj/App", "proj/", "projx/app"])
+def test_a_repository_name_outside_its_project_is_an_error(read: Any, name: str) -> None:
+    # attack notes (#25): Harbor names every repository of project P "P/<name>".
+    with pytest.raises(InputError) as caught:
+        read(_renamed(name), "snap.json")
+    message = str(caught.value)
+    assert message.startswith(
+        f"snap.json: projects[0].repositories[0].repository.name: {name!r} is not a "
+        "repository of project 'proj'")
+    assert "proj/" in message.split("project 'proj'", 1)[1]  # the fix names the prefix
+    assert "\n" not in message
+
+
+def test_a_stream_leaves_a_repository_outside_its_project_to_the_whole_reader() -> None:
+    from harborguard.pipeline.reader import open_stream
+
+    assert open_stream(json.dumps(_renamed("otherproj/app")).encode(), "snap.json") is None
+    assert open_stream(json.dumps(_renamed("proj/app")).encode(), "snap.json") is not None

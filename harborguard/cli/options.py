@@ -123,7 +123,9 @@ manifest_options = option_group(
     click.option("--image-tag-template", metavar="TEMPLATE",
                  help="The image tag a chart version deploys, e.g. {version}_image."),
     click.option("--helm", "use_helm", is_flag=True, default=None,
-                 help="Ask the cluster: runs `helm list --all-namespaces -o json`."),
+                 help="Ask the cluster: runs `helm list --all-namespaces -o json`, then "
+                      "`helm history` and `helm get values -a` per release (the values "
+                      "each revision runs; earlier revisions are rollback evidence)."),
     click.option("--helm-json", metavar="FILE", multiple=True,
                  help="Saved `helm list --all-namespaces -o json` (or -o yaml) output "
                       "(repeatable)."),

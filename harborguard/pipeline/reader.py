@@ -22,7 +22,8 @@ import msgspec
 from harborguard import jsonio
 from harborguard.errors import InputError
 from harborguard.model import Incomplete, Project, Repository, Snapshot
-from harborguard.snapshot import _Bad, _parse, _repository, repository_count_problem
+from harborguard.snapshot import _Bad, _parse, _repository
+from harborguard.snapshotcounts import repository_count_problem
 from harborguard.snapshotfast import (
     _DECODE_ERRORS,
     _HEADER,
@@ -79,7 +80,7 @@ def open_stream(data: bytes, origin: str) -> Stream | None:
             projects.append(project)
             names.append(tuple(map(_name, entry.repositories)))
         header["projects"] = projects
-        snapshot = _parse(header, origin, listed=[len(e.repositories) for e in top.projects])
+        snapshot = _parse(header, origin, listed=names)
     except (*_DECODE_ERRORS, UnicodeDecodeError, _NotFast, InputError):
         return None
     return Stream(

@@ -22,10 +22,14 @@ from harborguard.findings import Finding
 from harborguard.inputfile import read_bounded
 from harborguard.model import Incomplete, Repository, Snapshot
 from harborguard.redact import mask_userinfo, redact_yaml
+from harborguard.sources.helmlive import live_images as _live_images
 from harborguard.sources.process import run_tool
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from harborguard.sources.helmfile import Component
+    from harborguard.sources.helmlive import LiveRelease
     from harborguard.sources.manifests import ChartValues
 
 # `--max 0`: without it helm stops at 256 releases and says nothing. `--all`: without it
@@ -249,6 +253,8 @@ class ReleaseEvidence:
     incomplete: list[Incomplete] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     charts: int = 0  # releases whose chart was named: by a component, or found in Harbor
+    # Releases whose values and history were read (`helm get values`, `helm history`).
+    live: set[tuple[str, str]] = field(default_factory=set)
 
 
 def release_evidence(
@@ -260,6 +266,7 @@ def release_evidence(
     hosts: Sequence[str],
     chart_values: ChartValues | None,
     image_tag_template: str | None,
+    live: Mapping[tuple[str, str], LiveRelease] | None = None,
 ) -> ReleaseEvidence:
     """Each release on its own, or beside the manifests.
 
@@ -268,7 +275,9 @@ def release_evidence(
     and tag give ``<segment>-<tag>`` = the release's ``chart`` field, among the repositories
     of ``snapshot`` (every such repository counts). Without a snapshot (``drift``) only the
     components' charts are named, and no images. ``hosts``: the names of this Harbor, the
-    first the one references are made with.
+    first the one references are made with. ``live``: the values and history read of
+    releases (helmlive.py); their images are read from those values, not from the chart's
+    defaults, and their earlier revisions' images are rollback evidence.
     """
     from harborguard.check import registry_names
 
@@ -287,6 +296,9 @@ def release_evidence(
         if release.status in GONE:
             continue
         where = f"{release.namespace}/HelmRelease/{release.name}"
+        read = (live or {}).get((release.namespace, release.name))
+        if read is not None:
+            out.live.add((release.namespace, release.name))
         component = _component_of(release, components)
         if component is not None and component.chart and component.chart_repository:
             usage = release.chart_usage(component.chart, component.chart_repository,
@@ -296,7 +308,11 @@ def release_evidence(
                 out.charts += 1
                 version = release.version(component.chart) or ""
                 chart_ref = usage.ref.rsplit(":", 1)[0]
-                if version != component.chart_version and _in(chart_ref, names, held):
+                if read is not None and snapshot is not None:
+                    _live_images(out, release, where, read, chart_ref, component.chart,
+                                 image_tag_template, names, component.name, environment,
+                                 ours=_in(chart_ref, names, held))
+                elif version != component.chart_version and _in(chart_ref, names, held):
                     # A version the manifests do not declare (drift, a rollback): its images
                     # are the chart's own, not the ones the manifests resolved. (A chart
                     # from another registry is that registry's, as for a release alone.)
@@ -306,7 +322,8 @@ def release_evidence(
                 continue
         if snapshot is None:
             continue
-        _by_repository(out, release, where, candidates_by_segment, host, image_tag_template)
+        _by_repository(out, release, where, candidates_by_segment, host, image_tag_template,
+                       read, names)
     return out
 
 
@@ -337,10 +354,12 @@ def _component_of(release: HelmRelease, components: Sequence[Component]) -> Comp
 
 def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
                    by_segment: dict[str, list[Repository]], host: str | None,
-                   image_tag_template: str | None) -> None:
+                   image_tag_template: str | None, read: LiveRelease | None = None,
+                   harbor_names: set[str] | None = None) -> None:
     """The release's chart among the repositories read: every split of its ``chart`` field
     into ``<segment>-<version>`` that names a repository counts."""
     candidates: list[tuple[Repository, str]] = []
+    ours_ = harbor_names or set()
     field_ = release.chart
     # Each dash may end the chart name: a lookup per dash, not a scan of every repository.
     for cut in (i for i, char in enumerate(field_) if char == "-"):
@@ -358,6 +377,9 @@ def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
             "read holds (a chart from another registry, or from a project not fetched): "
             "not checked",
         ))
+        if read is not None:  # its values may still name images of this Harbor
+            _live_images(out, release, where, read, None, None, image_tag_template,
+                         ours_, None, None, ours=False)
         return
     holders = [(repo, version, artifact) for repo, version in candidates
                for artifact in repo.artifacts if version in artifact.tags]
@@ -369,12 +391,22 @@ def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
         # Every candidate gets its in-use-missing finding from check.
         for repo, version in candidates:
             out.usages.append(_chart_usage(host, repo.name, version, where))
+            if read is not None:
+                _live_images(out, release, where, read, f"{host}/{repo.name}",
+                             repo.name.rsplit("/", 1)[-1], image_tag_template, ours_,
+                             None, None, ours=True, project=repo.name)
+                continue
             _images(out, release, where, f"{host}/{repo.name}", version, None,
                     image_tag_template, None, None, project=repo.name)
         return
     out.charts += 1
     for repo, version, artifact in holders:
         out.usages.append(_chart_usage(host, repo.name, version, where))
+        if read is not None:
+            _live_images(out, release, where, read, f"{host}/{repo.name}",
+                         repo.name.rsplit("/", 1)[-1], image_tag_template, ours_,
+                         None, None, ours=True, project=repo.name)
+            continue
         values = (repo.additions.get(artifact.digest) or {}).get("values.yaml")
         _images(out, release, where, f"{host}/{repo.name}", version, values,
                 image_tag_template, None, None, project=repo.name)

@@ -91,7 +91,9 @@ def test_precedence_cli_env_config_default(tmp_path: Path, monkeypatch: pytest.M
         report = json.loads(out)
         return str(report["harbor_version"])
 
-    assert version() == "main"  # the snapshot records no version: the main branch
+    # The snapshot records no version: main's decisions (DESIGN.md: missing is the
+    # newest behaviour), the version the report states.
+    assert version() == "main"
     (tmp_path / "harborguard.yaml").write_text("harbor-version: v2.11.0\n")
     assert version() == "v2.11.0"
     assert version(env={"HARBORGUARD_HARBOR_VERSION": "v2.12.0"}) == "v2.12.0"

@@ -446,16 +446,14 @@ def test_drift_reports_its_evidence(deploy_repo: str) -> None:
 
 def test_live_helm_alone_is_evidence_and_says_what_it_ran(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
 
-    helm = tmp_path / "helm"
-    helm.write_text(f"#!/bin/sh\ncat {HELM}\n")
+    from tests.fakehelm import install
+
+    install(tmp_path, {"releases": json.loads(Path(HELM).read_text())}, monkeypatch)
     kubectl = tmp_path / "kubectl"
     kubectl.write_text('#!/bin/sh\necho \'{"kind": "List", "items": [{"kind": "Service", '
                        '"metadata": {"name": "s", "namespace": "x"}}]}\'\n')
-    for fake in (helm, kubectl):
-        fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    kubectl.chmod(0o755)
     code, out, err = invoke("check", "--snapshot", SNAPSHOT, "--helm", "--kubectl",
                             "--image-tag-template", "{version}_image", "--format", "json")
     assert code == 3, err  # kubectl answered with no workload: what runs is unknown

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
 import time
 from pathlib import Path
@@ -23,6 +21,7 @@ from harborguard.sources.helm import (
     run_helm,
     split_chart,
 )
+from tests.fakehelm import install
 
 HARBOR = "tools-harbor.wmcloud.org/toolforge"
 V130 = "0.0.130-20240221160838-03b2a120"
@@ -166,46 +165,15 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 # -- the subprocess, with a fake helm on PATH -----------------------------------------------
 
-FAKE = """\
-#!{python}
-import json, os, subprocess, sys, time
-with open(os.environ["FAKE_HELM_ARGS"], "w") as f:
-    json.dump(sys.argv[1:], f)
-mode = os.environ["FAKE_HELM_MODE"]
-if mode == "ok":
-    sys.stdout.write(open(os.environ["FAKE_HELM_OUTPUT"]).read())
-elif mode == "fail":
-    sys.stderr.write("\\nError: Kubernetes cluster unreachable: Get "
-                     "\\"https://admin:hunter2@k8s.example/version\\": EOF\\nmore\\n")
-    sys.exit(1)
-elif mode == "fail-silent":
-    sys.exit(2)
-elif mode == "sleep":
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    time.sleep(60)
-elif mode == "garbage":
-    sys.stdout.write("NAME\\tNAMESPACE\\n")
-elif mode == "object":
-    sys.stdout.write("{{}}")
-"""
-
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake helm is a script")
 
 
 @pytest.fixture
 def fake_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    exe = bin_dir / "helm"
-    exe.write_text(FAKE.format(python=sys.executable))
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    output = tmp_path / "out.json"
-    output.write_text(json.dumps(HELM_LIST))
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.setenv("FAKE_HELM_ARGS", str(tmp_path / "args.json"))
-    monkeypatch.setenv("FAKE_HELM_OUTPUT", str(output))
-    monkeypatch.setenv("FAKE_HELM_MODE", "ok")
-    return tmp_path / "args.json"
+    """helm on PATH answering `helm list` with HELM_LIST; returns where the last `list`
+    command line is written."""
+    install(tmp_path / "bin", {"releases": HELM_LIST}, monkeypatch)
+    return tmp_path / "bin" / "args.json"
 
 
 def test_run_helm(fake_helm: Path) -> None:
@@ -431,7 +399,7 @@ def test_256_releases_from_helm_run_with_max_0_are_whole(
         fake_helm: Path, tmp_path: Path) -> None:
     from harborguard.gather import EvidenceOptions, gather
 
-    (tmp_path / "out.json").write_text(json.dumps(_many(256)))
+    (tmp_path / "bin" / "cluster.json").write_text(json.dumps({"releases": _many(256)}))
     gathered = gather(EvidenceOptions(use_helm=True), None, ())
     assert json.loads(fake_helm.read_text()) == list(HELM_ARGS)  # --max 0
     assert not [i for i in gathered.incomplete if "256" in i.reason]

@@ -87,12 +87,14 @@ def _bad_digest(artifacts: list[Any]) -> str | None:
 
 def _unreadable(repository: Mapping[str, Any], artifacts: list[Any]) -> str | None:
     """Why the snapshot reader would reject this repository, if it would. Checked here so
-    that one odd repository becomes an incomplete entry instead of an unreadable file."""
+    that one odd repository becomes an incomplete entry instead of an unreadable file.
+    The probe's project is the one the repository's name says (Harbor's "<project>/...")."""
+    name = repository.get("name")
     probe = {
         "schema": SNAPSHOT_SCHEMA,
         "taken_at": "1970-01-01T00:00:00Z",
         "projects": [{
-            "project": {"name": "probe"},
+            "project": {"name": name.split("/", 1)[0] if isinstance(name, str) else "probe"},
             "retention": None,
             "immutable_rules": [],
             "repositories": [{"repository": repository, "artifacts": artifacts}],
