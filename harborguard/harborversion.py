@@ -36,6 +36,10 @@ class Behaviour:
     # True when no Harbor release was named (the version missing, or not understood):
     # every distinct behaviour of the releases and main is then compared (candidates()).
     unknown: bool = False
+    # True for a release newer than the newest known one: decided as main (DESIGN.md), and
+    # compared with the newest known release, whose behaviour it may still have (the
+    # nested-repository immutability fix, for one, is on main only: RETENTION.md 5.3).
+    newer: bool = False
 
 
 # Per release: the Go that built it (GOBUILDIMAGE/GOVERSION in Harbor's Makefile at the tag)
@@ -86,6 +90,7 @@ def resolve(version: str | None) -> Behaviour:
             warning=(f"Harbor version {version!r} not understood; reproducing the main branch"
                      if unknown and version is not None else None),
             unknown=unknown,
+            newer=parsed is not None,
         )
     major_minor = parsed[:2]
     warning = None
@@ -144,7 +149,11 @@ _RELEASES = sorted({*_GO, *_DOUBLESTAR_134, (2, 6, 3), (2, 9, 4), (2, 10, 2), (2
 def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
     """For a ``primary`` whose version is unknown: every distinct behaviour of the known
     releases and main other than the primary's own, each labelled with the newest release
-    that has it, the newest release first. A known version: none (no cost)."""
+    that has it, the newest release first. A release newer than the known ones: the newest
+    known release. A known version: none (no cost)."""
+    if primary.newer:
+        return tuple(b for b in (resolve("v{}.{}.{}".format(*NEWEST_KNOWN)),)
+                     if switches(b) != switches(primary))
     if not primary.unknown:
         return ()
     seen = {switches(primary)}
@@ -160,12 +169,19 @@ def candidates(primary: Behaviour) -> tuple[Behaviour, ...]:
 def unknown_version_note(primary: Behaviour, differing: int, needed: int) -> str:
     """The report's note on a run whose Harbor version is unknown: ``differing``
     artifacts' actions depend on it, ``needed`` of them needed by the evidence."""
-    said = ("Harbor version unknown" if primary.label == "main"
-            else f"Harbor version {primary.label!r} not understood")
+    newest = "v{}.{}.{}".format(*NEWEST_KNOWN)
+    if primary.newer:
+        said = (f"Harbor {primary.label} is newer than the newest release harborguard knows "
+                f"({newest})")
+    elif primary.label == "main":
+        said = "Harbor version unknown"
+    else:
+        said = f"Harbor version {primary.label!r} not understood"
     if not differing:
         return f"{said}; no decision here depends on it"
+    shown = ("as a newer version; " + newest + " decides them otherwise" if primary.newer
+             else "as for a missing version; released Harbors decide them otherwise")
     return (f"{said}: the actions of {differing} artifact{'s' if differing != 1 else ''} "
-            f"depend on it (shown as Harbor's main branch decides them, as for a missing "
-            "version; released Harbors decide them otherwise"
+            f"depend on it (shown as Harbor's main branch decides them, {shown}"
             f"{f'; {needed} needed: incomplete' if needed else ''}); pass --harbor-version "
             "(systeminfo reports it to a logged-in user)")

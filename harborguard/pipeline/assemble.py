@@ -69,7 +69,7 @@ def report(spec: CommandSpec, shares: Sequence[Shared], plans: Sequence[ProjectP
     notes.extend(plan.note for plan in plans if plan.note)
     # Nothing decided (no repository under a policy): nothing can depend on the version.
     decided = any(plan.keep_all is None and plan.assignment for plan in plans)
-    if settings.behaviour.unknown and (decided or counts["version_dependent"]):
+    if (behaviour.unknown and decided) or counts["version_dependent"]:
         notes.append(unknown_version_note(settings.behaviour, counts["version_dependent"],
                                           len(checked.version_needed)))
     if settings.pattern is not None and counts["versioned"] == 0:
