@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import Node
 
 from harborguard.sources import gotmpl
+from harborguard.sources.helmfile import Component
 from harborguard.sources.helmvalues import ImageSpec, Unresolved, scan_values
 from harborguard.sources.imageoverrides import Overrides, helm_parameters, kustomize_images
 
@@ -134,3 +135,36 @@ def _string_values(node: Node | None, file: str, lines: Sequence[str], found: Gi
         scan = scan_values(document, file, lines)
         found.images.extend(scan.images)
         found.unresolved.extend(scan.unresolved)
+
+
+def kustomize_helm_charts(
+    document: Node, file: str, lines: Sequence[str], environment: str, component: str
+) -> tuple[list[Component], list[Unresolved]]:
+    """A kustomization's ``helmCharts:`` (``kustomize build --enable-helm``, what Argo CD
+    runs for it): each a release of a chart version, like a helmfile release's."""
+    components: list[Component] = []
+    unresolved: list[Unresolved] = []
+    for entry in gotmpl.sequence(gotmpl.get(document, "helmCharts")):
+        fields = {key: gotmpl.scalar(gotmpl.get(entry, key))
+                  for key in ("name", "repo", "version", "releaseName", "namespace")}
+        name, repo, version = fields["name"], fields["repo"], fields["version"]
+        line = gotmpl.line_of(gotmpl.get(entry, "version") or entry)
+        quoted = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        known = [v for v in (name, repo, version) if v is not None]
+        if name is None or repo is None or any(gotmpl.is_templated(v) for v in known):
+            unresolved.append(Unresolved(
+                f"{file}:{line}", quoted, "a helmCharts entry whose chart or repository is "
+                "not written plainly: which chart kustomize inflates is unknown", component))
+            continue
+        if not version:
+            unresolved.append(Unresolved(
+                f"{file}:{line}", quoted, f"helmCharts entry {name} names no chart version, "
+                "so kustomize inflates whatever is newest: write its version", component))
+            continue
+        components.append(Component(
+            name=component, environment=environment, release=fields["releaseName"] or name,
+            namespace=fields["namespace"], chart=name,
+            chart_repository=repo.removeprefix("oci://").rstrip("/"),
+            oci=repo.startswith("oci://"), chart_version=version,
+            declared_at=f"{file}:{line}"))
+    return components, unresolved

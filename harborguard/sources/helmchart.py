@@ -78,7 +78,7 @@ def chart_images(
             chart_specs.extend(scan_values(document, "", lines).images)
     images: list[ChartImage] = []
     own_image = False
-    merged = _merge(chart_specs, list(overrides))
+    merged = merge_values(chart_specs, list(overrides))
     registry = next((s.fields["registry"] for s in merged if s.path == GLOBAL_REGISTRY), None)
     if registry is not None:
         merged = with_global_registry(merged, registry)
@@ -139,7 +139,7 @@ def _tag_from_template(template: str | None, version: str, repository: str | Non
         ) from None
 
 
-def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
+def merge_values(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
     """Release values over chart values, image by image, as Helm merges maps key by key.
 
     The branches of one key (``ImageSpec.branch``) are alternatives: each is merged over

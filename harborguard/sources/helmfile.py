@@ -80,6 +80,11 @@ class HelmfileRead:
     inline_images: list[tuple[Component, tuple[ImageSpec, ...]]] = field(default_factory=list)
     # Releases of a repository's chart that name no version: (release, "path:line").
     unversioned: list[tuple[Component, str]] = field(default_factory=list)
+    # Values a release writes in the helmfile, in helm's order: inline `values:` maps, then
+    # `set:`/`setString:` as {dotted name: (value, "path:line")} (a local chart's templates).
+    inline_values: list[tuple[Component, ValuesFile]] = field(default_factory=list)
+    set_values: list[tuple[Component, dict[str, tuple[str, str]]]] = field(
+        default_factory=list)
 
     def lookup(self) -> gotmpl.ValuesLookup:
         return values_lookup(self.env_values)
@@ -227,7 +232,9 @@ def read_helmfile(reader: TreeReader, path: str, environment: str, component: st
             result.problems.extend(built.problems)
             if built.unversioned_at is not None:
                 result.unversioned.append((found, built.unversioned_at))
+            result.set_values.append((found, _set_values(release, path)))
             for node in built.inline:
+                result.inline_values.append((found, ValuesFile(path, second.rendered, (node,))))
                 scan = scan_values(node, path, second.rendered.lines)
                 result.inline_images.append((found, scan.images))
                 result.unresolved.extend(
@@ -386,6 +393,11 @@ def _component(
         written = gotmpl.scalar(entry)
         if written is not None and not gotmpl.is_templated(written):
             values_files.extend(reader.glob(posixpath.normpath(posixpath.join(directory, written))))
+        elif written is not None:
+            problems.append(
+                f"{path}:{gotmpl.line_of(entry)}: release {name or '?'}: a values file named "
+                "by a template that could not be resolved; it was not read (write its path)"
+            )
         elif gotmpl.is_mapping(entry):
             inline.append(entry)
     found = Component(
@@ -415,3 +427,14 @@ class _Built:
     unversioned_at: str | None = None  # a repository's chart with no version: helm takes the newest
 
 
+def _set_values(release: Node, path: str) -> dict[str, tuple[str, str]]:
+    """A release's plain ``set:``/``setString:`` entries: dotted name -> (value, where)."""
+    found: dict[str, tuple[str, str]] = {}
+    for key in ("set", "setString"):
+        for entry in gotmpl.sequence(gotmpl.get(release, key)):
+            name = gotmpl.scalar(gotmpl.get(entry, "name"))
+            node = gotmpl.get(entry, "value")
+            value = gotmpl.scalar(node)
+            if name is not None and node is not None and value is not None:
+                found[name] = (value.strip(), f"{path}:{gotmpl.line_of(node)}")
+    return found

@@ -6,7 +6,12 @@ maps), and two things only the chart says are read without running its templates
 - ``Chart.yaml``'s ``appVersion``: the tag of an image whose values set none, when the
   templates default the tag to it (``helm create``'s scaffold:
   ``{{ .Values.image.tag | default .Chart.AppVersion }}``). Cited at Chart.yaml's line;
-- a full image reference written literally in a template (no ``{{`` on its line).
+- a full image reference written literally in a template (no ``{{`` on its line);
+- a template line that writes the repository literally and takes the rest from values
+  (``image: host/proj/web:{{ .Values.tag }}``): rendered with the release's values (chart
+  values.yaml, release values files, inline values, ``set:``) when only trivial pipelines
+  are used (gotmpl.py), else unresolved naming the line. A line built wholly from values
+  (``{{ .Values.image.repository }}:...``) is left to the image map in the values.
 
 A file of the chart that cannot be read is a problem (the run is incomplete), never skipped.
 """
@@ -21,11 +26,16 @@ import yaml
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmlayers import TreeReader, UnreadableFile
-from harborguard.sources.helmvalues import ImageField, ImageSpec
+from harborguard.sources.helmvalues import ImageField, ImageSpec, Unresolved
 
 # `image: host/path:tag` (quoted or not, in a list item or not), nothing templated.
 _LITERAL_IMAGE = re.compile(r"""^\s*(?:-\s*)?image:\s*["']?([^"'\s{}]+)["']?\s*(?:#.*)?$""")
 _APP_VERSION = re.compile(r"\.Chart\.AppVersion\b")
+# `image: host/path:{{ ... }}`, `image: {{ .Values.registry }}/proj/web:{{ ... }}`: part of
+# the repository path written literally (a `/` beside a name), the rest templated.
+_IMAGE_LINE = re.compile(r"""^\s*(?:-\s*)?image:\s*(.*\{\{.*)$""")
+_ACTION = re.compile(r"\{\{.*?\}\}")
+_LITERAL_PATH = re.compile(r"[\w.-]/|/[\w.-]")
 
 
 @dataclass(slots=True)
@@ -34,6 +44,8 @@ class LocalChart:
     app_version: ImageField | None = None  # Chart.yaml's appVersion, with its line
     uses_app_version: bool = False  # a template reads .Chart.AppVersion
     literals: list[ImageSpec] = field(default_factory=list)  # full references in templates
+    # Template lines naming a repository literally, the rest templated: (path, line, text).
+    templated: list[tuple[str, int, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     files_read: int = 0
 
@@ -74,6 +86,9 @@ def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
         chart.files_read += 1
         chart.uses_app_version = chart.uses_app_version or bool(_APP_VERSION.search(body))
         for number, line_text in enumerate(body.splitlines(), start=1):
+            if _templated_path(line_text):
+                chart.templated.append((path, number, line_text))
+                continue
             found = _LITERAL_IMAGE.match(line_text)
             if found is None or not _pinned(found[1]):
                 continue
@@ -81,6 +96,11 @@ def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
             chart.literals.append(ImageSpec(("templates", path, number), path, number,
                                             line_text.strip(), ref=ref))
     return chart
+
+
+def _templated_path(line: str) -> bool:
+    found = _IMAGE_LINE.match(line)
+    return found is not None and bool(_LITERAL_PATH.search(_ACTION.sub(" ", found[1])))
 
 
 def _pinned(value: str) -> bool:
@@ -120,3 +140,25 @@ def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
         fields = {**base.fields, **spec.fields}
         by_path[spec.path] = ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
     return list(by_path.values())
+
+
+def templated_images(
+    chart: LocalChart, lookup: gotmpl.ValuesLookup, component: str | None
+) -> tuple[list[ImageSpec], list[Unresolved]]:
+    """The chart's templated image lines rendered with the release's values: an image
+    each, or unresolved naming the line when the template is more than a value lookup."""
+    images: list[ImageSpec] = []
+    unresolved: list[Unresolved] = []
+    for path, number, text in chart.templated:
+        rendered = gotmpl.render(text, "", lookup).text
+        found = _LITERAL_IMAGE.match(rendered)
+        if found is None or gotmpl.TOKEN.search(rendered) or not _pinned(found[1]):
+            unresolved.append(Unresolved(
+                f"{path}:{number}", text.strip(),
+                "the chart's template builds this image from values or functions that "
+                "cannot be read without running helm", component))
+            continue
+        ref = ImageField(found[1], number, text.strip(), path)
+        images.append(ImageSpec(("templates", path, number), path, number, text.strip(),
+                                ref=ref))
+    return images, unresolved

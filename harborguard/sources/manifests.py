@@ -25,8 +25,8 @@ from harborguard.sources.chartusages import (
     unknown_chart,
 )
 from harborguard.sources.fstree import FsReader, yaml_files
-from harborguard.sources.gitops import scan_gitops
-from harborguard.sources.helmchart import ChartImages, chart_images
+from harborguard.sources.gitops import kustomize_helm_charts, scan_gitops
+from harborguard.sources.helmchart import ChartImages, chart_images, merge_values
 from harborguard.sources.helmfile import (
     HELMFILE_NAMES,
     Component,
@@ -35,6 +35,7 @@ from harborguard.sources.helmfile import (
     chart_version_of,
     load_values_file,
     read_helmfile,
+    values_lookup,
     values_stem,
 )
 from harborguard.sources.helmlayers import TreeReader
@@ -52,7 +53,7 @@ from harborguard.sources.imageoverrides import (
     rename_only,
 )
 from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
-from harborguard.sources.localchart import read_local_chart, release_images
+from harborguard.sources.localchart import read_local_chart, release_images, templated_images
 
 __all__ = [
     "ChartImages",
@@ -149,9 +150,10 @@ def read_tree(
             scan.local_chart(component)
             continue
         if not _charted(component):
-            # A chart not in a registry: what its release sets inline (`values:` maps,
-            # `set:`) is evidence as written, like its values files.
-            scan._standalone(tuple(scan.inline_images(component)), component.name, component)
+            # A chart not in a registry: what its release's values files, inline `values:`
+            # maps and `set:` entries set, merged in helm's order (`set:` wins), is evidence.
+            merged = merge_values([], scan.release_images(component))
+            scan._standalone(tuple(merged), component.name, component)
             continue
         found, hidden = component_usages(
             component,
@@ -209,6 +211,7 @@ class _Scan:
         # A local chart's values.yaml -> its images (under its releases' values).
         self.chart_values: dict[str, list[ImageSpec]] = {}
         self.local_values: set[str] = set()
+        self.loaded: dict[str, ValuesFile] = {}  # every values file read, by path
 
     def run(self, files: list[str]) -> None:
         self.files = files
@@ -218,7 +221,10 @@ class _Scan:
         others = set().union(*(h.environments for h in self.helmfiles.values()))
         others.discard(self.environment)
         for path in files:
-            if not _is_helmfile(path) and _for_environment(path, self.environment, others):
+            # A file a release lists is read for it whatever its name (values/common.yaml).
+            if not _is_helmfile(path) and (
+                path in self.claims or _for_environment(path, self.environment, others)
+            ):
                 self._file(path)
 
     def local_chart(self, component: Component) -> None:
@@ -233,8 +239,27 @@ class _Scan:
         self.files_read += chart.files_read
         self.problems.extend(chart.problems)
         chart_specs = self.chart_values.get(posixpath.join(directory, "values.yaml"), [])
-        self._standalone(tuple(release_images(chart, chart_specs, release)), component.name,
-                         component)
+        templated, hidden = templated_images(chart, self._values_of(component), component.name)
+        self.unresolved.extend(hidden)
+        self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
+                         component.name, component)
+
+    def _values_of(self, component: Component) -> gotmpl.ValuesLookup:
+        """``.Values.x`` of a local chart's release: its values.yaml under the release's
+        values files and inline maps, under its ``set:`` entries, as helm merges them."""
+        own = posixpath.join(component.chart_path or "", "values.yaml")
+        files = [self.loaded[p] for p in (own, *component.values_files) if p in self.loaded]
+        files += [v for read in self.helmfiles.values()
+                  for owner, v in read.inline_values if owner is component]
+        sets = {name: found for read in self.helmfiles.values()
+                for owner, entries in read.set_values if owner is component
+                for name, found in entries.items()}
+        merged = values_lookup(files)
+
+        def lookup(dotted: str) -> tuple[str, str] | None | bool:
+            return sets[dotted] if dotted in sets else merged(dotted)
+
+        return lookup
 
     def release_images(self, component: Component) -> list[ImageSpec]:
         """The images a release's values set, in the order Helm merges them."""
@@ -278,6 +303,7 @@ class _Scan:
         if isinstance(loaded, str):
             self.problems.append(loaded)
             return
+        self.loaded[path] = loaded
         charted = any(_charted(c) or c.chart_path is not None
                       for c in self.claims.get(path, ()))
         local_values = path in self.local_values
@@ -285,6 +311,12 @@ class _Scan:
         name = claimed[0].name if claimed else _component_name(path)
         lines = loaded.rendered.lines
         for document in loaded.documents:
+            if posixpath.basename(path) in _KUSTOMIZATIONS:
+                folder = posixpath.basename(posixpath.dirname(path)) or self.fallback_name
+                charts, hidden = kustomize_helm_charts(
+                    document, path, lines, self.environment, name or folder)
+                self.components.extend(charts)
+                self.unresolved.extend(hidden)
             if is_argocd_source_file(path):
                 # Argo CD applies it over the Application of this path: what runs.
                 found = argocd_source_file(document, path, lines)
@@ -316,8 +348,9 @@ class _Scan:
 
     def resolve_pending(self) -> None:
         for path, images, name in self.pending:
-            claimants = self.claims.get(path, [])
-            self._standalone(images, name, claimants[0] if claimants else None)
+            if path in self.claims:
+                continue  # read with the values of the releases that list it
+            self._standalone(images, name)
 
     def _kubernetes(self, document: Node, loaded: ValuesFile, name: str | None) -> None:
         gitops = scan_gitops(document, loaded.path, loaded.rendered.lines)
@@ -433,7 +466,8 @@ def _is_env_values(path: str, environment: str) -> bool:
 
 
 def _for_environment(path: str, environment: str, others: set[str]) -> bool:
-    """Skips the values files of other environments (values/toolsbeta.yaml for tools)."""
+    """Skips the values files of other environments (values/toolsbeta.yaml for tools) that
+    no release lists for this one (the caller reads every file a release lists)."""
     parts = path.split("/")
     stem = values_stem(parts[-1])
     if len(parts) >= 2 and parts[-2] == "values":
