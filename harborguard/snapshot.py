@@ -20,7 +20,11 @@ from harborguard.model import Artifact, Blob, Incomplete, Project, Repository, S
 from harborguard.policy import load_json_or_yaml, parse_immutable_rules, parse_policy
 from harborguard.redact import mask_url
 from harborguard.repositorynames import outside_project
-from harborguard.snapshotcounts import count_problem, repository_count_problem
+from harborguard.snapshotcounts import (
+    count_problem,
+    repeated_name_problem,
+    repository_count_problem,
+)
 from harborguard.snapshotfast import _fast, _NotFast
 from harborguard.timeutil import (
     GO_ZERO_SECONDS,
@@ -330,6 +334,10 @@ def _project(raw: Any, where: str, read: RepositoryReader = _repository,
             or (item.what == name and item.reason.startswith("repositories"))
             for item in missing):
         missing.append(found)
+    found = repeated_name_problem("repositories", [r.name for r in repositories]
+                                  if listed is None else listed, f"project {name}")
+    if found is not None:
+        missing.append(found)
     for repository in repositories:
         found = repository_count_problem(repository)
         if found is not None:
@@ -404,6 +412,9 @@ def _parse(data: Any, origin: str, read: RepositoryReader = _repository,
                      None if listed is None else listed[i])
             for i, p in enumerate(projects_raw)
         )
+        found = repeated_name_problem("projects", [p.name for p in projects], "the snapshot")
+        if found is not None:
+            incomplete.append(found)
     except _Bad as exc:
         raise InputError(f"{origin}: {exc}") from None
     if not projects and not any(item.what == "projects" for item in incomplete):

@@ -3,6 +3,8 @@ themselves: a list that disagrees was read partly, or while it changed (incomple
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from harborguard.model import Incomplete, Repository
 
 
@@ -31,3 +33,18 @@ def repository_count_problem(repo: Repository) -> Incomplete | None:
         seen.add(artifact.digest)
     return count_problem(repo.name, "artifacts", len(repo.artifacts), "artifact_count",
                          repo.artifact_count)
+
+
+def repeated_name_problem(noun: str, names: Iterable[str], lister: str) -> Incomplete | None:
+    """The first name ``names`` repeats: Harbor lists a repository once per project and a
+    project once, so a repeat is a list paged while a create or delete shifted it (attack3
+    R4), and another entry may be missed (incomplete, named by the repeated name)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return Incomplete(name, f"{noun}: {lister} lists {name} twice (Harbor lists each "
+                              "once): the list was read while it changed, a page shifted and "
+                              "another may be missed; take the snapshot again with "
+                              "`harborguard snapshot`")
+        seen.add(name)
+    return None

@@ -327,6 +327,26 @@ def test_a_digest_listed_twice_in_a_repository_is_incomplete(read: Any,
     assert "take the snapshot again" in reason
 
 
+
+@pytest.mark.parametrize("read", [parse_snapshot, _read_fast], ids=["by-hand", "fast"])
+def test_a_repository_or_project_listed_twice_is_incomplete(read: Any) -> None:
+    # attack3 R4: Harbor lists a repository once per project and a project once; a repeat
+    # (even with repo_count agreeing) is a list read while it changed: one may be missed.
+    data = snapshot({"app": [art("a", ["1.0"])], "web": [art("b", ["2.0"])]},
+                    policy(rule("latestPushedK", 1)))
+    repos = data["projects"][0]["repositories"]
+    repos[1] = json.loads(json.dumps(repos[0]))
+    data["projects"][0]["project"]["repo_count"] = 2
+    snap = read(data, "snap.json")
+    assert [i.what for i in snap.incomplete] == ["proj/app"]
+    assert snap.incomplete[0].reason.startswith("repositories: project proj lists proj/app twice")
+    data = snapshot({"app": [art("a", ["1.0"])]}, policy(rule("latestPushedK", 1)))
+    data["projects"].append(json.loads(json.dumps(data["projects"][0])))
+    snap = read(data, "snap.json")
+    assert [i.what for i in snap.incomplete] == ["proj"]
+    assert "read while it changed" in snap.incomplete[0].reason
+
+
 def _null_policy(retention_id: Any) -> dict[str, Any]:
     data = snapshot({"app": [art("a", ["1.0"])]}, None)
     data["projects"][0]["project"]["metadata"] = (

@@ -64,6 +64,24 @@ def test_a_digest_listed_twice_is_incomplete(tmp_path: Path, jobs: str) -> None:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_repository_or_project_listed_twice_is_incomplete(tmp_path: Path, jobs: str) -> None:
+    # attack3 R4: a repeated repository (repo_count agreeing) or project is a list read
+    # while it changed; the figures are never doubled silently.
+    data = _data()
+    repos = data["projects"][0]["repositories"]
+    repos[3] = json.loads(json.dumps(repos[1]))
+    data["projects"][0]["project"]["repo_count"] = 4
+    code, report, err = _simulate(tmp_path, data, jobs)
+    assert code == 3
+    assert [i["what"] for i in report["incomplete"]] == ["proj/app1"]
+    assert "lists proj/app1 twice" in report["incomplete"][0]["reason"]
+    data = _data()
+    data["projects"].append(json.loads(json.dumps(data["projects"][0])))
+    code, report, err = _simulate(tmp_path, data, jobs)
+    assert code == 3
+    assert [i["what"] for i in report["incomplete"]] == ["proj"]
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("value", ["absent", None])
 def test_a_missing_tag_time_is_an_error_naming_it(tmp_path: Path, jobs: str,
                                                   value: Any) -> None:
