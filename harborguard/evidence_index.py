@@ -73,6 +73,8 @@ class EvidenceIndex:
         self.waiting: dict[str, list[Waiting]] = {}
         self.findings: list[Found] = []
         self.matched = self.ignored = self.harbor_named = 0
+        # Usages naming this Harbor's host or one of its repositories (any host, any source).
+        self.here = 0
         self.usages = 0
         refs: dict[str, ImageRef | str] = {}
         unmatched_seen: set[tuple[str, str] | None] = set()
@@ -90,6 +92,7 @@ class EvidenceIndex:
                     "unmatched-reference", usage, None, None, parsed), None))
                 continue
             ref = parsed
+            self.here += ref.registry in self.registries or ref.path in names
             if ref.registry not in self.registries:
                 if ref.path in names:
                     self.waiting.setdefault(ref.path, []).append(

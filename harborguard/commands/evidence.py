@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import Opened
 from harborguard.errors import InputError
+from harborguard.evidence import NOT_CHECKED
 from harborguard.model import Incomplete, Snapshot
 from harborguard.policy import RetentionPolicy
 
@@ -87,7 +88,9 @@ def foreign_only(checked: CheckResult, hosts: Sequence[str]) -> Incomplete | Non
 
 def unmatched_harbor(inv: Invocation, streamed: StreamedReport, index: EvidenceIndex,
                      hosts: Sequence[str]) -> None:
-    """foreign_only, for a run through the pipeline."""
+    """foreign_only, for a run through the pipeline; evidence that names nothing of this
+    Harbor qualifies the verdict (nothing_named)."""
+    nothing_named(inv, index, hosts)
     foreign = streamed.checked.foreign
     if index.harbor_named + streamed.checked.harbor_named or not foreign:
         return
@@ -101,3 +104,22 @@ def _foreign_incomplete(foreign: Mapping[str, int], hosts: Sequence[str]) -> Inc
         reason=f"no image reference names this Harbor ({', '.join(hosts)}), but "
         f"{sum(foreign.values())} name its repositories under "
         f"{', '.join(named)}; if that is this Harbor, add --registry-alias {named[0]}")
+
+
+def nothing_named(inv: Invocation, index: EvidenceIndex, hosts: Sequence[str]) -> None:
+    """Evidence none of which names this Harbor (kubectl output of another kube context):
+    the cluster may truly use nothing of it, so not incomplete, but an all-clear says it
+    did not check it (a complete evidence entry's NOT_CHECKED note: report/common.py)."""
+    if index.here or not index.ignored or not inv.evidence:
+        return
+    plural = "s" if index.ignored != 1 else ""
+    gap = (f"anything of this Harbor ({', '.join(hosts)}): no evidence names it "
+           f"({index.ignored} reference{plural}, all to other registries: is this the right "
+           "cluster, kube context or environment?)")
+    entries = [e for e in inv.evidence if e["complete"] and e["counts"].get("references")]
+    if not entries:
+        return
+    plain = [e for e in entries if e["note"] is None or e["note"].startswith(NOT_CHECKED)]
+    entry = (plain or entries)[0]
+    rest = str(entry["note"] or "").removeprefix(NOT_CHECKED)
+    entry["note"] = NOT_CHECKED + gap + (f"; {rest}" if rest else "")

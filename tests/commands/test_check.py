@@ -73,6 +73,28 @@ def test_references_to_another_registry_name_make_the_run_incomplete(tmp_path: P
     assert "in-use-deleted" in _codes(aliased.report)
 
 
+
+def test_evidence_naming_nothing_of_this_harbor_qualifies_the_all_clear(tmp_path: Path) -> None:
+    # round-1 #11 addendum: kubectl output of the wrong kube context names only other
+    # registries; the cluster may truly use nothing of this Harbor (not incomplete), but
+    # "nothing in use would be deleted" says what it did not check.
+    from harborguard.report.common import not_checked
+
+    inv = Invocation.of({"snapshot": _snapshot_file(tmp_path)})
+    pods = _pods_file(tmp_path, "docker.io/library/nginx:1.25")
+    outcome = run_check(inv, EvidenceOptions(kubectl_json=(pods,)))
+    assert Exit.of(outcome) == Exit.OK and not outcome.report["incomplete"]
+    said = [n for n in not_checked(outcome.report) if "this Harbor" in n]
+    assert said == ["anything of this Harbor (harbor.example.org): no evidence names it "
+                    "(1 reference, all to other registries: is this the right cluster, "
+                    "kube context or environment?)"]
+    assert "not checked: anything of this Harbor" in _verdict(outcome.report)
+    # One reference to this Harbor, whatever it names: no such qualifier.
+    pods = _pods_file(tmp_path, "harbor.example.org/proj/app:1.3")
+    outcome = run_check(Invocation.of({"snapshot": _snapshot_file(tmp_path)}),
+                        EvidenceOptions(kubectl_json=(pods,)))
+    assert not [n for n in not_checked(outcome.report) if "this Harbor" in n]
+
 def test_no_evidence_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="check needs evidence"):
         run_check(Invocation.of({"snapshot": _snapshot_file(tmp_path)}), EvidenceOptions())
