@@ -90,7 +90,7 @@ def unmatched_harbor(inv: Invocation, streamed: StreamedReport, index: EvidenceI
                      hosts: Sequence[str]) -> None:
     """foreign_only, for a run through the pipeline; evidence that names nothing of this
     Harbor qualifies the verdict (nothing_named)."""
-    nothing_named(inv, index, hosts)
+    nothing_named(inv, bool(index.here), index.ignored, hosts)
     foreign = streamed.checked.foreign
     if index.harbor_named + streamed.checked.harbor_named or not foreign:
         return
@@ -106,15 +106,16 @@ def _foreign_incomplete(foreign: Mapping[str, int], hosts: Sequence[str]) -> Inc
         f"{', '.join(named)}; if that is this Harbor, add --registry-alias {named[0]}")
 
 
-def nothing_named(inv: Invocation, index: EvidenceIndex, hosts: Sequence[str]) -> None:
-    """Evidence none of which names this Harbor (kubectl output of another kube context):
-    the cluster may truly use nothing of it, so not incomplete, but an all-clear says it
-    did not check it (a complete evidence entry's NOT_CHECKED note: report/common.py)."""
-    if index.here or not index.ignored or not inv.evidence:
+def nothing_named(inv: Invocation, named: bool, others: int, hosts: Sequence[str]) -> None:
+    """Evidence none of which names this Harbor (``named`` false, ``others`` references to
+    other registries: kubectl output of another kube context): the cluster may truly use
+    nothing of it, so not incomplete, but an all-clear says it did not check it (a complete
+    evidence entry's NOT_CHECKED note: report/common.py `not_checked`)."""
+    if named or not others or not inv.evidence:
         return
-    plural = "s" if index.ignored != 1 else ""
+    plural = "s" if others != 1 else ""
     gap = (f"anything of this Harbor ({', '.join(hosts)}): no evidence names it "
-           f"({index.ignored} reference{plural}, all to other registries: is this the right "
+           f"({others} reference{plural}, all to other registries: is this the right "
            "cluster, kube context or environment?)")
     entries = [e for e in inv.evidence if e["complete"] and e["counts"].get("references")]
     if not entries:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harborguard import jsonio
-from harborguard.commands.evidence import foreign_only, needs_additions, read_usages
+from harborguard.commands.evidence import (
+    foreign_only,
+    needs_additions,
+    nothing_named,
+    read_usages,
+)
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import (
     HarborUnreadable,
@@ -130,6 +135,8 @@ def run_protect(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[st
     foreign = foreign_only(checked_kept, hosts)
     if foreign is not None:
         inv.incomplete.append(foreign)  # nothing matched is not "nothing is needed"
+    # Every reference to another registry: not evidence that nothing of this Harbor runs.
+    nothing_named(inv, checked_kept.ignored < len(usages), checked_kept.ignored, hosts)
     incomplete = bool(inv.incomplete or snapshot.incomplete)
     # Evidence that does not cover what runs and the rollback window cannot show that a
     # tag the previous rule kept is no longer needed: the rule then only grows.

@@ -95,3 +95,19 @@ def test_evidence_of_what_runs_may_drop_a_tag_nothing_needs(tmp_path: Path) -> N
     assert plan.tags == ("1.10",)
     [dropped] = run.outcome.report["protect"]["projects"][0]["kept_to_deleted"]
     assert dropped["tags"] == ["1.1"]
+
+
+def test_evidence_naming_nothing_of_this_harbor_never_drops_a_protected_tag(
+        tmp_path: Path) -> None:
+    # round-1 #11 addendum: kubectl output of another kube context names only other
+    # registries; that is no evidence that 1.1 no longer runs, so the previous rule stays.
+    pods = _pods_running(tmp_path, "1.10")
+    Path(pods).write_text(Path(pods).read_text().replace(
+        "harbor.example.org/proj/web:1.10", "docker.io/library/nginx:1.25"))
+    run = run_protect(Invocation.of({"snapshot": _web_with_own_rule(tmp_path)}),
+                      EvidenceOptions(kubectl_json=(pods,)))
+    [plan] = run.state.plans
+    assert "1.1" in plan.tags
+    assert run.outcome.report["protect"]["projects"][0]["kept_to_deleted"] == []
+    [entry] = run.outcome.report["evidence"]
+    assert entry["note"].startswith("not checked: anything of this Harbor (harbor.example.org)")
