@@ -13,6 +13,7 @@ import yaml
 from yaml.nodes import Node, ScalarNode
 
 from harborguard.sources import gotmpl
+from harborguard.sources.helmbranches import branches, unread_values_entry
 from harborguard.sources.helmlayers import (
     Parsed,
     Repository,
@@ -389,10 +390,34 @@ def _component(
         )
     values_files: list[str] = []
     inline: list[Node] = []
+    kept = branches("\n".join(lines), environment)
+    handler = gotmpl.scalar(gotmpl.get(release, "missingFileHandler")) or next(
+        (h for n in merged(parsed, "missingFileHandler") if (h := gotmpl.scalar(n))), "Error")
     for entry in gotmpl.sequence(gotmpl.get(release, "values")):
         written = gotmpl.scalar(entry)
+        line = gotmpl.line_of(entry)
+        if line in kept.excluded:
+            continue  # listed only for other environments (`{{ if eq .Environment.Name }}`)
+        if line in kept.undecided:
+            unresolved.append(Unresolved(
+                f"{path}:{line}", quote(line),
+                f"release {name or '?'} lists this values entry under a condition that "
+                f"cannot be evaluated (line {kept.undecided[line]}: "
+                f"{quote(kept.undecided[line])}), so whether it is read is unknown", component))
+            continue
         if written is not None and not gotmpl.is_templated(written):
-            values_files.extend(reader.glob(posixpath.normpath(posixpath.join(directory, written))))
+            matched = reader.glob(posixpath.normpath(posixpath.join(directory, written)))
+            why = unread_values_entry(written, bool(matched), handler.lower() != "error")
+            if why is not None and (chart_path is not None or (repository and repository.oci)):
+                # A chart of the tree or of an OCI registry (this Harbor's, maybe): what
+                # it deploys is unknown, so the run is incomplete.
+                problems.append(
+                    f"{path}:{line}: release {name or '?'}: values file {written.strip()!r} {why}")
+            elif why is not None:
+                unresolved.append(Unresolved(
+                    f"{path}:{line}", quote(line),
+                    f"release {name or '?'}: values file {written.strip()!r} {why}", component))
+            values_files.extend(matched)
         elif written is not None:
             problems.append(
                 f"{path}:{gotmpl.line_of(entry)}: release {name or '?'}: a values file named "

@@ -216,3 +216,104 @@ def test_a_template_with_a_templated_host_and_a_literal_path_is_read(tmp_path: P
     ev = read_manifests(str(local_chart(tmp_path / "b", template)), "tools")
     assert refs(ev) == set()
     assert [u.where for u in ev.unresolved] == [f"{DEPLOYMENT}:1"]
+
+
+# Round-3 review R1: a values file listed inside `{{ if eq .Environment.Name "x" }}` counts
+# only for the environments whose templating lists it.
+GUARDED = (
+    "      - values/common.yaml\n"
+    '{{- if eq .Environment.Name "toolsbeta" }}\n'
+    "      - values/beta-override.yaml\n"
+    "{{- end }}\n"
+)
+
+
+def guarded_tree(root: Path, values: str) -> Path:
+    return write(root, {
+        "components/web/helmfile.yaml.gotmpl": release(values),
+        "components/web/values/common.yaml": IMAGE.replace("1.1", "1.10"),
+        "components/web/values/beta-override.yaml": IMAGE,
+    })
+
+
+def test_a_values_file_listed_for_another_environment_is_not_read(tmp_path: Path) -> None:
+    ev = read_manifests(str(guarded_tree(tmp_path, GUARDED)), "tools")
+    assert refs(ev) == {(f"{WEB}:1.10", "components/web/values/common.yaml:3")}
+    assert ev.unresolved == () and ev.problems == ()
+
+
+def test_a_values_file_listed_for_this_environment_is_read(tmp_path: Path) -> None:
+    ev = read_manifests(str(guarded_tree(tmp_path, GUARDED)), "toolsbeta")
+    assert (f"{WEB}:1.1", "components/web/values/beta-override.yaml:3") in refs(ev)
+
+
+def test_else_and_ne_branches_follow_the_environment(tmp_path: Path) -> None:
+    values = (
+        '{{- if ne .Environment.Name "tools" }}\n'
+        "      - values/beta-override.yaml\n"
+        "{{- else }}\n"
+        "      - values/common.yaml\n"
+        "{{- end }}\n"
+    )
+    tools = read_manifests(str(guarded_tree(tmp_path, values)), "tools")
+    assert refs(tools) == {(f"{WEB}:1.10", "components/web/values/common.yaml:3")}
+    beta = read_manifests(str(tmp_path), "toolsbeta")
+    assert {r for r, _w in refs(beta)} == {f"{WEB}:1.1"}
+
+
+def test_a_values_file_under_a_condition_not_understood_is_unresolved(tmp_path: Path) -> None:
+    values = GUARDED.replace('eq .Environment.Name "toolsbeta"', "env \"BETA\"")
+    ev = read_manifests(str(guarded_tree(tmp_path, values)), "tools")
+    assert refs(ev) == {(f"{WEB}:1.10", "components/web/values/common.yaml:3")}
+    assert [u.where for u in ev.unresolved] == ["components/web/helmfile.yaml.gotmpl:8"]
+    assert "condition" in ev.unresolved[0].reason
+
+
+# Round-3 review R2: a values entry that is remote, absolute or missing is named.
+def _one_entry(root: Path, entry: str, extra: str = "") -> Path:
+    return write(root, {
+        "components/web/helmfile.yaml": release(f"      - {entry}\n", extra=extra),
+        "components/web/chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "components/web/chart/values.yaml": IMAGE.replace("1.1", "1.10"),
+    })
+
+
+def test_a_remote_values_entry_is_named(tmp_path: Path) -> None:
+    entry = "git::https://gitlab.example.org/infra/v.git@web/images.yaml?ref=main"
+    ev = read_manifests(str(_one_entry(tmp_path, entry)), "tools")
+    assert len(ev.problems) == 1
+    assert ev.problems[0].startswith("components/web/helmfile.yaml:6: release web:")
+    assert "remote" in ev.problems[0]
+
+
+def test_an_absolute_values_entry_is_named(tmp_path: Path) -> None:
+    ev = read_manifests(str(_one_entry(tmp_path, "/etc/helm-values/web.yaml")), "tools")
+    assert len(ev.problems) == 1 and "outside the tree" in ev.problems[0]
+
+
+def test_a_missing_values_file_is_named(tmp_path: Path) -> None:
+    ev = read_manifests(str(_one_entry(tmp_path, "../../common/nothere.yaml")), "tools")
+    assert len(ev.problems) == 1 and "does not exist" in ev.problems[0]
+
+
+def test_a_glob_matching_nothing_is_fine(tmp_path: Path) -> None:
+    ev = read_manifests(str(_one_entry(tmp_path, "values/{{ .Environment.Name }}.yaml*")),
+                        "tools")
+    assert ev.problems == ()
+
+
+def test_a_missing_values_file_with_missing_file_handler_warn_is_skipped(tmp_path: Path) -> None:
+    root = _one_entry(tmp_path, "values/nothere.yaml", extra="    missingFileHandler: Warn\n")
+    ev = read_manifests(str(root), "tools")
+    assert ev.problems == ()
+
+
+def test_a_missing_values_file_of_a_third_party_chart_is_unresolved(tmp_path: Path) -> None:
+    helmfile = release("      - values/nothere.yaml\n", chart="stable/web").replace(
+        "releases:", "repositories:\n  - name: stable\n    url: https://charts.example.org\n"
+        "releases:", 1).replace("namespace: web\n", "namespace: web\n    version: 1.0.0\n", 1)
+    root = write(tmp_path, {"components/web/helmfile.yaml": helmfile})
+    ev = read_manifests(str(root), "tools")
+    assert ev.problems == ()
+    assert [u.where for u in ev.unresolved] == ["components/web/helmfile.yaml:10"]
+    assert "does not exist" in ev.unresolved[0].reason
