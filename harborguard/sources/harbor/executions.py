@@ -16,6 +16,7 @@ from typing import Any
 
 from harborguard.errors import SourceError
 from harborguard.sources.harbor.client import API, Failure, HarborClient
+from harborguard.sources.harbor.retentions import refusal
 
 UPDATE_PERMISSION = "tag-retention:update"
 READ_PERMISSION = "tag-retention:read"
@@ -42,16 +43,6 @@ class Started:
     execution_id: int | None  # None: no Location, or one that names no execution
 
 
-def _why(client: HarborClient, failure: Failure, action: str, permission: str) -> str:
-    who = f"account '{client.account}'" if client.account else "anonymous access"
-    if failure.status == 401:
-        return (f"Harbor did not accept the credentials of {who} (HTTP 401 trying to "
-                f"{action}); the account needs {permission}")
-    if failure.status == 403:
-        return f"{who} may not {action} (HTTP 403); it needs the {permission} permission"
-    return f"cannot {action}: {failure.reason}"
-
-
 def _base(policy_id: int) -> str:
     return f"{API}/retentions/{policy_id}/executions"
 
@@ -70,7 +61,7 @@ def start_dry_run(client: HarborClient, policy_id: int) -> Started:
     """``POST .../executions {"dry_run": true}``, once."""
     answer = client.send("POST", _base(policy_id), {"dry_run": True})
     if isinstance(answer, Failure):
-        raise ExecutionError(_why(client, answer, f"start a dry run of retention policy "
+        raise ExecutionError(refusal(client, answer, f"start a dry run of retention policy "
                                   f"{policy_id}", UPDATE_PERMISSION))
     status, location = answer
     return Started(status, location, execution_from_location(location, policy_id))
@@ -81,7 +72,7 @@ def stop(client: HarborClient, policy_id: int, execution_id: int) -> str | None:
     else why not."""
     answer = client.send("PATCH", f"{_base(policy_id)}/{execution_id}", {"action": "stop"})
     if isinstance(answer, Failure):
-        return _why(client, answer, f"stop execution {execution_id} of retention policy "
+        return refusal(client, answer, f"stop execution {execution_id} of retention policy "
                     f"{policy_id}", UPDATE_PERMISSION)
     return None
 
@@ -99,7 +90,7 @@ def list_executions(client: HarborClient, policy_id: int) -> list[dict[str, Any]
     """The newest executions of the policy, newest first (the first page)."""
     reply = client.get(_base(policy_id), {"page": 1, "page_size": PAGE_SIZE})
     if isinstance(reply, Failure):
-        raise ExecutionError(_why(client, reply, f"list the executions of retention policy "
+        raise ExecutionError(refusal(client, reply, f"list the executions of retention policy "
                                   f"{policy_id}", READ_PERMISSION))
     if not isinstance(reply.body, list):
         raise ExecutionError(f"the executions of retention policy {policy_id}: the answer "
@@ -122,7 +113,7 @@ def list_tasks(client: HarborClient, policy_id: int, execution_id: int
     for page in range(1, MAX_TASK_PAGES + 1):
         reply = client.get(path, {"page": page, "page_size": PAGE_SIZE})
         if isinstance(reply, Failure):
-            raise ExecutionError(_why(client, reply, f"list {what}", READ_PERMISSION))
+            raise ExecutionError(refusal(client, reply, f"list {what}", READ_PERMISSION))
         if not isinstance(reply.body, list):
             raise ExecutionError(f"{what}: the answer is not a list")
         for item in reply.body:
@@ -155,7 +146,7 @@ def task_log(client: HarborClient, policy_id: int, execution_id: int,
     """The task's log as bytes, or why it could not be read (a string)."""
     reply = client.get(f"{_base(policy_id)}/{execution_id}/tasks/{task_id}", text=True)
     if isinstance(reply, Failure):
-        return _why(client, reply, f"read the log of task {task_id}", READ_PERMISSION)
+        return refusal(client, reply, f"read the log of task {task_id}", READ_PERMISSION)
     body = reply.body if isinstance(reply.body, str) else str(reply.body)
     return body.encode("utf-8")
 

@@ -25,7 +25,8 @@ class StoredPolicy:
     raw: dict[str, Any] | None
 
 
-def _why(client: HarborClient, failure: Failure, action: str, permission: str) -> str:
+def refusal(client: HarborClient, failure: Failure, action: str, permission: str) -> str:
+    """Why Harbor refused ``action`` on a retention policy, naming the permission."""
     who = f"account '{client.account}'" if client.account else "anonymous access"
     if failure.status == 401:
         return (f"Harbor did not accept the credentials of {who} (HTTP 401 trying to "
@@ -39,7 +40,7 @@ def read_policy(client: HarborClient, project: str) -> StoredPolicy:
     """The project's policy as Harbor holds it now."""
     reply = client.get(f"{API}/projects/{quote(project, safe='')}", by_name=True)
     if isinstance(reply, Failure):
-        raise RetentionWriteError(_why(client, reply, f"read project '{project}'",
+        raise RetentionWriteError(refusal(client, reply, f"read project '{project}'",
                                        "project:read"))
     metadata = reply.body.get("metadata") if isinstance(reply.body, Mapping) else None
     text = metadata.get("retention_id") if isinstance(metadata, Mapping) else None
@@ -51,7 +52,7 @@ def read_policy(client: HarborClient, project: str) -> StoredPolicy:
     policy_id = int(str(text))
     reply = client.get(f"{API}/retentions/{policy_id}")
     if isinstance(reply, Failure):
-        raise RetentionWriteError(_why(client, reply, f"read the retention policy of project "
+        raise RetentionWriteError(refusal(client, reply, f"read the retention policy of project "
                                        f"'{project}'", READ_PERMISSION))
     if not isinstance(reply.body, dict):
         raise RetentionWriteError(f"retention policy {policy_id} of project '{project}': "
@@ -66,5 +67,5 @@ def put_policy(client: HarborClient, project: str, policy_id: int,
                body: Mapping[str, Any]) -> None:
     reply = client.put(f"{API}/retentions/{policy_id}", dict(body))
     if isinstance(reply, Failure):
-        raise RetentionWriteError(_why(client, reply, f"update the retention policy of "
+        raise RetentionWriteError(refusal(client, reply, f"update the retention policy of "
                                        f"project '{project}'", UPDATE_PERMISSION))
