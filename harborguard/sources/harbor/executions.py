@@ -62,7 +62,7 @@ def start_dry_run(client: HarborClient, policy_id: int) -> Started:
     answer = client.send("POST", _base(policy_id), {"dry_run": True})
     if isinstance(answer, Failure):
         raise ExecutionError(refusal(client, answer, f"start a dry run of retention policy "
-                                  f"{policy_id}", UPDATE_PERMISSION))
+                                     f"{policy_id}", UPDATE_PERMISSION))
     status, location = answer
     return Started(status, location, execution_from_location(location, policy_id))
 
@@ -73,7 +73,7 @@ def stop(client: HarborClient, policy_id: int, execution_id: int) -> str | None:
     answer = client.send("PATCH", f"{_base(policy_id)}/{execution_id}", {"action": "stop"})
     if isinstance(answer, Failure):
         return refusal(client, answer, f"stop execution {execution_id} of retention policy "
-                    f"{policy_id}", UPDATE_PERMISSION)
+                       f"{policy_id}", UPDATE_PERMISSION)
     return None
 
 
@@ -91,7 +91,7 @@ def list_executions(client: HarborClient, policy_id: int) -> list[dict[str, Any]
     reply = client.get(_base(policy_id), {"page": 1, "page_size": PAGE_SIZE})
     if isinstance(reply, Failure):
         raise ExecutionError(refusal(client, reply, f"list the executions of retention policy "
-                                  f"{policy_id}", READ_PERMISSION))
+                                     f"{policy_id}", READ_PERMISSION))
     if not isinstance(reply.body, list):
         raise ExecutionError(f"the executions of retention policy {policy_id}: the answer "
                              "is not a list")

@@ -41,7 +41,7 @@ def read_policy(client: HarborClient, project: str) -> StoredPolicy:
     reply = client.get(f"{API}/projects/{quote(project, safe='')}", by_name=True)
     if isinstance(reply, Failure):
         raise RetentionWriteError(refusal(client, reply, f"read project '{project}'",
-                                       "project:read"))
+                                          "project:read"))
     metadata = reply.body.get("metadata") if isinstance(reply.body, Mapping) else None
     text = metadata.get("retention_id") if isinstance(metadata, Mapping) else None
     if text in (None, ""):
@@ -53,7 +53,7 @@ def read_policy(client: HarborClient, project: str) -> StoredPolicy:
     reply = client.get(f"{API}/retentions/{policy_id}")
     if isinstance(reply, Failure):
         raise RetentionWriteError(refusal(client, reply, f"read the retention policy of project "
-                                       f"'{project}'", READ_PERMISSION))
+                                          f"'{project}'", READ_PERMISSION))
     if not isinstance(reply.body, dict):
         raise RetentionWriteError(f"retention policy {policy_id} of project '{project}': "
                                   "the answer is not a policy object")
@@ -68,4 +68,4 @@ def put_policy(client: HarborClient, project: str, policy_id: int,
     reply = client.put(f"{API}/retentions/{policy_id}", dict(body))
     if isinstance(reply, Failure):
         raise RetentionWriteError(refusal(client, reply, f"update the retention policy of "
-                                       f"project '{project}'", UPDATE_PERMISSION))
+                                          f"project '{project}'", UPDATE_PERMISSION))
