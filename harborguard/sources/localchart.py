@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from harborguard.sources import gotmpl
+from harborguard.sources.helmchart import merge_values
 from harborguard.sources.helmlayers import TreeReader, UnreadableFile
 from harborguard.sources.helmvalues import ImageField, ImageSpec, Unresolved
 
@@ -113,7 +114,7 @@ def release_images(chart: LocalChart, chart_specs: list[ImageSpec],
                    release_specs: list[ImageSpec]) -> list[ImageSpec]:
     """The chart's values under the release's, the appVersion tag where the values set no
     tag and the templates default to it, then the templates' literal images."""
-    merged = _merge(chart_specs, release_specs)
+    merged = merge_values(chart_specs, release_specs)
     if chart.uses_app_version and chart.app_version is not None:
         merged = [_with_app_version(spec, chart.app_version) for spec in merged]
     return merged + chart.literals
@@ -126,20 +127,6 @@ def _with_app_version(spec: ImageSpec, app_version: ImageField) -> ImageSpec:
         return spec
     fields = {**spec.fields, "tag": app_version}
     return ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
-
-
-def _merge(chart: list[ImageSpec], release: list[ImageSpec]) -> list[ImageSpec]:
-    """Release values over chart values, image by image (as helmvalues merges a registry
-    chart's values.yaml)."""
-    by_path: dict[tuple[str | int, ...], ImageSpec] = {spec.path: spec for spec in chart}
-    for spec in release:
-        base = by_path.get(spec.path)
-        if base is None or spec.ref is not None or base.ref is not None:
-            by_path[spec.path] = spec
-            continue
-        fields = {**base.fields, **spec.fields}
-        by_path[spec.path] = ImageSpec(spec.path, spec.file, spec.line, spec.text, None, fields)
-    return list(by_path.values())
 
 
 def templated_images(
