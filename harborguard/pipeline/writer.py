@@ -12,6 +12,11 @@ encoded and written once, to a second file, and each finding's row holds a mark 
 place (a NUL byte, which JSON text never holds, and where the list is); the report's bytes
 are laid out only when the spill is written into the report. So the report's largest part
 is written once, straight into the report file, instead of to a spill first and copied.
+
+A large report is written past the page cache (``Released``): pages written are handed to
+the disk and let go a few megabytes behind, so the next ones reuse them. On a virtual
+machine whose free memory goes back to the host, every page never used before costs a
+fault in the host (3.6 GB: 8.5 s of system time against 1.4 s when let go behind).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ _SHARED = "related"  # the key of a finding row's list of related artifacts
 _SHARED_FROM = 4  # a shorter list is left in its row: its mark would cost more than it saves
 _CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
 _IOV_MAX = 1024  # buffers per pwritev (Linux's IOV_MAX)
+_RELEASE_BEHIND = 32 << 20  # bytes written before the ones let go from the page cache
+_RELEASE_STEP = 16 << 20  # let go this many at a time
+_RELEASE_AGAIN = 256 << 20  # advised again until this far behind: dropped once on the disk
 
 
 class Spill:
@@ -160,13 +168,17 @@ class Spill:
     def copy_to(self, fd: int, offset: int) -> None:
         """Writes the list's bytes into ``fd`` at ``offset``: a spill without shared lists
         is copied in the kernel when it can be."""
+        released = Released(fd, offset)
         if self._shared is None:
             self._file.flush()
-            _copy(self._file.fileno(), fd, self._written, offset)
+            _copy(self._file.fileno(), fd, self._written, offset, released)
+            released.done()
             return
         end = offset
         for batch in self._batches():
             end = _write_all(fd, batch, end)
+            released.written(end)
+        released.done()
         if end != offset + self.size:
             raise OSError(f"wrote {end - offset} bytes of a list of {self.size}")
 
@@ -176,13 +188,50 @@ class Spill:
             self._shared.close()
 
 
-def _copy(source: int, fd: int, size: int, offset: int) -> None:
+class Released:
+    """Lets go of the page cache behind a writer of ``fd`` from ``start``: what was written
+    more than _RELEASE_BEHIND bytes ago is handed to the disk (POSIX_FADV_DONTNEED starts
+    its write-back) and, once written, dropped, so new pages come from the ones let go.
+    Only advice: the file's bytes are the same whether it is taken or not."""
+
+    def __init__(self, fd: int, start: int) -> None:
+        self._fd = fd
+        self._start = start
+        self._from = start  # bytes before it were advised once
+        self._end = start
+
+    def written(self, end: int) -> None:
+        self._end = end
+        upto = end - _RELEASE_BEHIND
+        if upto - self._from >= _RELEASE_STEP:
+            # Dirty pages are only sent to the disk here; the calls of the next steps
+            # find them clean and drop them.
+            start = max(self._from - _RELEASE_AGAIN, self._start)
+            self._from = upto
+            self._advise(start, upto - start)
+
+    def done(self) -> None:
+        """Starts the write-back of the rest, and drops what is on the disk by now."""
+        if self._end - self._from >= _RELEASE_STEP:
+            start = max(self._from - _RELEASE_AGAIN, self._start)
+            self._advise(start, self._end - start)
+
+    def _advise(self, start: int, length: int) -> None:
+        try:
+            os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
+        except (AttributeError, OSError):  # not on this system, or not on this file
+            self._from = 1 << 62  # not asked again
+
+
+def _copy(source: int, fd: int, size: int, offset: int,
+          released: Released | None = None) -> None:
     """Copies the first ``size`` bytes of ``source`` into ``fd`` at ``offset``, in the
     kernel when it can."""
     done = 0
     while done < size:
         try:
-            copied = os.copy_file_range(source, fd, size - done, done, offset + done)
+            copied = os.copy_file_range(source, fd, min(size - done, _RELEASE_STEP), done,
+                                         offset + done)
         except OSError:
             copied = 0
         if copied <= 0:
@@ -191,6 +240,8 @@ def _copy(source: int, fd: int, size: int, offset: int) -> None:
                 raise OSError(f"spill file ended after {done} of {size} bytes")
             copied = os.pwrite(fd, chunk, offset + done)
         done += copied
+        if released is not None:
+            released.written(offset + done)
 
 
 def _write_all(fd: int, batch: list[bytes | memoryview], offset: int) -> int:

@@ -75,3 +75,68 @@ def test_plain_lists_are_copied_and_no_mark_is_left(tmp_path: Path) -> None:
     finally:
         findings.close()
         plain.close()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_large_list_lets_go_of_the_pages_behind_it_and_only_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool) -> None:
+    """The page cache behind the writer is let go (advice only): each range advised lies
+    inside the list's own bytes (another part writes beside it), every byte but the last
+    steps is advised, and the file is the same."""
+    monkeypatch.setattr(writer, "_CHUNK", 512)
+    monkeypatch.setattr(writer, "_RELEASE_BEHIND", 1024)
+    monkeypatch.setattr(writer, "_RELEASE_STEP", 512)
+    monkeypatch.setattr(writer, "_RELEASE_AGAIN", 2048)
+    monkeypatch.setattr(writer, "_IOV_MAX", 8)
+    advised: list[tuple[int, int]] = []
+    real = os.posix_fadvise
+
+    def advise(fd: int, start: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        advised.append((start, start + length))
+        real(fd, start, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", advise)
+    batches = ([_findings(r, 20) for r in range(40)] if shared else
+               [[{"digest": f"d{r}-{n}", "tags": ["a"] * 9} for n in range(30)]
+                for r in range(40)])
+    expected = _expected(batches)[1:-1]
+    spill = Spill()
+    try:
+        for batch in batches:
+            spill.add(batch)
+        target = tmp_path / "report"
+        target.write_bytes(b"<" * 100)
+        spill.write_into(str(target), 100)
+    finally:
+        spill.close()
+    assert target.read_bytes() == b"<" * 100 + expected
+    end = 100 + len(expected)
+    assert advised and all(100 <= start < stop <= end for start, stop in advised)
+    assert advised[-1][1] == end  # the rest is sent to the disk when the list is done
+
+
+def test_advice_refused_changes_nothing(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "_RELEASE_BEHIND", 64)
+    monkeypatch.setattr(writer, "_RELEASE_STEP", 64)
+    calls = []
+
+    def refuse(*args: int) -> None:
+        calls.append(args)
+        raise OSError(29, "Illegal seek")
+
+    monkeypatch.setattr(os, "posix_fadvise", refuse)
+    batches = [_findings(r, 12) for r in range(10)]
+    expected = _expected(batches)[1:-1]  # before the spill takes the rows
+    spill = Spill()
+    try:
+        for batch in batches:
+            spill.add(batch)
+        target = tmp_path / "report"
+        target.touch()
+        spill.write_into(str(target), 0)
+    finally:
+        spill.close()
+    assert target.read_bytes() == expected
+    assert len(calls) == 1  # refused once: not asked again
