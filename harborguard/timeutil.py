@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from operator import floordiv, sub
+from operator import add, floordiv, itemgetter, sub
 
 # Go's time.Time{} in Unix seconds: what a never-pulled artifact carries.
 GO_ZERO_SECONDS = -62135596800
@@ -96,14 +96,15 @@ def plain_seconds(text: str) -> int | None:
         _seconds_cache[text] = value
         if text[10] == "T" and text[-1] == "Z" and (len(text) == 20 or text[19] == "."):
             # UTC already: the floored second is the text up to its fraction.
-            SECONDS_TEXT[value] = text
+            SECONDS_TEXT[value] = text[:19] + "Z"
     return value
 
 
-# Seconds -> a text read for them in the plain UTC form (``2024-02-22T21:26:02[.123]Z``):
-# a report writes back the times it read (the first 19 characters and a Z) without
-# formatting each again.
+# Seconds -> their RFC 3339 text in whole seconds (``2024-02-22T21:26:02Z``), cut from a
+# text read for them in the plain UTC form (``2024-02-22T21:26:02[.123]Z``): a report
+# writes back the times it read without formatting each again.
 SECONDS_TEXT: dict[int, str] = {}
+_WHOLE_SECONDS = itemgetter(slice(0, 19))
 
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 # The plain UTC form with every digit a 0: whole seconds, or 1 to 9 fraction digits.
@@ -141,7 +142,8 @@ def cache_seconds_of(texts: Iterable[str]) -> None:
     if len(_seconds_cache) + len(new) > CACHE_CAP:
         forget_times()
     _seconds_cache.update(zip(new, seconds, strict=True))
-    SECONDS_TEXT.update(zip(seconds, new, strict=True))
+    SECONDS_TEXT.update(zip(seconds, map(add, map(_WHOLE_SECONDS, new), repeat("Z")),
+                            strict=True))
 
 
 def forget_times() -> None:

@@ -34,7 +34,7 @@ from typing import Any, Literal, NamedTuple
 
 from harborguard import parallel
 from harborguard.evidence import Usage
-from harborguard.findings import SEVERITY, Finding, Severity, at_or_above
+from harborguard.findings import RANK, SEVERITY, Finding, Severity
 from harborguard.pipeline.assemble import Shared, report
 from harborguard.pipeline.checking import Checked, Extras, run_checked
 from harborguard.pipeline.reader import Stream, Unreadable, repository
@@ -58,6 +58,7 @@ Locate = Callable[[list[dict[str, Any]], Mapping[tuple[str, str, str], Sequence[
                   None]
 _SPILLED = ("artifacts", "findings")
 _ACTION = itemgetter(0)  # a Decision's action
+_CODE = itemgetter(Finding._fields.index("code"))
 
 
 class CommandSpec(NamedTuple):
@@ -153,9 +154,10 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
             if work.locate is not None:
                 work.locate(dicts, checked.in_use)
             lists["findings"].add(dicts)
-            for finding in findings:
-                counts[SEVERITY[finding.code]] += 1
-                failing = failing or at_or_above(finding, fail_on)
+            severities = list(map(SEVERITY.__getitem__, map(_CODE, findings)))
+            counts.update(severities)  # in C: a large run has a finding per artifact
+            failing = failing or any(RANK[severity] >= RANK[fail_on]
+                                     for severity in set(severities))
 
     pos = 0
     for p, (entry, project) in enumerate(zip(stream.projects, plans, strict=True)):

@@ -41,7 +41,7 @@ def _time(seconds: int) -> str:
     """RFC 3339 'Z' text for whole seconds; the date part is cached (200,000 calls a run)."""
     known = SECONDS_TEXT.get(seconds)
     if known is not None:
-        return known if len(known) == 20 else known[:19] + "Z"
+        return known
     if seconds < 0:
         return format_seconds(seconds)
     day, rest = divmod(seconds, 86400)
@@ -141,6 +141,7 @@ def artifact_rows(
     bytes_deleted = 0
     repo_name = repo.repository.name
     append = artifacts.append
+    text_of = SECONDS_TEXT.get  # _time's answer for the times read (most), without a call
     # This repository's artifacts in use, by digest: most rows have none.
     used = {key[2]: found for key, found in usage_of.items()
             if key[0] == project and key[1] == repo_name} if usage_of else None
@@ -160,8 +161,8 @@ def artifact_rows(
                 "tags": tags,
                 "type": kind,
                 "size": size,
-                "push_time": _time(push_s),
-                "pull_time": None if pull_s <= 0 else _time(pull_s),
+                "push_time": text_of(push_s) or _time(push_s),
+                "pull_time": None if pull_s <= 0 else text_of(pull_s) or _time(pull_s),
                 "action": action,
                 "reason": reason,
                 "retained_by": retained_by,
