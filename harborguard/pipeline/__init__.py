@@ -150,10 +150,14 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
     def found(findings: Sequence[Finding]) -> None:
         nonlocal failing
         if findings:
-            dicts = finding_dicts(findings)
-            if work.locate is not None:
-                work.locate(dicts, checked.in_use)
-            lists["findings"].add(dicts)
+            kept = lists["findings"]
+            if isinstance(kept, Spill) and work.locate is None:
+                kept.add_findings(findings)  # no dictionaries: encoded as they are
+            else:
+                dicts = finding_dicts(findings)
+                if work.locate is not None:
+                    work.locate(dicts, checked.in_use)
+                kept.add(dicts)
             severities = list(map(SEVERITY.__getitem__, map(_CODE, findings)))
             counts.update(severities)  # in C: a large run has a finding per artifact
             failing = failing or any(RANK[severity] >= RANK[fail_on]

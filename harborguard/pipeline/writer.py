@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import msgspec
 
+from harborguard.findings import Finding
 from harborguard.jsonio import dumps
+from harborguard.pipeline.findingrows import Unencodable, encode_findings
+from harborguard.report.build import finding_dicts
 from harborguard.report.json import _SEPARATOR, render_items
 
 _MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
@@ -60,10 +63,48 @@ class Spill:
         if not rows:
             return
         extra = 0  # bytes the marks stand for, beyond their own
+        marked = None  # the rows' own related lists, where marks took their place
         if type(rows[0]) is dict and _SHARED in rows[0]:
+            marked = [row[_SHARED] for row in rows]
             extra = self._mark_shared(rows)
-        body = render_items(rows).arrays[0]
+        try:
+            body = render_items(rows).arrays[0]
+        except TypeError:
+            if marked is None:
+                raise
+            # msgspec refused a value (a lone surrogate in a tag, say), and the standard
+            # encoder that takes it takes no mark: the lists are written in their rows.
+            for row, related in zip(rows, marked, strict=True):
+                row[_SHARED] = related
+            extra = 0
+            body = render_items(rows).arrays[0]
         assert isinstance(body, bytes)
+        self._append(body, len(rows), extra)
+
+    def add_findings(self, findings: Sequence[Finding]) -> None:
+        """``add(finding_dicts(findings))``, byte for byte, without the dictionaries."""
+        if not findings:
+            return
+        try:
+            body, extra = encode_findings(findings, self._share, _SHARED_FROM)
+        except Unencodable:
+            self.add(finding_dicts(findings))
+            return
+        self._append(body, len(findings), extra)
+
+    def _share(self, encoded: bytes) -> tuple[msgspec.Raw, int]:
+        """Writes a shared list once; the mark a row holds in its place, and the bytes it
+        stands for beyond its own."""
+        if self._shared is None:
+            self._shared = tempfile.TemporaryFile(dir=self._directory)
+        self._shared.write(encoded)
+        mark = b"\x00%016x%08x" % (self._shared_size, len(encoded))
+        self._shared_size += len(encoded)
+        return msgspec.Raw(mark), len(encoded) - _MARK_LENGTH
+
+    def _append(self, body: bytes, length: int, extra: int) -> None:
+        """Appends the array ``body`` of ``length`` items (its marks standing for ``extra``
+        bytes beyond their own)."""
         write = self._file.write
         if self.length:
             write(_SEPARATOR)
@@ -72,14 +113,12 @@ class Spill:
         write(memoryview(body)[1:-1])
         self._written += len(body) - 2
         self.size += len(body) - 2 + extra
-        self.length += len(rows)
+        self.length += length
 
     def _mark_shared(self, rows: list[dict[str, Any]]) -> int:
         """Puts a mark in place of each ``related`` list of ``rows`` (but short ones), and writes
         each list once (one object shared by several rows is one list); returns the bytes
         the marks stand for beyond their own length."""
-        if self._shared is None:
-            self._shared = tempfile.TemporaryFile(dir=self._directory)
         marks: dict[int, tuple[msgspec.Raw, int]] = {}
         get = marks.get
         extra = 0
@@ -88,12 +127,7 @@ class Spill:
             if len(related) >= _SHARED_FROM:
                 known = get(id(related))
                 if known is None:
-                    encoded = dumps(related)
-                    self._shared.write(encoded)
-                    mark = b"\x00%016x%08x" % (self._shared_size, len(encoded))
-                    self._shared_size += len(encoded)
-                    known = marks[id(related)] = (msgspec.Raw(mark),
-                                                  len(encoded) - _MARK_LENGTH)
+                    known = marks[id(related)] = self._share(dumps(related))
                 row[_SHARED] = known[0]
                 extra += known[1]
         return extra
