@@ -36,6 +36,7 @@ from harborguard.report.json import _SEPARATOR, render_items
 
 _MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
 _MARK_LENGTH = 1 + 16 + 8  # the NUL, then the list's offset and length in hexadecimal
+_KEY = _MARK_LENGTH - 1  # a mark's bytes after the NUL (the piece a split on NUL begins with)
 _SHARED = "related"  # the key of a finding row's list of related artifacts
 _SHARED_FROM = 4  # a shorter list is left in its row: its mark would cost more than it saves
 _CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
@@ -159,28 +160,26 @@ class Spill:
             pieces = (carry + read).split(_MARK)
             # The last mark's piece may go on in the next chunk: kept for it.
             carry = _MARK + pieces.pop() if done < self._written and len(pieces) > 1 else b""
-            batch: list[bytes | memoryview] = [pieces[0]] if pieces[0] else []
-            append = batch.append
-            get = lists.get
-            for piece in pieces[1:]:
-                mark = piece[:_MARK_LENGTH - 1]
-                found = get(mark)
-                if found is None:
-                    if len(lists) > 4096:
-                        lists.clear()
-                    offset, length = int(mark[:16], 16), int(mark[16:], 16)
-                    found = lists[mark] = os.pread(shared, length, offset)
-                    if len(found) != length:
-                        raise OSError("spill file of shared lists ended early")
-                append(found)
-                if len(piece) > _MARK_LENGTH - 1:
-                    append(memoryview(piece)[_MARK_LENGTH - 1:])
-                if len(batch) >= _IOV_MAX - 1:
-                    yield batch
-                    batch = []
-                    append = batch.append
-            if batch:
-                yield batch
+            rest = pieces[1:]
+            marks = [piece[:_KEY] for piece in rest]
+            missing = set(marks).difference(lists)
+            if missing and len(lists) + len(missing) > 4096:
+                lists.clear()
+                missing = set(marks)
+            for mark in missing:
+                offset, length = int(mark[:16], 16), int(mark[16:], 16)
+                found = lists[mark] = os.pread(shared, length, offset)
+                if len(found) != length:
+                    raise OSError("spill file of shared lists ended early")
+            # Each piece after a mark: the list the mark names, then the rest of the piece;
+            # laid out by C-level maps and slices (a chunk holds thousands of marks).
+            laid: list[bytes | memoryview] = [b""] * (2 * len(rest))
+            laid[0::2] = map(lists.__getitem__, marks)
+            laid[1::2] = [piece[_KEY:] for piece in rest]
+            if pieces[0]:
+                laid.insert(0, pieces[0])
+            for at in range(0, len(laid), _IOV_MAX):
+                yield laid[at:at + _IOV_MAX]
 
     def read(self) -> bytes:
         """The array, brackets included (for a report written to a stream)."""
