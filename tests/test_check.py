@@ -258,6 +258,17 @@ def test_a_running_child_of_a_deleted_index_pulled_by_a_moved_tag_is_in_use_dele
                                  ("proj", "proj/app", dig("new"))}
 
 
+def test_a_running_build_kept_only_by_a_tie_pulled_by_a_moved_tag_is_in_use_deleted() -> None:
+    # p and q share a push time at latestPushedK 2's cut: which one stays rests on the order.
+    same = T - 30 * S
+    result = run({"app": [art("new", ["stable"], T - 10 * S), art("p", ["p"], same),
+                          art("q", ["q"], same)]}, policy(rule("latestPushedK", 2)))
+    found = check(result, [usage(f"{HOST}/proj/app:stable", digest=dig("p"))], [HOST])
+    assert [(f.code, f.digest) for f in found.findings] == [("in-use-deleted", dig("p"))]
+    assert "by tag stable, which now names" in found.findings[0].message
+    assert "equal timestamps" in found.findings[0].message
+
+
 def test_a_moved_tag_whose_old_build_is_kept_protects_both() -> None:
     found = check(_result(), [usage(f"{HOST}/proj/app:1.3", digest=dig("idx"))], [HOST])
     assert not found.findings
