@@ -345,8 +345,16 @@ def _judge(
     if not _at_risk(decision):
         return None
     moved = moved or {}
+
+    def order(usage: Usage) -> tuple[bool, int]:
+        """Running first; of the pods, one that runs it by a moved tag (said with the
+        tag), then one that runs it, then one whose restart pulls it."""
+        pulled = moved.get(usage)
+        return usage.kind != "running", (
+            1 if pulled is None else 2 if pulled.names == artifact.digest else 0)
+
     current = sorted((u for u in found if u.kind != "rollback"),
-                     key=lambda u: (u.kind != "running", u not in moved))
+                     key=order if moved else lambda u: u.kind != "running")
     code = "in-use-deleted" if current else "rollback-deleted"
     evidence = current or found
     first = evidence[0]

@@ -290,6 +290,16 @@ def test_a_moved_tag_whose_new_build_is_deleted_is_an_error() -> None:
                                  ("proj", "proj/app", dig("mid"))}
 
 
+def test_a_pod_running_the_build_is_said_before_one_whose_restart_pulls_it() -> None:
+    restart = usage(f"{HOST}/proj/app:1.2", digest=dig("new"))
+    runs = Usage(source="kubectl", kind="running", ref=f"{HOST}/proj/app:1.2",
+                 where="ns/Pod/q", digest=dig("mid"))
+    found = check(_result(), [restart, runs], [HOST])
+    [deleted] = found.findings
+    assert deleted.message.startswith("proj/app:1.2 is running (kubectl: ns/Pod/q; in use "
+                                      "in 2 places: running 2) but")
+
+
 def test_a_gone_digest_whose_tag_names_a_deleted_build_says_what_a_restart_pulls() -> None:
     # The running digest is not in Harbor (digest-moved); the tag's build goes too.
     gone = "sha256:" + "1" * 64
