@@ -9,10 +9,11 @@ then tag), never a scan.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import indexOf, itemgetter
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from harborguard.evidence import Usage, places_by_kind
@@ -23,6 +24,19 @@ from harborguard.retention.engine import Decision, RepositoryOutcome
 from harborguard.simulate import RunResult
 
 ArtifactKey = tuple[str, str, str]  # (project, repository, digest)
+
+
+class PulledByTag(NamedTuple):
+    """A running pod pulled by a tag that now names another build than the one it runs."""
+
+    tag: str
+    runs: str  # the digest the pod runs
+    names: str  # the digest the tag names now: what a restart pulls
+
+
+# The positions of the artifacts a usage names, the problem it meets, and how it was
+# pulled when its tag names another build now.
+Located = tuple[list[int], Finding | None, PulledByTag | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +254,9 @@ def _foreign(usage: Usage, ref: ImageRef, repository: str) -> Finding:
     )
 
 
-def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage,
-            by_name: bool = True) -> tuple[list[int], Finding | None]:
-    """Positions of the artifacts a usage names, and a problem when it names none.
+def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage, by_name: bool = True) -> Located:
+    """Positions of the artifacts a usage names, a problem when it names none, and how a
+    pod pulled by a tag that moved was pulled.
     ``by_name``: the reference names this Harbor's host (not a digest match from another
     host, whose tags say nothing about this Harbor's)."""
     repo = index.outcome.repository
@@ -255,58 +269,51 @@ def _locate(index: _RepoIndex, ref: ImageRef, usage: Usage,
             # Pulled by tag: a restart on a node without the image pulls the tag again.
             return _pulled_by_tag(index, ref, usage, digest, hits)
         if hits:
-            return hits, None
+            return hits, None, None
         moved = index.tag_pos(ref.tag) if ref.tag is not None else None
         if moved is not None and usage.kind == "running" and ref.digest is None:
+            assert ref.tag is not None
             now = repo.artifacts[moved]
             return [moved], _finding(
                 "digest-moved", usage, project, repo.name,
                 f"{usage.where} runs {ref.path}@{digest}, which is gone; tag {ref.tag} now "
                 f"names {now.digest}, so a restart would run a different build",
                 artifact=now,
-            )
+            ), PulledByTag(ref.tag, digest, now.digest)
         return [], _finding(
             "in-use-missing", usage, project, repo.name,
             f"{usage.ref} ({_kind_words(usage)} {usage.where}) needs digest {digest}, which "
             f"no longer exists in {repo.name}: {_breaks(usage)}",
-        )
+        ), None
     tagged = index.tag_pos(ref.tag) if ref.tag is not None else None
     if tagged is not None:
-        return [tagged], None
+        return [tagged], None, None
     return [], _finding(
         "in-use-missing", usage, project, repo.name,
         f"{usage.ref} ({_kind_words(usage)} {usage.where}) names tag {ref.tag}, which does "
         f"not exist in {repo.name}: {_breaks(usage)}",
-    )
+    ), None
 
 
 def _pulled_by_tag(index: _RepoIndex, ref: ImageRef, usage: Usage, digest: str,
-                   hits: list[int]) -> tuple[list[int], Finding | None]:
-    """A pod that runs ``digest``, pulled by ``ref.tag``: what its restart needs."""
+                   hits: list[int]) -> Located:
+    """A pod that runs ``digest`` (in Harbor now: ``hits``), pulled by ``ref.tag``: what
+    it needs. When the tag names another build now, both are needed: the running one
+    (its pods, a rollback to it) and the tag's (what a restart pulls); ``_judge`` says a
+    deletion of either with the tag."""
     repo = index.outcome.repository
-    project = repo.name.split("/", 1)[0]
     assert ref.tag is not None
     tagged = index.tag_pos(ref.tag)
     if tagged is None:
         return hits, _finding(
-            "in-use-missing", usage, project, repo.name,
+            "in-use-missing", usage, repo.name.split("/", 1)[0], repo.name,
             f"{usage.ref} ({_kind_words(usage)} {usage.where}) runs {digest}, which still "
             f"exists, but tag {ref.tag} no longer does: a restart on a node without the "
             "image cannot pull it (ImagePullBackOff)",
-        )
+        ), None
     if tagged in hits:
-        return hits, None
-    gone = [pos for pos in hits if _at_risk(index.outcome.decisions[pos])]
-    if not gone:
-        return [*hits, tagged], None  # both the running build and the tag's are needed
-    # The running build goes, but the tag names another one: a restart pulls that build.
-    now = repo.artifacts[tagged]
-    return [tagged], _finding(
-        "digest-moved", usage, project, repo.name,
-        f"{usage.where} runs {ref.path}@{digest}, which the policy deletes; tag {ref.tag} "
-        f"now names {now.digest}, so a restart would run a different build",
-        artifact=now,
-    )
+        return hits, None, None
+    return [*hits, tagged], None, PulledByTag(ref.tag, digest, repo.artifacts[tagged].digest)
 
 
 def _at_risk(decision: Decision) -> bool:
@@ -331,11 +338,23 @@ def _breaks(usage: Usage) -> str:
 
 
 def _judge(
-    project: str, repository: str, artifact: Artifact, decision: Decision, found: list[Usage]
+    project: str, repository: str, artifact: Artifact, decision: Decision, found: list[Usage],
+    moved: Mapping[Usage, PulledByTag] | None = None,
 ) -> Finding | None:
+    """``moved``: of the usages, the pods pulled by a tag that names another build now."""
     if not _at_risk(decision):
         return None
-    current = sorted((u for u in found if u.kind != "rollback"), key=lambda u: u.kind != "running")
+    moved = moved or {}
+
+    def order(usage: Usage) -> tuple[bool, int]:
+        """Running first; of the pods, one that runs it by a moved tag (said with the
+        tag), then one that runs it, then one whose restart pulls it."""
+        pulled = moved.get(usage)
+        return usage.kind != "running", (
+            1 if pulled is None else 2 if pulled.names == artifact.digest else 0)
+
+    current = sorted((u for u in found if u.kind != "rollback"),
+                     key=order if moved else lambda u: u.kind != "running")
     code = "in-use-deleted" if current else "rollback-deleted"
     evidence = current or found
     first = evidence[0]
@@ -362,6 +381,13 @@ def _judge(
         what = ("is the Helm chart of a deployed release" if first.kind != "rollback"
                 else "is the Helm chart of a rollback target")
         verdict += f"; {CHART_BREAKS}"
+    place, tail = f"{first.source}: {first.where}", ""
+    pulled = moved.get(first)
+    if pulled is not None and pulled.names == artifact.digest:
+        what, place = "is what a restart pulls", f"{place} runs {pulled.runs} by tag {pulled.tag}"
+    elif pulled is not None:
+        tail = (f" by tag {pulled.tag}, which now names {pulled.names} (a restart would pull "
+                "that build, and this one could not be rolled back to),")
     return Finding(
         code=code,
         project=project,
@@ -371,8 +397,7 @@ def _judge(
         rule=decision.retained_by[0] if decision.retained_by else None,
         component=first.component,
         environment=first.environment,
-        message=f"{repository}{label} {what} ({first.source}: {first.where}{more}) but "
-        f"{verdict}",
+        message=f"{repository}{label} {what} ({place}{more}){tail} but {verdict}",
     )
 
 

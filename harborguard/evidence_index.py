@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from harborguard.check import (
     ArtifactKey,
+    PulledByTag,
     _finding,
     _foreign,
     _judge,
@@ -151,6 +152,8 @@ def match_repository(index: EvidenceIndex, outcome: RepositoryOutcome) -> Reposi
     in_use: dict[ArtifactKey, list[Usage]] = {}
     first: dict[ArtifactKey, tuple[int, int]] = {}
     position_of: dict[ArtifactKey, int] = {}
+    # Of each artifact's usages, the pods pulled by a tag that names another build now.
+    moved: dict[ArtifactKey, dict[Usage, PulledByTag]] = {}
     findings: list[Found] = []
     matched = harbor_named = 0
     foreign: Counter[str] = Counter()
@@ -173,7 +176,7 @@ def match_repository(index: EvidenceIndex, outcome: RepositoryOutcome) -> Reposi
                 continue
         matched += 1
         project = ref.path.split("/", 1)[0]
-        positions, problem = _locate(repo, ref, usage, not other_host)
+        positions, problem, pulled = _locate(repo, ref, usage, not other_host)
         for k, pos in enumerate(positions):
             key = (project, ref.path, outcome.repository.artifacts[pos].digest)
             evidence = in_use.get(key)
@@ -182,12 +185,14 @@ def match_repository(index: EvidenceIndex, outcome: RepositoryOutcome) -> Reposi
                 first[key] = (number, k)
             evidence.append(usage)
             position_of[key] = pos
+            if pulled is not None:
+                moved.setdefault(key, {})[usage] = pulled
         if problem is not None:
             findings.append(((0, number, 0), problem, None))
     for key, found in in_use.items():
         pos = position_of[key]
         verdict = _judge(key[0], key[1], outcome.repository.artifacts[pos],
-                         outcome.decisions[pos], found)
+                         outcome.decisions[pos], found, moved.get(key))
         if verdict is not None:
             findings.append(((1, *first[key]), verdict, None))
     return RepositoryMatch(in_use, first, findings, matched, harbor_named, foreign)

@@ -8,7 +8,7 @@ import pytest
 
 from harborguard.check import check, harbor_host
 from harborguard.evidence import Usage
-from tests.builders import T, art, dig, policy, rule, run
+from tests.builders import T, art, dig, policy, rule, run, sel
 
 S = timedelta(seconds=1)
 HOST = "harbor.example.org"
@@ -211,12 +211,62 @@ def test_a_pod_pulled_by_a_tag_that_is_gone_cannot_restart_elsewhere() -> None:
     assert "tag 9.9 no longer does" in found.findings[0].message
 
 
-def test_a_moved_tag_protects_the_build_a_restart_pulls_not_the_deleted_old_one() -> None:
-    # The pod runs old (deleted by the policy) pulled as 1.3, which now names new (kept): a
-    # restart runs new; no in-use-deleted for old, a digest-moved warning instead.
+def test_a_running_build_the_policy_deletes_is_in_use_deleted_though_its_tag_moved() -> None:
+    # The pod runs old (1.1, which the policy deletes) pulled as 1.3, which now names new
+    # (kept). old is still in Harbor, so it is not "gone" (digest-moved): the policy deletes
+    # a running build, an error. A restart pulls new; old could not be rolled back to.
     found = check(_result(), [usage(f"{HOST}/proj/app:1.3", digest=dig("old"))], [HOST])
-    assert codes(found) == [("digest-moved", ("1.3",))]
-    assert list(found.in_use) == [("proj", "proj/app", dig("new"))]
+    assert codes(found) == [("in-use-deleted", ("1.1",))]
+    [deleted] = found.findings
+    assert (deleted.digest, deleted.severity) == (dig("old"), "error")
+    assert "proj/app:1.1 is running (kubectl: ns/Pod/p) by tag 1.3" in deleted.message
+    assert f"tag 1.3, which now names {dig('new')}" in deleted.message
+    assert "a restart would pull that build" in deleted.message
+    assert "could not be rolled back to" in deleted.message
+    assert "the policy deletes it" in deleted.message
+    # The running usage is on the running artifact's row, and on the build a restart pulls.
+    assert list(found.in_use) == [("proj", "proj/app", dig("old")),
+                                  ("proj", "proj/app", dig("new"))]
+
+
+def test_an_untagged_running_build_the_policy_deletes_is_in_use_deleted() -> None:
+    # The attack's case: `always` on ** (untagged:false) keeps stable (b) only; the pod runs
+    # the untagged a, pulled as stable before the tag moved to b.
+    always = rule("always", tags=[sel("**", extras='{"untagged":false}')])
+    result = run({"app": [art("b", ["stable"], T - 10 * S), art("a", None, T - 20 * S)]},
+                 policy(always))
+    pod = usage(f"{HOST}/proj/app:stable", digest=dig("a"))
+    declared = usage(f"{HOST}/proj/app:stable", kind="declared")
+    found = check(result, [declared, pod], [HOST])
+    assert [(f.code, f.digest) for f in found.findings] == [("in-use-deleted", dig("a"))]
+    assert found.findings[0].message.startswith(
+        f"proj/app@{dig('a')} is running (kubectl: ns/Pod/p) by tag stable, which now "
+        f"names {dig('b')}")
+    assert found.in_use[("proj", "proj/app", dig("a"))] == [pod]
+    assert found.in_use[("proj", "proj/app", dig("b"))] == [declared, pod]
+
+
+def test_a_running_child_of_a_deleted_index_pulled_by_a_moved_tag_is_in_use_deleted() -> None:
+    index = art("idx", ["2.0"], T - 20 * S)
+    index["references"] = [{"parent_id": 9, "child_id": 10, "child_digest": dig("amd64")}]
+    result = run({"app": [art("new", ["3.0"], T - 10 * S), index]},
+                 policy(rule("latestPushedK", 1)))
+    found = check(result, [usage(f"{HOST}/proj/app:3.0", digest=dig("amd64"))], [HOST])
+    assert [(f.code, f.digest) for f in found.findings] == [("in-use-deleted", dig("idx"))]
+    assert f"by tag 3.0, which now names {dig('new')}" in found.findings[0].message
+    assert set(found.in_use) == {("proj", "proj/app", dig("idx")),
+                                 ("proj", "proj/app", dig("new"))}
+
+
+def test_a_running_build_kept_only_by_a_tie_pulled_by_a_moved_tag_is_in_use_deleted() -> None:
+    # p and q share a push time at latestPushedK 2's cut: which one stays rests on the order.
+    same = T - 30 * S
+    result = run({"app": [art("new", ["stable"], T - 10 * S), art("p", ["p"], same),
+                          art("q", ["q"], same)]}, policy(rule("latestPushedK", 2)))
+    found = check(result, [usage(f"{HOST}/proj/app:stable", digest=dig("p"))], [HOST])
+    assert [(f.code, f.digest) for f in found.findings] == [("in-use-deleted", dig("p"))]
+    assert "by tag stable, which now names" in found.findings[0].message
+    assert "equal timestamps" in found.findings[0].message
 
 
 def test_a_moved_tag_whose_old_build_is_kept_protects_both() -> None:
@@ -227,8 +277,37 @@ def test_a_moved_tag_whose_old_build_is_kept_protects_both() -> None:
 
 
 def test_a_moved_tag_whose_new_build_is_deleted_is_an_error() -> None:
+    # The pod runs new (kept), pulled as 1.2, which now names mid (deleted): a restart on a
+    # node without the image pulls 1.2, which is gone then.
     found = check(_result(), [usage(f"{HOST}/proj/app:1.2", digest=dig("new"))], [HOST])
-    assert ("in-use-deleted", ("1.2",)) in codes(found)
+    assert codes(found) == [("in-use-deleted", ("1.2",))]
+    [deleted] = found.findings
+    assert (deleted.digest, deleted.severity) == (dig("mid"), "error")
+    assert "proj/app:1.2 is what a restart pulls (kubectl: ns/Pod/p runs " \
+        f"{dig('new')} by tag 1.2)" in deleted.message
+    assert "the policy deletes it" in deleted.message
+    assert set(found.in_use) == {("proj", "proj/app", dig("new")),
+                                 ("proj", "proj/app", dig("mid"))}
+
+
+def test_a_pod_running_the_build_is_said_before_one_whose_restart_pulls_it() -> None:
+    restart = usage(f"{HOST}/proj/app:1.2", digest=dig("new"))
+    runs = Usage(source="kubectl", kind="running", ref=f"{HOST}/proj/app:1.2",
+                 where="ns/Pod/q", digest=dig("mid"))
+    found = check(_result(), [restart, runs], [HOST])
+    [deleted] = found.findings
+    assert deleted.message.startswith("proj/app:1.2 is running (kubectl: ns/Pod/q; in use "
+                                      "in 2 places: running 2) but")
+
+
+def test_a_gone_digest_whose_tag_names_a_deleted_build_says_what_a_restart_pulls() -> None:
+    # The running digest is not in Harbor (digest-moved); the tag's build goes too.
+    gone = "sha256:" + "1" * 64
+    found = check(_result(), [usage(f"{HOST}/proj/app:1.2", digest=gone)], [HOST])
+    assert codes(found) == [("digest-moved", ("1.2",)), ("in-use-deleted", ("1.2",))]
+    deleted = next(f for f in found.findings if f.code == "in-use-deleted")
+    assert f"is what a restart pulls (kubectl: ns/Pod/p runs {gone} by tag 1.2)" \
+        in deleted.message
 
 
 def test_registry_alias_forms() -> None:

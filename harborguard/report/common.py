@@ -116,8 +116,8 @@ def not_checked(report: dict[str, Any]) -> list[str]:
                    "(foreign-registry; add --registry-alias HOST if it is this Harbor)")
     moved = counts.get("digest-moved", 0)
     if moved:
-        out.append(f"{_count(moved, 'running build')} the policy deletes while its tag now "
-                   "names another, which a restart would run instead (digest-moved)")
+        out.append(f"{_count(moved, 'running build')} already gone from Harbor whose tag now "
+                   "names another build, which a restart would run instead (digest-moved)")
     # A reference into a project of this Harbor that was not read (the unparseable ones
     # name no project): what that project's policy deletes is unknown.
     unread = [f["project"] for f in report["findings"]

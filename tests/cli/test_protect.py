@@ -226,6 +226,46 @@ def test_harbor_read_through_another_name_is_incomplete_not_nothing_needed(
     assert any(i["what"] == "evidence of use" for i in json.loads(stdout)["incomplete"])
 
 
+def test_a_running_untagged_build_whose_tag_moved_is_kept_by_untagged_true(
+        tmp_path: Path) -> None:
+    # check's in-use-deleted for a pod running the untagged a, pulled as stable, which now
+    # names b; `always` on ** (untagged:false) deletes a. protect reads the same evidence:
+    # its rule keeps a (untagged:true) and b, and check then finds nothing.
+    from tests.builders import D, T, art, dig, policy, rule, sel, snapshot
+
+    always = rule("always", tags=[sel("**", extras='{"untagged":false}')])
+    artifacts = [art("b", ["stable"], T - D), art("a", None, T - 2 * D)]
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(snapshot({"app": artifacts}, policy(always))))
+    image = "harbor.example.org/proj/app:stable"
+    pods = tmp_path / "pods.json"
+    pods.write_text(json.dumps({"kind": "List", "items": [
+        {"kind": "Deployment", "apiVersion": "apps/v1",
+         "metadata": {"name": "app", "namespace": "ns"},
+         "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}},
+        {"kind": "Pod", "metadata": {"name": "app-1", "namespace": "ns"},
+         "spec": {"containers": [{"name": "c", "image": image}]},
+         "status": {"phase": "Running", "containerStatuses": [{
+             "name": "c", "image": image,
+             "imageID": f"harbor.example.org/proj/app@{dig('a')}"}]}}]}))
+    code, out, err = invoke("check", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--format", "json")
+    assert code == 1, err
+    assert [(f["code"], f["digest"]) for f in json.loads(out)["findings"]] == [
+        ("in-use-deleted", dig("a"))]
+    written = tmp_path / "policy.json"
+    code, out, err = invoke("protect", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--policy-out", str(written), "--format", "json")
+    assert code == 0, err
+    section = json.loads(out)["protect"]["projects"][0]
+    assert section["status"] == "changed"
+    assert json.loads(section["rule"]["tag_selectors"][0]["extras"])["untagged"] is True
+    code, out, err = invoke("check", "--snapshot", str(snap), "--kubectl-json", str(pods),
+                            "--policy", str(written), "--format", "json")
+    assert code == 0, err
+    assert not json.loads(out)["findings"]
+
+
 def test_a_needed_untagged_artifact_is_kept_by_the_rules_untagged_true(tmp_path: Path) -> None:
     # A pod pinned by digest to a build whose tag has moved (attack finding 10).
     from tests.builders import D, T, art, dig, policy, rule, snapshot

@@ -505,23 +505,49 @@ def test_an_all_clear_under_order_semver_says_it_is_a_what_if(tmp_path: Path, ho
     assert "not checked: Harbor's own ranking (this is the --order semver what-if" in text
 
 
-def test_a_running_build_replaced_by_its_moved_tag_qualifies_the_all_clear(
-        tmp_path: Path) -> None:
+def _moved_tag_case(tmp_path: Path, *, old_in_harbor: bool) -> tuple[str, str]:
+    """A pod running old, pulled as latest, which now names new; the policy keeps new only.
+    ``old_in_harbor``: old is still an artifact (untagged) of the snapshot, or already gone."""
     from datetime import timedelta
 
     from tests.builders import T, art, dig, policy, rule, snapshot
 
-    data = snapshot({"foo": [art("new", ["latest"], T - timedelta(days=1)),
-                             art("old", None, T - timedelta(days=9))]},
-                    policy(rule("latestPushedK", 1)), project="tool-foo")
+    artifacts = [art("new", ["latest"], T - timedelta(days=1))]
+    if old_in_harbor:
+        artifacts.append(art("old", None, T - timedelta(days=9)))
+    data = snapshot({"foo": artifacts}, policy(rule("latestPushedK", 1)), project="tool-foo")
     data["harbor"] = f"https://{HOST}"
     snap = write_json(tmp_path / "s.json", data)
     pod = _pod("foo", f"{HOST}/tool-foo/foo:latest")
     pod["status"] = {"containerStatuses": [{"name": "c", "image": f"{HOST}/tool-foo/foo:latest",
                                             "imageID": f"{HOST}/tool-foo/foo@{dig('old')}"}]}
     cluster = write_json(tmp_path / "k.json", {"kind": "List", "items": [pod]})
+    return snap, cluster
+
+
+def test_a_running_build_gone_while_its_tag_moved_qualifies_the_all_clear(
+        tmp_path: Path) -> None:
+    snap, cluster = _moved_tag_case(tmp_path, old_in_harbor=False)
     code, out, err = invoke("check", "--snapshot", snap, "--kubectl-json", cluster,
                             "--format", "markdown")
     assert code == 0, err
-    assert "not checked: 1 running build the policy deletes while its tag now names another" \
-        in out.splitlines()[0]
+    assert "not checked: 1 running build already gone from Harbor whose tag now names " \
+        "another build, which a restart would run instead (digest-moved)" in out.splitlines()[0]
+
+
+def test_a_running_build_the_policy_deletes_while_its_tag_moved_is_an_error(
+        tmp_path: Path) -> None:
+    # The running build is still in Harbor and the policy deletes it: no all-clear.
+    from tests.builders import dig
+
+    snap, cluster = _moved_tag_case(tmp_path, old_in_harbor=True)
+    code, out, err = invoke("check", "--snapshot", snap, "--kubectl-json", cluster,
+                            "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert [(f["code"], f["digest"]) for f in report["findings"]] == [
+        ("in-use-deleted", dig("old"))]
+    assert "by tag latest, which now names" in report["findings"][0]["message"]
+    [row] = [a for a in report["artifacts"] if a["digest"] == dig("old")]
+    assert row["action"] == "delete"
+    assert [u["where"] for u in row["in_use"]] == ["ns/Pod/foo"]
