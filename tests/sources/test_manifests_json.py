@@ -61,7 +61,7 @@ def test_a_json_deployment_is_read_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.stdout
     codes = {(f["code"], f["message"].split(" ", 1)[0])
              for f in json.loads(result.stdout)["findings"]}
-    assert ("declared-deleted", "proj/app:1.0") in codes
+    assert ("in-use-deleted", "proj/app:1.0") in codes
 
 
 def test_a_json_list_and_a_tab_indented_object_are_read(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_a_json_list_and_a_tab_indented_object_are_read(tmp_path: Path) -> None:
         "pod.json": json.dumps(pod, indent="\t"),
     })
     found = usages(tmp_path)
-    assert (f"{APP}:1.0", "list.json:17") in found
+    assert (f"{APP}:1.0", "list.json:15") in found
     assert (f"{APP}:0.9", "pod.json:11") in found
 
 
