@@ -184,3 +184,31 @@ def test_the_listing_names_chart_files_and_no_other_hidden_folder(tmp_path: Path
         "charts/app/Chart.yaml", "charts/app/templates/d.yaml",
     ]
     assert problems == []
+
+
+def test_an_unnamed_charts_other_values_files_render_its_templates(tmp_path: Path) -> None:
+    """`helm upgrade --install app ./charts/app -f charts/app/values-prod.yaml` (or an
+    Application's helm.valueFiles): which values file is used is not in the chart, so the
+    templates are read with values.yaml alone and under each values file beside it."""
+    argo_chart(tmp_path, "image: harbor.example.org/proj/app:{{ .Values.tag }}")
+    write(tmp_path, {
+        "charts/app/values.yaml": 'tag: "2.0"\n',
+        "charts/app/values-prod.yaml": 'tag: "1.0"\n',
+        "charts/app/ci/lint-values.yaml": 'tag: "0.9"\n',
+        "charts/app/crds/crd.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+    })
+    ev = read_manifests(str(tmp_path), "prod")
+    where = "charts/app/templates/deployment.yaml:11"
+    assert {(u.ref, u.where) for u in ev.usages} == {
+        (f"{APP}:2.0", where), (f"{APP}:1.0", where), (f"{APP}:0.9", where)}
+    assert ev.unresolved == ()
+
+
+def test_a_helmfile_values_file_written_as_json_is_read(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "helmfile.yaml": "releases:\n  - name: app\n    chart: ./chart\n"
+                         "    values:\n      - values.json\n",
+        "values.json": f'{{"image": {{"repository": "{APP}",\n "tag": "1.0"}}}}\n',
+    })
+    ev = read_manifests(str(tmp_path), "prod")
+    assert {(u.ref, u.where) for u in ev.usages} == {(f"{APP}:1.0", "values.json:2")}
