@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmfile import (
@@ -94,3 +95,21 @@ def governing_helmfile(path: str, helmfiles: dict[str, HelmfileRead]) -> Helmfil
 
 def is_helmfile(path: str) -> bool:
     return posixpath.basename(path) in HELMFILE_NAMES or "/helmfile.d/" in f"/{path}"
+
+
+def beside_values(directory: str, paths: Iterable[str], charts: set[str]) -> list[str]:
+    """Values files kept in a chart folder beside its values.yaml (values-prod.yaml,
+    values/prod.yaml, ci/lint-values.yaml): a name holding "values" or a values/ folder,
+    not under a chart folder inside it (a subchart)."""
+    own = posixpath.join(directory, "values.yaml")
+    found: list[str] = []
+    for path in paths:
+        parent = posixpath.dirname(path)
+        name = posixpath.basename(path)
+        if path == own or not ("values" in name or posixpath.basename(parent) == "values"):
+            continue
+        while parent not in charts and parent:
+            parent = posixpath.dirname(parent)
+        if parent == directory and parent in charts:
+            found.append(path)
+    return sorted(found)

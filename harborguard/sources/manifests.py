@@ -61,6 +61,7 @@ from harborguard.sources.localchart import read_local_chart, release_images, tem
 from harborguard.sources.manifestfiles import (
     ENV_VALUES,
     KUSTOMIZATIONS,
+    beside_values,
     component_name,
     for_environment,
     governing_helmfile,
@@ -226,10 +227,11 @@ class _Scan:
         self.loaded: dict[str, ValuesFile] = {}  # every values file read, by path
         # Chart folders of the tree no helmfile release names (read once, as charts).
         self.unnamed_charts: list[str] = []
+        self.charts: set[str] = set()  # every chart folder of the tree
 
     def run(self, files: list[str]) -> None:
         self.files = files
-        charts = chart_folders(files)
+        self.charts = charts = chart_folders(files)
         files = [path for path in files if not chart_file(path, charts)]  # read as charts
         for path in files:
             if is_helmfile(path):
@@ -240,7 +242,7 @@ class _Scan:
         others = set().union(*(h.environments for h in self.helmfiles.values()))
         others.discard(self.environment)
         for path in files:
-            if path.endswith(JSON_SUFFIX):
+            if path.endswith(JSON_SUFFIX) and path not in self.claims:
                 self._json(path)
             # A file a release lists is read for it whatever its name (values/common.yaml).
             elif not is_helmfile(path) and (
@@ -257,26 +259,33 @@ class _Scan:
         """A chart folder, as ``component`` (a helmfile release of it) or alone."""
         werf = posixpath.basename(directory) == WERF_CHART  # Chart.yaml optional
         chart = read_local_chart(self.reader, directory, chart_yaml_optional=werf)
-        release = self.release_images(component) if component is not None else []
+        if component is not None:
+            variants = [component.values_files]
+        else:  # which values files its deployer passes is not in the tree: each one alone
+            variants = [(), *((p,) for p in beside_values(directory, self.loaded, self.charts))]
         if chart is None:
             # No Chart.yaml there: what the release's values set is evidence as written.
-            self._standalone(tuple(release), name, component)
+            self._standalone(tuple(self.release_images(component)) if component else (),
+                             name, component)
             return
         self.files_read += chart.files_read
         self.problems.extend(chart.problems)
         chart_specs = self.chart_values.get(posixpath.join(directory, "values.yaml"), [])
-        lookup = self._values_of(directory, component)
-        templated, hidden = templated_images(chart, lookup, name)
-        self.unresolved.extend(hidden)
-        self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
-                         name, component)
+        for values_files in variants:
+            release = ([s for p in values_files for s in self.file_images.get(p, ())]
+                       + (self.inline_images(component) if component is not None else []))
+            lookup = self._values_of(directory, component, values_files)
+            templated, hidden = templated_images(chart, lookup, name)
+            self.unresolved.extend(hidden)
+            self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
+                             name, component)
 
-    def _values_of(self, directory: str, component: Component | None) -> gotmpl.ValuesLookup:
+    def _values_of(self, directory: str, component: Component | None,
+                   values_files: tuple[str, ...]) -> gotmpl.ValuesLookup:
         """``.Values.x`` of a local chart's release: its values.yaml under the release's
         values files and inline maps, under its ``set:`` entries, as helm merges them."""
         own = posixpath.join(directory, "values.yaml")
-        release = component.values_files if component is not None else ()
-        files = [self.loaded[p] for p in (own, *release) if p in self.loaded]
+        files = [self.loaded[p] for p in (own, *values_files) if p in self.loaded]
         files += [v for read in self.helmfiles.values()
                   for owner, v in read.inline_values if owner is component]
         sets = {name: found for read in self.helmfiles.values()
