@@ -98,3 +98,15 @@ def test_broken_json_naming_a_kubernetes_object_is_a_problem(tmp_path: Path) -> 
     write(tmp_path, {"worker.json": WORKER.replace("},\n", "},,\n", 1)})
     ev = read_manifests(str(tmp_path), "prod")
     assert [p.split(":", 1)[0] for p in ev.problems] == ["worker.json"]
+
+
+def test_other_tools_json_is_not_opened(tmp_path: Path) -> None:
+    """A package-lock.json may pass the 8 MiB a file is read up to: it is not opened, and
+    npm's node_modules/ is not read for JSON (fixtures of Kubernetes client libraries)."""
+    write(tmp_path, {
+        "package-lock.json": '{"name": "x", "packages": {"a": "' + "x" * (9 << 20) + '"}}',
+        "node_modules/k8s/fixture.json": WORKER,
+        "chart/values.schema.json": '{"apiVersion": "v1", "kind": ',
+    })
+    ev = read_manifests(str(tmp_path), "prod")
+    assert (ev.usages, ev.problems, ev.files_read) == ((), (), 0)
