@@ -24,6 +24,14 @@ MAX_FILE_BYTES = 8 * 1024 * 1024  # per file: a values file or helmfile is a few
 YAML_SUFFIXES = (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")
 # Kubernetes objects as JSON (kubectl apply -f dir/, Argo CD directory sources).
 JSON_SUFFIX = ".json"
+# JSON of other tools, never a Kubernetes object: not opened (a package-lock.json may pass
+# MAX_FILE_BYTES, which would make the run incomplete for nothing), nor JSON under npm's
+# node_modules/ (Kubernetes client libraries ship objects as test fixtures).
+OTHER_JSON = frozenset({
+    "package.json", "package-lock.json", "npm-shrinkwrap.json", "composer.json",
+    "tsconfig.json", "jsconfig.json", "renovate.json", "values.schema.json",
+})
+NPM_FOLDER = "node_modules"
 # werf's main chart folder (werf.io: "werf uses a .helm chart in the Git repository's root").
 WERF_CHART = ".helm"
 
@@ -99,15 +107,15 @@ class FsReader:
 
 
 def read_by_name(name: str) -> bool:
-    """A file name --manifests reads: YAML or JSON, not hidden (CI configuration, editor
-    files), except Argo CD's parameter override files (``.argocd-source-<app>.yaml``: the
-    images Argo CD Image Updater writes back), and not a chart's Chart.yaml/Chart.lock (a
-    chart folder's files are listed by selected_files)."""
+    """A file name --manifests reads: YAML or JSON (but OTHER_JSON), not hidden (CI
+    configuration, editor files), except Argo CD's parameter override files
+    (``.argocd-source-<app>.yaml``: the images Argo CD Image Updater writes back), and not
+    a chart's Chart.yaml/Chart.lock (a chart folder's files are listed by selected_files)."""
     if is_argocd_source_file(name):
         return True
     if name.startswith(".") or not name.endswith((*YAML_SUFFIXES, JSON_SUFFIX)):
         return False
-    return name not in ("Chart.yaml", "Chart.lock")
+    return name not in ("Chart.yaml", "Chart.lock", *OTHER_JSON)
 
 
 def chart_folders(paths: Iterable[str]) -> set[str]:
@@ -150,7 +158,7 @@ def selected_files(paths: Iterable[str]) -> list[str]:
         if chart_file(path, charts):
             if not name.startswith("."):
                 found.append(path)
-        elif read_by_name(name):
+        elif read_by_name(name) and not (name.endswith(JSON_SUFFIX) and NPM_FOLDER in parts):
             found.append(path)
     return sorted(found)
 
