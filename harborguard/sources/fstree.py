@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob as globmod
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from harborguard.sources.helmlayers import UnreadableFile
@@ -21,6 +22,18 @@ from harborguard.sources.imageoverrides import is_argocd_source_file
 MAX_FILE_BYTES = 8 * 1024 * 1024  # per file: a values file or helmfile is a few KB
 
 YAML_SUFFIXES = (".yaml", ".yml", ".yaml.gotmpl", ".yml.gotmpl")
+# Kubernetes objects as JSON (kubectl apply -f dir/, Argo CD directory sources).
+JSON_SUFFIX = ".json"
+# JSON of other tools, never a Kubernetes object: not opened (a package-lock.json may pass
+# MAX_FILE_BYTES, which would make the run incomplete for nothing), nor JSON under npm's
+# node_modules/ (Kubernetes client libraries ship objects as test fixtures).
+OTHER_JSON = frozenset({
+    "package.json", "package-lock.json", "npm-shrinkwrap.json", "composer.json",
+    "tsconfig.json", "jsconfig.json", "renovate.json", "values.schema.json",
+})
+NPM_FOLDER = "node_modules"
+# werf's main chart folder (werf.io: "werf uses a .helm chart in the Git repository's root").
+WERF_CHART = ".helm"
 
 
 def too_large(size: int) -> UnreadableFile:
@@ -94,23 +107,78 @@ class FsReader:
 
 
 def read_by_name(name: str) -> bool:
-    """A file name --manifests reads: YAML, not hidden (CI configuration, editor files),
-    except Argo CD's parameter override files (``.argocd-source-<app>.yaml``: the images
-    Argo CD Image Updater writes back), and not a chart's Chart.yaml/Chart.lock."""
+    """A file name --manifests reads: YAML or JSON (but OTHER_JSON), not hidden (CI
+    configuration, editor files), except Argo CD's parameter override files
+    (``.argocd-source-<app>.yaml``: the images Argo CD Image Updater writes back), and not
+    a chart's Chart.yaml/Chart.lock (a chart folder's files are listed by selected_files)."""
     if is_argocd_source_file(name):
         return True
-    if name.startswith(".") or not name.endswith(YAML_SUFFIXES):
+    if name.startswith(".") or not name.endswith((*YAML_SUFFIXES, JSON_SUFFIX)):
         return False
-    return name not in ("Chart.yaml", "Chart.lock")
+    return name not in ("Chart.yaml", "Chart.lock", *OTHER_JSON)
+
+
+def chart_folders(paths: Iterable[str]) -> set[str]:
+    """Folders that are charts: one holding a Chart.yaml, and werf's ``.helm`` (its main
+    chart, where Chart.yaml is optional)."""
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        if parts[-1] == "Chart.yaml":
+            found.add("/".join(parts[:-1]))
+        found.update("/".join(parts[: i + 1]) for i, part in enumerate(parts[:-1])
+                     if part == WERF_CHART)
+    return found
+
+
+def hidden_folder_read(name: str, holds_chart: bool) -> bool:
+    """A hidden folder --manifests walks: werf's ``.helm``, or one holding a Chart.yaml;
+    never .git. Others (.github, .gitlab, editor folders) are not deployment files."""
+    return name != ".git" and (name == WERF_CHART or holds_chart)
+
+
+def selected_files(paths: Iterable[str]) -> list[str]:
+    """The files of a listing --manifests reads, sorted: the working tree (yaml_files) and
+    each commit of the history (gitdeclared) select with this one rule.
+
+    YAML and JSON files by read_by_name, outside hidden folders but those hidden_folder_read
+    keeps; of a chart folder (chart_folders), also its Chart.yaml and the files under its
+    templates/ (read with the chart by localchart.py, never as YAML of their own).
+    """
+    listing = list(paths)
+    charts = chart_folders(listing)
+    found: list[str] = []
+    for path in listing:
+        parts = path.split("/")
+        name = parts[-1]
+        if any(part.startswith(".") and not hidden_folder_read(
+                part, "/".join(parts[: i + 1]) in charts)
+               for i, part in enumerate(parts[:-1])):
+            continue
+        if chart_file(path, charts):
+            if not name.startswith("."):
+                found.append(path)
+        elif read_by_name(name) and not (name.endswith(JSON_SUFFIX) and NPM_FOLDER in parts):
+            found.append(path)
+    return sorted(found)
+
+
+def chart_file(path: str, charts: set[str]) -> bool:
+    """A chart folder's Chart.yaml or a file under its templates/: read with the chart."""
+    parts = path.split("/")
+    if parts[-1] == "Chart.yaml" and "/".join(parts[:-1]) in charts:
+        return True
+    return any(parts[i] == "templates" and "/".join(parts[:i]) in charts
+               for i in range(len(parts) - 1))
 
 
 def yaml_files(root: Path) -> tuple[list[str], list[str]]:
-    """YAML files under root, sorted, and a problem line per linked folder not followed.
+    """The files --manifests reads under root (selected_files), and a problem line per
+    linked folder not followed.
 
-    Skips hidden entries (.git, CI configuration) but Argo CD's ``.argocd-source*.yaml``,
-    and the templates of charts kept in the repository (read with their chart, see
-    localchart.py). A linked folder inside the tree is read where it really is; one that
-    leaves the tree is named.
+    Hidden folders are not walked (.git, CI configuration) but those hidden_folder_read
+    keeps. A linked folder inside the tree is read where it really is; one that leaves the
+    tree is named.
     """
     found: list[str] = []
     problems: list[str] = []
@@ -118,8 +186,11 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
     for directory, dirs, names in os.walk(root):
         relative = Path(directory).relative_to(root).as_posix()
         kept: list[str] = []
-        for name in sorted(d for d in dirs if not d.startswith(".")):
+        for name in sorted(dirs):
             full = Path(directory) / name
+            if name.startswith(".") and not hidden_folder_read(
+                    name, (full / "Chart.yaml").is_file()):
+                continue
             if full.is_symlink():
                 where = name if relative == "." else f"{relative}/{name}"
                 try:
@@ -134,13 +205,8 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
                 continue
             kept.append(name)
         dirs[:] = kept
-        if "Chart.yaml" in names and "templates" in dirs:
-            dirs.remove("templates")
-        for name in sorted(names):
-            if not read_by_name(name):
-                continue
-            found.append(name if relative == "." else f"{relative}/{name}")
-    return sorted(found), problems
+        found.extend(name if relative == "." else f"{relative}/{name}" for name in names)
+    return selected_files(found), problems
 
 
 def _kind(mode: int) -> str:

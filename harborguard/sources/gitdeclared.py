@@ -15,7 +15,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from harborguard.evidence import Usage
-from harborguard.sources.fstree import read_by_name
+from harborguard.sources.fstree import selected_files
 from harborguard.sources.gitcli import Git
 from harborguard.sources.helmfile import HELMFILE_NAMES
 from harborguard.sources.helmlayers import glob_in
@@ -41,19 +41,7 @@ class CommitTree:
 
 def tree_yaml_files(paths: list[str]) -> list[str]:
     """The files read_manifests would read, from a commit's listing (fstree.yaml_files)."""
-    charts = {posixpath.dirname(p) for p in paths if posixpath.basename(p) == "Chart.yaml"}
-    found: list[str] = []
-    for path in paths:
-        parts = path.split("/")
-        if any(part.startswith(".") for part in parts[:-1]) or not read_by_name(parts[-1]):
-            continue
-        if parts[-1] in ("Chart.yaml", "Chart.lock"):
-            continue
-        if any("/".join(parts[:i]) in charts and parts[i] == "templates"
-               for i in range(len(parts) - 1)):
-            continue
-        found.append(path)
-    return sorted(found)
+    return selected_files(paths)
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+from yaml.nodes import Node
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmchart import merge_values
@@ -36,6 +37,11 @@ _APP_VERSION = re.compile(r"\.Chart\.AppVersion\b")
 # the repository path written literally (a `/` beside a name), the rest templated.
 _IMAGE_LINE = re.compile(r"""^\s*(?:-\s*)?image:\s*(.*\{\{.*)$""")
 _ACTION = re.compile(r"\{\{.*?\}\}")
+# `{{ .Chart.AppVersion }}` alone in an action: Chart.yaml's appVersion, as written there.
+_APP_VERSION_ACTION = re.compile(r"\{\{-?\s*\.Chart\.AppVersion\s*-?\}\}")
+# werf's `image: {{ .Values.werf.image.<name> }}`: the image werf built, set at deploy time;
+# no values file of the repository names it, so it is unresolved (never left to the values).
+_WERF_IMAGE = re.compile(r"""^\s*(?:-\s*)?image:.*\.Values\.(?:global\.)?werf\.image\b""")
 _LITERAL_PATH = re.compile(r"[\w.-]/|/[\w.-]")
 
 
@@ -51,8 +57,10 @@ class LocalChart:
     files_read: int = 0
 
 
-def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
-    """The chart folder's Chart.yaml and templates; None when it holds no Chart.yaml."""
+def read_local_chart(reader: TreeReader, directory: str, *,
+                     chart_yaml_optional: bool = False) -> LocalChart | None:
+    """The chart folder's Chart.yaml and templates; None when it holds no Chart.yaml,
+    unless ``chart_yaml_optional`` (werf's ``.helm``: werf writes a default Chart.yaml)."""
     chart = LocalChart(directory)
     chart_file = posixpath.join(directory, "Chart.yaml")
     try:
@@ -60,19 +68,20 @@ def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
     except UnreadableFile as exc:
         chart.problems.append(f"{chart_file}: {exc}")
         return chart
-    if text is None:
+    if text is None and not chart_yaml_optional:
         return None
-    chart.files_read += 1
-    try:
-        documents = gotmpl.compose(text)
-    except yaml.YAMLError as exc:
-        chart.problems.append(f"{chart_file}: {gotmpl.yaml_error(exc)}")
-        documents = []
+    documents: list[Node] = []
+    if text is not None:
+        chart.files_read += 1
+        try:
+            documents = gotmpl.compose(text)
+        except yaml.YAMLError as exc:
+            chart.problems.append(f"{chart_file}: {gotmpl.yaml_error(exc)}")
     node = gotmpl.get(documents[0], "appVersion") if documents else None
     value = gotmpl.scalar(node)
     if node is not None and value is not None and value.strip():
         line = gotmpl.line_of(node)
-        lines = text.splitlines()
+        lines = (text or "").splitlines()
         quoted = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         chart.app_version = ImageField(value.strip(), line, quoted, chart_file)
     templates = posixpath.join(directory, "templates")
@@ -87,7 +96,7 @@ def read_local_chart(reader: TreeReader, directory: str) -> LocalChart | None:
         chart.files_read += 1
         chart.uses_app_version = chart.uses_app_version or bool(_APP_VERSION.search(body))
         for number, line_text in enumerate(body.splitlines(), start=1):
-            if _templated_path(line_text):
+            if _templated_path(line_text) or _WERF_IMAGE.match(line_text):
                 chart.templated.append((path, number, line_text))
                 continue
             found = _LITERAL_IMAGE.match(line_text)
@@ -136,8 +145,12 @@ def templated_images(
     each, or unresolved naming the line when the template is more than a value lookup."""
     images: list[ImageSpec] = []
     unresolved: list[Unresolved] = []
+    # `{{ .Chart.AppVersion }}` is Chart.yaml's appVersion (backslashes kept as written).
+    app_version = (chart.app_version.value.replace("\\", "\\\\")
+                   if chart.app_version is not None else None)
     for path, number, text in chart.templated:
-        rendered = gotmpl.render(text, "", lookup).text
+        written = text if app_version is None else _APP_VERSION_ACTION.sub(app_version, text)
+        rendered = gotmpl.render(written, "", lookup).text
         found = _LITERAL_IMAGE.match(rendered)
         if found is None or gotmpl.TOKEN.search(rendered) or not _pinned(found[1]):
             unresolved.append(Unresolved(

@@ -9,7 +9,6 @@ and the others are still read: a bad file must not hide the usages in the rest.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,19 +23,23 @@ from harborguard.sources.chartusages import (
     component_usages,
     unknown_chart,
 )
-from harborguard.sources.fstree import FsReader, yaml_files
+from harborguard.sources.fstree import (
+    JSON_SUFFIX,
+    WERF_CHART,
+    FsReader,
+    chart_file,
+    chart_folders,
+    yaml_files,
+)
 from harborguard.sources.gitops import kustomize_helm_charts, scan_gitops
 from harborguard.sources.helmchart import ChartImages, chart_images, merge_values
 from harborguard.sources.helmfile import (
-    HELMFILE_NAMES,
     Component,
     HelmfileRead,
     ValuesFile,
-    chart_version_of,
     load_values_file,
     read_helmfile,
     values_lookup,
-    values_stem,
 )
 from harborguard.sources.helmlayers import TreeReader
 from harborguard.sources.helmvalues import (
@@ -52,8 +55,20 @@ from harborguard.sources.imageoverrides import (
     is_argocd_source_file,
     rename_only,
 )
+from harborguard.sources.jsonmanifests import read_json_objects
 from harborguard.sources.kubeyaml import is_kubernetes_object, scan_kubernetes
 from harborguard.sources.localchart import read_local_chart, release_images, templated_images
+from harborguard.sources.manifestfiles import (
+    ENV_VALUES,
+    KUSTOMIZATIONS,
+    beside_values,
+    component_name,
+    for_environment,
+    governing_helmfile,
+    is_env_values,
+    is_helmfile,
+    values_only_component,
+)
 
 __all__ = [
     "ChartImages",
@@ -168,6 +183,10 @@ def read_tree(
         found_unknown = unknown_chart(component, hidden)
         if found_unknown is not None:
             unknown.append(found_unknown)
+    for directory in scan.unnamed_charts:
+        # Deployed by what names its folder (an Argo CD Application, CI's helm upgrade,
+        # werf): read as a release of it with its own values only.
+        scan.chart_folder(directory, None, component_name(posixpath.join(directory, "values.yaml")))
     return ManifestEvidence(
         root=root,
         environment=environment,
@@ -178,15 +197,9 @@ def read_tree(
         files_read=scan.files_read,
         environments=tuple(sorted(set().union(
             *(h.environments for h in scan.helmfiles.values()),
-            (m[1] for f in scan.files if (m := _ENV_VALUES.search(f)) is not None)))),
+            (m[1] for f in scan.files if (m := ENV_VALUES.search(f)) is not None)))),
         unknown_charts=tuple(unknown),
     )
-
-
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-# values/<environment>.yaml[.gotmpl]: the environments a values-only layout knows.
-_ENV_VALUES = re.compile(r"(?:^|/)values/([^/]+?)\.yaml(?:\.gotmpl)?$")
 
 
 class _Scan:
@@ -212,43 +225,67 @@ class _Scan:
         self.chart_values: dict[str, list[ImageSpec]] = {}
         self.local_values: set[str] = set()
         self.loaded: dict[str, ValuesFile] = {}  # every values file read, by path
+        # Chart folders of the tree no helmfile release names (read once, as charts).
+        self.unnamed_charts: list[str] = []
+        self.charts: set[str] = set()  # every chart folder of the tree
 
     def run(self, files: list[str]) -> None:
         self.files = files
+        self.charts = charts = chart_folders(files)
+        files = [path for path in files if not chart_file(path, charts)]  # read as charts
         for path in files:
-            if _is_helmfile(path):
+            if is_helmfile(path):
                 self._helmfile(path)
+        named = {posixpath.normpath(c.chart_path) for c in self.components if c.chart_path}
+        self.unnamed_charts = sorted(c for c in charts if posixpath.normpath(c) not in named)
+        self.local_values.update(posixpath.join(c, "values.yaml") for c in self.unnamed_charts)
         others = set().union(*(h.environments for h in self.helmfiles.values()))
         others.discard(self.environment)
         for path in files:
+            if path.endswith(JSON_SUFFIX) and path not in self.claims:
+                self._json(path)
             # A file a release lists is read for it whatever its name (values/common.yaml).
-            if not _is_helmfile(path) and (
-                path in self.claims or _for_environment(path, self.environment, others)
+            elif not is_helmfile(path) and (
+                path in self.claims or for_environment(path, self.environment, others)
             ):
                 self._file(path)
 
     def local_chart(self, component: Component) -> None:
         """A release of a chart folder in the tree: its values, appVersion and templates."""
-        directory = component.chart_path or ""
-        chart = read_local_chart(self.reader, directory)
-        release = self.release_images(component)
+        self.chart_folder(component.chart_path or "", component, component.name)
+
+    def chart_folder(self, directory: str, component: Component | None,
+                     name: str | None) -> None:
+        """A chart folder, as ``component`` (a helmfile release of it) or alone."""
+        werf = posixpath.basename(directory) == WERF_CHART  # Chart.yaml optional
+        chart = read_local_chart(self.reader, directory, chart_yaml_optional=werf)
+        if component is not None:
+            variants = [component.values_files]
+        else:  # which values files its deployer passes is not in the tree: each one alone
+            variants = [(), *((p,) for p in beside_values(directory, self.loaded, self.charts))]
         if chart is None:
             # No Chart.yaml there: what the release's values set is evidence as written.
-            self._standalone(tuple(release), component.name, component)
+            self._standalone(tuple(self.release_images(component)) if component else (),
+                             name, component)
             return
         self.files_read += chart.files_read
         self.problems.extend(chart.problems)
         chart_specs = self.chart_values.get(posixpath.join(directory, "values.yaml"), [])
-        templated, hidden = templated_images(chart, self._values_of(component), component.name)
-        self.unresolved.extend(hidden)
-        self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
-                         component.name, component)
+        for values_files in variants:
+            release = ([s for p in values_files for s in self.file_images.get(p, ())]
+                       + (self.inline_images(component) if component is not None else []))
+            lookup = self._values_of(directory, component, values_files)
+            templated, hidden = templated_images(chart, lookup, name)
+            self.unresolved.extend(hidden)
+            self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
+                             name, component)
 
-    def _values_of(self, component: Component) -> gotmpl.ValuesLookup:
+    def _values_of(self, directory: str, component: Component | None,
+                   values_files: tuple[str, ...]) -> gotmpl.ValuesLookup:
         """``.Values.x`` of a local chart's release: its values.yaml under the release's
         values files and inline maps, under its ``set:`` entries, as helm merges them."""
-        own = posixpath.join(component.chart_path or "", "values.yaml")
-        files = [self.loaded[p] for p in (own, *component.values_files) if p in self.loaded]
+        own = posixpath.join(directory, "values.yaml")
+        files = [self.loaded[p] for p in (own, *values_files) if p in self.loaded]
         files += [v for read in self.helmfiles.values()
                   for owner, v in read.inline_values if owner is component]
         sets = {name: found for read in self.helmfiles.values()
@@ -279,7 +316,7 @@ class _Scan:
         ]
 
     def _helmfile(self, path: str) -> None:
-        name = _component_name(path) or self.fallback_name
+        name = component_name(path) or self.fallback_name
         read = read_helmfile(self.reader, path, self.environment, name)
         self.files_read += 1
         self.helmfiles[posixpath.dirname(path)] = read
@@ -292,10 +329,21 @@ class _Scan:
             if component.chart_path is not None:
                 self.local_values.add(posixpath.join(component.chart_path, "values.yaml"))
 
+    def _json(self, path: str) -> None:
+        """Kubernetes objects written as JSON; other JSON (package.json) is not read."""
+        loaded = read_json_objects(self.reader, path)
+        if loaded is not None:
+            self.files_read += 1
+        if isinstance(loaded, str):
+            self.problems.append(loaded)
+        elif loaded is not None:
+            for document in loaded.documents:
+                self._kubernetes(document, loaded, component_name(path))
+
     def _file(self, path: str) -> None:
-        owner = _governing_helmfile(path, self.helmfiles)
+        owner = governing_helmfile(path, self.helmfiles)
         lookup = owner.lookup() if owner is not None else None
-        values = path in self.claims or _is_env_values(path, self.environment)
+        values = path in self.claims or is_env_values(path, self.environment)
         loaded = load_values_file(self.reader, path, self.environment, lookup, values=values)
         if loaded is None:
             return
@@ -308,10 +356,10 @@ class _Scan:
                       for c in self.claims.get(path, ()))
         local_values = path in self.local_values
         claimed = self.claims.get(path)
-        name = claimed[0].name if claimed else _component_name(path)
+        name = claimed[0].name if claimed else component_name(path)
         lines = loaded.rendered.lines
         for document in loaded.documents:
-            if posixpath.basename(path) in _KUSTOMIZATIONS:
+            if posixpath.basename(path) in KUSTOMIZATIONS:
                 folder = posixpath.basename(posixpath.dirname(path)) or self.fallback_name
                 charts, hidden = kustomize_helm_charts(
                     document, path, lines, self.environment, name or folder)
@@ -328,7 +376,7 @@ class _Scan:
                 continue
             scan = scan_values(document, path, lines)
             self.unresolved.extend(_owned(scan.unresolved, name))
-            if posixpath.basename(path) in _KUSTOMIZATIONS:
+            if posixpath.basename(path) in KUSTOMIZATIONS:
                 # Tagged `images:` overrides are read above; a rename keeps an unknown tag.
                 hidden = rename_only(gotmpl.get(document, "images"), path, lines)
                 self.unresolved.extend(_owned(hidden, name))
@@ -340,8 +388,8 @@ class _Scan:
                 self.file_images.setdefault(path, []).extend(scan.images)
                 if not charted:
                     self.pending.append((path, scan.images, name))
-        if owner is None and _is_env_values(path, self.environment):
-            orphan = _values_only_component(loaded, path, self.environment, self.fallback_name)
+        if owner is None and is_env_values(path, self.environment):
+            orphan = values_only_component(loaded, path, self.environment, self.fallback_name)
             if orphan is not None:
                 self.components.append(orphan[0])
                 self.unresolved.append(orphan[1])
@@ -415,75 +463,3 @@ def _charted(component: Component) -> bool:
 
 def _owned(found: tuple[Unresolved, ...] | list[Unresolved], name: str | None) -> list[Unresolved]:
     return [Unresolved(u.where, u.text, u.reason, u.component or name) for u in found]
-
-
-def _values_only_component(
-    loaded: ValuesFile, path: str, environment: str, fallback: str
-) -> tuple[Component, Unresolved] | None:
-    """An environment values file with a chartVersion but no helmfile to name the chart."""
-    found = chart_version_of(loaded)
-    if found is None:
-        return None
-    version, line = found
-    name = _component_name(path) or fallback
-    repository = gotmpl.scalar(gotmpl.get(loaded.root, "chartRepository"))
-    component = Component(
-        name=name,
-        environment=environment,
-        release=None,
-        namespace=None,
-        chart=None,
-        chart_repository=None,
-        oci=False,
-        chart_version=version,
-        declared_at=f"{path}:{line}",
-        values_files=(path,),
-    )
-    via = f" (chartRepository: {repository})" if repository else ""
-    return component, Unresolved(
-        f"{path}:{line}",
-        loaded.rendered.lines[line - 1].strip(),
-        f"no helmfile beside it names the chart or the repository{via}",
-        name,
-    )
-
-
-def _component_name(path: str) -> str | None:
-    """``components/<name>/...`` -> name; else the folder of a helmfile or of values/."""
-    parts = path.split("/")
-    if "components" in parts[:-2]:
-        return parts[parts.index("components") + 1]
-    if _is_helmfile(path) and len(parts) > 1:
-        return parts[-2] if parts[-2] != "helmfile.d" else (parts[-3] if len(parts) > 2 else None)
-    if len(parts) > 2 and parts[-2] == "values":
-        return parts[-3]
-    return None
-
-
-def _is_env_values(path: str, environment: str) -> bool:
-    parts = path.split("/")
-    return len(parts) >= 2 and parts[-2] == "values" and values_stem(parts[-1]) == environment
-
-
-def _for_environment(path: str, environment: str, others: set[str]) -> bool:
-    """Skips the values files of other environments (values/toolsbeta.yaml for tools) that
-    no release lists for this one (the caller reads every file a release lists)."""
-    parts = path.split("/")
-    stem = values_stem(parts[-1])
-    if len(parts) >= 2 and parts[-2] == "values":
-        return stem == environment
-    return stem not in others
-
-
-def _governing_helmfile(path: str, helmfiles: dict[str, HelmfileRead]) -> HelmfileRead | None:
-    directory = posixpath.dirname(path)
-    while True:
-        if directory in helmfiles:
-            return helmfiles[directory]
-        if not directory:
-            return None
-        directory = posixpath.dirname(directory)
-
-
-def _is_helmfile(path: str) -> bool:
-    return posixpath.basename(path) in HELMFILE_NAMES or "/helmfile.d/" in f"/{path}"

@@ -218,3 +218,52 @@ def test_a_shallow_clone_short_of_the_window_is_a_problem(tmp_path: Path) -> Non
         "the clone is shallow") and "git fetch --unshallow" in p]
     code, report = check(clone)
     assert code == 3
+
+
+CHART_TEMPLATE = """apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: harbor.example.org/proj/app:TAG
+"""
+
+
+def test_history_selects_the_files_the_working_tree_does(tmp_path: Path) -> None:
+    """Chart folders (Chart.yaml, templates/), werf's .helm, .json: one selection."""
+    from harborguard.sources.fstree import yaml_files
+    from harborguard.sources.gitdeclared import tree_yaml_files
+
+    repo = tmp_path / "sel"
+    init(repo)
+    for path, text in {
+        "charts/app/Chart.yaml": "name: app\n", "charts/app/values.yaml": "a: 1\n",
+        "charts/app/templates/d.yaml": "a: 1\n", "charts/app/templates/_h.tpl": "x\n",
+        ".helm/values.yaml": "a: 1\n", ".helm/templates/x.yaml": "a: 1\n",
+        ".chart/Chart.yaml": "name: c\n", ".chart/templates/x.yaml": "a: 1\n",
+        ".github/ci.yaml": "a: 1\n", ".x/values.yaml": "a: 1\n",
+        "worker.json": "{}\n", "package.json": "{}\n", "deploy.yaml": "a: 1\n",
+    }.items():
+        write(repo, path, text)
+    commit(repo, "all", "2026-01-01T00:00:00Z")
+    listing = git(repo, "ls-files").split("\n")
+    assert tree_yaml_files(listing) == yaml_files(repo)[0]
+    assert ".helm/templates/x.yaml" in listing and ".x/values.yaml" not in yaml_files(repo)[0]
+
+
+def test_an_unnamed_charts_template_bump_keeps_the_earlier_image(tmp_path: Path) -> None:
+    """A chart an Argo CD Application deploys (no helmfile), outside components/: the
+    template's earlier image is a rollback target."""
+    repo = tmp_path / "argo"
+    init(repo)
+    write(repo, "charts/app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    write(repo, "charts/app/values.yaml", "replicas: 1\n")
+    write(repo, "charts/app/templates/d.yaml", CHART_TEMPLATE.replace("TAG", "1.0"))
+    first = commit(repo, "1.0", "2026-01-01T00:00:00Z")
+    write(repo, "charts/app/templates/d.yaml", CHART_TEMPLATE.replace("TAG", "2.0"))
+    commit(repo, "2.0", "2026-01-02T00:00:00Z")
+    ev = read_history(str(repo), "prod", 1)
+    assert rollback(ev) == {
+        ("harbor.example.org/proj/app:1.0", f"{first}:charts/app/templates/d.yaml:8")}

@@ -84,4 +84,4 @@ def test_history_lists_the_same_files() -> None:
     assert tree_yaml_files([
         "web/.argocd-source-web.yaml", ".gitlab-ci.yml", ".github/x.yaml",
         ".hidden/.argocd-source.yaml", "c/Chart.yaml", "c/templates/d.yaml", "web/d.yaml",
-    ]) == ["web/.argocd-source-web.yaml", "web/d.yaml"]
+    ]) == ["c/Chart.yaml", "c/templates/d.yaml", "web/.argocd-source-web.yaml", "web/d.yaml"]
