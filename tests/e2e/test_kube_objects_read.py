@@ -1,0 +1,142 @@
+"""Kubernetes objects read the same way by --kubectl-json and --manifests (attack 4):
+image volumes, kinds outside the built-in ones (Argo Rollout, Knative Service), image
+references in env values, and a kubectl dump that lists controllers but no Pod.
+The reproductions are in tests/data/attack4-kube/ (SOURCES.md there)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from harborguard.cli import cli
+from tests.sources.test_githistory import commit, init
+
+CASES = Path(__file__).resolve().parents[1] / "data" / "attack4-kube"
+SNAP = str(CASES / "base-snap.json")
+APP = "harbor.example.org/proj/app"
+
+
+def check(*args: str) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["check", "--snapshot", SNAP, *args, "--format", "json"],
+                                catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout), result.stderr
+
+
+def errors(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(f["code"], f["tags"]) for f in report["findings"] if f["severity"] == "error"]
+
+
+def manifests(tmp_path: Path, case: str) -> str:
+    """A copy outside any git checkout (tests/data is inside this repository's)."""
+    target = tmp_path / case
+    shutil.copytree(CASES / case, target)
+    return str(target)
+
+
+def test_kubectl_image_volume_of_a_deleted_tag_is_in_use_deleted() -> None:
+    code, report, err = check("--kubectl-json", str(CASES / "k-imgvol.json"))
+    assert code == 1, err
+    assert errors(report) == [("in-use-deleted", ["1.0"])]
+    [deleted] = [a for a in report["artifacts"] if a["tags"] == ["1.0"]]
+    assert [(u["kind"], u["where"]) for u in deleted["in_use"]] == [
+        ("running", "prod/Pod/app-1:volume model")]
+
+
+@pytest.mark.parametrize(("case", "where"), [
+    ("m-imgvol", "deploy.yaml:18"),  # an image volume
+    ("m-rollout", "rollout.yaml:23"),  # an Argo Rollout
+    ("m-knative", "ksvc.yaml:9"),  # a Knative Service
+    ("m-env", "deploy.yaml:14"),  # an env value naming an image
+])
+def test_manifests_read_pod_specs_as_kubectl_does(tmp_path: Path, case: str, where: str) -> None:
+    code, report, err = check("--manifests", manifests(tmp_path, case), "--environment", "prod",
+                              "--kubectl-json", str(CASES / "k-ok.json"))
+    assert code == 1, err
+    assert errors(report) == [("in-use-deleted", ["1.0"])]
+    [deleted] = [a for a in report["artifacts"] if a["tags"] == ["1.0"]]
+    assert [(u["source"], u["kind"], u["where"]) for u in deleted["in_use"]] == [
+        ("manifests", "declared", where)]
+
+
+def test_kubectl_env_value_names_the_same_image() -> None:
+    code, report, err = check("--kubectl-json", str(CASES / "k-env.json"))
+    assert code == 1, err
+    assert errors(report) == [("in-use-deleted", ["1.0"])]
+
+
+ROLLOUT = """apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: app
+  namespace: prod
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: harbor.example.org/proj/app:TAG
+"""
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git CLI")
+def test_git_history_of_a_rollout_is_a_rollback_target(tmp_path: Path) -> None:
+    repo = tmp_path / "deploy"
+    init(repo)
+    (repo / "rollout.yaml").write_text(ROLLOUT.replace("TAG", "1.0"))
+    commit(repo, "v1", "2026-02-11T00:00:00Z")
+    (repo / "rollout.yaml").write_text(ROLLOUT.replace("TAG", "2.0"))
+    commit(repo, "v2", "2026-02-21T00:00:00Z")
+    code, report, err = check("--manifests", str(repo), "--environment", "prod",
+                              "--kubectl-json", str(CASES / "k-ok.json"))
+    assert code == 1, err
+    assert errors(report) == [("rollback-deleted", ["1.0"])]
+
+
+TASK = """apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: build
+spec:
+  steps:
+  - name: build
+    image: harbor.example.org/proj/app:1.0
+"""
+
+
+def test_manifests_name_an_image_outside_any_pod_spec(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "task.yaml").write_text(TASK)
+    code, report, err = check("--manifests", str(root), "--environment", "prod",
+                              "--kubectl-json", str(CASES / "k-ok.json"))
+    [finding] = [f for f in report["findings"] if f["code"] == "unresolved-reference"]
+    assert finding["message"] == (
+        "task.yaml:8: image: harbor.example.org/proj/app:1.0: Task/build has an image at "
+        "spec.steps[0].image, outside any pod spec harborguard can read, so what it runs is "
+        "unknown")
+    assert "nothing in use would be deleted among what was checked" in json.dumps(report).lower() \
+        or code != 0
+
+
+def test_kubectl_dump_without_pods_qualifies_the_all_clear() -> None:
+    code, report, err = check("--kubectl-json", str(CASES / "k-deponly.json"))
+    assert code == 0, err
+    [entry] = report["evidence"]
+    assert entry["complete"] is True
+    assert entry["note"].startswith("not checked: what runs (no Pods listed")
+    result = CliRunner().invoke(cli, ["check", "--snapshot", SNAP, "--kubectl-json",
+                                      str(CASES / "k-deponly.json"), "--format", "table"])
+    text = " ".join(result.stdout.split())
+    assert "Nothing in use would be deleted among what was checked; not checked: what runs " \
+        "(no Pods listed" in text
+
+
+def test_kubectl_dump_with_pods_keeps_a_plain_all_clear() -> None:
+    code, report, err = check("--kubectl-json", str(CASES / "k-ok.json"))
+    assert code == 0, err
+    assert [e["note"] for e in report["evidence"]] == [None]
