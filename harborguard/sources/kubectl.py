@@ -47,7 +47,7 @@ from harborguard.sources.kubepods import (
     type_name,
 )
 from harborguard.sources.kubepods import text as _text
-from harborguard.sources.kuberevisions import unlisted_revisions
+from harborguard.sources.kuberevisions import pods_unlisted, unlisted_revisions
 from harborguard.sources.process import run_tool
 
 __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
@@ -80,16 +80,20 @@ class KubectlEvidence:
     workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
     # Objects pointing at a ReplicaSet or ControllerRevision not listed (kuberevisions.py).
     unlisted: tuple[str, ...] = ()
+    # Controllers that run pods, when no Pod is listed at all (kuberevisions.py).
+    no_pods: tuple[str, ...] = ()
 
 
 class _Skip(Exception):
     """The item cannot be read at all; the message says why."""
 
 
-def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
+def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> KubectlEvidence:
     """Usages from a ``kind: List`` (or ``PodList``...) or a single object; never raises.
 
     ``origin`` names where ``data`` came from (a file, a kubectl command) in problems.
+    ``pods_asked``: ``data`` is what ``kubectl get pods,...`` printed, so no Pod in it
+    means none runs (a saved file may leave pods out: ``no_pods`` names its controllers).
     """
     problems: list[str] = []
     missing: list[str] = []
@@ -121,9 +125,10 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
                        "Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), so "
                        f"nothing was learnt; save `kubectl get {RESOURCES} -A -o json`")
     unlisted = unlisted_revisions((item, default) for _, item, default in items)
+    no_pods = () if pods_asked else pods_unlisted((item, default) for _, item, default in items)
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
                            missing=tuple(missing), objects=len(items), workloads=workloads,
-                           unlisted=tuple(unlisted))
+                           unlisted=tuple(unlisted), no_pods=tuple(no_pods))
 
 
 def _kind_of(item: Any, default: str | None) -> str | None:

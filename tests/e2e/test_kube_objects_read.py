@@ -6,7 +6,9 @@ The reproductions are in tests/data/attack4-kube/ (SOURCES.md there)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -143,5 +145,17 @@ def test_kubectl_dump_without_pods_qualifies_the_all_clear() -> None:
 
 def test_kubectl_dump_with_pods_keeps_a_plain_all_clear() -> None:
     code, report, err = check("--kubectl-json", str(CASES / "k-ok.json"))
+    assert code == 0, err
+    assert [e["note"] for e in report["evidence"]] == [None]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake kubectl is a script")
+def test_live_kubectl_asks_for_pods_so_none_listed_is_none_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncat {CASES / 'k-deponly.json'}\n")
+    kubectl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    code, report, err = check("--kubectl")
     assert code == 0, err
     assert [e["note"] for e in report["evidence"]] == [None]
