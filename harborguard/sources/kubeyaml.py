@@ -12,7 +12,8 @@ patch leaves it out, and its base names it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,9 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import Unresolved, digest_of
+from harborguard.sources.kubenamed import references_with_paths
 from harborguard.sources.kubepods import (
+    CONTAINER_GROUPS,
     Path,
     PodDefect,
     dotted,
@@ -33,6 +36,10 @@ from harborguard.sources.kubepods import (
 # API groups whose objects name images that they do not run: kustomize's own files (read
 # by gitops.py and imageoverrides.py), Flux's image automation (repositories to scan).
 _NOT_WORKLOADS = ("kustomize.config.k8s.io/", "image.toolkit.fluxcd.io/")
+# A template left in a value (masked by gotmpl.render, or raw in a file it does not render).
+_TEMPLATE = re.compile(rf"{gotmpl.TOKEN.pattern}|\{{\{{.*?\}}\}}", re.DOTALL)
+# What a template is read as: a word that is a registry host, a path part and a tag at once.
+_FILLED = "template.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +103,45 @@ def scan_kubernetes(
         if not ref or at is None:
             continue
         if gotmpl.is_templated(ref):
-            hidden(at, f"{'the image' if image.label is None else image.label} is a template")
+            if image.runs:  # an env value or argument: named below
+                hidden(at, f"{'the image' if image.label is None else image.label} is a "
+                       "template")
             continue
         found.append(ManifestImage(ref, digest_of(ref), gotmpl.line_of(at), f"{kind}/{name}"))
+    for path, label in _templated_references(pod_spec):
+        hidden(node_at(spec_node, path), f"{label} names an image through a template")
     return found, unresolved
+
+
+def _templated_references(pod_spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """(path, label) of each env value or argument that names an image once its templates
+    are filled in (``{{ .Values.registry }}/proj/app:1.0``): each template read as a word
+    that is a host, a path part and a tag at once."""
+    for group in CONTAINER_GROUPS:
+        containers = pod_spec.get(group)
+        for index, container in enumerate(containers if isinstance(containers, list) else ()):
+            masked = _masked(container) if isinstance(container, Mapping) else None
+            if masked is None:
+                continue
+            for label, ref, path in references_with_paths(masked):
+                if _FILLED in ref:
+                    yield (group, index, *path), label
+
+
+def _masked(container: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The container's env values, command and args with every template filled in by
+    _FILLED; None when none holds a template."""
+    def fill(value: Any) -> Any:
+        return _TEMPLATE.sub(_FILLED, value) if isinstance(value, str) else value
+
+    env = container.get("env")
+    masked = {
+        "env": [{**e, "value": fill(e.get("value"))} if isinstance(e, Mapping) else e
+                for e in env] if isinstance(env, list) else env,
+        **{group: [fill(v) for v in items] if isinstance(items, list) else items
+           for group in ("command", "args") for items in [container.get(group)]},
+    }
+    return masked if masked != {k: container.get(k) for k in masked} else None
 
 
 def _stray(node: Node, path: Path, file: str, lines: Sequence[str], reason: str) -> Unresolved:

@@ -159,3 +159,37 @@ def test_live_kubectl_asks_for_pods_so_none_listed_is_none_running(
     code, report, err = check("--kubectl")
     assert code == 0, err
     assert [e["note"] for e in report["evidence"]] == [None]
+
+
+TEMPLATED_ENV = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: builds-api
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        image: harbor.example.org/proj/app:2.0
+        env:
+        - name: BUILDER_IMAGE
+          value: "harbor.example.org/proj/app:{{ requiredEnv "BUILDER_TAG" }}"
+        - name: CONFIG
+          value: "/etc/{{ .Environment.Name }}/config.yaml"
+        args: ["--builder={{ .Values.registry }}/proj/app:1.0"]
+"""
+
+
+def test_manifests_name_an_env_value_that_names_an_image_through_a_template(
+        tmp_path: Path) -> None:
+    from harborguard.sources.manifests import read_manifests
+
+    (tmp_path / "deploy.yaml.gotmpl").write_text(TEMPLATED_ENV)
+    found = read_manifests(str(tmp_path), "prod")
+    assert [u.ref for u in found.usages] == [f"{APP}:2.0"]
+    assert [(u.where, u.reason) for u in found.unresolved] == [
+        ("deploy.yaml.gotmpl:13", "Deployment/builds-api: env BUILDER_IMAGE names an image "
+         "through a template"),
+        ("deploy.yaml.gotmpl:16", "Deployment/builds-api: args[0] names an image through a "
+         "template"),
+    ]
