@@ -4,9 +4,10 @@ Read exactly as the kubectl source reads them (kubepods.py): the pod spec wherev
 ``pod_spec_path`` places it (the built-in kinds, and an Argo Rollout, a Knative Service, an
 OpenShift DeploymentConfig... by the usual places), and in it every image ``pod_images``
 finds (containers, the references in their env values and args, image volumes). An object
-of a kind with no pod spec that names an image or containers anyway (a Tekton Task's
-steps) is ``unresolved``, never dropped; so is an image that is a template, and a pod spec
-part of the wrong shape. A container without an image is skipped silently: a kustomize
+without a pod spec that names an image or containers anyway (a Tekton Task's steps, a
+Deployment's containers one level off) is ``unresolved``, never dropped; so is an image
+that is a template (in an env value or argument too), and a pod spec part of the wrong
+shape. A container without an image is skipped silently: a kustomize
 patch leaves it out, and its base names it.
 """
 
@@ -81,7 +82,10 @@ def scan_kubernetes(
         unresolved.append(Unresolved(f"{file}:{line}", quoted, f"{kind}/{name}: {reason}"))
 
     spec_path = pod_spec_path(item, kind)
-    if spec_path is None:
+    pod_spec = get_path(item, spec_path) if spec_path is not None else None
+    if spec_path is None or not isinstance(pod_spec, Mapping):
+        # No pod spec (a Service; a kustomize patch of a Deployment's other fields): what
+        # names an image or containers anyway is not silence.
         stray = None if api.startswith(_NOT_WORKLOADS) else find_stray(item)
         if stray is not None:
             what, path = stray
@@ -89,9 +93,6 @@ def scan_kubernetes(
                                      f"{dotted(path)}, outside any pod spec harborguard can "
                                      "read, so what it runs is unknown"))
         return found, unresolved
-    pod_spec = get_path(item, spec_path)
-    if not isinstance(pod_spec, Mapping):
-        return found, unresolved  # a kustomize patch of the object's other fields
     spec_node = node_at(node, spec_path)
     for image in pod_images(pod_spec):
         at = node_at(spec_node, image.path)

@@ -193,3 +193,33 @@ def test_manifests_name_an_env_value_that_names_an_image_through_a_template(
         ("deploy.yaml.gotmpl:16", "Deployment/builds-api: args[0] names an image through a "
          "template"),
     ]
+
+
+MISPLACED = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    containers:
+    - name: web
+      image: harbor.example.org/proj/app:1.0
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+"""
+
+
+def test_a_known_kind_without_its_pod_spec_names_containers_elsewhere(tmp_path: Path) -> None:
+    from harborguard.sources.manifests import read_manifests
+
+    (tmp_path / "deploy.yaml").write_text(MISPLACED)  # a mistake, then a kustomize patch
+    found = read_manifests(str(tmp_path), "prod")
+    assert found.usages == ()
+    assert [(u.where, u.reason) for u in found.unresolved] == [
+        ("deploy.yaml:8", "Deployment/web has a container list at spec.template.containers, "
+         "outside any pod spec harborguard can read, so what it runs is unknown")]
