@@ -34,15 +34,17 @@ def _state(source: CoveredSource, what: str, counts: dict[str, int],
 def kubectl(what: str, evidence: KubectlEvidence | None,
             unread: Sequence[Incomplete]) -> Covered:
     """``evidence`` None: kubectl could not be run at all (``unread`` says why)."""
-    from harborguard.sources.kuberevisions import rollback_not_covered
+    from harborguard.sources.kuberevisions import pods_not_covered, rollback_not_covered
 
     counts = {"objects": 0, "workloads": 0, "references": 0}
     note = None
     if evidence is not None:
         counts = {"objects": evidence.objects, "workloads": evidence.workloads,
                   "references": len(evidence.usages)}
+        gaps = [pods_not_covered(evidence.no_pods)] if evidence.no_pods else []
         if evidence.unlisted:
-            note = NOT_CHECKED + rollback_not_covered(evidence.unlisted)
+            gaps.append(rollback_not_covered(evidence.unlisted))
+        note = NOT_CHECKED + "; ".join(gaps) if gaps else None
     return _state("kubectl", what, counts, unread, note)
 
 

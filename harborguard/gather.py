@@ -135,7 +135,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
             out.incomplete.append(failed)
             out.evidence.append(coverage.kubectl(shown, None, [failed]))
         else:
-            evidence = parse_kubectl_json(data, "kubectl")
+            evidence = parse_kubectl_json(data, "kubectl", pods_asked=True)
             out.usages.extend(evidence.usages)
             out.notes.extend(evidence.problems)
             unread = _unread("kubectl", "kubectl", evidence.missing)

@@ -1,16 +1,20 @@
 """Evidence from a live cluster: ``kubectl get ... -o json``, run here or saved to a file.
 
-Every image of every pod and pod template becomes a ``Usage``: pods not finished (Succeeded,
-Failed) are ``running``, controllers ``declared``, and what ``kubectl rollout undo`` brings
-back (a Deployment's old ReplicaSets, a DaemonSet's or StatefulSet's earlier
-ControllerRevisions) is ``rollback``. An image reference in a container's env value, args or
-command (a builder image the workload starts) is evidence too, of the container's kind
-(``declared`` for a pod). Any kind that keeps a pod spec in the usual places is read; Lists
-inside Lists are flattened. What cannot be read (a document that is not a List, an API
-``Status`` instead of objects, a malformed item or container, containers or images where no
-pod spec can be placed, a page of a paged list) is named in ``missing``: the run is
-incomplete, never "nothing in use". Lesser defects (a digest that cannot be used, so the tag
-alone names the image; a finished pod) are ``problems``, reported as notes.
+Every image of every pod and pod template (its containers' images and its image volumes'
+references, walked by kubepods.pod_images as the manifests source walks them) becomes a
+``Usage``: pods not finished (Succeeded, Failed) are ``running``, controllers ``declared``,
+and what ``kubectl rollout undo`` brings back (a Deployment's old ReplicaSets, a
+DaemonSet's or StatefulSet's earlier ControllerRevisions) is ``rollback``. An image
+reference in a container's env value, args or command (a builder image the workload
+starts) is evidence too, of the container's kind (``declared`` for a pod). Any kind that
+keeps a pod spec in the usual places is read; Lists inside Lists are flattened. What cannot
+be read (a document that is not a List, an API ``Status`` instead of objects, a malformed
+item or container, containers or images where no pod spec can be placed, a page of a paged
+list) is named in ``missing``: the run is incomplete, never "nothing in use". Lesser
+defects (a digest that cannot be used, so the tag alone names the image; a finished pod)
+are ``problems``, reported as notes. Output that lists controllers but no Pod (``pods``
+left out, or an account that may not list them) is read, and the verdict says what runs
+was not checked (``no_pods``).
 """
 
 from __future__ import annotations
@@ -31,19 +35,19 @@ from harborguard.sources import kubedocs
 from harborguard.sources.kubedocs import Unreadable, json_documents
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
-    REVISION_SPEC_PATH,
+    PodDefect,
     Revisions,
-    container_references,
     deployment_revision,
     get_path,
     more_items,
-    place_pod_spec,
+    pod_images,
+    pod_spec_path,
     replicaset_kind,
-    revision_owner,
     stray_containers,
+    type_name,
 )
 from harborguard.sources.kubepods import text as _text
-from harborguard.sources.kuberevisions import unlisted_revisions
+from harborguard.sources.kuberevisions import pods_unlisted, unlisted_revisions
 from harborguard.sources.process import run_tool
 
 __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
@@ -57,6 +61,7 @@ _CONTAINER_GROUPS = (
     ("ephemeralContainers", "ephemeralContainerStatuses"),
 )
 # A pod in these phases never restarts its containers.
+_STATUS_KEYS = dict(_CONTAINER_GROUPS)
 _FINISHED_PHASES = ("Succeeded", "Failed")
 # A --kubectl-json file: about ten times what a cluster of 5,000 pods prints.
 MAX_FILE_BYTES = 256 << 20
@@ -75,16 +80,20 @@ class KubectlEvidence:
     workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
     # Objects pointing at a ReplicaSet or ControllerRevision not listed (kuberevisions.py).
     unlisted: tuple[str, ...] = ()
+    # Controllers that run pods, when no Pod is listed at all (kuberevisions.py).
+    no_pods: tuple[str, ...] = ()
 
 
 class _Skip(Exception):
     """The item cannot be read at all; the message says why."""
 
 
-def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
+def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> KubectlEvidence:
     """Usages from a ``kind: List`` (or ``PodList``...) or a single object; never raises.
 
     ``origin`` names where ``data`` came from (a file, a kubectl command) in problems.
+    ``pods_asked``: ``data`` is what ``kubectl get pods,...`` printed, so no Pod in it
+    means none runs (a saved file may leave pods out: ``no_pods`` names its controllers).
     """
     problems: list[str] = []
     missing: list[str] = []
@@ -107,7 +116,7 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
     # A workload is any object with a pod spec: the kinds of POD_SPEC_PATHS, a
     # ControllerRevision, a Rollout...
     workloads = sum(1 for (_, item, _), kind in zip(items, kinds, strict=True)
-                    if kind is not None and _spec_path(item, kind) is not None)
+                    if kind is not None and pod_spec_path(item, kind) is not None)
     if items and not workloads and not missing:
         # Services, ConfigMaps, Endpoints...: a dump of the wrong resources, not a cluster
         # that runs nothing. What runs is unknown, as for an empty List.
@@ -116,9 +125,10 @@ def parse_kubectl_json(data: Any, origin: str) -> KubectlEvidence:
                        "Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), so "
                        f"nothing was learnt; save `kubectl get {RESOURCES} -A -o json`")
     unlisted = unlisted_revisions((item, default) for _, item, default in items)
+    no_pods = () if pods_asked else pods_unlisted((item, default) for _, item, default in items)
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
                            missing=tuple(missing), objects=len(items), workloads=workloads,
-                           unlisted=tuple(unlisted))
+                           unlisted=tuple(unlisted), no_pods=tuple(no_pods))
 
 
 def _kind_of(item: Any, default: str | None) -> str | None:
@@ -219,7 +229,7 @@ def _items(data: Any, origin: str, problems: list[str]) -> list[tuple[str, Any, 
     Lists inside the List (outputs appended into one file) are flattened."""
     if not isinstance(data, Mapping):
         problems.append(
-            f"{origin}: not a Kubernetes object or List ({_type(data)}); nothing read"
+            f"{origin}: not a Kubernetes object or List ({type_name(data)}); nothing read"
         )
         return []
     kind = data.get("kind")
@@ -243,7 +253,7 @@ def _list_items(data: Mapping[str, Any], label: str, origin: str, problems: list
         return
     if not isinstance(items, list):
         at = f"{label}: " if label else ""
-        problems.append(f"{origin}: {at}'items' is {_type(items)}, not a list; nothing read")
+        problems.append(f"{origin}: {at}'items' is {type_name(items)}, not a list; nothing read")
         return
     more = more_items(data.get("metadata"))
     if more is not None:  # one page of a paged API list (limit/continue), not all of it
@@ -309,18 +319,6 @@ def _context(items: list[tuple[str, Any, str | None]]) -> _Context:
     return context
 
 
-def _spec_path(item: Mapping[str, Any], kind: str) -> tuple[str, ...] | None:
-    """Where ``item`` keeps its pod spec: by kind when harborguard knows the kind (the
-    spec must then be there), else the usual places; None when it has no pod spec."""
-    path = POD_SPEC_PATHS.get(kind)
-    if path is None and kind == "ControllerRevision":
-        owner = revision_owner(item)
-        if (owner is not None and owner[0] in ("DaemonSet", "StatefulSet")) or isinstance(
-                get_path(item, REVISION_SPEC_PATH[:-1]), Mapping):
-            return REVISION_SPEC_PATH
-    return path or place_pod_spec(item)
-
-
 def _item_usages(
     item: Any,
     default_kind: str | None,
@@ -330,11 +328,11 @@ def _item_usages(
     missing: list[str],
 ) -> Iterator[Usage]:
     if not isinstance(item, Mapping):
-        raise _Skip(f"is {_type(item)}, not an object")
+        raise _Skip(f"is {type_name(item)}, not an object")
     kind = item.get("kind", default_kind)
     if not isinstance(kind, str):
         raise _Skip("has no kind")
-    path = _spec_path(item, kind)
+    path = pod_spec_path(item, kind)
     if path is None:
         # A Service, a ConfigMap: no images. Containers somewhere else: not silence.
         stray = stray_containers(item)
@@ -381,38 +379,32 @@ def _item_usages(
     # What a container's env or args name is started by it, not run as it: never "running".
     named_kind: UsageKind = "declared" if usage_kind == "running" else usage_kind
 
-    status = item.get("status") if kind == "Pod" else None
-    for group, status_key in _CONTAINER_GROUPS:
-        containers = pod_spec.get(group)
-        if containers is None:
+    image_ids: dict[str, dict[str, str]] = {}
+    if kind == "Pod":
+        for group, status_key in _CONTAINER_GROUPS:
+            if isinstance(pod_spec.get(group), list):
+                image_ids[group] = _image_ids(item.get("status"), status_key, problem)
+    for found in pod_images(pod_spec):
+        if isinstance(found, PodDefect):
+            unread(f"{found.message}; skipped")
             continue
-        if not isinstance(containers, list):
-            unread(f"{group} is {_type(containers)}, not a list; skipped")
+        if not found.runs:
+            yield Usage(source="kubectl", kind=named_kind, ref=found.ref,
+                        where=f"{where}:{found.label}")
             continue
-        image_ids = _image_ids(status, status_key, problem) if kind == "Pod" else {}
-        for index, container in enumerate(containers):
-            if not isinstance(container, Mapping):
-                unread(f"{group}[{index}] is {_type(container)}, not an object; skipped")
-                continue
-            named = [Usage(source="kubectl", kind=named_kind, ref=ref, where=f"{where}:{label}")
-                     for label, ref in container_references(container)]
-            image = container.get("image")
-            if not isinstance(image, str) or not image:
-                unread(f"{group}[{index}] has no image; skipped")
-                yield from named
-                continue
-            digest = None
-            container_name = _text(container.get("name"))
-            image_id = image_ids.get(container_name) if container_name else None
-            if image_id:
-                try:
-                    resolved = parse_image_id(image_id)
-                except ValueError as exc:
-                    problem(f"{status_key} of {container_name!r}: {exc}; digest not used")
-                    resolved = None
-                digest = resolved.digest if resolved else None
-            yield Usage(source="kubectl", kind=usage_kind, ref=image, where=where, digest=digest)
-            yield from named
+        digest = None
+        group = str(found.path[0])
+        image_id = image_ids.get(group, {}).get(found.container or "") if (
+            found.label is None) else None
+        if image_id:
+            try:
+                resolved = parse_image_id(image_id)
+            except ValueError as exc:
+                problem(f"{_STATUS_KEYS[group]} of {found.container!r}: {exc}; digest not used")
+                resolved = None
+            digest = resolved.digest if resolved else None
+        at = where if found.label is None else f"{where}:{found.label}"
+        yield Usage(source="kubectl", kind=usage_kind, ref=found.ref, where=at, digest=digest)
 
 
 def _image_ids(
@@ -425,7 +417,7 @@ def _image_ids(
     if statuses is None:
         return {}
     if not isinstance(statuses, list):
-        problem(f"status.{status_key} is {_type(statuses)}, not a list; digests not used")
+        problem(f"status.{status_key} is {type_name(statuses)}, not a list; digests not used")
         return {}
     out: dict[str, str] = {}
     for entry in statuses:
@@ -447,16 +439,6 @@ def _label(item: Mapping[str, Any]) -> str:
 
 def _ns_name(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
-
-
-def _type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__}"
 
 
 # -- files and processes ----------------------------------------------------------------

@@ -1,15 +1,24 @@
-"""Where Kubernetes objects keep pod specs, image references outside ``image:``, and which
-ReplicaSet or ControllerRevision is a rollback target. Pure functions over decoded objects."""
+"""Where Kubernetes objects keep pod specs, the images a pod spec names (containers, the
+references in their env values and args, image volumes), and which ReplicaSet or
+ControllerRevision is a rollback target. Pure functions over decoded objects, shared by the
+kubectl source and the manifests source (kubeyaml.py), so both read the same places."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from harborguard.evidence import UsageKind
-from harborguard.imageref import parse_image_ref
+from harborguard.sources.kubenamed import (
+    container_references,
+    expand,
+    named_image,
+    references_in,
+    references_with_paths,
+)
+
+__all__ = ["container_references", "expand", "named_image", "references_in"]
 
 # Where each kind keeps its pod spec. Shared with the manifests source, which walks the
 # same kinds in plain YAML.
@@ -39,13 +48,8 @@ CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # Past this depth an object is not searched further for containers; what lies deeper is
 # reported as unplaced rather than walked (no object kubectl prints comes close).
 _SEARCH_DEPTH = 64
-# No image reference holds any of these: they separate words in env values and arguments
-# (``--builder=REF``, ``a,b``, ``{"image": "REF"}``, a shell line).
-_WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
-# Longer than any object the API server stores (etcd keeps 1.5 MiB): not a real value.
-_VALUE_MAX = 2 << 20
-# What $(VAR) expansion may produce for one container, all values together.
-_EXPAND_BUDGET = 8 * _VALUE_MAX
+
+Path = tuple[str | int, ...]
 
 
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
@@ -64,38 +68,163 @@ def place_pod_spec(item: Mapping[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
+def pod_spec_path(item: Mapping[str, Any], kind: str) -> tuple[str, ...] | None:
+    """Where ``item`` keeps its pod spec: by kind when harborguard knows the kind (the
+    spec must then be there), else the usual places; None when it has no pod spec."""
+    path = POD_SPEC_PATHS.get(kind)
+    if path is None and kind == "ControllerRevision":
+        owner = revision_owner(item)
+        if (owner is not None and owner[0] in ("DaemonSet", "StatefulSet")) or isinstance(
+                get_path(item, REVISION_SPEC_PATH[:-1]), Mapping):
+            return REVISION_SPEC_PATH
+    return path or place_pod_spec(item)
+
+
+# -- what a pod spec names: the one walk of both sources -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PodImage:
+    """An image a pod spec names. ``runs``: the kubelet pulls it for the pod (a container's
+    image, an image volume's reference), so it is evidence of the kind of its object; else
+    a container only names it (an env value, an argument) and starts it some other way.
+    ``label`` names it within its object (``env NAME``, ``args[2]``, ``volume NAME``); None
+    for a container's own image. ``container``: the container's name, for its imageID."""
+
+    ref: str
+    path: Path  # from the pod spec to the text naming it
+    runs: bool
+    label: str | None = None
+    container: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PodDefect:
+    """What the walk cannot read. ``absent``: a container without an image or an image
+    volume without a reference (what a kustomize patch leaves out); else malformed."""
+
+    message: str
+    path: Path
+    absent: bool = False
+
+
+def pod_images(pod_spec: Mapping[str, Any]) -> Iterator[PodImage | PodDefect]:
+    """Every image ``pod_spec`` names, in order: each container group (its images, then
+    the references in its env values, args and command), then image volumes
+    (``volumes[].image.reference``, which the kubelet pulls like a container image)."""
+    for group in CONTAINER_GROUPS:
+        containers = pod_spec.get(group)
+        if containers is None:
+            continue
+        if not isinstance(containers, list):
+            yield PodDefect(f"{group} is {type_name(containers)}, not a list", (group,))
+            continue
+        for index, container in enumerate(containers):
+            if not isinstance(container, Mapping):
+                yield PodDefect(f"{group}[{index}] is {type_name(container)}, not an object",
+                                (group, index))
+                continue
+            name = text(container.get("name"))
+            image = container.get("image")
+            if isinstance(image, str) and image:
+                yield PodImage(image, (group, index, "image"), runs=True, container=name)
+            else:
+                yield PodDefect(f"{group}[{index}] has no image", (group, index), absent=True)
+            for label, ref, path in references_with_paths(container):
+                yield PodImage(ref, (group, index, *path), runs=False, label=label,
+                               container=name)
+    yield from _image_volumes(pod_spec.get("volumes"))
+
+
+def _image_volumes(volumes: Any) -> Iterator[PodImage | PodDefect]:
+    if volumes is None:
+        return
+    if not isinstance(volumes, list):
+        yield PodDefect(f"volumes is {type_name(volumes)}, not a list", ("volumes",))
+        return
+    for index, volume in enumerate(volumes):
+        here: Path = ("volumes", index)
+        if not isinstance(volume, Mapping):
+            yield PodDefect(f"volumes[{index}] is {type_name(volume)}, not an object", here)
+            continue
+        source = volume.get("image")
+        if source is None:
+            continue  # an emptyDir, a configMap...: no image
+        name = text(volume.get("name")) or "?"
+        if not isinstance(source, Mapping):
+            yield PodDefect(f"volumes[{index}] ({name}) has an image that is "
+                            f"{type_name(source)}, not an object", (*here, "image"))
+            continue
+        reference = source.get("reference")
+        if isinstance(reference, str) and reference:
+            yield PodImage(reference, (*here, "image", "reference"), runs=True,
+                           label=f"volume {name}")
+        else:
+            yield PodDefect(f"volumes[{index}] ({name}) is an image volume without a "
+                            "reference", (*here, "image"), absent=True)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+# -- images outside any pod spec -----------------------------------------------------------
+
+
 def stray_containers(item: Any) -> str | None:
-    """Where ``item`` names what it runs outside any pod spec: "a container list at PATH"
-    (``containers``, init or ephemeral) or "an image at PATH" (an ``image`` string: an Argo
-    Workflow's ``container``, a Tekton step), or None. An object of a kind harborguard does
-    not know that has one hides what it runs. ``metadata`` is not searched."""
-    stack: list[tuple[Any, str, int]] = [(item, "", 0)]
+    """Where ``item`` names what it runs outside any pod spec (:func:`find_stray`), as
+    "WHAT at PATH"; or None."""
+    found = find_stray(item)
+    return f"{found[0]} at {dotted(found[1])}" if found is not None else None
+
+
+def find_stray(item: Any) -> tuple[str, Path] | None:
+    """Where ``item`` names what it runs outside any pod spec: ("a container list", path)
+    (``containers``, init or ephemeral), ("an image", path) (an ``image`` string or map: an
+    Argo Workflow's ``container``, a Tekton step), ("an image list", path), or None. An
+    object of a kind harborguard does not know that has one hides what it runs.
+    ``metadata`` is not searched."""
+    stack: list[tuple[Any, Path]] = [(item, ())]
     while stack:
-        node, where, depth = stack.pop()
+        node, where = stack.pop()
+        depth = len(where)
         if isinstance(node, Mapping):
             children = [(str(k), v) for k, v in node.items()]
             for key, value in children:
-                path = f"{where}.{key}" if where else key
                 if key in CONTAINER_GROUPS and isinstance(value, list) and value:
-                    return f"a container list at {path}"
+                    return "a container list", (*where, key)
                 if key == "image" and (image_map(value) or (
                         isinstance(value, str) and value.strip())):
-                    return f"an image at {path}"
+                    return "an image", (*where, key)
                 if key == "images" and isinstance(value, list) and any(
                         (isinstance(v, str) and v.strip()) or image_map(v) for v in value):
-                    return f"an image list at {path}"
+                    return "an image list", (*where, key)
             if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels at {where}"
+                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
             for key, value in reversed(children):
                 if isinstance(value, Mapping | list) and not (depth == 0 and key == "metadata"):
-                    stack.append((value, f"{where}.{key}" if where else key, depth + 1))
+                    stack.append((value, (*where, key)))
         elif isinstance(node, list):
             if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels at {where}"
+                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
             for index in range(len(node) - 1, -1, -1):
                 if isinstance(node[index], Mapping | list):
-                    stack.append((node[index], f"{where}[{index}]", depth + 1))
+                    stack.append((node[index], (*where, index)))
     return None
+
+
+def dotted(path: Path) -> str:
+    """``spec.steps[0].image``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 def image_map(value: Any) -> bool:
@@ -117,112 +246,6 @@ def more_items(metadata: Any) -> str | None:
     if isinstance(token, str) and token:
         return "more items exist (metadata.continue is set)"
     return None
-
-
-# -- image references in env values, args and command --------------------------------------
-
-# Transports of containers/image (skopeo, buildah, podman): only docker:// names a registry;
-# the others name local storage or files, not an image in Harbor.
-_REGISTRY_TRANSPORT = "docker://"
-
-
-def named_image(value: str) -> str | None:
-    """``value`` if it clearly is one image reference: a registry host (with a dot or a port,
-    or ``localhost``), a repository path, and a tag or digest. Anything else, such as a URL
-    with a scheme, a host and path without a tag, or free text, is None."""
-    if not 3 < len(value) <= 512 or "://" in value:
-        return None
-    first, slash, rest = value.partition("/")
-    if not slash or not (first == "localhost" or "." in first or ":" in first):
-        return None
-    if ":" not in rest.rpartition("/")[2] and "@" not in rest:
-        return None  # no tag, no digest: a repository, a path, not one image
-    try:
-        parse_image_ref(value)
-    except ValueError:
-        return None
-    return value
-
-
-def container_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(label, reference) for each image reference in a container's env values, args and
-    command: ``env NAME``, ``args[2]``. A value may hold several (``--builder=REF``, a
-    shell line, a list): each word that :func:`named_image` accepts counts. ``$(VAR)`` is
-    expanded first, as the kubelet does: in an env value from the entries before it, in
-    command and args from all of them."""
-    env = container.get("env")
-    values: dict[str, str] = {}
-    budget = _EXPAND_BUDGET
-
-    def expanded(value: str) -> str:
-        # Values built of values double at each step: past the budget, read them as written.
-        nonlocal budget
-        if budget <= 0:
-            return value
-        out = expand(value, values)
-        budget -= len(out)
-        return out
-
-    if isinstance(env, list):
-        for entry in env:
-            if not isinstance(entry, Mapping):
-                continue
-            name, value = entry.get("name"), entry.get("value")
-            if not isinstance(value, str):
-                continue  # valueFrom: unknown here, so $(NAME) stays as it is
-            value = expanded(value)
-            if isinstance(name, str):
-                values[name] = value
-            for ref in references_in(value):
-                yield f"env {name}", ref
-    for group in ("command", "args"):
-        items = container.get(group)
-        if not isinstance(items, list):
-            continue
-        for index, value in enumerate(items):
-            if isinstance(value, str):
-                for ref in references_in(expanded(value)):
-                    yield f"{group}[{index}]", ref
-
-
-def expand(value: str, variables: Mapping[str, str]) -> str:
-    """The kubelet's expansion of ``$(VAR)``: a known VAR is replaced, an unknown one kept
-    as written, ``$$`` is one literal ``$``. Bounded: past _VALUE_MAX (values built of
-    values) the result is cut, and :func:`references_in` reads nothing of it."""
-    if "$" not in value:
-        return value
-    out: list[str] = []
-    size, cursor, checkpoint = 0, 0, 0
-    while cursor < len(value) - 1 and size <= _VALUE_MAX:
-        if value[cursor] != "$":
-            cursor += 1
-            continue
-        out.append(value[checkpoint:cursor])
-        following = value[cursor + 1]
-        closer = value.find(")", cursor + 2) if following == "(" else -1
-        if following == "$":
-            piece, cursor = "$", cursor + 2
-        elif closer >= 0:
-            name = value[cursor + 2:closer]
-            piece = variables.get(name, f"$({name})")
-            cursor = closer + 1
-        else:
-            piece, cursor = value[cursor:cursor + 2], cursor + 2
-        out.append(piece)
-        size += len(piece) + len(out[-2])
-        checkpoint = cursor
-    out.append(value[checkpoint:])
-    result = "".join(out)
-    return result if len(result) <= _VALUE_MAX else result[: _VALUE_MAX + 1]
-
-
-def references_in(value: str) -> list[str]:
-    """The image references among the words of ``value``, in order, each once."""
-    if len(value) > _VALUE_MAX or "/" not in value:
-        return []
-    words = (w.removeprefix(_REGISTRY_TRANSPORT) for w in _WORD_SEPARATORS.split(value))
-    found = (named_image(word) for word in words if "/" in word)
-    return list(dict.fromkeys(ref for ref in found if ref))
 
 
 # -- ReplicaSets and ControllerRevisions: what `kubectl rollout undo` brings back --------

@@ -8,6 +8,11 @@ past revision 1 with no ReplicaSet of it, a pod whose ReplicaSet is not there, a
 StatefulSet or DaemonSet whose status (or whose pods) name a ControllerRevision that is
 not there, or a DaemonSet past template generation 1 with none of its ControllerRevisions.
 The rollback window is then not covered, and the verdict must say so.
+
+Output that lists no Pod at all while its controllers say they run some (``kubectl get
+deploy,rs,sts,ds,...`` saved without ``pods``, or an account that may not list pods) does
+not show what runs: the verdict says that too (``pods_unlisted``). A live ``kubectl`` read
+asks for pods, so none listed there means none run.
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harborguard.sources.kubepods import REVISION_ANNOTATION, revision_owner, text
+from harborguard.sources.kubepods import (
+    REVISION_ANNOTATION,
+    pod_spec_path,
+    revision_owner,
+    text,
+)
 
 # What the DaemonSet controller sets to the template's generation.
 DAEMONSET_GENERATION = "deprecated.daemonset.template.generation"
@@ -94,6 +104,60 @@ def rollback_not_covered(unlisted: list[str] | tuple[str, ...]) -> str:
 
     return ("the rollback window (the kubectl evidence does not list the ReplicaSets or "
             f"ControllerRevisions its objects point at: {shown}{more}; save `kubectl get "
+            f"{RESOURCES} -A -o json`)")
+
+
+def pods_unlisted(items: Iterable[tuple[Any, str | None]]) -> list[str]:
+    """``namespace/Kind/name`` of each controller that runs pods, when the items hold no
+    Pod at all; empty when they hold one (or no such controller). ``items``: as for
+    :func:`unlisted_revisions`."""
+    controllers: list[str] = []
+    for item, default_kind in items:
+        if not isinstance(item, Mapping):
+            continue
+        kind, metadata = item.get("kind", default_kind), item.get("metadata")
+        if kind == "Pod":
+            return []
+        if not isinstance(kind, str) or not isinstance(metadata, Mapping):
+            continue
+        name, namespace = text(metadata.get("name")), text(metadata.get("namespace"))
+        if name and _runs_pods(item, kind):
+            controllers.append(f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}")
+    return controllers
+
+
+def _runs_pods(item: Mapping[str, Any], kind: str) -> bool:
+    """Whether a controller says it runs pods now: its replicas, a DaemonSet's desired
+    pods, a Job's or CronJob's active ones. Without the field it does (fail closed); a
+    ControllerRevision or PodTemplate never does."""
+    if kind in ("Pod", "PodTemplate", "ControllerRevision") or pod_spec_path(item, kind) is None:
+        return False
+    spec, status = item.get("spec"), item.get("status")
+    status = status if isinstance(status, Mapping) else {}
+    if kind == "CronJob":
+        return bool(status.get("active"))  # its running Jobs are listed as Jobs
+    if kind == "Job":
+        return "active" in status and _positive(status["active"]) or not status
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled")
+        return desired is None or _positive(desired)
+    replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    return replicas is None or _positive(replicas)
+
+
+def _positive(value: Any) -> bool:
+    """A count above 0; anything but a count reads as one (fail closed)."""
+    return not isinstance(value, int) or isinstance(value, bool) or value > 0
+
+
+def pods_not_covered(controllers: list[str] | tuple[str, ...]) -> str:
+    """The words a verdict is qualified by when the output lists no Pod."""
+    shown = ", ".join(controllers[:_SHOWN])
+    more = f" and {len(controllers) - _SHOWN} more" if len(controllers) > _SHOWN else ""
+    from harborguard.sources.kubectl import RESOURCES
+
+    return (f"what runs (no Pods listed, though {shown}{more} run pods: the kubectl evidence "
+            "leaves out pods, or the account may not list them; save `kubectl get "
             f"{RESOURCES} -A -o json`)")
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from harborguard.sources.kubectl import parse_kubectl_json
-from harborguard.sources.kuberevisions import rollback_not_covered, unlisted_revisions
+from harborguard.sources.kuberevisions import (
+    pods_not_covered,
+    pods_unlisted,
+    rollback_not_covered,
+    unlisted_revisions,
+)
 
 IMAGE = "harbor.example.org/proj/app"
 
@@ -114,3 +119,39 @@ def test_a_daemonset_past_template_generation_1_without_its_revisions() -> None:
     owned = revision("agent-111", 1, "1.5")
     owned["metadata"]["ownerReferences"][0].update(kind="DaemonSet", name="agent")
     assert unlisted(daemonset("2", 2), owned) == []
+
+
+# -- attack 4, finding 3: controllers listed, but no Pod ----------------------------------
+
+
+def test_controllers_without_any_pod_name_what_runs_as_not_listed() -> None:
+    items = [deployment(), replicaset("app-abc", "2", "2.0", 1),
+             replicaset("app-old", "1", "1.5", 0), statefulset()]
+    assert pods_unlisted((item, None) for item in items) == [
+        "ns/Deployment/app", "ns/ReplicaSet/app-abc", "ns/StatefulSet/db"]
+    words = pods_not_covered(["ns/Deployment/app", "ns/ReplicaSet/app-abc", "ns/StatefulSet/db",
+                              "ns/DaemonSet/agent"])
+    assert words.startswith("what runs (no Pods listed, though ns/Deployment/app, "
+                            "ns/ReplicaSet/app-abc, ns/StatefulSet/db and 1 more run pods")
+    assert "controllerrevisions -A -o json" in words
+
+
+def test_one_pod_or_controllers_that_run_none_leave_nothing_unlisted() -> None:
+    with_pod = [deployment(), pod("app-abc-1", "ReplicaSet", "app-abc")]
+    assert pods_unlisted((item, None) for item in with_pod) == []
+    idle_job = {"kind": "Job", "metadata": {"name": "j", "namespace": "ns"},
+                "spec": {"template": _template("2.0")}, "status": {"succeeded": 1}}
+    cron = {"kind": "CronJob", "metadata": {"name": "c", "namespace": "ns"}, "spec": {
+        "jobTemplate": {"spec": {"template": _template("2.0")}}}, "status": {}}
+    idle = [replicaset("app-old", "1", "1.5", 0), idle_job, cron,
+            revision("db-111", 1, "1.5")]
+    assert pods_unlisted((item, None) for item in idle) == []
+    assert pods_unlisted([]) == []
+
+
+def test_the_evidence_carries_controllers_without_pods_unless_pods_were_asked() -> None:
+    data = {"kind": "List", "items": [deployment(), replicaset("app-abc", "2", "2.0", 1)]}
+    found = parse_kubectl_json(data, "f.json")
+    assert not found.missing and found.no_pods == ("ns/Deployment/app", "ns/ReplicaSet/app-abc")
+    # A live `kubectl get pods,...` asked for pods: none listed means none run.
+    assert parse_kubectl_json(data, "kubectl", pods_asked=True).no_pods == ()
