@@ -12,8 +12,9 @@ the snapshot, say) is left to the dictionaries' path (``Unencodable``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -51,21 +52,43 @@ class Unencodable(Exception):
     """msgspec does not encode these findings as the dictionaries' path does."""
 
 
-# (encoded list) -> (what the row holds in its place, bytes that stand for beyond its own)
-Share = Callable[[bytes], tuple[msgspec.Raw, int]]
+class Shares(Protocol):
+    """Where the long ``related`` lists go (pipeline/writer.py's Spill): each is written
+    once, and a row holds a mark in its place."""
+
+    def write_list(self, encoded: bytes) -> tuple[int, msgspec.Raw, int]:
+        """Writes ``encoded``: where it was written, the row's mark, and the bytes the
+        mark stands for beyond its own."""
+
+    def list_tail(self, start: int, length: int) -> tuple[msgspec.Raw, int]:
+        """The mark of ``[`` followed by ``length`` bytes written from ``start``, and the
+        bytes it stands for beyond its own."""
 
 
-def encode_findings(findings: Sequence[Finding], share: Share, shared_from: int
+class _Longest(NamedTuple):
+    """The longest related list met so far, written whole: a shorter one that ends it is
+    a tail of its bytes."""
+
+    related: tuple[Any, ...]
+    start: int  # where its bytes were written
+    ends: list[int]  # ends[i]: its bytes up to the comma after item i (the last: all)
+
+
+def encode_findings(findings: Sequence[Finding], shares: Shares, shared_from: int
                     ) -> tuple[bytes, int]:
     """The findings as a JSON array, one per line, and the bytes their marks stand for
-    beyond their own. A ``related`` tuple of ``shared_from`` artifacts or more is encoded
-    once and given to ``share``, which says what the rows hold in its place; a shorter one
-    stays in the rows."""
+    beyond their own. A ``related`` tuple of ``shared_from`` artifacts or more is written
+    once (``shares``) and a mark stands in the rows for it; a shorter one stays in the
+    rows. The analysis's lists of the kept older versions are each the end of the
+    repository's longest one (report/build.py's version-order-inversion findings name
+    them newest first): such a list is not encoded or written again, its mark names its
+    part of the longest one's bytes (``[`` and the items from its first on)."""
     marks: dict[int, tuple[msgspec.Raw, int]] = {}
     get = marks.get
     rows: list[_Row] = []
     append_row = rows.append
     extra = 0
+    longest: _Longest | None = None
     try:
         for code, message, project, repository, digest, tags, rule, related, component, \
                 environment in findings:
@@ -73,10 +96,25 @@ def encode_findings(findings: Sequence[Finding], share: Share, shared_from: int
             if related:
                 known = get(id(related))
                 if known is None:
-                    encoded = _encode([_Related(r.digest, r.tags) for r in related])
-                    known = marks[id(related)] = (
-                        share(encoded) if len(related) >= shared_from
-                        else (msgspec.Raw(encoded), 0))
+                    count = len(related)
+                    if count < shared_from:
+                        known = (msgspec.Raw(_encode([_Related(*r) for r in related])), 0)
+                    elif longest is not None and count <= len(longest.related) \
+                            and longest.related[len(longest.related) - count:] == related:
+                        # Its first item follows the bracket or the comma of the one before.
+                        skip = 1 if count == len(longest.related) else \
+                            longest.ends[len(longest.related) - count - 1]
+                        known = shares.list_tail(
+                            longest.start + skip, longest.ends[-1] - skip)
+                    else:
+                        items = [_encode(_Related(*r)) for r in related]
+                        start, mark, more = shares.write_list(b"[" + b",".join(items) + b"]")
+                        known = (mark, more)
+                        # After the bracket, each item and its comma (the last one's
+                        # bracket): ends[-1] is the list's length.
+                        longest = _Longest(related, start, [
+                            1 + end for end in accumulate(len(item) + 1 for item in items)])
+                    marks[id(related)] = known
                 place, more = known
                 extra += more
             else:

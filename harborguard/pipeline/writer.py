@@ -37,6 +37,7 @@ from harborguard.report.json import _SEPARATOR, render_items
 _MARK = b"\x00"  # never in msgspec's JSON: a control character in a string is escaped
 _MARK_LENGTH = 1 + 16 + 8  # the NUL, then the list's offset and length in hexadecimal
 _KEY = _MARK_LENGTH - 1  # a mark's bytes after the NUL (the piece a split on NUL begins with)
+_BRACKET = 1 << 31  # in a mark's length: the list is `[` and the bytes it names (list_tail)
 _SHARED = "related"  # the key of a finding row's list of related artifacts
 _SHARED_FROM = 4  # a shorter list is left in its row: its mark would cost more than it saves
 _CHUNK = 1 << 22  # bytes of a spill read at a time when it is laid out
@@ -87,21 +88,28 @@ class Spill:
         if not findings:
             return
         try:
-            body, extra = encode_findings(findings, self._share, _SHARED_FROM)
+            body, extra = encode_findings(findings, self, _SHARED_FROM)
         except Unencodable:
             self.add(finding_dicts(findings))
             return
         self._append(body, len(findings), extra)
 
-    def _share(self, encoded: bytes) -> tuple[msgspec.Raw, int]:
-        """Writes a shared list once; the mark a row holds in its place, and the bytes it
-        stands for beyond its own."""
+    def write_list(self, encoded: bytes) -> tuple[int, msgspec.Raw, int]:
+        """Writes a shared list once: where it was written, the mark a row holds in its
+        place, and the bytes the mark stands for beyond its own."""
         if self._shared is None:
             self._shared = tempfile.TemporaryFile(dir=self._directory)
+        start = self._shared_size
         self._shared.write(encoded)
-        mark = b"\x00%016x%08x" % (self._shared_size, len(encoded))
         self._shared_size += len(encoded)
-        return msgspec.Raw(mark), len(encoded) - _MARK_LENGTH
+        return (start, msgspec.Raw(b"\x00%016x%08x" % (start, len(encoded))),
+                len(encoded) - _MARK_LENGTH)
+
+    def list_tail(self, start: int, length: int) -> tuple[msgspec.Raw, int]:
+        """The mark of a list that is ``[`` and the ``length`` bytes written from ``start``
+        (the end of a longer shared list), and the bytes it stands for beyond its own."""
+        mark = b"\x00%016x%08x" % (start, length | _BRACKET)
+        return msgspec.Raw(mark), 1 + length - _MARK_LENGTH
 
     def _append(self, body: bytes, length: int, extra: int) -> None:
         """Appends the array ``body`` of ``length`` items (its marks standing for ``extra``
@@ -128,7 +136,7 @@ class Spill:
             if len(related) >= _SHARED_FROM:
                 known = get(id(related))
                 if known is None:
-                    known = marks[id(related)] = self._share(dumps(related))
+                    known = marks[id(related)] = self.write_list(dumps(related))[1:]
                 row[_SHARED] = known[0]
                 extra += known[1]
         return extra
@@ -168,9 +176,10 @@ class Spill:
                 missing = set(marks)
             for mark in missing:
                 offset, length = int(mark[:16], 16), int(mark[16:], 16)
-                found = lists[mark] = os.pread(shared, length, offset)
-                if len(found) != length:
+                found = os.pread(shared, length & ~_BRACKET, offset)
+                if len(found) != length & ~_BRACKET:
                     raise OSError("spill file of shared lists ended early")
+                lists[mark] = b"[" + found if length & _BRACKET else found
             # Each piece after a mark: the list the mark names, then the rest of the piece;
             # laid out by C-level maps and slices (a chunk holds thousands of marks).
             laid: list[bytes | memoryview] = [b""] * (2 * len(rest))

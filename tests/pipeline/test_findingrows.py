@@ -4,7 +4,8 @@ dictionaries' path writes (report/build.py's finding_dicts through writer.Spill.
 from __future__ import annotations
 
 from harborguard.findings import Finding, Related
-from harborguard.pipeline.findingrows import _Row, encode_findings
+from harborguard.jsonio import dumps
+from harborguard.pipeline.findingrows import _Row
 from harborguard.pipeline.writer import Spill
 from harborguard.report.build import finding_dicts
 from harborguard.report.json import render_items
@@ -26,28 +27,53 @@ def _findings() -> list[Finding]:
     ]
 
 
-def _expanded(body: bytes, lists: list[bytes]) -> bytes:
-    for n, encoded in enumerate(lists):
-        body = body.replace(b"\x00%016x%08x" % (n, 0), encoded)
-    return body
+def _kept_older(count: int) -> list[Finding]:
+    """As the analysis names them: each deleted version's kept older ones, newest first,
+    the end of one list (report/build.py's version-order-inversion findings)."""
+    kept = [Related(f"sha256:{n:064x}", (f"1.{n}.0",) + (("release-é",) if n % 2 else ()))
+            for n in range(count)]
+    found = []
+    for deleted in range(count, 4, -1):
+        related = tuple(reversed(kept[:deleted - 1]))
+        for copy in range(2):  # two deleted versions between the same kept ones
+            found.append(Finding("version-order-inversion", f"deletes {deleted}.{copy}", "p",
+                                 "p/app", f"sha256:{deleted:063x}{copy}", (f"{deleted}",),
+                                 2, related))
+    return found
+
+
+def _spilled(batches: list[list[Finding]]) -> tuple[bytes, int, int]:
+    spill = Spill()
+    try:
+        for batch in batches:
+            spill.add_findings(batch)
+        return spill.read(), spill.size, spill._shared_size
+    finally:
+        spill.close()
 
 
 def test_the_bytes_of_the_dictionaries_path() -> None:
-    findings = _findings()
-    lists: list[bytes] = []
+    batches = [_findings(), _kept_older(12), _findings()[1:], _kept_older(5)]
+    expected = b"[" + b",\n    ".join(
+        body[1:-1] for batch in batches
+        if isinstance(body := render_items(finding_dicts(batch)).arrays[0], bytes)) + b"]"
+    read, size, _ = _spilled(batches)
+    assert read == expected
+    assert size == len(expected) - 2
 
-    def share(encoded: bytes) -> tuple[object, int]:
-        import msgspec
 
-        lists.append(encoded)
-        return msgspec.Raw(b"\x00%016x%08x" % (len(lists) - 1, 0)), len(encoded) - 25
-
-    body, extra = encode_findings(findings, share, 4)  # type: ignore[arg-type]
-    expected = render_items(finding_dicts(findings)).arrays[0]
-    assert isinstance(expected, bytes)
-    assert len(lists) == 2  # the shared tuple once, the other long one once
-    assert _expanded(body, lists) == expected
-    assert len(body) + extra == len(expected)
+def test_the_end_of_a_longer_list_is_not_written_again() -> None:
+    findings = _kept_older(30)
+    longest = render_items(finding_dicts(findings[:1])).arrays[0]
+    assert isinstance(longest, bytes)
+    _, _, written = _spilled([findings])
+    # Only the longest list's bytes: each shorter one is a tail of them.
+    related = finding_dicts(findings[:1])[0]["related"]
+    assert written == len(dumps(related))
+    # Lists that are not such a tail are each written.
+    _, _, apart = _spilled([_findings()])
+    assert apart == len(dumps(finding_dicts(_findings())[0]["related"])) + len(
+        dumps(finding_dicts(_findings())[4]["related"]))
 
 
 def test_the_row_has_the_report_keys_in_their_order() -> None:
