@@ -10,7 +10,7 @@ have each part write its own share of the report into the output file, in parall
 
 Nothing here knows what a part is: the caller's ``work(index)`` does, and it is the
 caller who checks that the parts, joined, are the whole (simulate's parts are, byte for
-byte; tests/test_parts.py). Any failure of any part (an exception, a child that dies or
+byte; tests/pipeline/test_parts.py). Any failure of any part (an exception, a child that dies or
 sends nothing) makes ``start_parts`` return None or ``Parts.finish`` return False, and the
 caller does the job whole, in this process: whatever went wrong is then reported exactly
 as a run without parts reports it.
