@@ -1,17 +1,19 @@
 """``--format markdown``: a merge-request comment (GitLab or GitHub Flavored Markdown).
 
-Layout, top to bottom: a verdict line (an incomplete run never reads as safe), a table of
-errors, a table of warnings (and notices), then one folded ``<details>`` block per repository
-("repo: keeps N, deletes M": its version ranges, fate changes first when the report comes
-from ``diff``, then the deletions), the list of missing data, and the summary.
+Layout, top to bottom: a verdict line (an incomplete run never reads as safe), protect's
+rule or verify's agreement with Harbor's dry run when the report has one, a table of
+errors, a table of warnings (and notices), then one folded ``<details>`` block per
+repository ("repo: keeps N, deletes M": its version ranges, fate changes first when the
+report comes from ``diff``, then the deletions), the list of missing data, and the summary.
 
 The comment is kept under ``max_bytes`` (about 60 KB, UTF-8): when it would be larger, the
 per-repository details give way first (fewer rows per repository, then whole repositories),
-then warnings; a line says what was left out and points at the JSON/JUnit artifact. Errors
-and the incomplete list are never dropped.
+then warnings, then the verify section (fewer mismatches named, then fewer repositories);
+a line says what was left out and points at the JSON/JUnit artifact. Errors and the
+incomplete list are never dropped.
 
-The per-repository blocks and their shrinking are in markdownrepos.py; escaping and the
-shared pieces in markdowntext.py.
+The per-repository blocks and their shrinking are in markdownrepos.py, the verify section
+in markdownverify.py; escaping and the shared pieces in markdowntext.py.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from harborguard.report.markdowntext import (
     plural,
     table_row,
 )
+from harborguard.report.markdownverify import verify_lines
 from harborguard.report.storage import storage_text
 from harborguard.report.table import FINDINGS_SHOWN
 
@@ -48,6 +51,7 @@ _DELETES = {"in-use-deleted": "images still in use", "rollback-deleted": "rollba
 _ERROR_TEXT = {
     "in-use-missing": "images in use are already missing from Harbor",
     "policy-error": "Harbor's retention job would fail",
+    "verify-mismatch": "Harbor's own dry run decided otherwise",
 }
 
 
@@ -278,6 +282,8 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     summary = _summary(report)
     note_reserve = 400
     budget = max_bytes - byte_size(top + errors + incomplete + summary) - note_reserve
+    verify, verify_left = verify_lines(report, max(0, budget))
+    budget -= byte_size(verify)
     warnings, warnings_left = _fit_warnings(_warning_rows(report), max(0, budget))
     budget -= byte_size(warnings)
     repositories, rows_left, repos_left = fit_repositories(repository_blocks(report),
@@ -292,11 +298,14 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
         left_out.append(f"{plural(rows_left, 'artifact row')} of the repositories shown")
     if warnings_left:
         left_out.append(plural(warnings_left, "warning"))
+    if verify_left:
+        left_out.append(f"{plural(verify_left, 'repository', 'repositories')} of the verify "
+                        "section")
     note = []
     if left_out:
         note = ["", md(f"Left out to keep this comment under {max_bytes // 1000} KB: "
                        f"{', '.join(left_out)}; {ARTIFACT_HINT}.")]
-    return "\n".join([*top, *_protect(report), *errors, *warnings, *repositories,
+    return "\n".join([*top, *_protect(report), *verify, *errors, *warnings, *repositories,
                       *incomplete, *note, *summary]) + "\n"
 
 
