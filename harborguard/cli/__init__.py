@@ -1,7 +1,8 @@
 """The command line: the only place that reads the environment, prints and exits.
 
 Each command is a module here (decorators and one call into harborguard.commands);
-options.py holds the shared options and the settings' resolution; output.py what a run
+options.py holds the shared options and the settings' resolution (evidenceoptions.py
+the evidence options of check, diff, drift and protect); output.py what a run
 says. This module holds the group, the exit-code contract and the one mapping of core
 errors to exit codes.
 """

@@ -7,13 +7,12 @@ from typing import Any
 import click
 
 from harborguard.cli import conclude_run, core_errors
+from harborguard.cli.evidenceoptions import evidence_options, resolve_with_evidence
 from harborguard.cli.options import (
     dedup_confirm,
     dedup_options,
-    evidence_options,
     global_options,
     jobs_option,
-    resolve_with_evidence,
     simulate_options,
     source_options,
     split_dedup,

@@ -7,17 +7,19 @@ from typing import Any
 import click
 
 from harborguard.cli import conclude, core_errors
+from harborguard.cli.evidenceoptions import (
+    evidence_settings,
+    kubectl_options,
+    manifest_options,
+    split_evidence,
+)
 from harborguard.cli.options import (
     command_values,
     drift_jobs_option,
-    evidence_settings,
     format_option,
     global_options,
-    kubectl_options,
-    manifest_options,
     report_output_option,
     resolve,
-    split_evidence,
 )
 from harborguard.commands.drift import run_drift
 

@@ -1,12 +1,14 @@
-"""Options shared by the commands, and the settings of an invocation: each option from
-the command line, else the environment, else the config file (harborguard.config)."""
+"""Options shared by the commands (global, source, simulation, format and output, --jobs,
+--dedup), and the settings of an invocation: each option from the command line, else the
+environment, else the config file (harborguard.config). The evidence options of check,
+diff, drift and protect are in evidenceoptions.py."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -17,9 +19,6 @@ from harborguard.commands import Invocation
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError
 from harborguard.report import FORMATTERS
-
-if TYPE_CHECKING:
-    from harborguard.gather import EvidenceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,42 +104,6 @@ simulate_options = option_group(
                  help="Lowest finding severity that makes the exit code 1 (default error)."),
 )
 
-kubectl_options = option_group(
-    click.option("--kubectl", "use_kubectl", is_flag=True, default=None,
-                 help="Ask the cluster: runs `kubectl get pods,...,controllerrevisions -o json`."),
-    click.option("--context", metavar="C", help="kubectl context."),
-    click.option("--namespace", metavar="N", help="Only this namespace (default: all)."),
-    click.option("--kubectl-json", metavar="FILE", multiple=True,
-                 help="Saved `kubectl get ... -o json` output (repeatable)."),
-)
-
-manifest_options = option_group(
-    click.option("--manifests", metavar="DIR",
-                 help="A deployment repository checkout (toolforge-deploy layout, Helm values, "
-                      "Kubernetes YAML)."),
-    click.option("--environment", metavar="ENV",
-                 help="Which environment's values the manifests deploy, e.g. tools."),
-    click.option("--image-tag-template", metavar="TEMPLATE",
-                 help="The image tag a chart version deploys, e.g. {version}_image."),
-    click.option("--helm", "use_helm", is_flag=True, default=None,
-                 help="Ask the cluster: runs `helm list --all-namespaces -o json`, then "
-                      "`helm history` and `helm get values -a` per release (the values "
-                      "each revision runs; earlier revisions are rollback evidence)."),
-    click.option("--helm-json", metavar="FILE", multiple=True,
-                 help="Saved `helm list --all-namespaces -o json` (or -o yaml) output "
-                      "(repeatable)."),
-)
-
-evidence_options = option_group(
-    kubectl_options,
-    manifest_options,
-    click.option("--history", metavar="N",
-                 help="Also protect the N versions before HEAD in the manifests' git history "
-                      "(default 1 when --manifests is a git checkout)."),
-    click.option("--registry-alias", metavar="HOST", multiple=True,
-                 help="Another name of the same Harbor in image references (repeatable)."),
-)
-
 dedup_options = option_group(
     click.option("--dedup", is_flag=True, default=None,
                  help="Deduplicated storage figures: read each artifact's manifest through "
@@ -170,10 +133,6 @@ def dedup_confirm(inv: Invocation, yes: bool | None) -> None:
         inv.confirm = lambda question: True
     elif on_terminal(sys.stdin) and on_terminal(sys.stderr):
         inv.confirm = lambda question: click.confirm(question, default=False, err=True)
-
-
-EVIDENCE_NAMES = ("use_kubectl", "context", "namespace", "kubectl_json", "manifests",
-                  "environment", "image_tag_template", "use_helm", "helm_json", "history")
 
 
 def _merged_globals(ctx: click.Context, local: dict[str, Any]) -> dict[str, Any]:
@@ -217,47 +176,6 @@ def _password(options: dict[str, Any]) -> str | None:
             raise InputError("--password-stdin: standard input is empty")
         return value
     return os.environ.get("HARBOR_PASSWORD") or None
-
-
-def split_evidence(local: dict[str, Any]) -> dict[str, Any]:
-    """Takes the evidence options out of a command's keyword arguments."""
-    return {name: local.pop(name, None) for name in EVIDENCE_NAMES}
-
-
-def resolve_with_evidence(ctx: click.Context, local: dict[str, Any], output: str | None,
-                          **command: Any) -> tuple[Invocation, EvidenceOptions]:
-    """resolve for the commands that take EVIDENCE (check, diff)."""
-    values = split_evidence(local)
-    inv = resolve(ctx, local, command_values(
-        **command, manifests=values["manifests"], environment=values["environment"],
-        history=values["history"], image_tag_template=values["image_tag_template"]),
-        output)
-    inv.evidence = []  # no evidence given: said as such, never "nothing in use"
-    return inv, evidence_settings(inv, values)
-
-
-def evidence_settings(inv: Invocation, values: dict[str, Any]) -> EvidenceOptions:
-    """The evidence sources to read, from the command line's ``values`` and the settings."""
-    from harborguard.gather import EvidenceOptions
-
-    history = inv.get("history")
-    manifests = inv.get("manifests")
-    environment = inv.get("environment")
-    if manifests and not environment:
-        raise InputError("--manifests needs --environment ENV (e.g. tools): which values apply")
-    return EvidenceOptions(
-        use_kubectl=bool(values.get("use_kubectl")),
-        context=values.get("context"),
-        namespace=values.get("namespace"),
-        kubectl_json=tuple(values.get("kubectl_json") or ()),
-        manifests=manifests,
-        environment=environment,
-        history=history,
-        use_helm=bool(values.get("use_helm")),
-        helm_json=tuple(values.get("helm_json") or ()),
-        image_tag_template=inv.get("image-tag-template"),
-        timeout=inv.get("timeout"),
-    )
 
 
 jobs_option = click.option(

@@ -8,10 +8,9 @@ from typing import Any
 import click
 
 from harborguard.cli import BadInput, conclude, core_errors
+from harborguard.cli.evidenceoptions import evidence_options, resolve_with_evidence
 from harborguard.cli.options import (
-    evidence_options,
     global_options,
-    resolve_with_evidence,
     simulate_options,
     source_options,
 )

@@ -1,31 +1,28 @@
 """``--format markdown``: a merge-request comment (GitLab or GitHub Flavored Markdown).
 
-Layout, top to bottom: a verdict line (an incomplete run never reads as safe), a table of
-errors, a table of warnings (and notices), then one folded ``<details>`` block per repository
-("repo: keeps N, deletes M": its version ranges, fate changes first when the report comes
-from ``diff``, then the deletions), the list of missing data, and the summary.
+Layout, top to bottom: a verdict line (an incomplete run never reads as safe), protect's
+rule or verify's agreement with Harbor's dry run when the report has one, a table of
+errors, a table of warnings (and notices), then one folded ``<details>`` block per
+repository ("repo: keeps N, deletes M": its version ranges, fate changes first when the
+report comes from ``diff``, then the deletions), the list of missing data, and the summary.
 
 The comment is kept under ``max_bytes`` (about 60 KB, UTF-8): when it would be larger, the
 per-repository details give way first (fewer rows per repository, then whole repositories),
-then warnings; a line says what was left out and points at the JSON/JUnit artifact. Errors
-and the incomplete list are never dropped.
+then warnings, then the verify section (fewer mismatches named, then fewer repositories);
+a line says what was left out and points at the JSON/JUnit artifact. Errors and the
+incomplete list are never dropped.
 
-Text from the report is escaped for where it lands: table cells get Markdown escapes plus
-HTML entities, ``<summary>`` (raw HTML, no Markdown inside) gets HTML entities only. A word
-joiner (U+2060) goes after ``@ # ! ~ % $ &`` when a word follows, so a message such as
-"ranked it #41" or a name with ``@`` does not become a GitLab issue link or a mention.
+The per-repository blocks and their shrinking are in markdownrepos.py, the verify section
+in markdownverify.py; escaping and the shared pieces in markdowntext.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from harborguard.report.common import (
     NO_EVIDENCE,
-    STATUS_TEXT,
     evidence_given,
     evidence_line,
     finding_place,
@@ -33,60 +30,29 @@ from harborguard.report.common import (
     is_chart_finding,
     not_checked,
     short_digest,
-    short_reason,
 )
-from harborguard.report.storage import repository_storage_lines, storage_text
+from harborguard.report.markdownrepos import fit_repositories, repository_blocks
+from harborguard.report.markdowntext import (
+    ARTIFACT_HINT,
+    MORE_HINT,
+    byte_size,
+    md,
+    plural,
+    table_row,
+)
+from harborguard.report.markdownverify import verify_lines
+from harborguard.report.storage import storage_text
 from harborguard.report.table import FINDINGS_SHOWN
 
 MAX_BYTES = 60_000
-ARTIFACT_HINT = "see the JSON or JUnit report (the CI job's artifacts) for everything"
-MORE_HINT = "see the JSON or JUnit report"
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _DELETES = {"in-use-deleted": "images still in use", "rollback-deleted": "rollback targets"}
 _ERROR_TEXT = {
     "in-use-missing": "images in use are already missing from Harbor",
     "policy-error": "Harbor's retention job would fail",
+    "verify-mismatch": "Harbor's own dry run decided otherwise",
 }
-# Rows shown per repository as the comment shrinks to fit (None: all of them).
-_ROW_CAPS: tuple[int | None, ...] = (None, 50, 20, 10, 5, 0)
-# No row is shorter: five cells, 16 bytes of separators, and "retain"/"delete" twice in a
-# fate change or a 16-character push time in a deletion; a lower bound, used to skip caps.
-_MIN_ROW_BYTES = 28
-
-# XML 1.0 / terminal control characters (tab, newline and carriage return are handled apart).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
-_REFERENCE = re.compile(r"([@#!~%$&])(?=\w)")
-_MD_PUNCT = re.compile(r"([\\`*_\[\]|~])")
-
-
-def _clean(value: object) -> str:
-    text = _CONTROL.sub("", str(value)).replace("\t", " ")
-    text = _NEWLINES.sub(" ", text)
-    return _REFERENCE.sub("\\1\u2060", text)
-
-
-def _entities(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def md(value: object) -> str:
-    """Inline Markdown text (a table cell or a paragraph) that renders as the literal text."""
-    return _entities(_MD_PUNCT.sub(r"\\\1", _clean(value)))
-
-
-def html(value: object) -> str:
-    """Text inside raw HTML (``<summary>``), where Markdown is not interpreted."""
-    return _entities(_clean(value)).replace('"', "&quot;")
-
-
-def _size(lines: Iterable[str]) -> int:
-    return sum(len(line.encode("utf-8")) + 1 for line in lines)
-
-
-def _plural(count: int, word: str, many: str = "") -> str:
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _finding_tags(finding: dict[str, Any]) -> str:
@@ -98,20 +64,13 @@ def _finding_tags(finding: dict[str, Any]) -> str:
     return ""
 
 
-def _artifact_tags(artifact: dict[str, Any]) -> str:
-    return ", ".join(artifact["tags"]) or f"(untagged {short_digest(artifact['digest'])})"
-
-
-def _row(*cells: str) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _finding_row(finding: dict[str, Any]) -> str:
-    return _row(md(finding["severity"]), md(finding["code"]), md(finding_place(finding)) or "—",
-                md(_finding_tags(finding)) or "—", md(finding["message"]))
+    return table_row(md(finding["severity"]), md(finding["code"]),
+                     md(finding_place(finding)) or "—", md(_finding_tags(finding)) or "—",
+                     md(finding["message"]))
 
 
-_FINDING_HEAD = [_row("severity", "code", "repository", "tags", "message"),
+_FINDING_HEAD = [table_row("severity", "code", "repository", "tags", "message"),
                  "| --- | --- | --- | --- | --- |"]
 
 
@@ -143,16 +102,16 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
     reasons += [_ERROR_TEXT.get(c, c) for c in codes if c not in _DELETES]
     why = "; ".join(reasons)
     if report["incomplete"]:
-        missing = _plural(len(report["incomplete"]), "item")
-        tail = f"; {_plural(len(errors), 'error')} in what was read" if errors else ""
+        missing = plural(len(report["incomplete"]), "item")
+        tail = f"; {plural(len(errors), 'error')} in what was read" if errors else ""
         return (f"**harborguard: INCOMPLETE: {missing} could not be fetched or parsed** — "
                 f"this result cannot show that "
                 f"{'nothing drifts' if report.get('command') == 'drift' else 'the policy is safe'}"
                 f"{tail}")
     if errors:
-        counted = _plural(len(errors), "error")
+        counted = plural(len(errors), "error")
         if fail_on == "warning" and warnings:
-            counted += f", {_plural(warnings, 'warning')}"
+            counted += f", {plural(warnings, 'warning')}"
         return f"**harborguard: {counted}** — {why}"
     # No error: for check and diff, an all-clear about what is in use only on evidence, and
     # qualified by what the evidence did not cover.
@@ -166,19 +125,19 @@ def _verdict(report: dict[str, Any], fail_on: str) -> str:
     else:
         qualifier = ""
     if warnings and fail_on == "warning":
-        return (f"**harborguard: {_plural(warnings, 'warning')}** (fail-on warning) — "
+        return (f"**harborguard: {plural(warnings, 'warning')}** (fail-on warning) — "
                 f"see the warnings below{qualifier}")
     if given is False:
         return f"**harborguard: no evidence of use was given** — {NO_EVIDENCE}" + (
-            f"; {_plural(warnings, 'warning')} to review" if warnings else "")
+            f"; {plural(warnings, 'warning')} to review" if warnings else "")
     if given:
         head = ("nothing in use would be deleted among what was checked" if qualifier
                 else "nothing in use would be deleted")
         rest = [qualifier[2:]] if qualifier else []
-        rest += [f"{_plural(warnings, 'warning')} to review"] if warnings else []
+        rest += [f"{plural(warnings, 'warning')} to review"] if warnings else []
         return f"**harborguard: {head}**" + (f" — {'; '.join(rest)}" if rest else "")
     if warnings:
-        return f"**harborguard: no errors** — {_plural(warnings, 'warning')} to review"
+        return f"**harborguard: no errors** — {plural(warnings, 'warning')} to review"
     return "**harborguard: no problems found**"
 
 
@@ -229,112 +188,10 @@ def _warning_rows(report: dict[str, Any]) -> list[tuple[str, int]]:
         rows.extend((_finding_row(f), 1) for f in items[:FINDINGS_SHOWN])
         hidden = len(items) - FINDINGS_SHOWN
         if hidden > 0:
-            rows.append((_row(md(severity), md(code), md(where) or "—", "…",
-                              md(f"… {hidden} more {code} here ({MORE_HINT})")), hidden))
+            rows.append((table_row(md(severity), md(code), md(where) or "—", "…",
+                                   md(f"… {hidden} more {code} here ({MORE_HINT})")),
+                         hidden))
     return rows
-
-
-class _Repository:
-    """One repository's ``<details>`` block, renderable with a cap on its rows."""
-
-    def __init__(self, repo: dict[str, Any], artifacts: list[dict[str, Any]],
-                 errors: int) -> None:
-        self.name = repo["repository"]
-        self.errors = errors
-        deleted = [a for a in artifacts if a["action"] == "delete"]
-        changed = [a for a in artifacts
-                   if a.get("previous_action") not in (None, a["action"])]
-        self.deleted = len(deleted)
-        self.changes = len(changed)
-        head = f"{self.name}: keeps {len(artifacts) - len(deleted)}, deletes {len(deleted)}"
-        if any("previous_action" in a for a in artifacts):
-            head += f" ({_plural(len(changed), 'fate change')})"
-        if errors:
-            head += f" — {_plural(errors, 'error')}"
-        self.head = [f"<details><summary>{html(head)}</summary>", ""]
-        intro: list[str] = []
-        if repo["status"] != "evaluated":
-            intro.append(md(STATUS_TEXT.get(repo["status"], repo["status"])))
-        if repo.get("error"):
-            intro.append(md(repo["error"]))
-        if repo.get("versions"):
-            intro.append("versions: " + md(repo["versions"]))
-        intro += map(md, repository_storage_lines(repo, artifacts))
-        if not deleted and not changed:
-            intro.append("Nothing is deleted here.")
-        self.intro = [line for text in intro for line in (text, "")]
-        # Rows are escaped only when a cap lets them in: a large project has tens of
-        # thousands of deletions and the comment shows a few hundred.
-        self._changed = changed
-        changed_ids = {id(a) for a in changed}
-        self._deleted = [a for a in deleted if id(a) not in changed_ids]
-        self._change_rows: list[str] = []
-        self._delete_rows: list[str] = []
-
-    @property
-    def rows(self) -> int:
-        return len(self._changed) + len(self._deleted)
-
-    def _changes(self, n: int) -> list[str]:
-        for a in self._changed[len(self._change_rows):n]:
-            self._change_rows.append(_row(md(_artifact_tags(a)), md(a["type"]),
-                                          md(a["previous_action"]), md(a["action"]),
-                                          md(_why(a))))
-        return self._change_rows[:n]
-
-    def _deletes(self, n: int) -> list[str]:
-        for a in self._deleted[len(self._delete_rows):n]:
-            self._delete_rows.append(_row(md(_artifact_tags(a)), md(a["type"]),
-                                          a["push_time"][:16].replace("T", " "),
-                                          (a["pull_time"] or "never")[:10], md(_why(a))))
-        return self._delete_rows[:n]
-
-    def lines(self, cap: int | None) -> tuple[list[str], int]:
-        """The block with at most ``cap`` rows (fate changes first); and the rows left out."""
-        budget = self.rows if cap is None else cap
-        out = [*self.head, *self.intro]
-        changes = self._changes(budget)
-        deletes = self._deletes(max(0, budget - len(changes)))
-        if changes:
-            out += [f"**Fate changes** ({len(self._changed)})", "",
-                    _row("tags", "type", "was", "now", "why"),
-                    "| --- | --- | --- | --- | --- |", *changes, ""]
-        if deletes:
-            title = "Other deletions" if self._changed else "Deletions"
-            out += [f"**{title}** ({len(self._deleted)})", "",
-                    _row("tags", "type", "pushed (UTC)", "pulled", "why"),
-                    "| --- | --- | --- | --- | --- |", *deletes, ""]
-        left = self.rows - len(changes) - len(deletes)
-        if left:
-            out += [md(f"… {left} more not shown here ({MORE_HINT})."), ""]
-        out += ["</details>", ""]
-        return out, left
-
-
-def _why(artifact: dict[str, Any]) -> str:
-    why = short_reason(artifact)
-    if artifact["tie"]:
-        why = f"(tie) {why}"
-    uses = artifact.get("in_use") or []
-    if uses:
-        kinds = ", ".join(dict.fromkeys(f"{u['source']} {u['kind']}" for u in uses))
-        why = f"IN USE ({kinds}); {why}"
-    return why
-
-
-def _repositories(report: dict[str, Any]) -> list[_Repository]:
-    by_repo: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for artifact in report["artifacts"]:
-        by_repo[(artifact["project"], artifact["repository"])].append(artifact)
-    errors: dict[str, int] = defaultdict(int)
-    for f in report["findings"]:
-        if f["severity"] == "error" and f["repository"]:
-            errors[f["repository"]] += 1
-    return [
-        _Repository(repo, by_repo.get((repo["project"], repo["repository"]), []),
-                    errors[repo["repository"]])
-        for repo in report.get("repositories", [])
-    ]
 
 
 def _incomplete(report: dict[str, Any]) -> list[str]:
@@ -347,20 +204,20 @@ def _incomplete(report: dict[str, Any]) -> list[str]:
 
 def _summary(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
-    counts = f"{_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}"
+    counts = f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}"
     if _is_drift(report):
         drifted = sum(1 for f in report["findings"]
                       if f["code"] in ("not-deployed", "not-in-manifests"))
-        text = (f"{_plural(drifted, 'difference')} between the manifests and the cluster; "
+        text = (f"{plural(drifted, 'difference')} between the manifests and the cluster; "
                 f"{counts}")
     else:
         text = (f"{s['artifacts']} artifacts in "
-                f"{_plural(len(report.get('repositories', [])), 'repository', 'repositories')}: "
+                f"{plural(len(report.get('repositories', [])), 'repository', 'repositories')}: "
                 f"{s['delete']} deleted, {s['retain']} kept, {s['immutable']} saved by "
                 f"immutable tags; up to {human_bytes(s['bytes_deleted'])} freed after garbage "
                 f"collection; {counts}")
     if report["incomplete"]:
-        text += f"; INCOMPLETE: {_plural(len(report['incomplete']), 'item')} missing"
+        text += f"; INCOMPLETE: {plural(len(report['incomplete']), 'item')} missing"
     changed = [a for a in report["artifacts"]
                if a.get("previous_action") not in (None, a["action"])]
     lines = ["", f"**Summary:** {md(text)}."]
@@ -369,7 +226,7 @@ def _summary(report: dict[str, Any]) -> list[str]:
         lines += ["", md(storage) + "."]
     if any("previous_action" in a for a in report["artifacts"]):
         newly = sum(1 for a in changed if a["action"] == "delete")
-        lines += ["", md(f"Against the previous policy: {_plural(len(changed), 'artifact')} "
+        lines += ["", md(f"Against the previous policy: {plural(len(changed), 'artifact')} "
                          f"change fate ({newly} newly deleted, {len(changed) - newly} no "
                          "longer deleted).")]
     config = report["source"].get("config")
@@ -390,11 +247,11 @@ def _fit_warnings(rows: list[tuple[str, int]], budget: int) -> tuple[list[str], 
     total = sum(n for _, n in rows)
     head = ["", f"### Warnings ({total})", "", *_FINDING_HEAD]
     full = head + [r for r, _ in rows]
-    if _size(full) <= budget:
+    if byte_size(full) <= budget:
         return full, 0
     reserve = 200  # the closing "more" row
     kept: list[str] = []
-    used = _size(head) + reserve
+    used = byte_size(head) + reserve
     shown = 0
     for row, count in rows:
         cost = len(row.encode("utf-8")) + 1
@@ -406,48 +263,11 @@ def _fit_warnings(rows: list[tuple[str, int]], budget: int) -> tuple[list[str], 
     left = total - shown
     if not kept:
         return ["", f"### Warnings ({total})", "",
-                md(f"{_plural(total, 'warning')} left out to keep this comment short; "
+                md(f"{plural(total, 'warning')} left out to keep this comment short; "
                    f"{ARTIFACT_HINT}.")], left
-    tail = _row("…", "…", "…", "…", md(f"{left} more warnings left out to keep this comment "
-                                      f"short; {ARTIFACT_HINT}"))
+    tail = table_row("…", "…", "…", "…", md(f"{left} more warnings left out to keep this "
+                                           f"comment short; {ARTIFACT_HINT}"))
     return [*head, *kept, tail], left
-
-
-def _fit_repositories(repos: list[_Repository],
-                      budget: int) -> tuple[list[str], int, list[_Repository]]:
-    """The repository blocks within ``budget``; the rows left out of the repositories shown;
-    the repositories left out."""
-    if not repos:
-        return [], 0, []
-    head = ["", "### Deletions by repository", ""]
-    for cap in _ROW_CAPS:
-        rows = sum(r.rows if cap is None else min(cap, r.rows) for r in repos)
-        if cap != 0 and rows * _MIN_ROW_BYTES > budget:
-            continue  # cannot fit: do not escape rows only to measure them
-        blocks = [repo.lines(cap) for repo in repos]
-        lines = head + [line for block, _ in blocks for line in block]
-        if _size(lines) <= budget:
-            return lines, sum(left for _, left in blocks), []
-    # Even one line per repository is too much: keep the ones that matter most.
-    blocks = [repo.lines(0) for repo in repos]
-    priority = sorted(range(len(repos)),
-                      key=lambda i: (-repos[i].errors, -repos[i].changes, -repos[i].deleted, i))
-    reserve = 300
-    used = _size(head) + reserve
-    chosen: set[int] = set()
-    for i in priority:
-        cost = _size(blocks[i][0])
-        if used + cost > budget:
-            break
-        chosen.add(i)
-        used += cost
-    omitted = [repos[i] for i in range(len(repos)) if i not in chosen]
-    lines = head + [line for i in sorted(chosen) for line in blocks[i][0]]
-    what = (f"{_plural(len(omitted), 'more repository', 'more repositories')} not shown"
-            if chosen else f"The details of all {len(omitted)} repositories are not shown")
-    lines += [md(f"{what} ({_plural(sum(r.deleted for r in omitted), 'deletion')}); "
-                 f"{ARTIFACT_HINT}."), ""]
-    return lines, sum(blocks[i][1] for i in chosen), omitted
 
 
 def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
@@ -461,26 +281,31 @@ def render(report: dict[str, Any], colour: bool = False, width: int = 0, *,
     incomplete = _incomplete(report)
     summary = _summary(report)
     note_reserve = 400
-    budget = max_bytes - _size(top + errors + incomplete + summary) - note_reserve
+    budget = max_bytes - byte_size(top + errors + incomplete + summary) - note_reserve
+    verify, verify_left = verify_lines(report, max(0, budget))
+    budget -= byte_size(verify)
     warnings, warnings_left = _fit_warnings(_warning_rows(report), max(0, budget))
-    budget -= _size(warnings)
-    repositories, rows_left, repos_left = _fit_repositories(_repositories(report),
-                                                            max(0, budget))
+    budget -= byte_size(warnings)
+    repositories, rows_left, repos_left = fit_repositories(repository_blocks(report),
+                                                           max(0, budget))
     left_out: list[str] = []
     if repos_left:
-        deletions = _plural(sum(r.deleted for r in repos_left), "deletion")
+        deletions = plural(sum(r.deleted for r in repos_left), "deletion")
         left_out.append(f"the details of "
-                        f"{_plural(len(repos_left), 'repository', 'repositories')} "
+                        f"{plural(len(repos_left), 'repository', 'repositories')} "
                         f"({deletions})")
     if rows_left:
-        left_out.append(f"{_plural(rows_left, 'artifact row')} of the repositories shown")
+        left_out.append(f"{plural(rows_left, 'artifact row')} of the repositories shown")
     if warnings_left:
-        left_out.append(_plural(warnings_left, "warning"))
+        left_out.append(plural(warnings_left, "warning"))
+    if verify_left:
+        left_out.append(f"{plural(verify_left, 'repository', 'repositories')} of the verify "
+                        "section")
     note = []
     if left_out:
         note = ["", md(f"Left out to keep this comment under {max_bytes // 1000} KB: "
                        f"{', '.join(left_out)}; {ARTIFACT_HINT}.")]
-    return "\n".join([*top, *_protect(report), *errors, *warnings, *repositories,
+    return "\n".join([*top, *_protect(report), *verify, *errors, *warnings, *repositories,
                       *incomplete, *note, *summary]) + "\n"
 
 
