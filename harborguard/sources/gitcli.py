@@ -193,6 +193,18 @@ class Git:
             ]
         return self._listings[key]
 
+    def uncommitted(self) -> list[str]:
+        """Paths under the manifests root (relative to it) whose working-tree state is not
+        HEAD's: modified, deleted or staged, untracked, and ignored files (--manifests
+        reads those too). ``git status`` takes no lock here (GIT_OPTIONAL_LOCKS=0)."""
+        target = self.prefix.rstrip("/") or "."
+        out = self.run("status", "--porcelain=v1", "-z", "--no-renames",
+                       "--untracked-files=all", "--ignored=traditional",
+                       "--ignore-submodules=all", "--", target)
+        # "XY <path>" each, paths relative to the top of the repository.
+        return [entry[3 + len(self.prefix):] for entry in out.split("\0")
+                if len(entry) > 3 and entry[2] == " " and entry[3:].startswith(self.prefix)]
+
     def _batch_process(self) -> subprocess.Popen[bytes]:
         if self._batch is None:
             try:
