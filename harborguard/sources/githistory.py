@@ -219,6 +219,12 @@ class _History:
             self.usages.extend(u for u in declared if u.ref not in known)
             cited = {u.where for u in self.unresolved}
             self.unresolved.extend(u for u in hidden if u.where not in cited)
+            self.problems.extend(
+                f"{path}: a git submodule (in {commit[:12]}): the history of its files is not "
+                "read (harborguard reads this repository's commits; a submodule's earlier "
+                "versions are gitlink bumps into another one), so its rollback targets are "
+                "not read; check the submodule's own checkout too, or pass --history 0 to "
+                "check without the rollback window" for path, commit in repo.submodules.items())
             named = {h.component for h in histories if h.cut_by_shallow}
             when = f" ({oldest_date})" if oldest_date else ""
             self.problems.extend(
