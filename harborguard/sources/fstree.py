@@ -234,8 +234,8 @@ def submodules_not_checked_out(root: Path, declaring: Iterable[Path]) -> list[st
                          "looked for")
         for declared in declared_paths:
             path = (folder / declared).resolve()
-            if path == real_root or not path.is_relative_to(real_root):
-                continue
+            if not path.is_relative_to(real_root):
+                continue  # "." below: --manifests is the submodule's own folder
             if os.path.lexists(path / ".git"):
                 continue
             where = path.relative_to(real_root).as_posix()

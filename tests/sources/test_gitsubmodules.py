@@ -116,3 +116,9 @@ def test_without_submodules_nothing_changes(tmp_path: Path) -> None:
     commit(repo, "web", "2026-01-01T00:00:00Z")
     assert yaml_files(repo) == (["apps/web.yaml"], [])
     assert read_history(str(repo), "prod", 1).problems == ()
+
+
+def test_manifests_pointing_at_a_submodule_not_checked_out(tmp_path: Path) -> None:
+    clone = plain_clone(tmp_path, with_submodule(tmp_path))
+    _files, problems = yaml_files(clone / "apps")
+    assert [p.split(":", 1)[0] for p in problems] == ["."]
