@@ -148,3 +148,18 @@ def test_an_uncommitted_chart_version_bump(tmp_path_factory: pytest.TempPathFact
     assert f"tools-harbor.wmcloud.org/toolforge/builds-api:{V131}" in charts
     assert f"tools-harbor.wmcloud.org/toolforge/builds-api:{V130}" in charts
 
+
+
+def test_manifests_in_a_subdirectory(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    init(repo)
+    write(repo, "deploy/apps/web.yaml", deployment("1.2.0"))
+    write(repo, "other/web.yaml", deployment("1.1.0"))
+    head = commit(repo, "web 1.2.0", "2026-01-01T00:00:00Z")
+    write(repo, "other/web.yaml", deployment("1.0.0"))  # outside --manifests: not a change
+    ev = read_history(str(repo / "deploy"), "prod", 1)
+    assert (ev.usages, ev.uncommitted) == ((), ())
+    write(repo, "deploy/apps/web.yaml", deployment("1.3.0"))
+    ev = read_history(str(repo / "deploy"), "prod", 1)
+    assert ev.uncommitted == ("apps/web.yaml",)
+    assert rollback(ev) == {(f"{WEB}:1.2.0", f"{head}:apps/web.yaml:9")}
