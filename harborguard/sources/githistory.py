@@ -88,8 +88,8 @@ class HistoryEvidence:
         if self.uncommitted:
             shown = ", ".join(self.uncommitted[:3]) + (", ..." if len(self.uncommitted) > 3
                                                        else "")
-            changed = (f"; the working tree differs from HEAD in {len(self.uncommitted)} "
-                       f"file(s) read ({shown}): uncommitted, so what HEAD declares there "
+            changed = (f"; the working tree differs from HEAD (uncommitted changes) in "
+                       f"{len(self.uncommitted)} file(s): {shown}; what HEAD declares there "
                        "counts as a rollback target too")
         return (
             f"git history: read {self.commits_walked} of {self.visible_commits} first-parent "
