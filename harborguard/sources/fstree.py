@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob as globmod
 import os
+import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -183,7 +184,10 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
     found: list[str] = []
     problems: list[str] = []
     real_root = root.resolve()
+    declaring: list[Path] = []  # folders holding a .gitmodules
     for directory, dirs, names in os.walk(root):
+        if GITMODULES in names:
+            declaring.append(Path(directory))
         relative = Path(directory).relative_to(root).as_posix()
         kept: list[str] = []
         for name in sorted(dirs):
@@ -206,7 +210,70 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
             kept.append(name)
         dirs[:] = kept
         found.extend(name if relative == "." else f"{relative}/{name}" for name in names)
+    problems.extend(submodules_not_checked_out(root, declaring))
     return selected_files(found), problems
+
+
+GITMODULES = ".gitmodules"
+_SUBMODULE_PATH = re.compile(r"^\s*path\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def submodules_not_checked_out(root: Path, declaring: Iterable[Path]) -> list[str]:
+    """A problem line per git submodule under root that is not checked out (its folder
+    empty or missing: git clone, GitLab CI and actions/checkout leave submodules out by
+    default), from the ``.gitmodules`` files in ``declaring`` (folders the walk met) and
+    above root up to the checkout's top. A checked-out submodule (a ``.git`` inside) is
+    read as files."""
+    real_root = root.resolve()
+    found: list[str] = []
+    for folder in [*_gitmodules_above(real_root), *(d.resolve() for d in declaring)]:
+        declared_paths, unreadable = _submodule_paths(folder / GITMODULES)
+        if unreadable:
+            where = Path(os.path.relpath(folder / GITMODULES, real_root)).as_posix()
+            found.append(f"{where}: {unreadable}, so the submodules it may name were not "
+                         "looked for")
+        for declared in declared_paths:
+            path = (folder / declared).resolve()
+            if not path.is_relative_to(real_root):
+                continue  # "." below: --manifests is the submodule's own folder
+            if os.path.lexists(path / ".git"):
+                continue
+            where = path.relative_to(real_root).as_posix()
+            found.append(
+                f"{where}: a git submodule (named in {GITMODULES}) that is not checked out, "
+                "so the files in it were not read; run `git submodule update --init "
+                "--recursive` (GitLab CI: GIT_SUBMODULE_STRATEGY: recursive; GitHub "
+                "actions/checkout: submodules: recursive) and check again")
+    return sorted(set(found))
+
+
+def _gitmodules_above(real_root: Path) -> list[Path]:
+    """Folders above root holding a .gitmodules, up to the checkout's top (none when
+    root is not inside a checkout, or is its top)."""
+    if os.path.lexists(real_root / ".git"):
+        return []
+    folders: list[Path] = []
+    for folder in real_root.parents:
+        if os.path.lexists(folder / GITMODULES):
+            folders.append(folder)
+        if os.path.lexists(folder / ".git"):
+            return folders
+    return []
+
+
+def _submodule_paths(path: Path) -> tuple[list[str], str]:
+    """The ``path =`` values of a .gitmodules file, and why it was not read ("" if it was):
+    a regular file of bounded size only."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return [], f"not a regular file ({_kind(info.st_mode)})"
+        if info.st_size > MAX_FILE_BYTES:
+            return [], str(too_large(info.st_size))
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return [], f"cannot read: {exc.strerror or exc}"
+    return [m.group(1).strip('"') for m in _SUBMODULE_PATH.finditer(text)], ""
 
 
 def _kind(mode: int) -> str:
@@ -216,4 +283,6 @@ def _kind(mode: int) -> str:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     return "not a file"

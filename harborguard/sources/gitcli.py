@@ -33,7 +33,10 @@ class Git:
         self._batch: subprocess.Popen[bytes] | None = None
         self._listings: dict[tuple[str, str], list[str]] = {}
         self._objects: dict[str, dict[str, str]] = {}
-        self._trees: dict[str, list[tuple[str, str, bool]]] = {}
+        self._trees: dict[str, list[tuple[str, str, str]]] = {}
+        # Submodules met in the trees listed (path relative to the manifests root -> the
+        # first commit listed that holds it): their files are in another repository.
+        self.submodules: dict[str, str] = {}
 
     @classmethod
     @contextmanager
@@ -135,22 +138,27 @@ class Git:
                 # Never an empty listing read as "nothing declared": name the failure.
                 raise SourceError(f"git cannot list the tree of {spec} in {self.top}")
             self._trees.setdefault(root[0], _entries(root[2], len(root[0]) // 2))
-            self._flatten(root[0], "", found, blobs)
+            self._flatten(root[0], "", found, blobs, commit)
             self._objects[commit] = found
             self._listings[(commit, "")] = sorted(blobs)
         return self._objects[commit]
 
-    def _flatten(self, oid: str, base: str, found: dict[str, str], blobs: list[str]) -> None:
-        for name, child, is_tree in self._tree(oid):
+    def _flatten(self, oid: str, base: str, found: dict[str, str], blobs: list[str],
+                 commit: str) -> None:
+        for name, child, kind in self._tree(oid):
             path = f"{base}{name}"
+            if kind == "commit":  # a submodule (gitlink): named, its files are not here
+                self.submodules.setdefault(path, commit)
+                continue
             found[path] = child
-            if is_tree:
-                self._flatten(child, f"{path}/", found, blobs)
+            if kind == "tree":
+                self._flatten(child, f"{path}/", found, blobs, commit)
             else:
                 blobs.append(path)
 
-    def _tree(self, oid: str) -> list[tuple[str, str, bool]]:
-        """(name, object id, is a folder) of a tree object's entries; submodules skipped."""
+    def _tree(self, oid: str) -> list[tuple[str, str, str]]:
+        """(name, object id, "tree", "blob" or "commit": a submodule) of a tree object's
+        entries."""
         if oid not in self._trees:
             raw = self._raw(oid)
             if raw is None or raw[1] != "tree":
@@ -193,6 +201,18 @@ class Git:
             ]
         return self._listings[key]
 
+    def uncommitted(self) -> list[str]:
+        """Paths under the manifests root (relative to it) whose working-tree state is not
+        HEAD's: modified, deleted or staged, untracked, and ignored files (--manifests
+        reads those too). ``git status`` takes no lock here (GIT_OPTIONAL_LOCKS=0)."""
+        target = self.prefix.rstrip("/") or "."
+        out = self.run("status", "--porcelain=v1", "-z", "--no-renames",
+                       "--untracked-files=all", "--ignored=traditional",
+                       "--ignore-submodules=all", "--", target)
+        # "XY <path>" each, paths relative to the top of the repository.
+        return [entry[3 + len(self.prefix):] for entry in out.split("\0")
+                if len(entry) > 3 and entry[2] == " " and entry[3:].startswith(self.prefix)]
+
     def _batch_process(self) -> subprocess.Popen[bytes]:
         if self._batch is None:
             try:
@@ -221,9 +241,9 @@ class Git:
             self._batch = None
 
 
-def _entries(data: bytes, width: int) -> list[tuple[str, str, bool]]:
-    """A tree object's entries: ``<mode> <name>\\0<id bytes>`` each; submodules skipped."""
-    entries: list[tuple[str, str, bool]] = []
+def _entries(data: bytes, width: int) -> list[tuple[str, str, str]]:
+    """A tree object's entries: ``<mode> <name>\\0<id bytes>`` each, as (name, id, kind)."""
+    entries: list[tuple[str, str, str]] = []
     index = 0
     while index < len(data):
         space = data.index(b" ", index)
@@ -232,8 +252,9 @@ def _entries(data: bytes, width: int) -> list[tuple[str, str, bool]]:
         name = data[space + 1 : nul].decode("utf-8", errors="replace")
         child = data[nul + 1 : nul + 1 + width].hex()
         index = nul + 1 + width
-        if mode != b"160000":  # a submodule's commit: not in this repository
-            entries.append((name, child, mode == b"40000"))
+        # 160000: a submodule's commit (a gitlink), in another repository.
+        kind = "commit" if mode == b"160000" else "tree" if mode == b"40000" else "blob"
+        entries.append((name, child, kind))
     return entries
 
 

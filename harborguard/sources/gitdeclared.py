@@ -7,6 +7,11 @@ Per component (or per file, for objects outside components/), each distinct decl
 before HEAD's counts as one earlier version, up to ``depth``; what those versions declared
 and HEAD does not is ``rollback`` evidence, cited as ``commit:path:line`` (the oldest
 commit of the run that declared it, as for chart versions).
+
+When the working tree differs from HEAD (uncommitted changes: ``worktree``), the working
+tree is what is declared, and HEAD's committed set of a component that the working tree
+changes counts as a rollback target besides the ``depth`` sets before it: it is what runs
+until the change is committed and deployed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ from harborguard.sources.gitcli import Git
 from harborguard.sources.helmfile import HELMFILE_NAMES
 from harborguard.sources.helmlayers import glob_in
 from harborguard.sources.helmvalues import Unresolved
-from harborguard.sources.manifests import ChartValues, ManifestEvidence, read_tree
+from harborguard.sources.manifests import (
+    ChartValues,
+    ManifestEvidence,
+    read_manifests,
+    read_tree,
+)
 
 _Item = tuple[str, bool, str | None]  # (reference, chart, digest)
 
@@ -56,6 +66,7 @@ class _Version:
 class _Track:
     previous: frozenset[_Item]
     seen: set[frozenset[_Item]]
+    limit: int  # how many sets to count: depth, and HEAD's when the working tree changed it
     counted: list[_Version] = field(default_factory=list)
     done: bool = False
 
@@ -112,13 +123,17 @@ def declared_rollbacks(
     oldest: str | None,
     chart_values: ChartValues | None,
     image_tag_template: str | None,
+    worktree: str | None = None,
 ) -> tuple[list[Usage], list[Unresolved], list[str], int, int]:
     """Rollback usages of the ``depth`` earlier declared sets of each component.
 
-    Returns them, what those versions declared that cannot be resolved (and HEAD does not
-    declare the same way), the components a shallow clone cut short (fewer than ``depth``
-    versions, yet present at its oldest commit), the number of commits read, and the most
-    earlier versions found for one component.
+    ``worktree``: the manifests root on disk, given when it differs from HEAD; then what
+    it declares is the current set, and HEAD's differing sets count too (not in the count
+    of versions returned, which is of those before HEAD). Returns them, what those versions
+    declared that cannot be resolved (and the current tree does not declare the same way),
+    the components a shallow clone cut short (fewer than ``depth`` versions, yet present at
+    its oldest commit), the number of commits read, and the most earlier versions found for
+    one component.
     """
 
     cache: dict[tuple[str, str | None, tuple[tuple[str, str | None], ...]], _Declared] = {}
@@ -152,15 +167,30 @@ def declared_rollbacks(
         return _Declared(tuple(usages), tuple(unresolved))
 
     head_evidence = read("HEAD")
-    head = _groups(head_evidence)
-    head_unknown = _hidden(head_evidence)
-    head_hidden = {(u.text, u.reason) for u in head_evidence.unresolved}
-    head_refs = {u.ref for usages in head.values() for u in usages}
+    head_keys = set(_groups(head_evidence)) | set(_hidden(head_evidence))
+    current_evidence = head_evidence
+    if worktree is not None:
+        found_now = read_manifests(worktree, environment, chart_values=chart_values,
+                                   image_tag_template=image_tag_template)
+        current_evidence = _Declared(found_now.usages, found_now.unresolved)
+    current = _groups(current_evidence)
+    current_unknown = _hidden(current_evidence)
+    current_hidden = {(u.text, u.reason) for u in current_evidence.unresolved}
+    current_refs = {u.ref for usages in current.values() for u in usages}
     tracks: dict[str, _Track] = {}
-    head_keys = set(head) | set(head_unknown)
-    for key in head_keys:
-        items = _items(head.get(key, []), head_unknown.get(key, []))
-        tracks[key] = _Track(items, {items})
+    base_keys = set(current) | set(current_unknown)
+    for key in base_keys:
+        items = _items(current.get(key, []), current_unknown.get(key, []))
+        tracks[key] = _Track(items, {items}, depth)
+    if worktree is not None:
+        # HEAD's set of what the working tree changes (or deleted) is counted besides.
+        head, head_unknown = _groups(head_evidence), _hidden(head_evidence)
+        for key in head_keys:
+            committed = _items(head.get(key, []), head_unknown.get(key, []))
+            track = tracks.setdefault(key, _Track(frozenset(), {frozenset()}, depth))
+            if committed and committed != track.previous:
+                track.limit = depth + 1
+        base_keys |= head_keys
     head_commit = repo.run("rev-parse", "HEAD").strip()
     target = repo.prefix.rstrip("/") or "."
     log = repo.run("log", "--first-parent", "--format=%H%x09%h", "HEAD", "--", target)
@@ -171,9 +201,9 @@ def declared_rollbacks(
         if line.count("\t") != 1:
             continue
         full, short = line.split("\t")
-        if full == head_commit:
+        if full == head_commit and worktree is None:
             continue
-        if head_keys and all(tracks[k].done for k in head_keys):
+        if base_keys and all(tracks[k].done for k in base_keys):
             break
         walked += 1
         evidence = read(full)
@@ -184,7 +214,7 @@ def declared_rollbacks(
         for key in set(groups) | set(hidden) | set(tracks):
             usages = groups.get(key, [])
             items = _items(usages, hidden.get(key, []))
-            track = tracks.setdefault(key, _Track(frozenset(), {frozenset()}))
+            track = tracks.setdefault(key, _Track(frozenset(), {frozenset()}, depth))
             if items == track.previous:
                 last = track.counted[-1] if track.counted else None
                 if last is not None and last.items == items and not (shallow and full == oldest):
@@ -192,7 +222,7 @@ def declared_rollbacks(
                     last.commit, last.usages, last.hidden = short, usages, hidden.get(key, [])
                 continue
             track.previous = items
-            if len(track.counted) >= depth:
+            if len(track.counted) >= track.limit:
                 track.done = True
                 continue
             if not items or items in track.seen:
@@ -206,15 +236,18 @@ def declared_rollbacks(
             unknown.extend(
                 Unresolved(f"{version.commit}:{u.where}", u.text, u.reason, u.component)
                 for u in version.hidden
-                if (u.text, u.reason) not in head_hidden
+                if (u.text, u.reason) not in current_hidden
             )
             found.extend(
                 Usage("git-history", "rollback", u.ref, f"{version.commit}:{u.where}",
                       digest=u.digest, component=u.component, environment=u.environment,
                       chart=u.chart)
                 for u in version.usages
-                if u.ref not in head_refs
+                if u.ref not in current_refs
             )
-    cut = sorted(k for k in head_keys if k in at_oldest and len(tracks[k].counted) < depth)
-    reached = max((len(track.counted) for track in tracks.values()), default=0)
+    cut = sorted(k for k in base_keys
+                 if k in at_oldest and len(tracks[k].counted) < tracks[k].limit)
+    # Versions back from HEAD: HEAD's own set (counted for a changed working tree) is not one.
+    reached = max((len(t.counted) - (t.limit - depth) for t in tracks.values()), default=0)
+    reached = max(reached, 0)
     return found, unknown, cut, walked, reached

@@ -3,8 +3,11 @@
 In the February 2024 incident the repository named 0.0.131 while the cluster still ran
 0.0.130; only the repository's history knew that 0.0.130 was the version to roll back to.
 This reads that history with the ``git`` CLI, read-only (``git log``, ``git cat-file``,
-``git ls-tree``), along the first-parent chain of the committed HEAD, reading each
-component's environment values file under whichever name it had at each commit.
+``git ls-tree``, ``git status``), along the first-parent chain of the committed HEAD,
+reading each component's environment values file under whichever name it had at each
+commit. When the working tree (what ``--manifests`` reads as declared) differs from HEAD,
+HEAD's committed version of what it changes is a rollback target too: it is what runs
+until the uncommitted change is committed and deployed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from harborguard.errors import InputError, SourceError
 from harborguard.evidence import Usage
+from harborguard.sources.fstree import FsReader, selected_files
 from harborguard.sources.gitcli import Git
 from harborguard.sources.gitdeclared import declared_rollbacks
 from harborguard.sources.helmfile import (
@@ -48,6 +52,9 @@ class ComponentHistory:
     versions: tuple[RollbackVersion, ...]  # newest first, at most `depth`
     # True when fewer than `depth` were found because the clone is shallow.
     cut_by_shallow: bool
+    # HEAD's version when the working tree declares another one (uncommitted): a rollback
+    # target besides `versions`.
+    committed: RollbackVersion | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +76,24 @@ class HistoryEvidence:
     # The most earlier declared sets (images, literals, plain manifests) found for one
     # component: versions back that the chart-version walk does not count.
     declared_versions: int = 0
+    # Files --manifests reads whose working-tree state is not HEAD's (uncommitted).
+    uncommitted: tuple[str, ...] = ()
 
     def summary(self) -> str:
         reach = (
             f"back to {self.oldest_commit} ({self.oldest_date})" if self.oldest_commit else "none"
         )
         clone = "a shallow clone" if self.shallow else "a full clone"
+        changed = ""
+        if self.uncommitted:
+            shown = ", ".join(self.uncommitted[:3]) + (", ..." if len(self.uncommitted) > 3
+                                                       else "")
+            changed = (f"; the working tree differs from HEAD (uncommitted changes) in "
+                       f"{len(self.uncommitted)} file(s): {shown}; what HEAD declares there "
+                       "counts as a rollback target too")
         return (
             f"git history: read {self.commits_walked} of {self.visible_commits} first-parent "
-            f"commits, {clone} reaching {reach}"
+            f"commits, {clone} reaching {reach}{changed}"
         )
 
 
@@ -164,6 +180,7 @@ class _History:
         self.unresolved: list[Unresolved] = []
         self.problems: list[str] = []
         self.limits: list[str] = []
+        self.worktree: FsReader | None = None  # the working tree, when it is not HEAD's
 
     def run(self) -> HistoryEvidence:
         repo = self.repo
@@ -177,7 +194,10 @@ class _History:
         )
         histories: list[ComponentHistory] = []
         deepest = declared_versions = 0
+        changed: list[str] = []
         if self.depth > 0:
+            changed = selected_files(repo.uncommitted())
+            self.worktree = FsReader(Path(self.root)) if changed else None
             for directory, values_path in self._components():
                 walked = self._component(
                     directory, values_path, shallow, oldest, position, oldest_date
@@ -192,12 +212,19 @@ class _History:
             declared, hidden, cut, read, declared_versions = declared_rollbacks(
                 repo, self.environment, self.depth,
                 posixpath.basename(self.root.rstrip("/")), shallow=shallow, oldest=oldest,
-                chart_values=self.chart_values, image_tag_template=self.image_tag_template)
+                chart_values=self.chart_values, image_tag_template=self.image_tag_template,
+                worktree=self.root if changed else None)
             # The counts are of everything read, both walks (the findings cite both).
             deepest = max(deepest, read)
             self.usages.extend(u for u in declared if u.ref not in known)
             cited = {u.where for u in self.unresolved}
             self.unresolved.extend(u for u in hidden if u.where not in cited)
+            self.problems.extend(
+                f"{path}: a git submodule (in {commit[:12]}): the history of its files is not "
+                "read (harborguard reads this repository's commits; a submodule's earlier "
+                "versions are gitlink bumps into another one), so its rollback targets are "
+                "not read; check the submodule's own checkout too, or pass --history 0 to "
+                "check without the rollback window" for path, commit in repo.submodules.items())
             named = {h.component for h in histories if h.cut_by_shallow}
             when = f" ({oldest_date})" if oldest_date else ""
             self.problems.extend(
@@ -222,6 +249,7 @@ class _History:
             limits=tuple(self.limits),
             problems=tuple(self.problems),
             unresolved=tuple(dict.fromkeys(self.unresolved)),
+            uncommitted=tuple(changed),
         )
 
     def _components(self) -> list[tuple[str, str]]:
@@ -261,6 +289,17 @@ class _History:
             *(f"{self.repo.prefix}{path}" for path in candidates),
         )
         seen: set[str] = {head_version.version}
+        committed: RollbackVersion | None = None
+        now = self._version_in(self.worktree, directory) if self.worktree else None
+        if self.worktree is not None and (now is None or now.version != head_version.version):
+            # Uncommitted: HEAD's version runs until the working tree's is deployed.
+            top = self.repo.run("log", "-1", "--format=%H%x09%h%x09%cI", "HEAD").split()
+            mark = _Seen(head_version.version, _Commit(*top[:3]), head_version.path,
+                         head_version.line)
+            committed = RollbackVersion(mark.version, mark.commit.short, mark.commit.date,
+                                        f"{mark.commit.short}:{mark.path}:{mark.line}")
+            self._usages(name, directory, mark)
+            seen.update([now.version] if now else [])
         found: list[_Seen] = []
         previous: str | None = head_version.version
         reached = 0
@@ -308,18 +347,25 @@ class _History:
                     "whole history (git fetch --unshallow; in GitLab CI set GIT_DEPTH: 0 in "
                     ".gitlab-ci.yml)"
                 )
-        history = ComponentHistory(name, values_path, head_version.version, tuple(versions), cut)
+        history = ComponentHistory(name, values_path, head_version.version, tuple(versions), cut,
+                                   committed)
         return history, reached
 
     def _version_at(self, commit: str, directory: str, info: _Commit | None = None) -> _Seen | None:
-        tree = _Tree(self.repo, commit)
+        return self._version_in(_Tree(self.repo, commit), directory, info)
+
+    def _version_in(self, tree: _Tree | FsReader, directory: str,
+                    info: _Commit | None = None) -> _Seen | None:
+        """The chartVersion in a tree: a commit's, or the working tree's (whose problems
+        read_manifests names)."""
+        commit = tree.commit if isinstance(tree, _Tree) else ""
         chosen: _Seen | None = None
         for path in env_values_candidates(directory, self.environment):
             loaded = load_values_file(tree, path, self.environment, values=True)
             if loaded is None:
                 continue
             if isinstance(loaded, str):
-                self.problems.append(f"{commit[:12]}:{loaded}")
+                self.problems.extend([f"{commit[:12]}:{loaded}"] if commit else [])
                 continue
             version = chart_version_of(loaded)
             if version is not None:
