@@ -98,7 +98,7 @@ def is_regular(path: str) -> bool:
     return stat.S_ISREG(existing_mode(Path(path)) or 0)
 
 
-# Standard input or output: a stream, never a file that could be replaced.
+# ``--snapshot -``: standard input (every other option reads or writes a file named "-").
 STREAM = "-"
 
 
@@ -125,11 +125,12 @@ def refuse_overwriting(outputs: Sequence[Named], inputs: Sequence[Named],
                        folders: Sequence[ReadFolder] = ()) -> None:
     """InputError (one line naming both flags) when an output would replace an input, a
     file one of ``folders`` reads, or another output: the same path once resolved
-    (``./x``, a symbolic link), or the same file (a hard link). ``-`` is a stream, and an
+    (``./x``, a symbolic link), or the same file (a hard link). An input ``-`` is
+    standard input: a clash only when it is redirected from the output's file. An
     existing output that is not a regular file (/dev/null, a pipe) is written into, not
-    replaced: neither is a clash."""
+    replaced: no clash."""
     for number, output in enumerate(outputs):
-        if output.path == STREAM or not _replaced(output.path):
+        if not _replaced(output.path):
             continue
         for read in inputs:
             if _same_file(output.path, read.path):

@@ -52,7 +52,7 @@ def test_another_file_a_stream_and_a_device_are_no_clash(tmp_path: Path) -> None
     snap.write_text("{}")
     refuse_overwriting([Named("-o/--output", str(tmp_path / "report.json"))],
                        [Named("--snapshot", str(snap))])
-    refuse_overwriting([Named("-o/--output", "-")], [Named("--snapshot", "-")])
+    refuse_overwriting([Named("-o/--output", str(tmp_path / "-"))], [Named("--snapshot", "-")])
     # written into, never replaced: nothing stored is lost
     refuse_overwriting([Named("-o/--output", os.devnull)], [Named("--policy", os.devnull)])
     fifo = tmp_path / "fifo"

@@ -55,7 +55,7 @@ def refuse_overwriting_inputs(ctx: click.Context | None) -> None:
             found = _setting(resolver, SETTINGS[name])
             named = [] if found is None else [Named(f"{flag} ({found[1]})", found[0])]
         else:
-            named = [Named(flag, path) for path in _paths(given.get(name))]
+            named = [Named(flag, _literal(name, path)) for path in _paths(given.get(name))]
         if name in FOLDERS:
             folders += [_folder(name, one) for one in named]
         else:
@@ -81,6 +81,12 @@ def _paths(value: Any) -> list[str]:
     return [str(one) for one in value] if isinstance(value, tuple | list) else [str(value)]
 
 
+def _literal(name: str, path: str) -> str:
+    """Only --snapshot reads ``-`` as standard input; elsewhere it is a file of that name
+    (as ``-o -`` writes one)."""
+    return path if name == "snapshot_path" or path != STREAM else os.path.join(".", path)
+
+
 def _config_path(given: dict[str, Any]) -> tuple[str, str] | None:
     """The config file the run reads, and what names it (as the settings' resolution finds it)."""
     if given.get("config"):
@@ -101,7 +107,7 @@ def _resolver(given: dict[str, Any]) -> Resolver:
     or parsed is the run's to refuse."""
     path = given.get("config") or os.environ.get("HARBORGUARD_CONFIG") or None
     config = ConfigFile(None, {})
-    if path is None or (path != STREAM and is_regular(path)):
+    if path is None or is_regular(path):
         try:
             config = load_config(path)
         except InputError:

@@ -184,6 +184,18 @@ def test_standard_input_and_output_never_clash(tmp_path: Path) -> None:
     assert run.returncode in (0, 1) and b"same file" not in run.stderr, run.stderr
 
 
+def test_a_file_named_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only --snapshot reads - as standard input; -o - and --kubectl-json - name ./-."""
+    f = _files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(f["pods"], tmp_path / "-")
+    argv = ["drift", "--manifests", str(f["manifests"]), "--environment", "tools",
+            "--kubectl-json", "-", "--format", "json"]
+    _refused(tmp_path, [*argv, "-o", "-"], ("-o/--output", "--kubectl-json"), "-")
+    code, err = _run([*argv, "-o", "report.json"])
+    assert code in (0, 1, 3) and "same file" not in err, err
+
+
 def test_standard_input_redirected_from_the_output_is_refused(tmp_path: Path) -> None:
     f = _files(tmp_path)
     before = _state(tmp_path)
