@@ -53,7 +53,8 @@ def refuse_overwriting_inputs(ctx: click.Context | None) -> None:
             continue
         if name in SETTINGS and not given.get(name):
             found = _setting(resolver, SETTINGS[name])
-            named = [] if found is None else [Named(f"{flag} ({found[1]})", found[0])]
+            named = [] if found is None else [Named(f"{flag} ({found[1]})",
+                                                    _literal(name, found[0]))]
         else:
             named = [Named(flag, _literal(name, path)) for path in _paths(given.get(name))]
         if name in FOLDERS:

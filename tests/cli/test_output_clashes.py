@@ -256,6 +256,22 @@ def test_an_input_from_the_environment_or_the_config_file_is_refused(tmp_path: P
     _refused(tmp_path, ["simulate", "--snapshot", str(f["snap"]), "-o", str(f["config"])],
              ("-o/--output", "HARBORGUARD_CONFIG"), str(f["config"]),
              env={"HARBORGUARD_CONFIG": str(f["config"])})
+    # a global option before the subcommand
+    _refused(tmp_path, ["--config", str(f["config"]), "simulate", "-o", str(f["config"])],
+             ("-o/--output", "--config"), str(f["config"]))
+    # the command line wins over the environment: that snapshot is not read
+    code, err = _run(["simulate", "--snapshot", str(f["snap"]), "--format", "json",
+                      "-o", str(f["pods"])], env={"HARBORGUARD_SNAPSHOT": str(f["pods"])})
+    assert code in (0, 1) and "harborguard.report/v1" in f["pods"].read_text(), err
+
+
+def test_a_default_config_file_is_an_input(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    f = _files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    Path("harborguard.yaml").write_text("quiet: true\n")
+    _refused(tmp_path, ["simulate", "--snapshot", str(f["snap"]), "-o", "harborguard.yaml"],
+             ("-o/--output", "--config (the default config file)"), "harborguard.yaml")
 
 
 def test_a_setting_the_command_does_not_read_is_no_clash(tmp_path: Path) -> None:
