@@ -1,11 +1,13 @@
-"""An output file written whole or not at all: a reader never sees half a report."""
+"""An output file written whole or not at all: a reader never sees half a report; and
+never one the command reads (refuse_overwriting)."""
 
 from __future__ import annotations
 
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,3 +96,81 @@ def existing_mode(path: Path) -> int | None:
 
 def is_regular(path: str) -> bool:
     return stat.S_ISREG(existing_mode(Path(path)) or 0)
+
+
+# ``--snapshot -``: standard input (every other option reads or writes a file named "-").
+STREAM = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A file the command line names, and the flag that names it (as an error says it)."""
+
+    flag: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFolder:
+    """A folder the command reads files from: ``reads`` tells, from a path relative to
+    the folder, whether that file is read; ``what`` says which files are, in words."""
+
+    flag: str
+    path: str
+    reads: Callable[[str], bool]
+    what: str
+
+
+def refuse_overwriting(outputs: Sequence[Named], inputs: Sequence[Named],
+                       folders: Sequence[ReadFolder] = ()) -> None:
+    """InputError (one line naming both flags) when an output would replace an input, a
+    file one of ``folders`` reads, or another output: the same path once resolved
+    (``./x``, a symbolic link), or the same file (a hard link). An input ``-`` is
+    standard input: a clash only when it is redirected from the output's file. An
+    existing output that is not a regular file (/dev/null, a pipe) is written into, not
+    replaced: no clash."""
+    for number, output in enumerate(outputs):
+        if not _replaced(output.path):
+            continue
+        for read in inputs:
+            if _same_file(output.path, read.path):
+                raise InputError(
+                    f"{output.flag} {output.path} and {read.flag} {read.path} are the same "
+                    "file: harborguard does not write over what it reads; give another file")
+        for other in outputs[:number]:
+            if _same_file(output.path, other.path):
+                raise InputError(f"{output.flag} {output.path} and {other.flag} {other.path} "
+                                 "are the same file: one would overwrite the other")
+        real = os.path.realpath(output.path)
+        for folder in folders:
+            root = os.path.realpath(folder.path)
+            if os.path.commonpath([root, real]) == root and real != root \
+                    and folder.reads(os.path.relpath(real, root)):
+                raise InputError(
+                    f"{output.flag} {output.path} is inside {folder.flag} {folder.path}, "
+                    f"which reads {folder.what}: write it elsewhere")
+
+
+def _replaced(path: str) -> bool:
+    """A path the output would replace: nothing there yet, or a regular file."""
+    mode = existing_mode(Path(path))
+    return mode is None or stat.S_ISREG(mode)
+
+
+def _same_file(output: str, read: str) -> bool:
+    if read == STREAM:  # standard input: a clash only when redirected from the file
+        return _is_standard_input(output)
+    if os.path.realpath(output) == os.path.realpath(read):
+        return True
+    try:
+        return os.path.samefile(output, read)
+    except OSError:  # one of them is not there (yet)
+        return False
+
+
+def _is_standard_input(path: str) -> bool:
+    try:
+        given, there = os.fstat(0), os.stat(path)
+    except OSError:  # no standard input, or nothing at ``path``
+        return False
+    return stat.S_ISREG(given.st_mode) and os.path.samestat(given, there)

@@ -52,8 +52,13 @@ class BadInput(click.ClickException):
 
 @contextmanager
 def core_errors() -> Iterator[None]:
-    """Core errors become one line and the documented exit code."""
+    """Core errors become one line and the documented exit code. Every command starts
+    here, so here, before anything is read or written, an output that names one of the
+    command line's inputs is refused (cli.filenames)."""
+    from harborguard.cli.filenames import refuse_overwriting_inputs
+
     try:
+        refuse_overwriting_inputs(click.get_current_context(silent=True))
         yield
     except InputError as exc:
         for line in getattr(exc, "said_first", ()):  # commands.outcome.RefusedAfter
