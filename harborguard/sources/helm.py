@@ -332,7 +332,7 @@ def release_evidence(
                     # from another registry is that registry's, as for a release alone.)
                     values = chart_values(chart_ref, version) if chart_values else None
                     release_images(out, release, where, chart_ref, version, values,
-                            image_tag_template, component.name, environment)
+                                   image_tag_template, component.name, environment)
                 continue
         if snapshot is None:
             continue
@@ -381,5 +381,5 @@ def _component_live(out: ReleaseEvidence, release: HelmRelease, where: str,
     chart_ref = (f"{component.chart_repository.removeprefix('oci://').rstrip('/')}/"
                  f"{component.chart}")
     live_images(out, release, where, read, chart_ref, component.chart, image_tag_template,
-                 harbor.names, component.name, environment, ours=in_harbor(chart_ref, harbor))
+                harbor.names, component.name, environment, ours=in_harbor(chart_ref, harbor))
 

@@ -8,7 +8,7 @@ live release's revisions: helmlive.py) and asks here where Harbor holds them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from harborguard.evidence import Usage, UsageKind
@@ -31,6 +31,18 @@ class ReadHarbor:
     host: str | None
     names: set[str]
     held: set[str]
+    # Per repository looked at, its artifacts by tag: a live release asks for the chart of
+    # each revision Helm keeps, not once.
+    tagged: dict[str, dict[str, list[Artifact]]] = field(default_factory=dict)
+
+    def holding(self, repo: Repository, tag: str) -> list[Artifact]:
+        index = self.tagged.get(repo.name)
+        if index is None:
+            index = self.tagged[repo.name] = {}
+            for artifact in repo.artifacts:
+                for name in artifact.tags:
+                    index.setdefault(name, []).append(artifact)
+        return index.get(tag, [])
 
 
 def in_harbor(chart_ref: str, harbor: ReadHarbor) -> bool:
@@ -45,7 +57,7 @@ def in_harbor(chart_ref: str, harbor: ReadHarbor) -> bool:
 
 
 def chart_artifacts(out: ReleaseEvidence, field_: str, kind: UsageKind, where: str,
-                     harbor: ReadHarbor) -> list[tuple[Repository, str, Artifact | None]] | None:
+                    harbor: ReadHarbor) -> list[tuple[Repository, str, Artifact | None]] | None:
     """The chart a ``chart`` field names among the repositories read, as usages: every
     split into ``<segment>-<version>`` that names a repository counts, the repositories that
     hold the version if any do (the artifact), else each (check says it is missing). None
@@ -70,7 +82,7 @@ def chart_artifacts(out: ReleaseEvidence, field_: str, kind: UsageKind, where: s
                          "one that exists is counted as in use")
     holders: list[tuple[Repository, str, Artifact | None]] = [
         (repo, version, artifact) for repo, version in candidates
-        for artifact in repo.artifacts if version in artifact.tags]
+        for artifact in harbor.holding(repo, version)]
     found = holders or [(repo, version, None) for repo, version in candidates]
     out.usages.extend(Usage("helm", kind, f"{harbor.host}/{repo.name}:{version}", where,
                             chart=True) for repo, version, _ in found)
@@ -84,7 +96,7 @@ def _unmatched(where: str, chart: str) -> Finding:
 
 
 def by_repository(out: ReleaseEvidence, release: HelmRelease, where: str, harbor: ReadHarbor,
-                   image_tag_template: str | None) -> None:
+                  image_tag_template: str | None) -> None:
     """The chart ``helm list`` names among the repositories read, and the images its
     values.yaml (from the snapshot) or the template name."""
     found = chart_artifacts(out, release.chart, "declared", where, harbor)
@@ -97,11 +109,12 @@ def by_repository(out: ReleaseEvidence, release: HelmRelease, where: str, harbor
         values = None if artifact is None else (
             (repo.additions.get(artifact.digest) or {}).get("values.yaml"))
         release_images(out, release, where, f"{harbor.host}/{repo.name}", version, values,
-                image_tag_template, None, None, project=repo.name)
+                       image_tag_template, None, None, project=repo.name)
 
 
 def live_chart_repositories(out: ReleaseEvidence, where: str, read: LiveRelease,
-                 charts: Sequence[LiveChart], harbor: ReadHarbor) -> tuple[list[Repository], bool]:
+                            charts: Sequence[LiveChart], harbor: ReadHarbor
+                            ) -> tuple[list[Repository], bool]:
     """The charts of a release read live among the repositories read: the repositories of
     its declared charts, and whether one of those holds its version. The running chart that
     no repository holds is named as a release's alone; the others (the last operation's,
@@ -128,19 +141,20 @@ def live_chart_repositories(out: ReleaseEvidence, where: str, read: LiveRelease,
 
 
 def live_by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
-                        read: LiveRelease, charts: Sequence[LiveChart], harbor: ReadHarbor,
-                        image_tag_template: str | None) -> None:
+                       read: LiveRelease, charts: Sequence[LiveChart], harbor: ReadHarbor,
+                       image_tag_template: str | None) -> None:
     """A release alone read live: its charts among the repositories read, and the images
     its revisions' values name."""
     repos, counted = live_chart_repositories(out, where, read, charts, harbor)
-    out.charts += counted
+    if counted:
+        out.charts += 1
     if not repos:  # its values may still name images of this Harbor
         live_images(out, release, where, read, None, None, image_tag_template,
-                     harbor.names, None, None, ours=False)
+                    harbor.names, None, None, ours=False)
     for repo in repos:
         live_images(out, release, where, read, f"{harbor.host}/{repo.name}",
-                     repo.name.rsplit("/", 1)[-1], image_tag_template, harbor.names,
-                     None, None, ours=True, project=repo.name)
+                    repo.name.rsplit("/", 1)[-1], image_tag_template, harbor.names,
+                    None, None, ours=True, project=repo.name)
 
 
 def _holds_charts(repo: Repository) -> bool:
@@ -148,9 +162,9 @@ def _holds_charts(repo: Repository) -> bool:
 
 
 def release_images(out: ReleaseEvidence, release: HelmRelease, where: str, chart_ref: str,
-            version: str, values: str | None, image_tag_template: str | None,
-            component: str | None, environment: str | None, *,
-            project: str | None = None) -> None:
+                   version: str, values: str | None, image_tag_template: str | None,
+                   component: str | None, environment: str | None, *,
+                   project: str | None = None) -> None:
     """The images a deployed chart version runs; unknown images make the run incomplete."""
     from harborguard.sources.helmchart import chart_images
 

@@ -183,3 +183,24 @@ def test_a_component_release_after_a_failed_upgrade_runs_the_deployed_revisions_
     assert images == [(f"{HOST}/proj/web:1.1.0", "rollback"),
                       (f"{HOST}/proj/web:1.2.0", "declared"),
                       (f"{HOST}/proj/web:1.3.0", "rollback")]
+
+
+def test_a_component_releases_kept_chart_of_another_name_is_looked_up_by_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harborguard.snapshot import parse_snapshot
+
+    cluster = _cluster()
+    cluster["history"]["web/web"][0]["chart"] = "legacy-0.9.0"  # before the chart's rename
+    install(tmp_path / "bin", cluster, monkeypatch)
+    release = HelmRelease("web", "web", 5, "", "failed", "web-1.3.0", "1.3.0", "helm")
+    live, _ = read_live([release], timeout=30)
+    component = Component(name="web", environment="tools", release="web", namespace="web",
+                          chart="web", chart_repository=f"oci://{HOST}/proj/charts", oci=True,
+                          chart_version="1.3.0", declared_at="components/web/helmfile.yaml:5")
+    found = release_evidence([release], [component], "tools",
+                             snapshot=parse_snapshot(_snapshot_data(), "test"), hosts=[HOST],
+                             chart_values=None, image_tag_template=None, live=live)
+    assert sorted(u.ref for u in found.usages if u.chart) == [
+        f"{HOST}/proj/charts/web:1.2.0", f"{HOST}/proj/charts/web:1.3.0"]
+    assert [(f.code, "revision 3 legacy-0.9.0" in f.message) for f in found.findings] == [
+        ("unmatched-reference", True)]
