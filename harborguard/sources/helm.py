@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from harborguard import jsonio
 from harborguard.errors import InputError, SourceError
-from harborguard.evidence import Usage
+from harborguard.evidence import Usage, UsageKind
 from harborguard.findings import Finding
 from harborguard.inputfile import read_bounded
-from harborguard.model import Incomplete, Repository, Snapshot
-from harborguard.redact import mask_userinfo, redact_yaml
-from harborguard.sources.helmlive import live_images as _live_images
+from harborguard.model import Incomplete, Snapshot
+from harborguard.sources.helmlive import LiveChart, live_charts, live_images
+from harborguard.sources.helmrepos import (
+    ReadHarbor,
+    by_repository,
+    in_harbor,
+    live_by_repository,
+    live_chart_repositories,
+    release_images,
+)
 from harborguard.sources.process import run_tool
 
 if TYPE_CHECKING:
@@ -69,19 +76,21 @@ class HelmRelease:
         environment: str | None = None,
     ) -> Usage | None:
         """The chart artifact this release runs, if the chart field splits with that name."""
-        version = self.version(chart_name)
-        if version is None:
-            return None
-        return Usage(
-            "helm",
-            "declared",
-            f"{chart_repository.removeprefix('oci://').rstrip('/')}/{chart_name}:"
-            f"{version.replace('+', '_')}",
-            f"{self.namespace}/HelmRelease/{self.name}",
-            component=component,
-            environment=environment,
-            chart=True,
-        )
+        return chart_usage(self.chart, chart_name, chart_repository,
+                           f"{self.namespace}/HelmRelease/{self.name}", component=component,
+                           environment=environment)
+
+
+def chart_usage(chart_field: str, chart_name: str, chart_repository: str, where: str, *,
+                kind: UsageKind = "declared", component: str | None = None,
+                environment: str | None = None) -> Usage | None:
+    """The chart artifact a ``chart`` field names, if it splits with that chart name."""
+    version = split_chart(chart_field, chart_name)
+    if version is None:
+        return None
+    return Usage("helm", kind, f"{chart_repository.removeprefix('oci://').rstrip('/')}/"
+                 f"{chart_name}:{version.replace('+', '_')}", where, component=component,
+                 environment=environment, chart=True)
 
 
 def split_chart(chart_field: str, chart_name: str) -> str | None:
@@ -277,21 +286,20 @@ def release_evidence(
     components' charts are named, and no images. ``hosts``: the names of this Harbor, the
     first the one references are made with. ``live``: the values and history read of
     releases (helmlive.py); their images are read from those values, not from the chart's
-    defaults, and their earlier revisions' images are rollback evidence.
+    defaults, the chart that runs is the deployed revision's (the one ``helm list`` names
+    after a failed or pending upgrade counts too), and their earlier revisions' charts and
+    images are rollback evidence.
     """
     from harborguard.check import registry_names
 
     out = ReleaseEvidence()
-    host = hosts[0] if hosts else None
-    names = registry_names(hosts)
-    candidates_by_segment: dict[str, list[Repository]] = {}
-    held: set[str] = set()
+    harbor = ReadHarbor({}, hosts[0] if hosts else None, registry_names(hosts), set())
     if snapshot is not None:
         for project in snapshot.projects:
             for repo in project.repositories:
                 segment = repo.name.rstrip("/").rsplit("/", 1)[-1]
-                candidates_by_segment.setdefault(segment, []).append(repo)
-                held.add(repo.name)
+                harbor.by_segment.setdefault(segment, []).append(repo)
+                harbor.held.add(repo.name)
     for release in releases:
         if release.status in GONE:
             continue
@@ -299,8 +307,18 @@ def release_evidence(
         read = (live or {}).get((release.namespace, release.name))
         if read is not None:
             out.live.add((release.namespace, release.name))
-        component = _component_of(release, components)
+        # Read live, the chart that runs is the revision history says is deployed (after a
+        # failed or pending upgrade, not the one `helm list` names), and the charts of the
+        # revisions Helm keeps are rollback targets.
+        charts = ([LiveChart(release.chart, "declared", where, release.revision)]
+                  if read is None else live_charts(release, read, where))
+        component = _component_of(release, [c.chart for c in charts if c.kind == "declared"],
+                                  components)
         if component is not None and component.chart and component.chart_repository:
+            if read is not None and snapshot is not None:
+                _component_live(out, release, where, read, charts, component, environment,
+                                harbor, image_tag_template)
+                continue
             usage = release.chart_usage(component.chart, component.chart_repository,
                                         component=component.name, environment=environment)
             if usage is not None:
@@ -308,37 +326,27 @@ def release_evidence(
                 out.charts += 1
                 version = release.version(component.chart) or ""
                 chart_ref = usage.ref.rsplit(":", 1)[0]
-                if read is not None and snapshot is not None:
-                    _live_images(out, release, where, read, chart_ref, component.chart,
-                                 image_tag_template, names, component.name, environment,
-                                 ours=_in(chart_ref, names, held))
-                elif version != component.chart_version and _in(chart_ref, names, held):
+                if version != component.chart_version and in_harbor(chart_ref, harbor):
                     # A version the manifests do not declare (drift, a rollback): its images
                     # are the chart's own, not the ones the manifests resolved. (A chart
                     # from another registry is that registry's, as for a release alone.)
                     values = chart_values(chart_ref, version) if chart_values else None
-                    _images(out, release, where, chart_ref, version, values,
-                            image_tag_template, component.name, environment)
+                    release_images(out, release, where, chart_ref, version, values,
+                                   image_tag_template, component.name, environment)
                 continue
         if snapshot is None:
             continue
-        _by_repository(out, release, where, candidates_by_segment, host, image_tag_template,
-                       read, names)
+        if read is None:
+            by_repository(out, release, where, harbor, image_tag_template)
+        else:
+            live_by_repository(out, release, where, read, charts, harbor, image_tag_template)
     return out
 
 
-def _in(chart_ref: str, names: set[str], held: set[str]) -> bool:
-    """Whether a chart repository reference is a repository of this Harbor that was read."""
-    from harborguard.imageref import parse_image_ref
-
-    try:
-        ref = parse_image_ref(f"{chart_ref}:0")
-    except ValueError:
-        return False
-    return ref.registry in names and ref.path in held
-
-
-def _component_of(release: HelmRelease, components: Sequence[Component]) -> Component | None:
+def _component_of(release: HelmRelease, fields: Sequence[str],
+                  components: Sequence[Component]) -> Component | None:
+    """The helmfile component a release deploys: its name and namespace, and a chart field
+    (``fields``: the charts it runs or last tried) of the component's chart."""
     for component in components:
         if component.chart is None or component.release != release.name:
             continue
@@ -346,108 +354,32 @@ def _component_of(release: HelmRelease, components: Sequence[Component]) -> Comp
             continue
         if component.chart_repository is None or not component.oci:
             continue
-        if release.version(component.chart) is None:
+        if all(split_chart(field_, component.chart) is None for field_ in fields):
             continue
         return component
     return None
 
 
-def _by_repository(out: ReleaseEvidence, release: HelmRelease, where: str,
-                   by_segment: dict[str, list[Repository]], host: str | None,
-                   image_tag_template: str | None, read: LiveRelease | None = None,
-                   harbor_names: set[str] | None = None) -> None:
-    """The release's chart among the repositories read: every split of its ``chart`` field
-    into ``<segment>-<version>`` that names a repository counts."""
-    candidates: list[tuple[Repository, str]] = []
-    ours_ = harbor_names or set()
-    field_ = release.chart
-    # Each dash may end the chart name: a lookup per dash, not a scan of every repository.
-    for cut in (i for i, char in enumerate(field_) if char == "-"):
-        # A repository with no CHART artifact holds images of that name, not the chart.
-        repos = [repo for repo in by_segment.get(field_[:cut], ()) if _holds_charts(repo)]
-        version = split_chart(field_, field_[:cut]) if repos else None
-        # Helm stores a version's "+" as "_" in an OCI tag (OCI tags cannot hold "+").
-        version = version.replace("+", "_") if version is not None else None
-        if version is not None:
-            candidates.extend((repo, version) for repo in repos)
-    if not candidates or host is None:
-        out.findings.append(Finding(
-            code="unmatched-reference",
-            message=f"{where} runs chart {release.chart}, which no repository of the projects "
-            "read holds (a chart from another registry, or from a project not fetched): "
-            "not checked",
-        ))
-        if read is not None:  # its values may still name images of this Harbor
-            _live_images(out, release, where, read, None, None, image_tag_template,
-                         ours_, None, None, ours=False)
-        return
-    holders = [(repo, version, artifact) for repo, version in candidates
-               for artifact in repo.artifacts if version in artifact.tags]
-    if len(candidates) > 1:
-        names = ", ".join(f"{repo.name}:{version}" for repo, version in candidates)
-        out.notes.append(f"{where}: chart {release.chart} could be any of {names}; each "
-                         "one that exists is counted as in use")
-    if not holders:
-        # Every candidate gets its in-use-missing finding from check.
-        for repo, version in candidates:
-            out.usages.append(_chart_usage(host, repo.name, version, where))
-            if read is not None:
-                _live_images(out, release, where, read, f"{host}/{repo.name}",
-                             repo.name.rsplit("/", 1)[-1], image_tag_template, ours_,
-                             None, None, ours=True, project=repo.name)
-                continue
-            _images(out, release, where, f"{host}/{repo.name}", version, None,
-                    image_tag_template, None, None, project=repo.name)
-        return
+def _component_live(out: ReleaseEvidence, release: HelmRelease, where: str,
+                    read: LiveRelease, charts: Sequence[LiveChart], component: Component,
+                    environment: str | None, harbor: ReadHarbor,
+                    image_tag_template: str | None) -> None:
+    """A component's release read live: each of its charts (a chart of another name, as
+    a release alone's), and the images its revisions' values name."""
+    assert component.chart is not None and component.chart_repository is not None
+    others: list[LiveChart] = []
+    for chart in charts:
+        usage = chart_usage(chart.chart, component.chart, component.chart_repository,
+                            chart.where, kind=chart.kind, component=component.name,
+                            environment=environment)
+        if usage is None:
+            others.append(chart)
+        else:
+            out.usages.append(usage)
     out.charts += 1
-    for repo, version, artifact in holders:
-        out.usages.append(_chart_usage(host, repo.name, version, where))
-        if read is not None:
-            _live_images(out, release, where, read, f"{host}/{repo.name}",
-                         repo.name.rsplit("/", 1)[-1], image_tag_template, ours_,
-                         None, None, ours=True, project=repo.name)
-            continue
-        values = (repo.additions.get(artifact.digest) or {}).get("values.yaml")
-        _images(out, release, where, f"{host}/{repo.name}", version, values,
-                image_tag_template, None, None, project=repo.name)
+    live_chart_repositories(out, where, read, others, harbor)
+    chart_ref = (f"{component.chart_repository.removeprefix('oci://').rstrip('/')}/"
+                 f"{component.chart}")
+    live_images(out, release, where, read, chart_ref, component.chart, image_tag_template,
+                harbor.names, component.name, environment, ours=in_harbor(chart_ref, harbor))
 
-
-def _holds_charts(repo: Repository) -> bool:
-    return any(artifact.type == "CHART" for artifact in repo.artifacts)
-
-
-def _chart_usage(host: str, repository: str, version: str, where: str) -> Usage:
-    return Usage("helm", "declared", f"{host}/{repository}:{version}", where, chart=True)
-
-
-def _images(out: ReleaseEvidence, release: HelmRelease, where: str, chart_ref: str,
-            version: str, values: str | None, image_tag_template: str | None,
-            component: str | None, environment: str | None, *,
-            project: str | None = None) -> None:
-    """The images a deployed chart version runs; unknown images make the run incomplete."""
-    from harborguard.sources.helmchart import chart_images
-
-    images = chart_images(values, version, image_tag_template, repository=chart_ref,
-                          declared_at=where)
-    for image in images.images:
-        out.usages.append(Usage("helm", "declared", image.ref, image.where or where,
-                                digest=image.digest, component=component,
-                                environment=environment))
-    repository = project
-    for item in images.unresolved:
-        reason = item.reason
-        out.findings.append(Finding(
-            code="unresolved-reference",
-            project=None if repository is None else repository.split("/", 1)[0],
-            repository=repository,
-            component=component,
-            environment=environment,
-            message=mask_userinfo(f"{item.where}: {redact_yaml(item.text).strip()}: {reason}"),
-        ))
-    if images.unresolved:
-        out.incomplete.append(Incomplete(
-            what=f"helm release {release.namespace}/{release.name}",
-            reason=f"the images chart {chart_ref.rsplit('/', 1)[-1]}:{version} runs are unknown "
-            "(what the release runs is not checked); take the snapshot with the charts' "
-            "values.yaml (additions) or give --image-tag-template, e.g. '{version}_image'",
-        ))

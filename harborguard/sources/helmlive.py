@@ -53,6 +53,32 @@ class LiveRelease:
     deployed: bool  # history names a deployed revision (what runs is known)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveChart:
+    """A chart a release read live needs, as ``helm list`` and ``helm history`` print it."""
+
+    chart: str  # "<chart name>-<chart version>"
+    kind: UsageKind  # declared: it runs, or a retry of the last operation pulls it
+    where: str  # "NS/HelmRelease/NAME", with " revision N" for a rollback target
+    revision: int
+
+
+def live_charts(release: HelmRelease, read: LiveRelease, where: str) -> list[LiveChart]:
+    """The charts a live release needs: the running revision's (the one history says is
+    deployed), the one ``helm list`` names when its last operation failed or is pending
+    (declared too: a retry of that upgrade pulls it), then those of the earlier revisions
+    Helm keeps (rollback targets, newest first), as their images are; a chart declared is
+    not also a rollback target."""
+    charts = [LiveChart(read.current.chart, "declared", where, read.current.number)]
+    if release.chart != read.current.chart:
+        charts.append(LiveChart(release.chart, "declared", where, release.revision))
+    declared = {chart.chart for chart in charts}
+    charts.extend(LiveChart(earlier.chart, "rollback", f"{where} revision {earlier.number}",
+                            earlier.number)
+                  for earlier in read.earlier if earlier.chart not in declared)
+    return charts
+
+
 def values_command(release: HelmRelease, revision: int | None = None,
                    executable: str = "helm") -> list[str]:
     extra = [] if revision is None else ["--revision", str(revision)]
