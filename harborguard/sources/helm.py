@@ -308,8 +308,8 @@ def release_evidence(
         if read is not None:
             out.live.add((release.namespace, release.name))
         # Read live, the chart that runs is the revision history says is deployed (after a
-        # failed or pending upgrade, not the one `helm list` names), and the charts of the
-        # revisions Helm keeps are rollback targets.
+        # failed or pending upgrade, not the one `helm list` names), and the one `helm list`
+        # names is needed too (helmlive.live_charts).
         charts = ([LiveChart(release.chart, "declared", where, release.revision)]
                   if read is None else live_charts(release, read, where))
         component = _component_of(release, [c.chart for c in charts if c.kind == "declared"],

@@ -64,18 +64,15 @@ class LiveChart:
 
 
 def live_charts(release: HelmRelease, read: LiveRelease, where: str) -> list[LiveChart]:
-    """The charts a live release needs: the running revision's (the one history says is
-    deployed), the one ``helm list`` names when its last operation failed or is pending
-    (declared too: a retry of that upgrade pulls it), then those of the earlier revisions
-    Helm keeps (rollback targets, newest first), as their images are; a chart declared is
-    not also a rollback target."""
+    """The charts a live release needs from the registry: the running revision's (the one
+    history says is deployed), and the one ``helm list`` names when its last operation
+    failed or is pending (a retry of that upgrade pulls it). Not those of the earlier
+    revisions Helm keeps: Helm stores each revision's chart in the release itself, and
+    ``helm rollback`` re-applies it from there, pulling only the images (which are
+    rollback evidence, ``live_images``)."""
     charts = [LiveChart(read.current.chart, "declared", where, read.current.number)]
     if release.chart != read.current.chart:
         charts.append(LiveChart(release.chart, "declared", where, release.revision))
-    declared = {chart.chart for chart in charts}
-    charts.extend(LiveChart(earlier.chart, "rollback", f"{where} revision {earlier.number}",
-                            earlier.number)
-                  for earlier in read.earlier if earlier.chart not in declared)
     return charts
 
 

@@ -117,8 +117,8 @@ def live_chart_repositories(out: ReleaseEvidence, where: str, read: LiveRelease,
                             ) -> tuple[list[Repository], bool]:
     """The charts of a release read live among the repositories read: the repositories of
     its declared charts, and whether one of those holds its version. The running chart that
-    no repository holds is named as a release's alone; the others (the last operation's,
-    rollback targets') in one finding."""
+    no repository holds is named as a release's alone; the other (the last operation's,
+    when it failed or is pending) in one finding."""
     repos: dict[str, Repository] = {}
     counted = False
     missed: list[LiveChart] = []
@@ -134,8 +134,8 @@ def live_chart_repositories(out: ReleaseEvidence, where: str, read: LiveRelease,
     if missed:
         out.findings.append(Finding(code="unmatched-reference", message=(
             f"{where} keeps charts no repository of the projects read holds (from another "
-            "registry, or from a project not fetched; its last operation's or rollback "
-            "targets): " + ", ".join(f"revision {c.revision} {c.chart}" for c in missed)
+            "registry, or from a project not fetched; its last operation's): "
+            + ", ".join(f"revision {c.revision} {c.chart}" for c in missed)
             + ": not checked")))
     return list(repos.values()), counted
 
