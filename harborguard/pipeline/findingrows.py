@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -25,6 +26,8 @@ _encode = msgspec.json.Encoder().encode
 _FIRST = b'},{"severity":'
 _BROKEN = _ITEM_BREAK + b'"severity":'
 _EMPTY: list[Any] = []
+_PLACE = itemgetter(0)  # what a row holds for its related list
+_MORE = itemgetter(1)  # the bytes a mark stands for beyond its own
 
 
 class _Row(msgspec.Struct):
@@ -83,45 +86,40 @@ def encode_findings(findings: Sequence[Finding], shares: Shares, shared_from: in
     repository's longest one (report/build.py's version-order-inversion findings name
     them newest first): such a list is not encoded or written again, its mark names its
     part of the longest one's bytes (``[`` and the items from its first on)."""
-    marks: dict[int, tuple[msgspec.Raw, int]] = {}
-    get = marks.get
-    rows: list[_Row] = []
-    append_row = rows.append
-    extra = 0
+    if not findings:
+        return b"[]", 0
+    # By columns, the rows built by C-level maps: a large run has a finding per artifact.
+    codes, messages, projects, repositories, digests, tags, rules, relateds, components, \
+        environments = zip(*findings, strict=True)
+    ids = list(map(id, relateds))
+    marks: dict[int, tuple[msgspec.Raw | list[Any], int]] = {}
     longest: _Longest | None = None
     try:
-        for code, message, project, repository, digest, tags, rule, related, component, \
-                environment in findings:
-            place: msgspec.Raw | list[Any]
-            if related:
-                known = get(id(related))
-                if known is None:
-                    count = len(related)
-                    if count < shared_from:
-                        known = (msgspec.Raw(_encode([_Related(*r) for r in related])), 0)
-                    elif longest is not None and count <= len(longest.related) \
-                            and longest.related[len(longest.related) - count:] == related:
-                        # Its first item follows the bracket or the comma of the one before.
-                        skip = 1 if count == len(longest.related) else \
-                            longest.ends[len(longest.related) - count - 1]
-                        known = shares.list_tail(
-                            longest.start + skip, longest.ends[-1] - skip)
-                    else:
-                        items = [_encode(_Related(*r)) for r in related]
-                        start, mark, more = shares.write_list(b"[" + b",".join(items) + b"]")
-                        known = (mark, more)
-                        # After the bracket, each item and its comma (the last one's
-                        # bracket): ends[-1] is the list's length.
-                        longest = _Longest(related, start, [
-                            1 + end for end in accumulate(len(item) + 1 for item in items)])
-                    marks[id(related)] = known
-                place, more = known
-                extra += more
+        for key, related in dict(zip(ids, relateds, strict=True)).items():  # once each
+            count = len(related)
+            if not count:
+                marks[key] = (_EMPTY, 0)
+            elif count < shared_from:
+                marks[key] = (msgspec.Raw(_encode([_Related(*r) for r in related])), 0)
+            elif longest is not None and count <= len(longest.related) \
+                    and longest.related[len(longest.related) - count:] == related:
+                # Its first item follows the bracket or the comma of the one before.
+                skip = 1 if count == len(longest.related) else \
+                    longest.ends[len(longest.related) - count - 1]
+                marks[key] = shares.list_tail(longest.start + skip, longest.ends[-1] - skip)
             else:
-                place = _EMPTY
-            append_row(_Row(SEVERITY[code], code, project, repository, digest, tags, rule,
-                            place, component, environment, message))
-        body = _encode(rows)
+                items = [_encode(_Related(*r)) for r in related]
+                start, mark, more = shares.write_list(b"[" + b",".join(items) + b"]")
+                marks[key] = (mark, more)
+                # After the bracket, each item and its comma (the last one's bracket):
+                # ends[-1] is the list's length.
+                longest = _Longest(related, start, [
+                    1 + end for end in accumulate(len(item) + 1 for item in items)])
+        placed = list(map(marks.__getitem__, ids))
+        extra = sum(map(_MORE, placed))
+        body = _encode(list(map(
+            _Row, map(SEVERITY.__getitem__, codes), codes, projects, repositories, digests,
+            tags, rules, map(_PLACE, placed), components, environments, messages)))
     except (TypeError, UnicodeEncodeError, OverflowError):
         raise Unencodable from None
     return body.replace(_FIRST, _BROKEN), extra
