@@ -208,6 +208,9 @@ def run(stream: Stream, spec: CommandSpec, jobs: int, mode: Mode) -> StreamedRep
     """The report of ``spec`` over ``stream`` in ``jobs`` parts (1: in this process); None
     if a part failed or a repository could not be read (read the snapshot whole)."""
     settings = spec.settings
+    if mode != "rows" and spec.previous is None:
+        # Rows only encoded as JSON (diff adds each row's previous action to it).
+        settings = settings._replace(structures=True)
     unreadable = {item.what: item.reason for item in stream.incomplete
                   if item.reason.startswith("retention policy")}
     plans = [plan_project(entry.project, entry.names, settings,

@@ -44,6 +44,9 @@ class Settings(NamedTuple):
     order: str
     ranker: Ranker | None
     pattern: VersionPattern | None
+    # Artifact rows as report.build.ArtifactRow structures, not dictionaries: for a report
+    # written as JSON whose rows nothing else reads (pipeline.run decides).
+    structures: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,7 @@ class Step(NamedTuple):
     findings: list[Finding]
     versioned: int  # artifacts whose tags read as a version
     row: dict[str, Any]  # the report's repository row
-    artifacts: list[dict[str, Any]]  # the report's artifact rows
+    artifacts: list[Any]  # the report's artifact rows (Settings.structures: structures)
     bytes_deleted: int
     differing: int = 0  # artifacts whose action depends on the unknown Harbor version
 
@@ -180,7 +183,7 @@ def report_rows(plan: ProjectPlan, outcome: RepositoryOutcome, settings: Setting
     found, fate, versioned = repository_findings(plan.name, outcome, settings.order,
                                                  settings.pattern)
     findings.extend(found)
-    rows: list[dict[str, Any]] = []
-    freed = artifact_rows(rows, plan.name, outcome, usage_of)
+    rows: list[Any] = []
+    freed = artifact_rows(rows, plan.name, outcome, usage_of, settings.structures)
     return Step(outcome, findings, versioned, repository_row(plan.name, outcome, fate), rows,
                 freed)

@@ -15,7 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
+import msgspec
+
 from harborguard.jsonio import dumps
+
+_encode = msgspec.json.Encoder().encode
 
 _ITEM_BREAK = b"},\n    {"
 _SEPARATOR = b",\n    "
@@ -45,6 +49,14 @@ def render_items(items: list[Any]) -> Items:
     if not items:
         return Items((), 0)
     first = items[0]
+    if isinstance(first, msgspec.Struct):  # rows as structures (report/build.ArtifactRow)
+        key = dumps(first.__struct_fields__[0])
+        try:
+            body = _encode(items)
+        except (TypeError, UnicodeEncodeError, OverflowError):  # what only json takes
+            return render_items(list(map(msgspec.structs.asdict, items)))
+        return Items((body.replace(b"},{" + key + b":", _ITEM_BREAK + key + b":"),),
+                     len(items))
     if isinstance(first, dict) and first and all(type(k) is str for k in first):
         key = dumps(next(iter(first)))
         body = dumps(items).replace(b"},{" + key + b":", _ITEM_BREAK + key + b":")
