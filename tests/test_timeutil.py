@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harborguard import timeutil
 from harborguard.timeutil import (
@@ -55,3 +57,41 @@ def test_a_batch_with_another_spelling_is_left_to_parse_seconds() -> None:
     cache_seconds_of(["2024-02-22T21:26:02Z", "2024-02-22T21:26:02+01:00"])
     assert len(SECONDS_CACHE) == 2  # only Go's zero time
     assert SECONDS_CACHE["0001-01-01T00:00:00Z"] == GO_ZERO_SECONDS
+
+
+def _plain(year: int, month: int, day: int, clock: tuple[int, int, int], fraction: str) -> str:
+    return (f"{year:04d}-{month:02d}-{day:02d}T{clock[0]:02d}:{clock[1]:02d}:{clock[2]:02d}"
+            + (f".{fraction}" if fraction else "") + "Z")
+
+
+@given(st.lists(st.tuples(st.integers(1, 9999), st.integers(1, 12), st.integers(1, 28),
+                          st.tuples(st.integers(0, 23), st.integers(0, 59),
+                                    st.integers(0, 59)),
+                          st.text("0123456789", max_size=9)), min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_plain_time_is_what_parse_seconds_says(
+        parts: list[tuple[int, int, int, tuple[int, int, int], str]]) -> None:
+    """Dates of years 1 to 9999, every clock, fractions of 0 to 9 digits: the date's
+    seconds plus the clock's, each one parse_seconds's."""
+    texts = [_plain(*part) for part in parts]
+    forget_times()
+    cache_seconds_of(texts)
+    cached = dict(SECONDS_CACHE)
+    written = dict(SECONDS_TEXT)
+    forget_times()
+    for text in texts:
+        expected = parse_seconds(text)
+        assert cached[text] == expected
+        if text in cached and not text.startswith("0001-01-01T00:00:00"):  # Go's zero
+            assert written[expected] == text[:19] + "Z"
+
+
+def test_a_clock_past_the_day_or_a_date_that_does_not_exist_is_left_to_parse_seconds(
+        ) -> None:
+    for texts in (["2024-02-22T21:26:02Z", "2024-02-22T24:00:00Z"],
+                  ["2024-02-22T21:26:02Z", "2024-02-22T23:59:60Z"],
+                  ["2024-02-22T21:26:02Z", "2023-02-29T00:00:00Z"],
+                  ["0000-01-01T00:00:00Z"]):
+        forget_times()
+        cache_seconds_of(texts)
+        assert len(SECONDS_CACHE) == 2, texts  # only Go's zero time
