@@ -35,12 +35,14 @@ def write_atomically(path: str, chunks: Sequence[Chunk], fill: Fill | None = Non
         raise InputError("-o/--output: the file name is empty")
     own, holes, size = layout(chunks)
     target = Path(os.path.realpath(path))
-    existing = existing_mode(target)
+    # What the path names, links followed as open() follows them: /dev/stdout on a pipe
+    # names the pipe, though its real path (/proc/self/fd/pipe:[...]) is no file.
+    existing = existing_mode(Path(path))
     if existing is not None and not stat.S_ISREG(existing):
         if holes:
             raise PartsFailed  # parts write at offsets: only into a regular file
         try:
-            with open(target, "wb") as handle:
+            with open(path, "wb") as handle:
                 handle.writelines(chunk for _, chunk in own)
         except OSError as exc:
             raise InputError(f"{path}: cannot write: {exc}") from None

@@ -93,3 +93,21 @@ def test_standard_input_redirected_from_the_output(tmp_path: Path) -> None:
     finally:
         os.dup2(saved, 0)
         os.close(saved)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+def test_standard_output_on_a_pipe_is_written_into() -> None:
+    """`-o /dev/stdout` with standard output on a pipe: /dev/stdout names the pipe, whose
+    real path (/proc/self/fd/pipe:[...]) is no file to put a temporary file beside."""
+    from harborguard.outfile import write_atomically
+
+    read_end, write_end = os.pipe()
+    try:
+        write_atomically(f"/proc/self/fd/{write_end}", [b"{\n", b"}\n"])
+        os.close(write_end)
+        write_end = -1
+        assert os.read(read_end, 100) == b"{\n}\n"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
