@@ -55,6 +55,9 @@ class LocalChart:
     templated: list[tuple[str, int, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     files_read: int = 0
+    # Every template file as written: (path, text), read as Kubernetes YAML by
+    # charttemplates.py once its expressions are rendered or masked.
+    templates: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read_local_chart(reader: TreeReader, directory: str, *,
@@ -94,6 +97,7 @@ def read_local_chart(reader: TreeReader, directory: str, *,
         if body is None:
             continue
         chart.files_read += 1
+        chart.templates.append((path, body))
         chart.uses_app_version = chart.uses_app_version or bool(_APP_VERSION.search(body))
         for number, line_text in enumerate(body.splitlines(), start=1):
             if _templated_path(line_text) or _WERF_IMAGE.match(line_text):
@@ -106,6 +110,20 @@ def read_local_chart(reader: TreeReader, directory: str, *,
             chart.literals.append(ImageSpec(("templates", path, number), path, number,
                                             line_text.strip(), ref=ref))
     return chart
+
+
+def read_as_image_line(line: str) -> bool:
+    """A template line read_local_chart reads (a literal or templated ``image:``), or
+    leaves to the image map of the values (``image: {{ .Values.image }}``)."""
+    return bool(_LITERAL_IMAGE.match(line) or _IMAGE_LINE.match(line)
+                or _WERF_IMAGE.match(line))
+
+
+def app_version_text(chart: LocalChart, text: str) -> str:
+    """``{{ .Chart.AppVersion }}`` replaced by Chart.yaml's appVersion, as written."""
+    if chart.app_version is None:
+        return text
+    return _APP_VERSION_ACTION.sub(chart.app_version.value.replace("\\", "\\\\"), text)
 
 
 def _templated_path(line: str) -> bool:

@@ -17,6 +17,7 @@ from yaml.nodes import Node
 from harborguard.errors import InputError
 from harborguard.evidence import Usage
 from harborguard.sources import gotmpl
+from harborguard.sources.charttemplates import template_images
 from harborguard.sources.chartusages import (
     ChartValues,
     UnknownChart,
@@ -277,6 +278,12 @@ class _Scan:
             lookup = self._values_of(directory, component, values_files)
             templated, hidden = templated_images(chart, lookup, name)
             self.unresolved.extend(hidden)
+            objects, hidden = template_images(chart, lookup, name)
+            self.unresolved.extend(hidden)
+            self.usages.extend(Usage("manifests", "declared", image.ref, f"{path}:{image.line}",
+                                     digest=image.digest, component=name,
+                                     environment=self.environment)
+                               for path, image in objects)
             self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
                              name, component)
 
