@@ -133,9 +133,26 @@ def chart_folders(paths: Iterable[str]) -> set[str]:
 
 
 def hidden_folder_read(name: str, holds_chart: bool) -> bool:
-    """A hidden folder --manifests walks: werf's ``.helm``, or one holding a Chart.yaml;
+    """A hidden folder --manifests walks: werf's ``.helm``, or one holding a chart (a
+    Chart.yaml in it or up to CHART_DEPTH folders down: ``.deploy/chart/Chart.yaml``);
     never .git. Others (.github, .gitlab, editor folders) are not deployment files."""
     return name != ".git" and (name == WERF_CHART or holds_chart)
+
+
+CHART_DEPTH = 2  # how far below a hidden folder a Chart.yaml makes it read
+
+
+def holds_chart(folder: str, charts: set[str]) -> bool:
+    """A chart folder of ``charts`` is ``folder`` or at most CHART_DEPTH folders below."""
+    prefix = f"{folder}/"
+    return folder in charts or any(
+        c.startswith(prefix) and c[len(prefix):].count("/") < CHART_DEPTH for c in charts)
+
+
+def holds_chart_on_disk(folder: Path) -> bool:
+    """holds_chart for a folder on disk."""
+    return any(any(folder.glob("*/" * depth + "Chart.yaml"))
+               for depth in range(CHART_DEPTH + 1))
 
 
 def selected_files(paths: Iterable[str]) -> list[str]:
@@ -144,7 +161,7 @@ def selected_files(paths: Iterable[str]) -> list[str]:
 
     YAML and JSON files by read_by_name, outside hidden folders but those hidden_folder_read
     keeps; of a chart folder (chart_folders), also its Chart.yaml and the files under its
-    templates/ (read with the chart by localchart.py, never as YAML of their own).
+    templates/ (read with the chart: localchart.py, charttemplates.py).
     """
     listing = list(paths)
     charts = chart_folders(listing)
@@ -153,7 +170,7 @@ def selected_files(paths: Iterable[str]) -> list[str]:
         parts = path.split("/")
         name = parts[-1]
         if any(part.startswith(".") and not hidden_folder_read(
-                part, "/".join(parts[: i + 1]) in charts)
+                part, holds_chart("/".join(parts[: i + 1]), charts))
                for i, part in enumerate(parts[:-1])):
             continue
         if chart_file(path, charts):
@@ -178,8 +195,8 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
     linked folder not followed.
 
     Hidden folders are not walked (.git, CI configuration) but those hidden_folder_read
-    keeps. A linked folder inside the tree is read where it really is; one that leaves the
-    tree is named.
+    keeps (one holding a chart, holds_chart_on_disk). A linked folder inside the tree is
+    read where it really is; one that leaves the tree is named.
     """
     found: list[str] = []
     problems: list[str] = []
@@ -192,8 +209,8 @@ def yaml_files(root: Path) -> tuple[list[str], list[str]]:
         kept: list[str] = []
         for name in sorted(dirs):
             full = Path(directory) / name
-            if name.startswith(".") and not hidden_folder_read(
-                    name, (full / "Chart.yaml").is_file()):
+            if name.startswith(".") and (name == ".git" or not hidden_folder_read(
+                    name, holds_chart_on_disk(full))):
                 continue
             if full.is_symlink():
                 where = name if relative == "." else f"{relative}/{name}"

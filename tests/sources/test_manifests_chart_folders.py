@@ -212,3 +212,19 @@ def test_a_helmfile_values_file_written_as_json_is_read(tmp_path: Path) -> None:
     })
     ev = read_manifests(str(tmp_path), "prod")
     assert {(u.ref, u.where) for u in ev.usages} == {(f"{APP}:1.0", "values.json:2")}
+
+
+def test_a_chart_one_or_two_folders_down_a_hidden_folder_is_read(tmp_path: Path) -> None:
+    """Attack 6, m5: `.deploy/chart/Chart.yaml` was skipped with its hidden folder, unsaid."""
+    write(tmp_path, {
+        ".deploy/chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        ".deploy/chart/values.yaml": f"image: {APP}:1.0\n",
+        ".ci/a/b/c/Chart.yaml": "apiVersion: v2\nname: deep\nversion: 0.1.0\n",
+        ".ci/a/b/c/values.yaml": f"image: {APP}:0.1\n",
+    })
+    files, _ = yaml_files(tmp_path)
+    assert ".deploy/chart/values.yaml" in files
+    assert ".ci/a/b/c/values.yaml" not in files  # deeper: not looked for
+    ev = read_manifests(str(tmp_path), "prod")
+    assert (f"{APP}:1.0", ".deploy/chart/values.yaml:1") in {(u.ref, u.where) for u in ev.usages}
+    assert check(tmp_path)[0] == 1
