@@ -12,9 +12,9 @@ be read (a document that is not a List, an API ``Status`` instead of objects, a 
 item or container, containers or images where no pod spec can be placed, a page of a paged
 list) is named in ``missing``: the run is incomplete, never "nothing in use". Lesser
 defects (a digest that cannot be used, so the tag alone names the image; a finished pod)
-are ``problems``, reported as notes. Output that lists controllers but no Pod (``pods``
-left out, or an account that may not list them) is read, and the verdict says what runs
-was not checked (``no_pods``).
+are ``problems``, reported as notes. Output that lists controllers but no Pod in their
+namespace (``pods`` left out, or an account that may not list them) is read, and the
+verdict says what runs was not checked (``no_pods``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class KubectlEvidence:
     workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
     # Objects pointing at a ReplicaSet or ControllerRevision not listed (kuberevisions.py).
     unlisted: tuple[str, ...] = ()
-    # Controllers that run pods, when no Pod is listed at all (kuberevisions.py).
+    # Controllers that run pods in a namespace where no Pod is listed (kuberevisions.py).
     no_pods: tuple[str, ...] = ()
 
 

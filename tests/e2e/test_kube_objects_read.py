@@ -223,3 +223,24 @@ def test_a_known_kind_without_its_pod_spec_names_containers_elsewhere(tmp_path: 
     assert [(u.where, u.reason) for u in found.unresolved] == [
         ("deploy.yaml:8", "Deployment/web has a container list at spec.template.containers, "
          "outside any pod spec harborguard can read, so what it runs is unknown")]
+
+
+# -- attack 6 (tests/data/attack6-kube/SOURCES.md), against the toolforge example snapshot ---
+
+ATTACK6 = CASES.parent / "attack6-kube"
+TOOLFORGE = str(Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json")
+
+
+def check_toolforge(*args: str) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["check", "--snapshot", TOOLFORGE, *args, "--format",
+                                      "json"], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout), result.stderr
+
+
+def test_kubectl_pods_of_one_namespace_leave_another_namespaces_controllers_unchecked() -> None:
+    # `{ kubectl get pods -n a -o json; kubectl get deploy,rs -A -o json; } > f`
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK6 / "nopodb.json"))
+    assert code == 0, err
+    [entry] = report["evidence"]
+    assert entry["note"].startswith("not checked: what runs (no Pods listed")
+    assert "b/Deployment/builder, b/ReplicaSet/builder-abc" in entry["note"]
