@@ -7,7 +7,8 @@ and what ``kubectl rollout undo`` brings back (a Deployment's old ReplicaSets, a
 DaemonSet's or StatefulSet's earlier ControllerRevisions) is ``rollback``. An image
 reference in a container's env value, args or command (a builder image the workload
 starts) is evidence too, of the container's kind (``declared`` for a pod). Any kind that
-keeps a pod spec in the usual places is read; Lists inside Lists are flattened. What cannot
+keeps a pod spec in the usual places is read, and so is what it names beside it
+(kubebeside.py); Lists inside Lists are flattened. What cannot
 be read (a document that is not a List, an API ``Status`` instead of objects, a malformed
 item or container, containers or images where no pod spec can be placed, a page of a paged
 list) is named in ``missing``: the run is incomplete, never "nothing in use". Lesser
@@ -32,12 +33,14 @@ from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
 from harborguard.inputfile import read_bounded
 from harborguard.sources import kubedocs
+from harborguard.sources.kubebeside import images_beside_pod_spec
 from harborguard.sources.kubedocs import Unreadable, json_documents
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
     PodDefect,
     Revisions,
     deployment_revision,
+    dotted,
     get_path,
     more_items,
     pod_images,
@@ -405,6 +408,13 @@ def _item_usages(
             digest = resolved.digest if resolved else None
         at = where if found.label is None else f"{where}:{found.label}"
         yield Usage(source="kubectl", kind=usage_kind, ref=found.ref, where=at, digest=digest)
+    for extra in images_beside_pod_spec(item, kind, path):  # an operator's spec.image...
+        if extra.ref is None:
+            unread(f"{extra.what} at {dotted(extra.path)}, beside the pod spec harborguard "
+                   f"reads ({dotted(path)}), so what it runs is unknown; skipped")
+        else:
+            yield Usage(source="kubectl", kind=named_kind, ref=extra.ref,
+                        where=f"{where}:{dotted(extra.path)}")
 
 
 def _image_ids(

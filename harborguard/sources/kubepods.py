@@ -47,7 +47,7 @@ _USUAL_PATHS: tuple[tuple[str, ...], ...] = (
 CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # Past this depth an object is not searched further for containers; what lies deeper is
 # reported as unplaced rather than walked (no object kubectl prints comes close).
-_SEARCH_DEPTH = 64
+SEARCH_DEPTH = 64
 
 Path = tuple[str | int, ...]
 
@@ -205,14 +205,14 @@ def find_stray(item: Any) -> tuple[str, Path] | None:
                 if key == "images" and isinstance(value, list) and any(
                         (isinstance(v, str) and v.strip()) or image_map(v) for v in value):
                     return "an image list", (*where, key)
-            if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
+            if depth >= SEARCH_DEPTH:
+                return f"objects nested deeper than {SEARCH_DEPTH} levels", where
             for key, value in reversed(children):
                 if isinstance(value, Mapping | list) and not (depth == 0 and key == "metadata"):
                     stack.append((value, (*where, key)))
         elif isinstance(node, list):
-            if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
+            if depth >= SEARCH_DEPTH:
+                return f"objects nested deeper than {SEARCH_DEPTH} levels", where
             for index in range(len(node) - 1, -1, -1):
                 if isinstance(node[index], Mapping | list):
                     stack.append((node[index], (*where, index)))
