@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from harborguard.sources.kubepods import (
     deployment_revision,
     dotted,
     get_path,
+    image_ids_of,
     more_items,
     pod_images,
     pod_spec_path,
@@ -386,7 +387,7 @@ def _item_usages(
     if kind == "Pod":
         for group, status_key in _CONTAINER_GROUPS:
             if isinstance(pod_spec.get(group), list):
-                image_ids[group] = _image_ids(item.get("status"), status_key, problem)
+                image_ids[group] = image_ids_of(item.get("status"), status_key, problem)
     for found in pod_images(pod_spec):
         if isinstance(found, PodDefect):
             unread(f"{found.message}; skipped")
@@ -415,29 +416,6 @@ def _item_usages(
         else:
             yield Usage(source="kubectl", kind=named_kind, ref=extra.ref,
                         where=f"{where}:{dotted(extra.path)}")
-
-
-def _image_ids(
-    status: Any, status_key: str, problem: Callable[[str], None]
-) -> dict[str, str]:
-    """Container name -> imageID for one group of a pod's container statuses."""
-    if not isinstance(status, Mapping):
-        return {}
-    statuses = status.get(status_key)
-    if statuses is None:
-        return {}
-    if not isinstance(statuses, list):
-        problem(f"status.{status_key} is {type_name(statuses)}, not a list; digests not used")
-        return {}
-    out: dict[str, str] = {}
-    for entry in statuses:
-        if not isinstance(entry, Mapping):
-            continue
-        name, image_id = _text(entry.get("name")), entry.get("imageID")
-        # "" is normal: the runtime has not pulled the image (yet), e.g. ImagePullBackOff.
-        if name and isinstance(image_id, str) and image_id:
-            out[name] = image_id
-    return out
 
 
 def _label(item: Mapping[str, Any]) -> str:

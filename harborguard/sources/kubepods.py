@@ -5,7 +5,7 @@ kubectl source and the manifests source (kubeyaml.py), so both read the same pla
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +172,29 @@ def type_name(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"a {type(value).__name__}"
+
+
+def image_ids_of(
+    status: Any, status_key: str, problem: Callable[[str], None]
+) -> dict[str, str]:
+    """Container name -> imageID for one group of a pod's container statuses."""
+    if not isinstance(status, Mapping):
+        return {}
+    statuses = status.get(status_key)
+    if statuses is None:
+        return {}
+    if not isinstance(statuses, list):
+        problem(f"status.{status_key} is {type_name(statuses)}, not a list; digests not used")
+        return {}
+    out: dict[str, str] = {}
+    for entry in statuses:
+        if not isinstance(entry, Mapping):
+            continue
+        name, image_id = text(entry.get("name")), entry.get("imageID")
+        # "" is normal: the runtime has not pulled the image (yet), e.g. ImagePullBackOff.
+        if name and isinstance(image_id, str) and image_id:
+            out[name] = image_id
+    return out
 
 
 # -- images outside any pod spec -----------------------------------------------------------
