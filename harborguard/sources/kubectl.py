@@ -7,21 +7,22 @@ and what ``kubectl rollout undo`` brings back (a Deployment's old ReplicaSets, a
 DaemonSet's or StatefulSet's earlier ControllerRevisions) is ``rollback``. An image
 reference in a container's env value, args or command (a builder image the workload
 starts) is evidence too, of the container's kind (``declared`` for a pod). Any kind that
-keeps a pod spec in the usual places is read; Lists inside Lists are flattened. What cannot
+keeps a pod spec in the usual places is read, and so is what it names beside it
+(kubebeside.py); Lists inside Lists are flattened. What cannot
 be read (a document that is not a List, an API ``Status`` instead of objects, a malformed
 item or container, containers or images where no pod spec can be placed, a page of a paged
 list) is named in ``missing``: the run is incomplete, never "nothing in use". Lesser
 defects (a digest that cannot be used, so the tag alone names the image; a finished pod)
-are ``problems``, reported as notes. Output that lists controllers but no Pod (``pods``
-left out, or an account that may not list them) is read, and the verdict says what runs
-was not checked (``no_pods``).
+are ``problems``, reported as notes. Output that lists controllers but no Pod in their
+namespace (``pods`` left out, or an account that may not list them) is read, and the
+verdict says what runs was not checked (``no_pods``).
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,16 @@ from harborguard.evidence import Usage, UsageKind
 from harborguard.imageref import parse_image_id
 from harborguard.inputfile import read_bounded
 from harborguard.sources import kubedocs
+from harborguard.sources.kubebeside import images_beside_pod_spec
 from harborguard.sources.kubedocs import Unreadable, json_documents
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
     PodDefect,
     Revisions,
     deployment_revision,
+    dotted,
     get_path,
+    image_ids_of,
     more_items,
     pod_images,
     pod_spec_path,
@@ -80,7 +84,7 @@ class KubectlEvidence:
     workloads: int = 0  # of them, those with a pod spec (POD_SPEC_PATHS or a usual place)
     # Objects pointing at a ReplicaSet or ControllerRevision not listed (kuberevisions.py).
     unlisted: tuple[str, ...] = ()
-    # Controllers that run pods, when no Pod is listed at all (kuberevisions.py).
+    # Controllers that run pods in a namespace where no Pod is listed (kuberevisions.py).
     no_pods: tuple[str, ...] = ()
 
 
@@ -383,7 +387,7 @@ def _item_usages(
     if kind == "Pod":
         for group, status_key in _CONTAINER_GROUPS:
             if isinstance(pod_spec.get(group), list):
-                image_ids[group] = _image_ids(item.get("status"), status_key, problem)
+                image_ids[group] = image_ids_of(item.get("status"), status_key, problem)
     for found in pod_images(pod_spec):
         if isinstance(found, PodDefect):
             unread(f"{found.message}; skipped")
@@ -405,29 +409,13 @@ def _item_usages(
             digest = resolved.digest if resolved else None
         at = where if found.label is None else f"{where}:{found.label}"
         yield Usage(source="kubectl", kind=usage_kind, ref=found.ref, where=at, digest=digest)
-
-
-def _image_ids(
-    status: Any, status_key: str, problem: Callable[[str], None]
-) -> dict[str, str]:
-    """Container name -> imageID for one group of a pod's container statuses."""
-    if not isinstance(status, Mapping):
-        return {}
-    statuses = status.get(status_key)
-    if statuses is None:
-        return {}
-    if not isinstance(statuses, list):
-        problem(f"status.{status_key} is {type_name(statuses)}, not a list; digests not used")
-        return {}
-    out: dict[str, str] = {}
-    for entry in statuses:
-        if not isinstance(entry, Mapping):
-            continue
-        name, image_id = _text(entry.get("name")), entry.get("imageID")
-        # "" is normal: the runtime has not pulled the image (yet), e.g. ImagePullBackOff.
-        if name and isinstance(image_id, str) and image_id:
-            out[name] = image_id
-    return out
+    for extra in images_beside_pod_spec(item, kind, path):  # an operator's spec.image...
+        if extra.ref is None:
+            unread(f"{extra.what} at {dotted(extra.path)}, beside the pod spec harborguard "
+                   f"reads ({dotted(path)}), so what it runs is unknown; skipped")
+        else:
+            yield Usage(source="kubectl", kind=named_kind, ref=extra.ref,
+                        where=f"{where}:{dotted(extra.path)}")
 
 
 def _label(item: Mapping[str, Any]) -> str:

@@ -5,7 +5,7 @@ kubectl source and the manifests source (kubeyaml.py), so both read the same pla
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ _USUAL_PATHS: tuple[tuple[str, ...], ...] = (
 CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 # Past this depth an object is not searched further for containers; what lies deeper is
 # reported as unplaced rather than walked (no object kubectl prints comes close).
-_SEARCH_DEPTH = 64
+SEARCH_DEPTH = 64
 
 Path = tuple[str | int, ...]
 
@@ -174,6 +174,29 @@ def type_name(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def image_ids_of(
+    status: Any, status_key: str, problem: Callable[[str], None]
+) -> dict[str, str]:
+    """Container name -> imageID for one group of a pod's container statuses."""
+    if not isinstance(status, Mapping):
+        return {}
+    statuses = status.get(status_key)
+    if statuses is None:
+        return {}
+    if not isinstance(statuses, list):
+        problem(f"status.{status_key} is {type_name(statuses)}, not a list; digests not used")
+        return {}
+    out: dict[str, str] = {}
+    for entry in statuses:
+        if not isinstance(entry, Mapping):
+            continue
+        name, image_id = text(entry.get("name")), entry.get("imageID")
+        # "" is normal: the runtime has not pulled the image (yet), e.g. ImagePullBackOff.
+        if name and isinstance(image_id, str) and image_id:
+            out[name] = image_id
+    return out
+
+
 # -- images outside any pod spec -----------------------------------------------------------
 
 
@@ -205,14 +228,14 @@ def find_stray(item: Any) -> tuple[str, Path] | None:
                 if key == "images" and isinstance(value, list) and any(
                         (isinstance(v, str) and v.strip()) or image_map(v) for v in value):
                     return "an image list", (*where, key)
-            if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
+            if depth >= SEARCH_DEPTH:
+                return f"objects nested deeper than {SEARCH_DEPTH} levels", where
             for key, value in reversed(children):
                 if isinstance(value, Mapping | list) and not (depth == 0 and key == "metadata"):
                     stack.append((value, (*where, key)))
         elif isinstance(node, list):
-            if depth >= _SEARCH_DEPTH:
-                return f"objects nested deeper than {_SEARCH_DEPTH} levels", where
+            if depth >= SEARCH_DEPTH:
+                return f"objects nested deeper than {SEARCH_DEPTH} levels", where
             for index in range(len(node) - 1, -1, -1):
                 if isinstance(node[index], Mapping | list):
                     stack.append((node[index], (*where, index)))

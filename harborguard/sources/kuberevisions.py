@@ -9,10 +9,11 @@ StatefulSet or DaemonSet whose status (or whose pods) name a ControllerRevision 
 not there, or a DaemonSet past template generation 1 with none of its ControllerRevisions.
 The rollback window is then not covered, and the verdict must say so.
 
-Output that lists no Pod at all while its controllers say they run some (``kubectl get
-deploy,rs,sts,ds,...`` saved without ``pods``, or an account that may not list pods) does
-not show what runs: the verdict says that too (``pods_unlisted``). A live ``kubectl`` read
-asks for pods, so none listed there means none run.
+Output that lists no Pod at all in a namespace whose controllers say they run some
+(``kubectl get deploy,rs,sts,ds,...`` saved without ``pods``, pods of one namespace only,
+or an account that may not list pods) does not show what runs: the verdict says that too
+(``pods_unlisted``). A live ``kubectl`` read asks for pods, so none listed there means none
+run.
 """
 
 from __future__ import annotations
@@ -108,22 +109,27 @@ def rollback_not_covered(unlisted: list[str] | tuple[str, ...]) -> str:
 
 
 def pods_unlisted(items: Iterable[tuple[Any, str | None]]) -> list[str]:
-    """``namespace/Kind/name`` of each controller that runs pods, when the items hold no
-    Pod at all; empty when they hold one (or no such controller). ``items``: as for
+    """``namespace/Kind/name`` of each controller that runs pods in a namespace where the
+    items hold no Pod at all (per namespace: ``kubectl get pods -n a`` appended to
+    ``kubectl get deploy -A`` lists no pod of namespace b). ``items``: as for
     :func:`unlisted_revisions`."""
-    controllers: list[str] = []
+    controllers: list[tuple[str, str]] = []  # (namespace, namespace/Kind/name)
+    with_pods: set[str] = set()
     for item, default_kind in items:
         if not isinstance(item, Mapping):
             continue
         kind, metadata = item.get("kind", default_kind), item.get("metadata")
+        namespace = text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
         if kind == "Pod":
-            return []
+            with_pods.add(namespace or "")
+            continue
         if not isinstance(kind, str) or not isinstance(metadata, Mapping):
             continue
-        name, namespace = text(metadata.get("name")), text(metadata.get("namespace"))
+        name = text(metadata.get("name"))
         if name and _runs_pods(item, kind):
-            controllers.append(f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}")
-    return controllers
+            controllers.append((namespace or "", f"{namespace}/{kind}/{name}" if namespace
+                                else f"{kind}/{name}"))
+    return [where for namespace, where in controllers if namespace not in with_pods]
 
 
 def _runs_pods(item: Mapping[str, Any], kind: str) -> bool:
@@ -151,13 +157,15 @@ def _positive(value: Any) -> bool:
 
 
 def pods_not_covered(controllers: list[str] | tuple[str, ...]) -> str:
-    """The words a verdict is qualified by when the output lists no Pod."""
+    """The words a verdict is qualified by when the output lists no Pod in the namespaces
+    of ``controllers``."""
     shown = ", ".join(controllers[:_SHOWN])
     more = f" and {len(controllers) - _SHOWN} more" if len(controllers) > _SHOWN else ""
     from harborguard.sources.kubectl import RESOURCES
 
-    return (f"what runs (no Pods listed, though {shown}{more} run pods: the kubectl evidence "
-            "leaves out pods, or the account may not list them; save `kubectl get "
+    return (f"what runs (no Pods listed in the namespaces of {shown}{more}, which run pods: "
+            "the kubectl evidence leaves out their pods, or the account may not list them; "
+            "save `kubectl get "
             f"{RESOURCES} -A -o json`)")
 
 

@@ -7,13 +7,15 @@ finds (containers, the references in their env values and args, image volumes). 
 without a pod spec that names an image or containers anyway (a Tekton Task's steps, a
 Deployment's containers one level off) is ``unresolved``, never dropped; so is an image
 that is a template (in an env value or argument too), and a pod spec part of the wrong
-shape. A container without an image is skipped silently: a kustomize
+shape. What an object of a kind other than the built-in ones names beside its pod spec (a
+Prometheus's ``spec.image``; kubebeside.py) is read too: an image reference is an image of
+the object, what names an image without being one reference is ``unresolved``. A
+container without an image is skipped silently: a kustomize
 patch leaves it out, and its base names it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import Unresolved, digest_of
+from harborguard.sources.kubebeside import FILLED, TEMPLATE, images_beside_pod_spec
 from harborguard.sources.kubenamed import references_with_paths
 from harborguard.sources.kubepods import (
     CONTAINER_GROUPS,
@@ -37,10 +40,6 @@ from harborguard.sources.kubepods import (
 # API groups whose objects name images that they do not run: kustomize's own files (read
 # by gitops.py and imageoverrides.py), Flux's image automation (repositories to scan).
 _NOT_WORKLOADS = ("kustomize.config.k8s.io/", "image.toolkit.fluxcd.io/")
-# A template left in a value (masked by gotmpl.render, or raw in a file it does not render).
-_TEMPLATE = re.compile(rf"{gotmpl.TOKEN.pattern}|\{{\{{.*?\}}\}}", re.DOTALL)
-# What a template is read as: a word that is a registry host, a path part and a tag at once.
-_FILLED = "template.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +110,15 @@ def scan_kubernetes(
         found.append(ManifestImage(ref, digest_of(ref), gotmpl.line_of(at), f"{kind}/{name}"))
     for path, label in _templated_references(pod_spec):
         hidden(node_at(spec_node, path), f"{label} names an image through a template")
+    for extra in () if api.startswith(_NOT_WORKLOADS) else images_beside_pod_spec(
+            item, kind, spec_path):  # an operator's spec.image beside its sidecars...
+        if extra.ref is None:
+            unresolved.append(_stray(node, extra.path, file, lines, (
+                f"{kind}/{name} has {extra.what} at {dotted(extra.path)}, beside the pod spec "
+                f"harborguard reads ({dotted(spec_path)}), so what it runs is unknown")))
+        else:
+            line = gotmpl.line_of(node_at(node, extra.path) or node)
+            found.append(ManifestImage(extra.ref, digest_of(extra.ref), line, f"{kind}/{name}"))
     return found, unresolved
 
 
@@ -125,15 +133,15 @@ def _templated_references(pod_spec: Mapping[str, Any]) -> Iterator[tuple[Path, s
             if masked is None:
                 continue
             for label, ref, path in references_with_paths(masked):
-                if _FILLED in ref:
+                if FILLED in ref:
                     yield (group, index, *path), label
 
 
 def _masked(container: Mapping[str, Any]) -> dict[str, Any] | None:
     """The container's env values, command and args with every template filled in by
-    _FILLED; None when none holds a template."""
+    FILLED; None when none holds a template."""
     def fill(value: Any) -> Any:
-        return _TEMPLATE.sub(_FILLED, value) if isinstance(value, str) else value
+        return TEMPLATE.sub(FILLED, value) if isinstance(value, str) else value
 
     env = container.get("env")
     masked = {

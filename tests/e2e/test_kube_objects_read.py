@@ -223,3 +223,75 @@ def test_a_known_kind_without_its_pod_spec_names_containers_elsewhere(tmp_path: 
     assert [(u.where, u.reason) for u in found.unresolved] == [
         ("deploy.yaml:8", "Deployment/web has a container list at spec.template.containers, "
          "outside any pod spec harborguard can read, so what it runs is unknown")]
+
+
+# -- attack 6 (tests/data/attack6-kube/SOURCES.md), against the toolforge example snapshot ---
+
+ATTACK6 = CASES.parent / "attack6-kube"
+TOOLFORGE = str(Path(__file__).resolve().parents[2] / "examples" / "toolforge-snapshot.json")
+
+
+def check_toolforge(*args: str) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["check", "--snapshot", TOOLFORGE, *args, "--format",
+                                      "json"], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout), result.stderr
+
+
+def test_kubectl_pods_of_one_namespace_leave_another_namespaces_controllers_unchecked() -> None:
+    # `{ kubectl get pods -n a -o json; kubectl get deploy,rs -A -o json; } > f`
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK6 / "nopodb.json"))
+    assert code == 0, err
+    [entry] = report["evidence"]
+    assert entry["note"].startswith("not checked: what runs (no Pods listed")
+    assert "b/Deployment/builder, b/ReplicaSet/builder-abc" in entry["note"]
+
+
+JOBS_API_150 = "0.0.150-20240221200000-b6589fc6_image"
+
+
+@pytest.mark.parametrize(("case", "where"), [
+    ("prom.json", "monitoring/Prometheus/k8s:spec.image"),  # beside spec.containers
+    ("cr_extra.json", "t/Thing/t:spec.initImage"),  # beside spec.template.spec
+])
+def test_kubectl_image_beside_the_pod_spec_of_another_kind_is_in_use(case: str,
+                                                                      where: str) -> None:
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK6 / case))
+    assert code == 1, err
+    [deleted] = [a for a in report["artifacts"] if JOBS_API_150 in a["tags"]]
+    assert deleted["action"] == "delete"
+    assert [(u["kind"], u["where"]) for u in deleted["in_use"]] == [("declared", where)]
+
+
+def test_manifests_image_beside_the_pod_spec_of_another_kind_is_in_use(tmp_path: Path) -> None:
+    shutil.copytree(ATTACK6 / "m1", tmp_path / "m1")
+    code, report, err = check_toolforge("--manifests", str(tmp_path / "m1"), "--environment",
+                                        "tools")
+    assert code == 1, err
+    [deleted] = [a for a in report["artifacts"] if JOBS_API_150 in a["tags"]]
+    assert [(u["source"], u["kind"], u["where"]) for u in deleted["in_use"]] == [
+        ("manifests", "declared", "monitoring/prometheus.yaml:7")]
+
+
+PROMETHEUS_UNTAGGED = """apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: k8s
+spec:
+  image: harbor.example.org/proj/app
+  version: "1.0"
+  containers:
+  - name: oauth-proxy
+    image: harbor.example.org/proj/app:2.0
+"""
+
+
+def test_manifests_name_an_image_beside_the_pod_spec_they_cannot_read(tmp_path: Path) -> None:
+    from harborguard.sources.manifests import read_manifests
+
+    (tmp_path / "prometheus.yaml").write_text(PROMETHEUS_UNTAGGED)
+    found = read_manifests(str(tmp_path), "prod")
+    assert [u.ref for u in found.usages] == [f"{APP}:2.0"]
+    assert [(u.where, u.reason) for u in found.unresolved] == [
+        ("prometheus.yaml:6", "Prometheus/k8s has an image without a tag or digest at "
+         "spec.image, beside the pod spec harborguard reads (spec), so what it runs is "
+         "unknown")]

@@ -131,8 +131,8 @@ def test_controllers_without_any_pod_name_what_runs_as_not_listed() -> None:
         "ns/Deployment/app", "ns/ReplicaSet/app-abc", "ns/StatefulSet/db"]
     words = pods_not_covered(["ns/Deployment/app", "ns/ReplicaSet/app-abc", "ns/StatefulSet/db",
                               "ns/DaemonSet/agent"])
-    assert words.startswith("what runs (no Pods listed, though ns/Deployment/app, "
-                            "ns/ReplicaSet/app-abc, ns/StatefulSet/db and 1 more run pods")
+    assert words.startswith("what runs (no Pods listed in the namespaces of ns/Deployment/app, "
+                            "ns/ReplicaSet/app-abc, ns/StatefulSet/db and 1 more, which run pods")
     assert "controllerrevisions -A -o json" in words
 
 
@@ -155,3 +155,23 @@ def test_the_evidence_carries_controllers_without_pods_unless_pods_were_asked() 
     assert not found.missing and found.no_pods == ("ns/Deployment/app", "ns/ReplicaSet/app-abc")
     # A live `kubectl get pods,...` asked for pods: none listed means none run.
     assert parse_kubectl_json(data, "kubectl", pods_asked=True).no_pods == ()
+
+
+# -- attack 6, finding 2: a Pod in one namespace says nothing of another ---------------------
+
+
+def test_controllers_in_a_namespace_without_any_pod_are_unlisted_though_others_have_pods() -> None:
+    # `{ kubectl get pods -n a -o json; kubectl get deploy,rs -A -o json; } > f`
+    # (/tmp/attack6/k/nopodb.json): namespace b's Deployment runs a pod the file leaves out.
+    other = pod("p1", "ReplicaSet", "web-1")
+    other["metadata"]["namespace"] = "a"
+    items = [deployment(), replicaset("app-abc", "2", "2.0", 1), other]
+    assert pods_unlisted((item, None) for item in items) == [
+        "ns/Deployment/app", "ns/ReplicaSet/app-abc"]
+    found = parse_kubectl_json({"kind": "List", "items": items}, "f.json")
+    assert found.no_pods == ("ns/Deployment/app", "ns/ReplicaSet/app-abc")
+    assert parse_kubectl_json({"kind": "List", "items": items}, "kubectl",
+                              pods_asked=True).no_pods == ()
+    # Any Pod in the controllers' own namespace: the file lists that namespace's pods.
+    mine = pod("app-abc-1", "ReplicaSet", "app-abc")
+    assert pods_unlisted((item, None) for item in [*items, mine]) == []

@@ -1,0 +1,116 @@
+"""Images an object of a kind harborguard does not know names beside its pod spec.
+
+An operator's resource keeps a pod spec and names what it runs elsewhere too: a
+``monitoring.coreos.com`` Prometheus runs ``spec.image`` and adds ``spec.containers`` as
+sidecars (read as its pod spec), a custom resource has ``spec.initImage`` beside
+``spec.template.spec``. Reading the pod spec alone drops those silently. So for every kind
+but the built-in ones (whose other fields are Kubernetes' own), the rest of the object
+(not ``metadata``, not the containers and volumes of the pod spec, which
+``kubepods.pod_images`` reads) is searched: every full image reference in a string (a
+registry host, a path, a tag or digest; :func:`kubenamed.references_in`) is an image the
+object names, and what names an image under an ``...image``/``...images`` key without being
+one reference (an image map, a host and path without a tag, a template) is reported as
+unreadable. Pure functions over decoded objects, shared by kubectl.py and kubeyaml.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harborguard.sources import gotmpl
+from harborguard.sources.kubenamed import references_in
+from harborguard.sources.kubepods import (
+    CONTAINER_GROUPS,
+    POD_SPEC_PATHS,
+    SEARCH_DEPTH,
+    Path,
+    image_map,
+)
+
+# Kubernetes' own kinds: what they run is their pod spec, their other fields name no image.
+BUILT_IN_KINDS = frozenset((*POD_SPEC_PATHS, "ControllerRevision"))
+# A template left in a value (masked by gotmpl.render, or raw in a file it does not render).
+TEMPLATE = re.compile(rf"{gotmpl.TOKEN.pattern}|\{{\{{.*?\}}\}}", re.DOTALL)
+# What a template is read as: a word that is a registry host, a path part and a tag at once.
+FILLED = "template.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class BesideImage:
+    """An image named outside the pod spec. ``ref``: the image reference, or None when
+    what names an image there cannot be read as one (``what`` says what it is)."""
+
+    path: Path  # from the object to the text naming it
+    ref: str | None
+    what: str = "an image reference"
+
+
+def images_beside_pod_spec(
+    item: Mapping[str, Any], kind: str, spec_path: tuple[str, ...]
+) -> Iterator[BesideImage]:
+    """What ``item`` names beside its pod spec at ``spec_path``, in document order; nothing
+    for the built-in kinds."""
+    if kind in BUILT_IN_KINDS:
+        return
+    skipped = {("metadata",), *((*spec_path, key) for key in (*CONTAINER_GROUPS, "volumes"))}
+    stack: list[tuple[Any, Path, str]] = [(item, (), "")]
+    while stack:
+        node, where, key = stack.pop()
+        if isinstance(node, str):
+            yield from _in_text(node, where, _names_images(key))
+            continue
+        if _names_images(key) and image_map(node) and _map_names_host(node):
+            yield BesideImage(where, None, "an image map")
+            continue
+        if isinstance(node, Mapping | list) and len(where) >= SEARCH_DEPTH:
+            yield BesideImage(where, None, f"objects nested deeper than {SEARCH_DEPTH} levels")
+            continue
+        if isinstance(node, Mapping):
+            children = [(str(k), v) for k, v in node.items()]
+            for name, value in reversed(children):
+                if (*where, name) not in skipped:
+                    stack.append((value, (*where, name), name))
+        elif isinstance(node, list):
+            for index in range(len(node) - 1, -1, -1):
+                stack.append((node[index], (*where, index), key))
+
+
+def _names_images(key: str) -> bool:
+    """``image``, ``initImage``, ``images``, ``sidecarImages``..."""
+    return key.lower().endswith(("image", "images"))
+
+
+def _in_text(value: str, where: Path, image_key: bool) -> Iterator[BesideImage]:
+    templated = gotmpl.is_templated(value)
+    text = TEMPLATE.sub(FILLED, value) if templated else value
+    refs = references_in(text)
+    for ref in refs:
+        if FILLED in ref:
+            yield BesideImage(where, None, "an image reference through a template")
+        else:
+            yield BesideImage(where, ref)
+    if refs or not image_key:
+        return
+    if templated:
+        yield BesideImage(where, None, "an image that is a template")
+    elif _names_host(value.strip()):
+        yield BesideImage(where, None, "an image without a tag or digest")
+
+
+def _names_host(value: str) -> bool:
+    """``quay.io/prometheus/prometheus``: a registry host (a dot, a port, ``localhost``)
+    before the first ``/``."""
+    first, slash, rest = value.partition("/")
+    return bool(slash and rest) and (first == "localhost" or "." in first or ":" in first)
+
+
+def _map_names_host(value: Mapping[str, Any]) -> bool:
+    registry = value.get("registry")
+    if isinstance(registry, str) and registry.strip():
+        return True
+    repository = value.get("repository", value.get("repo"))
+    return isinstance(repository, str) and (
+        _names_host(repository.strip()) or gotmpl.is_templated(repository))

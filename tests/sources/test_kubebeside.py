@@ -1,0 +1,78 @@
+"""Images an object of a kind harborguard does not know names beside its pod spec
+(attack 6, finding 1): a Prometheus's ``spec.image``, a resource's ``spec.initImage``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harborguard.sources.kubebeside import BesideImage, images_beside_pod_spec
+from harborguard.sources.kubectl import parse_kubectl_json
+
+APP = "harbor.example.org/proj/app"
+
+
+def prometheus(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+            "metadata": {"name": "k8s", "namespace": "monitoring",
+                         "annotations": {"note": f"built from {APP}:0.1"}},
+            "spec": {"version": "v2.45.0", "replicas": 2,
+                     "containers": [{"name": "oauth-proxy", "image": f"{APP}:2.0",
+                                     "env": [{"name": "B", "value": f"{APP}:0.5"}]}],
+                     **spec}}
+
+
+def beside(item: dict[str, Any], path: tuple[str, ...] = ("spec",)) -> list[BesideImage]:
+    return list(images_beside_pod_spec(item, item["kind"], path))
+
+
+def test_a_plain_reference_beside_the_pod_spec_is_an_image_it_names() -> None:
+    # metadata and the pod spec's containers (read by pod_images) are not searched again.
+    assert beside(prometheus(image=f"{APP}:1.0")) == [
+        BesideImage(("spec", "image"), f"{APP}:1.0")]
+    thing = {"kind": "Thing", "spec": {"template": {"spec": {"containers": [
+        {"name": "c", "image": f"{APP}:2.0"}]}}, "initImage": f"{APP}:1.0",
+        "sidecar": {"args": [f"--image=docker://{APP}:0.9"]}}}
+    assert beside(thing, ("spec", "template", "spec")) == [
+        BesideImage(("spec", "initImage"), f"{APP}:1.0"),
+        BesideImage(("spec", "sidecar", "args", 0), f"{APP}:0.9")]
+
+
+def test_what_names_an_image_but_is_not_one_reference_is_unreadable() -> None:
+    found = beside(prometheus(
+        image="quay.io/prometheus/prometheus",  # the tag is spec.version
+        thanos={"image": {"registry": "harbor.example.org", "repository": "proj/thanos",
+                          "tag": "1.0"}},
+        sidecarImages=["{{ .Values.registry }}/proj/app:1.0"]))
+    assert [(b.path, b.ref, b.what) for b in found] == [
+        (("spec", "image"), None, "an image without a tag or digest"),
+        (("spec", "thanos", "image"), None, "an image map"),
+        (("spec", "sidecarImages", 0), None, "an image reference through a template")]
+
+
+def test_no_noise_from_built_in_kinds_or_text_that_is_no_image_reference() -> None:
+    assert beside(prometheus(
+        image="prometheus:v2.45.0", version="v2.45.0", externalUrl="https://x.example.org/p",
+        baseImage="prom/prometheus", thanos={"image": {"repository": "thanos/thanos"}},
+        ruleSelector={"matchLabels": {"app": "quay.io/x"}})) == []
+    deployment = {"kind": "Deployment", "spec": {"template": {"spec": {"containers": []}},
+                                                  "note": f"{APP}:1.0"}}
+    assert beside(deployment, ("spec", "template", "spec")) == []
+
+
+def test_kubectl_reads_a_reference_beside_the_pod_spec_as_its_usage() -> None:
+    found = parse_kubectl_json({"kind": "List", "items": [prometheus(image=f"{APP}:1.0")]},
+                               "f.json")
+    assert not found.missing
+    assert [(u.kind, u.ref, u.where) for u in found.usages] == [
+        ("declared", f"{APP}:2.0", "monitoring/Prometheus/k8s"),
+        ("declared", f"{APP}:0.5", "monitoring/Prometheus/k8s:env B"),
+        ("declared", f"{APP}:1.0", "monitoring/Prometheus/k8s:spec.image")]
+
+
+def test_kubectl_names_what_it_cannot_read_beside_the_pod_spec() -> None:
+    found = parse_kubectl_json(
+        {"kind": "List", "items": [prometheus(image="quay.io/prometheus/prometheus")]}, "f.json")
+    assert found.missing == (
+        "f.json: Prometheus monitoring/k8s: an image without a tag or digest at spec.image, "
+        "beside the pod spec harborguard reads (spec), so what it runs is unknown; skipped",)
+    assert [u.ref for u in found.usages] == [f"{APP}:2.0", f"{APP}:0.5"]
