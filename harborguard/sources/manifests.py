@@ -278,14 +278,14 @@ class _Scan:
             lookup = self._values_of(directory, component, values_files)
             templated, hidden = templated_images(chart, lookup, name)
             self.unresolved.extend(hidden)
-            objects, hidden = template_images(chart, lookup, name)
+            specs = release_images(chart, chart_specs, release)
+            objects, hidden = template_images(chart, lookup, name, specs)
             self.unresolved.extend(hidden)
             self.usages.extend(Usage("manifests", "declared", image.ref, f"{path}:{image.line}",
                                      digest=image.digest, component=name,
                                      environment=self.environment)
                                for path, image in objects)
-            self._standalone(tuple(release_images(chart, chart_specs, release) + templated),
-                             name, component)
+            self._standalone(tuple(specs + templated), name, component)
 
     def _values_of(self, directory: str, component: Component | None,
                    values_files: tuple[str, ...]) -> gotmpl.ValuesLookup:

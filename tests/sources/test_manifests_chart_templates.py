@@ -121,3 +121,33 @@ def test_a_template_that_is_no_yaml_names_its_unread_image_lines(tmp_path: Path)
     assert {f"{WHERE}:{n}" for n in (10, 14, 19, 25)} <= {u.where for u in ev.unresolved}
     assert ev.problems == ()
     assert ("unresolved-reference", f"{WHERE}:25:") in findings(check(tmp_path)[1])
+
+
+FLAT_VALUES = f"reg: {APP.split('/', 1)[0]}\nrepo: {APP.split('/', 1)[1]}\nver: \"1.0\"\n"
+
+
+def test_an_image_line_built_wholly_from_flat_values_is_read(tmp_path: Path) -> None:
+    """attack 7 m5: no literal beside the `/` (localchart does not read the line) and no
+    image map in the values: the rendered line is read here, not dropped unsaid."""
+    template = deployment(volume=KEPT, command=KEPT, arg=KEPT, env=KEPT).replace(
+        '"{{ .Values.image.repository }}:TAG"'.replace("TAG", "{{ .Values.image.tag | "
+                                                        "default .Chart.AppVersion }}"),
+        '"{{ .Values.reg }}/{{ .Values.repo }}:{{ .Values.ver }}"')
+    chart(tmp_path, template, values=FLAT_VALUES)
+    assert (GONE, f"{WHERE}:17") in usages(tmp_path)
+    assert check(tmp_path)[0] == 1
+
+
+def test_an_image_line_built_by_printf_is_a_usage_or_unresolved(tmp_path: Path) -> None:
+    """attack 7 m6: ``printf`` of values: a usage when rendered, else unresolved."""
+    template = deployment(volume=KEPT, command=KEPT, arg=KEPT, env=KEPT).replace(
+        '"{{ .Values.image.repository }}:TAG"'.replace("TAG", "{{ .Values.image.tag | "
+                                                        "default .Chart.AppVersion }}"),
+        '{{ printf "%s/%s:%s" .Values.reg .Values.repo .Values.ver }}')
+    chart(tmp_path, template, values=FLAT_VALUES)
+    ev = read_manifests(str(tmp_path), "prod")
+    assert ((GONE, f"{WHERE}:17") in {(u.ref, u.where) for u in ev.usages}
+            or f"{WHERE}:17" in {u.where for u in ev.unresolved})
+    found = findings(check(tmp_path)[1])
+    assert (("in-use-deleted", GONE) in found
+            or ("unresolved-reference", f"{WHERE}:17:") in found)
