@@ -151,3 +151,16 @@ def test_an_image_line_built_by_printf_is_a_usage_or_unresolved(tmp_path: Path) 
     found = findings(check(tmp_path)[1])
     assert (("in-use-deleted", GONE) in found
             or ("unresolved-reference", f"{WHERE}:17:") in found)
+
+
+def test_an_unread_image_line_of_a_template_that_is_no_yaml_is_unresolved(
+        tmp_path: Path) -> None:
+    """m6's line in a template no YAML parser reads: neither reader read it, so it is
+    unresolved (masked, it names no registry host a line scan could see)."""
+    template = deployment(volume=KEPT, command=KEPT, arg=KEPT, env=KEPT).replace(
+        '"{{ .Values.image.repository }}:TAG"'.replace("TAG", "{{ .Values.image.tag | "
+                                                        "default .Chart.AppVersion }}"),
+        '{{ printf "%s/%s:%s" .Values.reg .Values.repo .Values.ver }}').replace(
+        "          env:\n", "          env:\n{{ range .Values.x }}\n  - {{ . }}: [\n{{ end }}\n")
+    chart(tmp_path, template, values=FLAT_VALUES)
+    assert f"{WHERE}:17" in {u.where for u in read_manifests(str(tmp_path), "prod").unresolved}
