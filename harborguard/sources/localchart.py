@@ -11,7 +11,9 @@ maps), and two things only the chart says are read without running its templates
   (``image: host/proj/web:{{ .Values.tag }}``): rendered with the release's values (chart
   values.yaml, release values files, inline values, ``set:``) when only trivial pipelines
   are used (gotmpl.py), else unresolved naming the line. A line built wholly from values
-  (``{{ .Values.image.repository }}:...``) is left to the image map in the values.
+  (``{{ .Values.image.repository }}:...``) is left to the image map in the values, or, when
+  no image map holds its lookups (``{{ .Values.reg }}/{{ .Values.repo }}:..``), to
+  charttemplates.py, which renders it: a usage or unresolved, never dropped.
 
 A file of the chart that cannot be read is a problem (the run is incomplete), never skipped.
 """
