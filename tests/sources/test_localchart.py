@@ -79,8 +79,11 @@ def test_literal_images_in_templates(tmp_path: Path) -> None:
                   "          image: busybox\n")))
     write(tmp_path, {"components/web/values/tools.yaml": "replicas: 1\n"})
     template = "components/web/chart/templates/deployment.yaml"
+    # `image: busybox` (no registry, no tag) is not localchart's; the template read as
+    # Kubernetes YAML (charttemplates.py) names it as a plain manifest does.
     assert refs(tmp_path) == {(f"{WEB}:1.1", f"{template}:8"),
-                              (f"{WEB}@sha256:{'d' * 64}", f"{template}:10")}
+                              (f"{WEB}@sha256:{'d' * 64}", f"{template}:10"),
+                              ("busybox", f"{template}:12")}
 
 
 def test_read_local_chart_names_what_it_cannot_read(tmp_path: Path) -> None:
