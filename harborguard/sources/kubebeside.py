@@ -8,9 +8,11 @@ but the built-in ones (whose other fields are Kubernetes' own), the rest of the 
 (not ``metadata``, not the containers and volumes of the pod spec, which
 ``kubepods.pod_images`` reads) is searched: every full image reference in a string (a
 registry host, a path, a tag or digest; :func:`kubenamed.references_in`) is an image the
-object names, and what names an image under an ``...image``/``...images`` key without being
+object names, and what names an image under a key with ``image`` in its name without being
 one reference (an image map, a host and path without a tag, a template) is reported as
-unreadable. Pure functions over decoded objects, shared by kubectl.py and kubeyaml.py.
+unreadable. A custom resource without any pod spec (a CloudNativePG Cluster's
+``spec.imageName``) is searched the same way. Pure functions over decoded objects, shared by
+kubectl.py and kubeyaml.py.
 """
 
 from __future__ import annotations
