@@ -39,6 +39,9 @@ NOT_WORKLOADS = ("kustomize.config.k8s.io/", "image.toolkit.fluxcd.io/")
 BUILT_IN_KINDS = frozenset((*POD_SPEC_PATHS, "ControllerRevision"))
 # A template left in a value (masked by gotmpl.render, or raw in a file it does not render).
 TEMPLATE = re.compile(rf"{gotmpl.TOKEN.pattern}|\{{\{{.*?\}}\}}", re.DOTALL)
+# A line of YAML text whose key names an image: ``  repository: host/path``, ``- image: x``.
+_TEXT_KEY = re.compile(r"\s*(?:-\s+)?[\w.-]*(?:image|repository|repo)[\w.-]*\s*:\s+(\S+)",
+                       re.IGNORECASE)
 # What a template is read as: a word that is a registry host, a path part and a tag at once.
 FILLED = "template.invalid"
 
@@ -121,12 +124,24 @@ def _in_text(value: str, where: Path, image_key: bool) -> Iterator[BesideImage]:
             yield BesideImage(where, None, "an image reference through a template")
         else:
             yield BesideImage(where, ref)
+    if "\n" in value and any(named_in_text(line) for line in value.splitlines()):
+        yield BesideImage(where, None, "an image without a tag or digest in text")
     if refs or not image_key:
         return
     if templated:
         yield BesideImage(where, None, "an image that is a template")
     elif _names_host(value.strip()):
         yield BesideImage(where, None, "an image without a tag or digest")
+
+
+def named_in_text(line: str) -> bool:
+    """A line of YAML text (Helm values held in a string) whose ``image``, ``repository``
+    or ``repo`` key names a registry host and path without a tag: ``repository: host/app``."""
+    match = _TEXT_KEY.match(line)
+    if match is None:
+        return False
+    value = match.group(1).strip("\"'")
+    return "://" not in value and _names_host(value) and not references_in(value)
 
 
 def _names_host(value: str) -> bool:

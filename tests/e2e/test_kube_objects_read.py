@@ -315,6 +315,7 @@ def test_kubectl_a_resource_without_a_pod_spec_naming_a_deleted_image_is_in_use(
     ("k_namemap_p.json", "an image map at spec.image"),
     ("k_imgrepo_p.json", "an image without a tag or digest at spec.imageRepository"),
     ("k_regsplit_p.json", "an image map at spec.image"),
+    ("k_pod_yamlstr.json", "an image without a tag or digest in text at spec.valuesContent"),
 ])
 def test_kubectl_an_image_a_resource_names_in_parts_is_unknown_not_silence(case: str,
                                                                            at: str) -> None:
@@ -336,3 +337,11 @@ def test_manifests_a_resource_without_a_pod_spec_naming_a_deleted_image_is_in_us
         ("manifests", "declared", "app.yaml:14")]
     [unresolved] = [f for f in report["findings"] if f["code"] == "unresolved-reference"]
     assert unresolved["message"].startswith("app.yaml:21: name: tools-harbor")
+
+
+def test_kubectl_values_text_of_a_helm_chart_resource_naming_an_image_is_unknown() -> None:
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK7 / "k_nopod2.json"))
+    assert code == 3, err
+    [entry] = report["evidence"]
+    assert ("HelmChart tools/r: an image without a tag or digest in text at "
+            "spec.valuesContent, outside any pod spec") in entry["note"]

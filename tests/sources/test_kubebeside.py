@@ -132,3 +132,12 @@ def test_image_maps_by_name_and_registries_beside_them_are_unreadable() -> None:
     for item in (by_name, split):
         assert [(b.path, b.ref, b.what) for b in beside(item, ("spec", "template", "spec"))
                 ] == [(("spec", "image"), None, "an image map")]
+
+
+def test_an_image_map_in_text_a_resource_holds_is_unreadable() -> None:
+    # k3s' HelmChart: the chart's values as YAML text (attack 7, k_nopod2)
+    chart = {"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart", "metadata": {"name": "r"},
+             "spec": {"valuesContent": f"image:\n  repository: {APP}\n  tag: '1.0'\n",
+                      "notes": "repoURL: https://harbor.example.org/proj/app\nmode: fast\n"}}
+    assert [(b.path, b.ref, b.what) for b in images_beside_pod_spec(chart, "HelmChart", None)
+            ] == [(("spec", "valuesContent"), None, "an image without a tag or digest in text")]
