@@ -338,7 +338,9 @@ def _item_usages(
         raise _Skip("has no kind")
     path = pod_spec_path(item, kind)
     if path is None:
-        # A Service, a ConfigMap: no images. Containers somewhere else: not silence.
+        # A Service, a ConfigMap: no images. A custom resource naming one (a database
+        # operator's spec.imageName): read. Containers somewhere else: not silence.
+        yield from _named_without_pod_spec(item, kind, missing, origin)
         stray = stray_containers(item)
         if stray is not None:
             raise _Skip(f"{kind} {_label(item)} has {stray}, outside any pod spec "
@@ -415,6 +417,25 @@ def _item_usages(
                    f"reads ({dotted(path)}), so what it runs is unknown; skipped")
         else:
             yield Usage(source="kubectl", kind=named_kind, ref=extra.ref,
+                        where=f"{where}:{dotted(extra.path)}")
+
+
+def _named_without_pod_spec(
+    item: Mapping[str, Any], kind: str, missing: list[str], origin: str
+) -> Iterator[Usage]:
+    """What a custom resource without a pod spec names (:func:`images_beside_pod_spec`)."""
+    metadata = item.get("metadata")
+    name = _text(metadata.get("name")) if isinstance(metadata, Mapping) else None
+    namespace = _text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
+    where = f"{namespace}/{kind}/{name or '(no name)'}" if namespace else (
+        f"{kind}/{name or '(no name)'}")
+    for extra in images_beside_pod_spec(item, kind, None):
+        if extra.ref is None:
+            missing.append(f"{origin}: {kind} {_label(item)}: {extra.what} at "
+                           f"{dotted(extra.path)}, outside any pod spec harborguard reads, "
+                           "so what it runs is unknown; skipped")
+        else:
+            yield Usage(source="kubectl", kind="declared", ref=extra.ref,
                         where=f"{where}:{dotted(extra.path)}")
 
 

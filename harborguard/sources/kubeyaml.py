@@ -24,7 +24,12 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from harborguard.sources import gotmpl
 from harborguard.sources.helmvalues import Unresolved, digest_of
-from harborguard.sources.kubebeside import FILLED, TEMPLATE, images_beside_pod_spec
+from harborguard.sources.kubebeside import (
+    FILLED,
+    NOT_WORKLOADS,
+    TEMPLATE,
+    images_beside_pod_spec,
+)
 from harborguard.sources.kubenamed import references_with_paths
 from harborguard.sources.kubepods import (
     CONTAINER_GROUPS,
@@ -39,7 +44,6 @@ from harborguard.sources.kubepods import (
 
 # API groups whose objects name images that they do not run: kustomize's own files (read
 # by gitops.py and imageoverrides.py), Flux's image automation (repositories to scan).
-_NOT_WORKLOADS = ("kustomize.config.k8s.io/", "image.toolkit.fluxcd.io/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +88,10 @@ def scan_kubernetes(
     pod_spec = get_path(item, spec_path) if spec_path is not None else None
     if spec_path is None or not isinstance(pod_spec, Mapping):
         # No pod spec (a Service; a kustomize patch of a Deployment's other fields): what
-        # names an image or containers anyway is not silence.
-        stray = None if api.startswith(_NOT_WORKLOADS) else find_stray(item)
+        # names an image or containers anyway is not silence; what a custom resource names
+        # (a database operator's spec.imageName) is read.
+        _beside(node, item, kind, name, None, file, lines, found, unresolved)
+        stray = None if api.startswith(NOT_WORKLOADS) else find_stray(item)
         if stray is not None:
             what, path = stray
             unresolved.append(_stray(node, path, file, lines, f"{kind}/{name} has {what} at "
@@ -110,16 +116,26 @@ def scan_kubernetes(
         found.append(ManifestImage(ref, digest_of(ref), gotmpl.line_of(at), f"{kind}/{name}"))
     for path, label in _templated_references(pod_spec):
         hidden(node_at(spec_node, path), f"{label} names an image through a template")
-    for extra in () if api.startswith(_NOT_WORKLOADS) else images_beside_pod_spec(
-            item, kind, spec_path):  # an operator's spec.image beside its sidecars...
+    if not api.startswith(NOT_WORKLOADS):  # an operator's spec.image beside its sidecars...
+        _beside(node, item, kind, name, spec_path, file, lines, found, unresolved)
+    return found, unresolved
+
+
+def _beside(node: Node, item: Mapping[str, Any], kind: str, name: str,
+            spec_path: tuple[str, ...] | None, file: str, lines: Sequence[str],
+            found: list[ManifestImage], unresolved: list[Unresolved]) -> None:
+    """What ``item`` names beside its pod spec (None: it has none), as
+    :func:`images_beside_pod_spec` finds it."""
+    where = ("outside any pod spec harborguard reads" if spec_path is None else
+             f"beside the pod spec harborguard reads ({dotted(spec_path)})")
+    for extra in images_beside_pod_spec(item, kind, spec_path):
         if extra.ref is None:
             unresolved.append(_stray(node, extra.path, file, lines, (
-                f"{kind}/{name} has {extra.what} at {dotted(extra.path)}, beside the pod spec "
-                f"harborguard reads ({dotted(spec_path)}), so what it runs is unknown")))
+                f"{kind}/{name} has {extra.what} at {dotted(extra.path)}, {where}, so what it "
+                "runs is unknown")))
         else:
             line = gotmpl.line_of(node_at(node, extra.path) or node)
             found.append(ManifestImage(extra.ref, digest_of(extra.ref), line, f"{kind}/{name}"))
-    return found, unresolved
 
 
 def _templated_references(pod_spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:

@@ -121,13 +121,15 @@ def test_manifests_name_an_image_outside_any_pod_spec(tmp_path: Path) -> None:
         "task.yaml:8: image: harbor.example.org/proj/app:1.0: Task/build has an image at "
         "spec.steps[0].image, outside any pod spec harborguard can read, so what it runs is "
         "unknown")
-    # Only the Task names 1.0 now: the all-clear says what it did not check.
+    # Only the Task names 1.0 now: its step's full reference is read all the same (a
+    # custom resource's full image reference is a usage, attack 7), and the step stays named.
     shutil.copy(CASES / "m-rollout" / "deploy.yaml", root / "deploy.yaml")
-    result = CliRunner().invoke(cli, ["check", "--snapshot", SNAP, *args, "--format", "table"])
-    assert result.exit_code == 0, result.stderr
-    text = " ".join(result.stdout.split())
-    assert "Nothing in use would be deleted among what was checked; not checked: " in text
-    assert "1 reference that could not be resolved (unresolved-reference)" in text
+    code, report, err = check(*args)
+    assert code == 1, err
+    assert errors(report) == [("in-use-deleted", ["1.0"])]
+    [deleted] = [a for a in report["artifacts"] if "1.0" in a["tags"]]
+    assert [u["where"] for u in deleted["in_use"]] == ["task.yaml:8"]
+    assert [f["code"] for f in report["findings"]].count("unresolved-reference") == 1
 
 
 def test_kubectl_dump_without_pods_qualifies_the_all_clear() -> None:
@@ -295,3 +297,51 @@ def test_manifests_name_an_image_beside_the_pod_spec_they_cannot_read(tmp_path: 
         ("prometheus.yaml:6", "Prometheus/k8s has an image without a tag or digest at "
          "spec.image, beside the pod spec harborguard reads (spec), so what it runs is "
          "unknown")]
+
+
+ATTACK7 = CASES.parent / "attack7-kube"
+
+
+def test_kubectl_a_resource_without_a_pod_spec_naming_a_deleted_image_is_in_use() -> None:
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK7 / "k_nopod_p.json"))
+    assert code == 1, err
+    [deleted] = [a for a in report["artifacts"] if JOBS_API_150 in a["tags"]]
+    assert [u["where"] for u in deleted["in_use"]] == [
+        "tools/Runner/r:spec.runnerImage", "tools/Runner/r:spec.sidecarImages[0]",
+        "tools/Runner/r:spec.config"]
+
+
+@pytest.mark.parametrize(("case", "at"), [
+    ("k_namemap_p.json", "an image map at spec.image"),
+    ("k_imgrepo_p.json", "an image without a tag or digest at spec.imageRepository"),
+    ("k_regsplit_p.json", "an image map at spec.image"),
+    ("k_pod_yamlstr.json", "an image without a tag or digest in text at spec.valuesContent"),
+])
+def test_kubectl_an_image_a_resource_names_in_parts_is_unknown_not_silence(case: str,
+                                                                           at: str) -> None:
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK7 / case))
+    assert code == 3, err
+    [entry] = report["evidence"]
+    assert entry["complete"] is False
+    assert f"Runner tools/r: {at}, beside the pod spec" in entry["note"]
+
+
+def test_manifests_a_resource_without_a_pod_spec_naming_a_deleted_image_is_in_use(
+        tmp_path: Path) -> None:
+    shutil.copytree(ATTACK7 / "m22", tmp_path / "m22")
+    code, report, err = check_toolforge("--manifests", str(tmp_path / "m22"), "--environment",
+                                        "tools", "--history", "0")
+    assert code == 1, err
+    [deleted] = [a for a in report["artifacts"] if JOBS_API_150 in a["tags"]]
+    assert [(u["source"], u["kind"], u["where"]) for u in deleted["in_use"]] == [
+        ("manifests", "declared", "app.yaml:14")]
+    [unresolved] = [f for f in report["findings"] if f["code"] == "unresolved-reference"]
+    assert unresolved["message"].startswith("app.yaml:21: name: tools-harbor")
+
+
+def test_kubectl_values_text_of_a_helm_chart_resource_naming_an_image_is_unknown() -> None:
+    code, report, err = check_toolforge("--kubectl-json", str(ATTACK7 / "k_nopod2.json"))
+    assert code == 3, err
+    [entry] = report["evidence"]
+    assert ("HelmChart tools/r: an image without a tag or digest in text at "
+            "spec.valuesContent, outside any pod spec") in entry["note"]

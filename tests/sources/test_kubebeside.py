@@ -76,3 +76,68 @@ def test_kubectl_names_what_it_cannot_read_beside_the_pod_spec() -> None:
         "f.json: Prometheus monitoring/k8s: an image without a tag or digest at spec.image, "
         "beside the pod spec harborguard reads (spec), so what it runs is unknown; skipped",)
     assert [u.ref for u in found.usages] == [f"{APP}:2.0", f"{APP}:0.5"]
+
+
+# -- a resource without a pod spec (attack 7): what it names is read all the same ---------
+
+REF = f"{APP}:0.0.150_image"
+
+
+def runner(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.com/v1", "kind": "Runner",
+            "metadata": {"name": "r", "namespace": "tools"}, "spec": spec}
+
+
+def test_a_resource_without_a_pod_spec_names_full_references_anywhere() -> None:
+    item = runner(runnerImage=REF, sidecarImages=[REF], config=f"image: {REF}",
+                  imageName=REF, homepage="https://harbor.example.org/proj/app:1",
+                  version="v1.2.3", mode="fast")
+    assert [(b.path, b.ref) for b in images_beside_pod_spec(item, "Runner", None)] == [
+        (("spec", "runnerImage"), REF), (("spec", "sidecarImages", 0), REF),
+        (("spec", "config"), REF), (("spec", "imageName"), REF)]
+
+
+def test_kubectl_reads_a_resource_without_a_pod_spec() -> None:
+    found = parse_kubectl_json({"kind": "List", "items": [
+        prometheus(), runner(runnerImage=REF, config=f"image: {REF}")]}, "f.json")
+    assert not found.missing
+    assert [(u.kind, u.ref, u.where) for u in found.usages][2:] == [
+        ("declared", REF, "tools/Runner/r:spec.runnerImage"),
+        ("declared", REF, "tools/Runner/r:spec.config")]
+
+
+def test_kubectl_a_resource_without_a_pod_spec_naming_an_unreadable_image_is_incomplete(
+) -> None:
+    found = parse_kubectl_json({"kind": "List", "items": [
+        prometheus(), runner(imageRepository=APP, imageTag="0.0.150_image")]}, "f.json")
+    assert found.missing == (
+        "f.json: Runner tools/r: an image without a tag or digest at spec.imageRepository, "
+        "outside any pod spec harborguard reads, so what it runs is unknown; skipped",)
+
+
+def test_built_in_kinds_without_a_pod_spec_stay_unsearched() -> None:
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                  "data": {"values": f"image: {REF}"}}
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "i"}, "spec": {"note": REF}}
+    for item in (config_map, ingress):
+        assert list(images_beside_pod_spec(item, item["kind"], None)) == []
+
+
+def test_image_maps_by_name_and_registries_beside_them_are_unreadable() -> None:
+    template = {"template": {"spec": {"containers": [{"name": "c", "image": f"{APP}:2"}]}}}
+    by_name = runner(image={"name": APP, "tag": "0.0.150_image"}, **template)
+    split = runner(registry="harbor.example.org",
+                   image={"repository": "proj/app", "tag": "0.0.150_image"}, **template)
+    for item in (by_name, split):
+        assert [(b.path, b.ref, b.what) for b in beside(item, ("spec", "template", "spec"))
+                ] == [(("spec", "image"), None, "an image map")]
+
+
+def test_an_image_map_in_text_a_resource_holds_is_unreadable() -> None:
+    # k3s' HelmChart: the chart's values as YAML text (attack 7, k_nopod2)
+    chart = {"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart", "metadata": {"name": "r"},
+             "spec": {"valuesContent": f"image:\n  repository: {APP}\n  tag: '1.0'\n",
+                      "notes": "repoURL: https://harbor.example.org/proj/app\nmode: fast\n"}}
+    assert [(b.path, b.ref, b.what) for b in images_beside_pod_spec(chart, "HelmChart", None)
+            ] == [(("spec", "valuesContent"), None, "an image without a tag or digest in text")]
