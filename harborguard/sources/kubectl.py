@@ -42,6 +42,7 @@ from harborguard.sources.kubepods import (
     deployment_revision,
     dotted,
     get_path,
+    identity,
     image_ids_of,
     more_items,
     pod_images,
@@ -307,12 +308,10 @@ class _Context:
 def _context(items: list[tuple[str, Any, str | None]]) -> _Context:
     context = _Context()
     for _, item, default_kind in items:
-        if not isinstance(item, Mapping):
+        found = identity(item, default_kind)
+        if found is None:
             continue
-        kind, metadata = item.get("kind", default_kind), item.get("metadata")
-        if not isinstance(metadata, Mapping) or not isinstance(kind, str):
-            continue
-        name, namespace = _text(metadata.get("name")), _text(metadata.get("namespace")) or ""
+        kind, metadata, namespace, name = found
         if kind == "ControllerRevision":
             context.revisions.note_revision(item, namespace)
         elif name:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from harborguard.evidence import UsageKind
 from harborguard.sources.kubenamed import (
@@ -317,6 +317,28 @@ def deployment_revision(metadata: Mapping[str, Any]) -> str | None:
     if not isinstance(annotations, Mapping):
         return None
     return text(annotations.get(REVISION_ANNOTATION))
+
+
+class Identity(NamedTuple):
+    """What names a listed object: its kind, metadata, namespace ("" for none) and name
+    (None when it has none)."""
+
+    kind: str
+    metadata: Mapping[str, Any]
+    namespace: str
+    name: str | None
+
+
+def identity(item: Any, default_kind: str | None) -> Identity | None:
+    """An item's kind (``default_kind`` when it says none), metadata, namespace and name;
+    None for an item that is not an object, or has no kind or no metadata."""
+    if not isinstance(item, Mapping):
+        return None
+    kind, metadata = item.get("kind", default_kind), item.get("metadata")
+    if not isinstance(kind, str) or not isinstance(metadata, Mapping):
+        return None
+    return Identity(kind, metadata, text(metadata.get("namespace")) or "",
+                    text(metadata.get("name")))
 
 
 def text(value: Any) -> str | None:

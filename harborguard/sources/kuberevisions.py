@@ -23,6 +23,7 @@ from typing import Any
 
 from harborguard.sources.kubepods import (
     REVISION_ANNOTATION,
+    identity,
     pod_spec_path,
     revision_owner,
     text,
@@ -46,14 +47,10 @@ def unlisted_revisions(items: Iterable[tuple[Any, str | None]]) -> list[str]:
     revisions: set[tuple[str, str]] = set()  # (namespace, name)
     revision_owners: set[tuple[str, str, str]] = set()  # (namespace, kind, name)
     for item, default_kind in items:
-        if not isinstance(item, Mapping):
+        found = identity(item, default_kind)
+        if found is None or not found.name:
             continue
-        kind, metadata = item.get("kind", default_kind), item.get("metadata")
-        if not isinstance(kind, str) or not isinstance(metadata, Mapping):
-            continue
-        name, namespace = text(metadata.get("name")), text(metadata.get("namespace")) or ""
-        if not name:
-            continue
+        kind, metadata, namespace, name = found.kind, found.metadata, found.namespace, found.name
         if kind == "ReplicaSet":
             replicasets.add((namespace, name))
             rs_owners.update((namespace, owner) for owner in _owners(metadata, "Deployment"))
@@ -118,16 +115,15 @@ def pods_unlisted(items: Iterable[tuple[Any, str | None]]) -> list[str]:
     for item, default_kind in items:
         if not isinstance(item, Mapping):
             continue
-        kind, metadata = item.get("kind", default_kind), item.get("metadata")
-        namespace = text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
-        if kind == "Pod":
-            with_pods.add(namespace or "")
+        if item.get("kind", default_kind) == "Pod":
+            metadata = item.get("metadata")
+            with_pods.add(text(metadata.get("namespace")) or "" if isinstance(metadata, Mapping)
+                          else "")
             continue
-        if not isinstance(kind, str) or not isinstance(metadata, Mapping):
-            continue
-        name = text(metadata.get("name"))
-        if name and _runs_pods(item, kind):
-            controllers.append((namespace or "", f"{namespace}/{kind}/{name}" if namespace
+        found = identity(item, default_kind)
+        if found is not None and found.name and _runs_pods(item, found.kind):
+            kind, _, namespace, name = found
+            controllers.append((namespace, f"{namespace}/{kind}/{name}" if namespace
                                 else f"{kind}/{name}"))
     return [where for namespace, where in controllers if namespace not in with_pods]
 
