@@ -141,30 +141,30 @@ class Spill:
                 extra += known[1]
         return extra
 
+    def _chunks(self) -> Iterator[tuple[int, bytes]]:
+        """The spill file's bytes, _CHUNK at a time, each with the bytes read so far."""
+        self._file.flush()
+        source = self._file.fileno()
+        done = 0
+        while done < self._written:
+            chunk = os.pread(source, min(self._written - done, _CHUNK), done)
+            if not chunk:
+                raise OSError(f"spill file ended after {done} of {self._written} bytes")
+            done += len(chunk)
+            yield done, chunk
+
     def _batches(self) -> Iterator[list[bytes | memoryview]]:
         """The list's bytes in order, in batches of at most _IOV_MAX pieces, the shared
         lists in place of their marks."""
-        self._file.flush()
-        source = self._file.fileno()
         if self._shared is None:
-            done = 0
-            while done < self._written:
-                chunk = os.pread(source, min(self._written - done, _CHUNK), done)
-                if not chunk:
-                    raise OSError(f"spill file ended after {done} of {self._written} bytes")
-                done += len(chunk)
+            for _, chunk in self._chunks():
                 yield [chunk]
             return
         self._shared.flush()
         shared = self._shared.fileno()
         lists: dict[bytes, bytes] = {}  # mark -> the list (a repository's, mostly)
         carry = b""
-        done = 0
-        while done < self._written:
-            read = os.pread(source, min(self._written - done, _CHUNK), done)
-            if not read:
-                raise OSError(f"spill file ended after {done} of {self._written} bytes")
-            done += len(read)
+        for done, read in self._chunks():
             pieces = (carry + read).split(_MARK)
             # The last mark's piece may go on in the next chunk: kept for it.
             carry = _MARK + pieces.pop() if done < self._written and len(pieces) > 1 else b""
