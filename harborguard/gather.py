@@ -20,13 +20,15 @@ from harborguard.findings import Finding
 from harborguard.imageref import parse_image_ref
 from harborguard.model import Incomplete, Repository, Snapshot
 from harborguard.redact import mask_userinfo, redact_yaml
-from harborguard.sources.helm import HelmRelease
-from harborguard.sources.helmfile import Component
-from harborguard.sources.helmlive import LiveRelease, Revision
-from harborguard.sources.manifests import ChartValues
 
 if TYPE_CHECKING:
+    # Each source's module is imported when that source is read (a check of a kubectl
+    # dump does not load the YAML, git and Helm readers).
     from harborguard.sources.githistory import HistoryEvidence
+    from harborguard.sources.helm import HelmRelease
+    from harborguard.sources.helmfile import Component
+    from harborguard.sources.helmlive import LiveRelease
+    from harborguard.sources.manifests import ChartValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +98,156 @@ def chart_values_lookup(snapshot: Snapshot | None, hosts: Sequence[str]) -> Char
 
 def gather(options: EvidenceOptions, snapshot: Snapshot | None,
            hosts: Sequence[str]) -> Gathered:
+    out = Gathered()
+    for path in options.kubectl_json:
+        _kubectl_file(out, path)
+    if options.use_kubectl:
+        _kubectl_live(out, options)
+    if not (options.manifests or options.helm_json or options.use_helm):
+        return out
+    lookup = chart_values_lookup(snapshot, hosts)
+    if options.manifests:
+        _manifests(out, options, options.manifests, hosts, lookup)
+    if options.helm_json or options.use_helm:
+        _helm(out, options, snapshot, hosts, lookup)
+    return out
+
+
+def _kubectl_file(out: Gathered, path: str) -> None:
+    from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json
+
+    evidence = parse_kubectl_json(load_kubectl_file(path), path)
+    out.usages.extend(evidence.usages)
+    out.notes.extend(evidence.problems)
+    unread = _unread(f"kubectl JSON {path}", path, evidence.missing)
+    out.incomplete.extend(unread)
+    out.evidence.append(coverage.kubectl(path, evidence, unread))
+    out.kubectl_read = True
+
+
+def _kubectl_live(out: Gathered, options: EvidenceOptions) -> None:
+    from harborguard.sources.kubectl import kubectl_command, parse_kubectl_json, run_kubectl
+
+    shown = shlex.join(kubectl_command(context=options.context, namespace=options.namespace))
+    try:
+        data = run_kubectl(context=options.context, namespace=options.namespace,
+                           timeout=options.timeout)
+    except SourceError as exc:
+        failed = Incomplete(what="kubectl", reason=str(exc))
+        out.incomplete.append(failed)
+        out.evidence.append(coverage.kubectl(shown, None, [failed]))
+    else:
+        evidence = parse_kubectl_json(data, "kubectl", pods_asked=True)
+        out.usages.extend(evidence.usages)
+        out.notes.extend(evidence.problems)
+        unread = _unread("kubectl", "kubectl", evidence.missing)
+        out.incomplete.extend(unread)
+        out.evidence.append(coverage.kubectl(shown, evidence, unread))
+        out.kubectl_read = True
+
+
+def _manifests(out: Gathered, options: EvidenceOptions, folder: str, hosts: Sequence[str],
+               lookup: ChartValues) -> None:
     from harborguard.check import registry_names
     from harborguard.sources.githistory import read_history
+    from harborguard.sources.manifests import read_manifests
+
+    environment = options.environment or ""
+    manifests = read_manifests(folder, environment, chart_values=lookup,
+                               image_tag_template=options.image_tag_template)
+    out.usages.extend(manifests.usages)
+    out.components.extend(manifests.components)
+    before = len(out.incomplete)
+    for problem in manifests.problems:
+        path, _, reason = problem.partition(": ")
+        out.incomplete.append(Incomplete(what=f"{folder}/{path}",
+                                         reason=reason or problem))
+    names = registry_names(hosts)
+    for unknown in manifests.unknown_charts:
+        # A chart of the Harbor checked whose images cannot be told: as through --helm,
+        # what runs is unknown, so the run is incomplete (another registry's chart, or
+        # an unresolved image of another registry in a known chart: a warning).
+        ours = unknown.chart.split("/", 1)[0].lower() in names
+        if ours and (not unknown.images or any(name in text.lower() for text in
+                                               unknown.images for name in names)):
+            out.incomplete.append(Incomplete(
+                what=f"{folder}/{unknown.where} (component {unknown.component})",
+                reason=unknown.reason))
+    out.findings.extend(
+        Finding(
+            code="unresolved-reference",
+            component=item.component,
+            environment=environment,
+            # The line is quoted as written: a URL in it may carry user:password@.
+            # The quoted source line may carry a secret beside the reference
+            # (`tokenReviewer: {image: ..., token: x}`): redacted like stored values.
+            message=mask_userinfo(
+                f"{item.where}: {redact_yaml(item.text.strip()).strip()}: {item.reason}"),
+        )
+        for item in manifests.unresolved
+    )
+    if not manifests.components and (manifests.environments or not manifests.usages):
+        # Helmfiles that know other environments (a misspelt --environment), or nothing
+        # read at all: nothing declared must not read as "safe".
+        known = ", ".join(manifests.environments)
+        out.incomplete.append(Incomplete(
+            what=f"{folder} for environment {environment!r}",
+            reason="no component has values for this environment, so nothing it declares "
+            "was read; check --environment"
+            + (f" (the helmfiles name: {known})" if known else "")))
+    out.evidence.append(coverage.manifests(folder, manifests,
+                                           out.incomplete[before:]))
+    before = len(out.incomplete)
+    depth = options.history
+    if depth is None and shutil.which("git") is None:
+        # Without git, history (the rollback target) cannot be read: fail closed.
+        out.incomplete.append(Incomplete(
+            what=f"git history of {folder}",
+            reason="git is not installed, so the previous versions (rollback targets) "
+            "cannot be read; install git or pass --history 0 to check without them",
+        ))
+        depth = 0
+    elif depth is None:
+        from harborguard.sources.gitcli import probe_checkout
+
+        failure = probe_checkout(folder)
+        depth = 1 if failure is None else 0
+        if failure:  # a checkout git refuses (another user's): never "not a checkout"
+            out.incomplete.append(Incomplete(what=f"git history of {folder}",
+                                             reason=failure))
+        elif failure == "":
+            out.notes.append(f"{folder} is not a git checkout: no rollback "
+                             "evidence from history (--history)")
+    if depth > 0:
+        try:
+            history = read_history(folder, environment, depth,
+                                   chart_values=lookup,
+                                   image_tag_template=options.image_tag_template)
+        except SourceError as exc:
+            out.incomplete.append(Incomplete(what=f"git history of {folder}",
+                                             reason=str(exc)))
+        else:
+            out.usages.extend(history.usages)
+            out.findings.extend(  # earlier versions whose references are not plain
+                Finding(code="unresolved-reference", component=item.component,
+                        environment=environment,
+                        message=mask_userinfo(f"{item.where}: "
+                                              f"{redact_yaml(item.text.strip()).strip()}: "
+                                              f"{item.reason} (a rollback target)"))
+                for item in history.unresolved)
+            out.history_read = history
+            out.history = history.summary()
+            out.notes.append(history.summary())
+            out.notes.extend(history.limits)
+            for problem in history.problems:
+                out.incomplete.append(Incomplete(what=f"git history of {folder}",
+                                                 reason=problem))
+    out.evidence.append(coverage.history(folder, options.history, depth,
+                                         out.history_read, out.incomplete[before:]))
+
+
+def _helm(out: Gathered, options: EvidenceOptions, snapshot: Snapshot | None,
+          hosts: Sequence[str], lookup: ChartValues) -> None:
     from harborguard.sources.helm import (
         GONE,
         cut_by_default_max,
@@ -108,135 +258,7 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
         run_helm,
     )
     from harborguard.sources.helmlive import read_live
-    from harborguard.sources.kubectl import (
-        kubectl_command,
-        load_kubectl_file,
-        parse_kubectl_json,
-        run_kubectl,
-    )
-    from harborguard.sources.manifests import read_manifests
 
-    out = Gathered()
-    for path in options.kubectl_json:
-        evidence = parse_kubectl_json(load_kubectl_file(path), path)
-        out.usages.extend(evidence.usages)
-        out.notes.extend(evidence.problems)
-        unread = _unread(f"kubectl JSON {path}", path, evidence.missing)
-        out.incomplete.extend(unread)
-        out.evidence.append(coverage.kubectl(path, evidence, unread))
-        out.kubectl_read = True
-    if options.use_kubectl:
-        shown = shlex.join(kubectl_command(context=options.context, namespace=options.namespace))
-        try:
-            data = run_kubectl(context=options.context, namespace=options.namespace,
-                               timeout=options.timeout)
-        except SourceError as exc:
-            failed = Incomplete(what="kubectl", reason=str(exc))
-            out.incomplete.append(failed)
-            out.evidence.append(coverage.kubectl(shown, None, [failed]))
-        else:
-            evidence = parse_kubectl_json(data, "kubectl", pods_asked=True)
-            out.usages.extend(evidence.usages)
-            out.notes.extend(evidence.problems)
-            unread = _unread("kubectl", "kubectl", evidence.missing)
-            out.incomplete.extend(unread)
-            out.evidence.append(coverage.kubectl(shown, evidence, unread))
-            out.kubectl_read = True
-
-    lookup = chart_values_lookup(snapshot, hosts)
-    if options.manifests:
-        environment = options.environment or ""
-        manifests = read_manifests(options.manifests, environment, chart_values=lookup,
-                                   image_tag_template=options.image_tag_template)
-        out.usages.extend(manifests.usages)
-        out.components.extend(manifests.components)
-        before = len(out.incomplete)
-        for problem in manifests.problems:
-            path, _, reason = problem.partition(": ")
-            out.incomplete.append(Incomplete(what=f"{options.manifests}/{path}",
-                                             reason=reason or problem))
-        names = registry_names(hosts)
-        for unknown in manifests.unknown_charts:
-            # A chart of the Harbor checked whose images cannot be told: as through --helm,
-            # what runs is unknown, so the run is incomplete (another registry's chart, or
-            # an unresolved image of another registry in a known chart: a warning).
-            ours = unknown.chart.split("/", 1)[0].lower() in names
-            if ours and (not unknown.images or any(name in text.lower() for text in
-                                                   unknown.images for name in names)):
-                out.incomplete.append(Incomplete(
-                    what=f"{options.manifests}/{unknown.where} (component {unknown.component})",
-                    reason=unknown.reason))
-        out.findings.extend(
-            Finding(
-                code="unresolved-reference",
-                component=item.component,
-                environment=environment,
-                # The line is quoted as written: a URL in it may carry user:password@.
-                # The quoted source line may carry a secret beside the reference
-                # (`tokenReviewer: {image: ..., token: x}`): redacted like stored values.
-                message=mask_userinfo(
-                    f"{item.where}: {redact_yaml(item.text.strip()).strip()}: {item.reason}"),
-            )
-            for item in manifests.unresolved
-        )
-        if not manifests.components and (manifests.environments or not manifests.usages):
-            # Helmfiles that know other environments (a misspelt --environment), or nothing
-            # read at all: nothing declared must not read as "safe".
-            known = ", ".join(manifests.environments)
-            out.incomplete.append(Incomplete(
-                what=f"{options.manifests} for environment {environment!r}",
-                reason="no component has values for this environment, so nothing it declares "
-                "was read; check --environment"
-                + (f" (the helmfiles name: {known})" if known else "")))
-        out.evidence.append(coverage.manifests(options.manifests, manifests,
-                                               out.incomplete[before:]))
-        before = len(out.incomplete)
-        depth = options.history
-        if depth is None and shutil.which("git") is None:
-            # Without git, history (the rollback target) cannot be read: fail closed.
-            out.incomplete.append(Incomplete(
-                what=f"git history of {options.manifests}",
-                reason="git is not installed, so the previous versions (rollback targets) "
-                "cannot be read; install git or pass --history 0 to check without them",
-            ))
-            depth = 0
-        elif depth is None:
-            from harborguard.sources.gitcli import probe_checkout
-
-            failure = probe_checkout(options.manifests)
-            depth = 1 if failure is None else 0
-            if failure:  # a checkout git refuses (another user's): never "not a checkout"
-                out.incomplete.append(Incomplete(what=f"git history of {options.manifests}",
-                                                 reason=failure))
-            elif failure == "":
-                out.notes.append(f"{options.manifests} is not a git checkout: no rollback "
-                                 "evidence from history (--history)")
-        if depth > 0:
-            try:
-                history = read_history(options.manifests, environment, depth,
-                                       chart_values=lookup,
-                                       image_tag_template=options.image_tag_template)
-            except SourceError as exc:
-                out.incomplete.append(Incomplete(what=f"git history of {options.manifests}",
-                                                 reason=str(exc)))
-            else:
-                out.usages.extend(history.usages)
-                out.findings.extend(  # earlier versions whose references are not plain
-                    Finding(code="unresolved-reference", component=item.component,
-                            environment=environment,
-                            message=mask_userinfo(f"{item.where}: "
-                                                  f"{redact_yaml(item.text.strip()).strip()}: "
-                                                  f"{item.reason} (a rollback target)"))
-                    for item in history.unresolved)
-                out.history_read = history
-                out.history = history.summary()
-                out.notes.append(history.summary())
-                out.notes.extend(history.limits)
-                for problem in history.problems:
-                    out.incomplete.append(Incomplete(what=f"git history of {options.manifests}",
-                                                     reason=problem))
-        out.evidence.append(coverage.history(options.manifests, options.history, depth,
-                                             out.history_read, out.incomplete[before:]))
     helm_read: list[tuple[str, list[HelmRelease], Incomplete | None]] = [
         (path, load_helm_file(path), None) for path in options.helm_json]
     if options.use_helm:
@@ -292,18 +314,19 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
                 for r in releases if (r.status == "failed" or r.status.startswith("pending-"))
                 # `helm history` named the revision that runs: its values were read, the
                 # failed or pending one's images are rollback evidence.
-                and not (live.get((r.namespace, r.name)) or _NONE).deployed)
+                and not _deployed(live.get((r.namespace, r.name))))
         out.usages.extend(helm.usages)
         out.findings.extend(helm.findings)
         out.incomplete.extend(unread)
         out.notes.extend(helm.notes)
         out.evidence.append(coverage.helm(what, releases, helm, unread,
                                           cluster_read=out.kubectl_read))
-    return out
 
 
-# A release whose values were not read: what runs is what `helm list` names.
-_NONE = LiveRelease(Revision(0, "", "", ""), (), deployed=False)
+def _deployed(live: LiveRelease | None) -> bool:
+    """A release whose values were read and whose running revision is known (else what
+    runs is what `helm list` names)."""
+    return live is not None and live.deployed
 
 
 def _unread(what: str, origin: str, missing: Sequence[str]) -> list[Incomplete]:
