@@ -77,20 +77,30 @@ _CONTAINERS = (dict, list)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` arrays/objects, level by level (no
-    recursion, each container visited once)."""
+    """Whether ``value`` nests more than ``limit`` arrays/objects."""
+    return keys_within(value, limit) is None
+
+
+def keys_within(value: Any, limit: int) -> int | None:
+    """How many keys the objects in ``value`` hold together, or None when it nests more
+    than ``limit`` arrays/objects: level by level (no recursion, each container visited
+    once)."""
     level = [value]
-    depth = 0
+    depth = keys = 0
     while level:
         depth += 1
         if depth > limit:
-            return True
+            return None
         below: list[Any] = []
         for item in level:
-            children = item.values() if type(item) is dict else item
+            if type(item) is dict:
+                keys += len(item)
+                children: Any = item.values()
+            else:
+                children = item
             below.extend(child for child in children if type(child) in _CONTAINERS)
         level = below
-    return False
+    return keys
 
 
 class BeyondLimits(json.JSONDecodeError):
