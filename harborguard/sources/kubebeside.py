@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harborguard.sources import gotmpl
-from harborguard.sources.kubenamed import references_in
+from harborguard.sources.kubenamed import OBJECT, references_in
 from harborguard.sources.kubepods import (
     CONTAINER_GROUPS,
     POD_SPEC_PATHS,
@@ -72,14 +72,14 @@ def images_beside_pod_spec(
         if isinstance(node, str):
             yield from _in_text(node, where, _names_images(key))
             continue
-        if _names_images(key) and isinstance(node, Mapping) and (
+        if _names_images(key) and isinstance(node, OBJECT) and (
                 _map_names_host(node) or (registry_beside and image_map(node))):
             yield BesideImage(where, None, "an image map")
             continue
         if isinstance(node, Mapping | list) and len(where) >= SEARCH_DEPTH:
             yield BesideImage(where, None, f"objects nested deeper than {SEARCH_DEPTH} levels")
             continue
-        if isinstance(node, Mapping):
+        if isinstance(node, OBJECT):
             children = [(str(k), v) for k, v in node.items()]
             registry = any("registry" in name.lower() and isinstance(value, str)
                            and _is_host(value.strip()) for name, value in children)

@@ -35,6 +35,7 @@ from harborguard.inputfile import read_bounded
 from harborguard.sources import kubedocs
 from harborguard.sources.kubebeside import images_beside_pod_spec
 from harborguard.sources.kubedocs import Unreadable, json_documents
+from harborguard.sources.kubenamed import OBJECT
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
     PodDefect,
@@ -111,7 +112,7 @@ def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> K
                 usages.setdefault(usage)
         except _Skip as exc:
             missing.append(f"{origin}: {label}: {exc}; skipped")
-    if not items and not missing and isinstance(data, Mapping) and (
+    if not items and not missing and isinstance(data, OBJECT) and (
             "items" in data or _is_list_kind(data.get("kind"))):
         # A cluster always runs something (kube-system): no objects at all is a wrong
         # context or namespace far more often than an empty cluster. Not "nothing in use".
@@ -137,7 +138,7 @@ def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> K
 
 
 def _kind_of(item: Any, default: str | None) -> str | None:
-    kind = item.get("kind", default) if isinstance(item, Mapping) else None
+    kind = item.get("kind", default) if isinstance(item, OBJECT) else None
     return kind if isinstance(kind, str) else None
 
 
@@ -232,7 +233,7 @@ def load_kubectl_file(path: str | Path) -> Any:
 def _items(data: Any, origin: str, problems: list[str]) -> list[tuple[str, Any, str | None]]:
     """(label, item, kind to assume when the item has none) for each object in ``data``;
     Lists inside the List (outputs appended into one file) are flattened."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, OBJECT):
         problems.append(
             f"{origin}: not a Kubernetes object or List ({type_name(data)}); nothing read"
         )
@@ -274,9 +275,9 @@ def _list_items(data: Mapping[str, Any], label: str, origin: str, problems: list
     prefix = f"{label}." if label else ""
     for i, item in enumerate(items):
         here = f"{prefix}items[{i}]"
-        if isinstance(item, Mapping) and item.get("kind") == "Status":
+        if isinstance(item, OBJECT) and item.get("kind") == "Status":
             problems.append(f"{origin}: {here}: {_status(item)}; nothing read from it")
-        elif isinstance(item, Mapping) and (_is_list_kind(item.get("kind")) or (
+        elif isinstance(item, OBJECT) and (_is_list_kind(item.get("kind")) or (
                 default is None and "kind" not in item and "items" in item)):
             if depth >= _LIST_DEPTH:
                 problems.append(f"{origin}: {here}: Lists nested more than {_LIST_DEPTH} deep; "
@@ -330,7 +331,7 @@ def _item_usages(
     problems: list[str],
     missing: list[str],
 ) -> Iterator[Usage]:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, OBJECT):
         raise _Skip(f"is {type_name(item)}, not an object")
     kind = item.get("kind", default_kind)
     if not isinstance(kind, str):
@@ -346,7 +347,7 @@ def _item_usages(
                         "harborguard can read, so what it runs is unknown")
         return
     metadata = item.get("metadata")
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, OBJECT):
         raise _Skip(f"{kind} has no metadata")
     name = _text(metadata.get("name"))
     if not name:
@@ -354,7 +355,7 @@ def _item_usages(
     namespace = _text(metadata.get("namespace"))
     where = f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}"
     pod_spec = get_path(item, path)
-    if not isinstance(pod_spec, Mapping):
+    if not isinstance(pod_spec, OBJECT):
         raise _Skip(f"{kind} {_ns_name(namespace, name)} has no {'.'.join(path)}")
 
     def problem(message: str) -> None:
@@ -424,8 +425,8 @@ def _named_without_pod_spec(
 ) -> Iterator[Usage]:
     """What a custom resource without a pod spec names (:func:`images_beside_pod_spec`)."""
     metadata = item.get("metadata")
-    name = _text(metadata.get("name")) if isinstance(metadata, Mapping) else None
-    namespace = _text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
+    name = _text(metadata.get("name")) if isinstance(metadata, OBJECT) else None
+    namespace = _text(metadata.get("namespace")) if isinstance(metadata, OBJECT) else None
     where = f"{namespace}/{kind}/{name or '(no name)'}" if namespace else (
         f"{kind}/{name or '(no name)'}")
     for extra in images_beside_pod_spec(item, kind, None):
@@ -440,8 +441,8 @@ def _named_without_pod_spec(
 
 def _label(item: Mapping[str, Any]) -> str:
     metadata = item.get("metadata")
-    name = _text(metadata.get("name")) if isinstance(metadata, Mapping) else None
-    namespace = _text(metadata.get("namespace")) if isinstance(metadata, Mapping) else None
+    name = _text(metadata.get("name")) if isinstance(metadata, OBJECT) else None
+    namespace = _text(metadata.get("namespace")) if isinstance(metadata, OBJECT) else None
     return _ns_name(namespace, name or "(no name)")
 
 

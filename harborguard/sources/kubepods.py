@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from harborguard.evidence import UsageKind
 from harborguard.sources.kubenamed import (
+    OBJECT,
     container_references,
     expand,
     named_image,
@@ -55,7 +56,7 @@ Path = tuple[str | int, ...]
 def get_path(item: Any, path: tuple[str, ...]) -> Any:
     node = item
     for key in path:
-        node = node.get(key) if isinstance(node, Mapping) else None
+        node = node.get(key) if isinstance(node, OBJECT) else None
     return node
 
 
@@ -63,7 +64,7 @@ def place_pod_spec(item: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The usual place of a pod spec in an object of a kind harborguard does not know."""
     for path in _USUAL_PATHS:
         spec = get_path(item, path)
-        if isinstance(spec, Mapping) and any(g in spec for g in CONTAINER_GROUPS):
+        if isinstance(spec, OBJECT) and any(g in spec for g in CONTAINER_GROUPS):
             return path
     return None
 
@@ -120,7 +121,7 @@ def pod_images(pod_spec: Mapping[str, Any]) -> Iterator[PodImage | PodDefect]:
             yield PodDefect(f"{group} is {type_name(containers)}, not a list", (group,))
             continue
         for index, container in enumerate(containers):
-            if not isinstance(container, Mapping):
+            if not isinstance(container, OBJECT):
                 yield PodDefect(f"{group}[{index}] is {type_name(container)}, not an object",
                                 (group, index))
                 continue
@@ -144,14 +145,14 @@ def _image_volumes(volumes: Any) -> Iterator[PodImage | PodDefect]:
         return
     for index, volume in enumerate(volumes):
         here: Path = ("volumes", index)
-        if not isinstance(volume, Mapping):
+        if not isinstance(volume, OBJECT):
             yield PodDefect(f"volumes[{index}] is {type_name(volume)}, not an object", here)
             continue
         source = volume.get("image")
         if source is None:
             continue  # an emptyDir, a configMap...: no image
         name = text(volume.get("name")) or "?"
-        if not isinstance(source, Mapping):
+        if not isinstance(source, OBJECT):
             yield PodDefect(f"volumes[{index}] ({name}) has an image that is "
                             f"{type_name(source)}, not an object", (*here, "image"))
             continue
@@ -167,7 +168,7 @@ def _image_volumes(volumes: Any) -> Iterator[PodImage | PodDefect]:
 def type_name(value: Any) -> str:
     if value is None:
         return "null"
-    if isinstance(value, Mapping):
+    if isinstance(value, OBJECT):
         return "an object"
     if isinstance(value, list):
         return "a list"
@@ -178,7 +179,7 @@ def image_ids_of(
     status: Any, status_key: str, problem: Callable[[str], None]
 ) -> dict[str, str]:
     """Container name -> imageID for one group of a pod's container statuses."""
-    if not isinstance(status, Mapping):
+    if not isinstance(status, OBJECT):
         return {}
     statuses = status.get(status_key)
     if statuses is None:
@@ -188,7 +189,7 @@ def image_ids_of(
         return {}
     out: dict[str, str] = {}
     for entry in statuses:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, OBJECT):
             continue
         name, image_id = text(entry.get("name")), entry.get("imageID")
         # "" is normal: the runtime has not pulled the image (yet), e.g. ImagePullBackOff.
@@ -217,7 +218,7 @@ def find_stray(item: Any) -> tuple[str, Path] | None:
     while stack:
         node, where = stack.pop()
         depth = len(where)
-        if isinstance(node, Mapping):
+        if isinstance(node, OBJECT):
             children = [(str(k), v) for k, v in node.items()]
             for key, value in children:
                 if key in CONTAINER_GROUPS and isinstance(value, list) and value:
@@ -253,14 +254,14 @@ def dotted(path: Path) -> str:
 def image_map(value: Any) -> bool:
     """An image given as a map, as Helm charts and operators write it: a ``repository``
     (with or without a ``registry``), with or without a ``tag`` or ``digest``."""
-    return isinstance(value, Mapping) and any(
+    return isinstance(value, OBJECT) and any(
         isinstance(value.get(k), str) and value[k].strip() for k in ("repository", "repo"))
 
 
 def more_items(metadata: Any) -> str | None:
     """What says a List is one page of a longer one (``metadata.continue``, a
     ``remainingItemCount`` above 0), or None when it is whole."""
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, OBJECT):
         return None
     remaining = metadata.get("remainingItemCount")
     token = metadata.get("continue")
@@ -285,7 +286,7 @@ def replicaset_kind(
     """An old ReplicaSet of a Deployment (scaled to 0, kept under revisionHistoryLimit) is
     what ``kubectl rollout undo`` brings back: rollback evidence. Anything else runs now."""
     spec = item.get("spec")
-    replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    replicas = spec.get("replicas", 1) if isinstance(spec, OBJECT) else 1
     if replicas != 0 or isinstance(replicas, bool):
         return "declared"
     owner = _deployment_owner(metadata)
@@ -303,7 +304,7 @@ def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
     owners = metadata.get("ownerReferences")
     if not isinstance(owners, list):
         return None
-    deployments = [o for o in owners if isinstance(o, Mapping) and o.get("kind") == "Deployment"]
+    deployments = [o for o in owners if isinstance(o, OBJECT) and o.get("kind") == "Deployment"]
     deployments.sort(key=lambda o: o.get("controller") is not True)
     for owner in deployments:
         name = text(owner.get("name"))
@@ -314,7 +315,7 @@ def _deployment_owner(metadata: Mapping[str, Any]) -> str | None:
 
 def deployment_revision(metadata: Mapping[str, Any]) -> str | None:
     annotations = metadata.get("annotations")
-    if not isinstance(annotations, Mapping):
+    if not isinstance(annotations, OBJECT):
         return None
     return text(annotations.get(REVISION_ANNOTATION))
 
@@ -332,10 +333,10 @@ class Identity(NamedTuple):
 def identity(item: Any, default_kind: str | None) -> Identity | None:
     """An item's kind (``default_kind`` when it says none), metadata, namespace and name;
     None for an item that is not an object, or has no kind or no metadata."""
-    if not isinstance(item, Mapping):
+    if not isinstance(item, OBJECT):
         return None
     kind, metadata = item.get("kind", default_kind), item.get("metadata")
-    if not isinstance(kind, str) or not isinstance(metadata, Mapping):
+    if not isinstance(kind, str) or not isinstance(metadata, OBJECT):
         return None
     return Identity(kind, metadata, text(metadata.get("namespace")) or "",
                     text(metadata.get("name")))
@@ -364,7 +365,7 @@ class Revisions:
 
     def note_owner(self, item: Mapping[str, Any], kind: str, namespace: str, name: str) -> None:
         status = item.get("status")
-        if not isinstance(status, Mapping):
+        if not isinstance(status, OBJECT):
             return
         names = {status.get(k) for k in ("currentRevision", "updateRevision")}
         named = {n for n in names if isinstance(n, str) and n}
@@ -392,10 +393,10 @@ class Revisions:
 def revision_owner(item: Mapping[str, Any]) -> tuple[str, str] | None:
     """(kind, name) of the controller that owns a ControllerRevision."""
     metadata = item.get("metadata")
-    owners = metadata.get("ownerReferences") if isinstance(metadata, Mapping) else None
+    owners = metadata.get("ownerReferences") if isinstance(metadata, OBJECT) else None
     if not isinstance(owners, list):
         return None
-    candidates = [o for o in owners if isinstance(o, Mapping)]
+    candidates = [o for o in owners if isinstance(o, OBJECT)]
     candidates.sort(key=lambda o: o.get("controller") is not True)
     for owner in candidates:
         kind, name = owner.get("kind"), owner.get("name")

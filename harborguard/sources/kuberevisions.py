@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harborguard.sources.kubenamed import OBJECT
 from harborguard.sources.kubepods import (
     REVISION_ANNOTATION,
     identity,
@@ -72,7 +73,7 @@ def unlisted_revisions(items: Iterable[tuple[Any, str | None]]) -> list[str]:
             status = item.get("status")
             named = sorted({text(status.get(key)) or "" for key in
                             ("currentRevision", "updateRevision")} - {""}
-                           ) if isinstance(status, Mapping) else []
+                           ) if isinstance(status, OBJECT) else []
             absent = [n for n in named if (namespace, n) not in revisions]
             if absent:
                 out.append(f"{where} (ControllerRevision {', '.join(absent)} not listed)")
@@ -113,11 +114,11 @@ def pods_unlisted(items: Iterable[tuple[Any, str | None]]) -> list[str]:
     controllers: list[tuple[str, str]] = []  # (namespace, namespace/Kind/name)
     with_pods: set[str] = set()
     for item, default_kind in items:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, OBJECT):
             continue
         if item.get("kind", default_kind) == "Pod":
             metadata = item.get("metadata")
-            with_pods.add(text(metadata.get("namespace")) or "" if isinstance(metadata, Mapping)
+            with_pods.add(text(metadata.get("namespace")) or "" if isinstance(metadata, OBJECT)
                           else "")
             continue
         found = identity(item, default_kind)
@@ -135,7 +136,7 @@ def _runs_pods(item: Mapping[str, Any], kind: str) -> bool:
     if kind in ("Pod", "PodTemplate", "ControllerRevision") or pod_spec_path(item, kind) is None:
         return False
     spec, status = item.get("spec"), item.get("status")
-    status = status if isinstance(status, Mapping) else {}
+    status = status if isinstance(status, OBJECT) else {}
     if kind == "CronJob":
         return bool(status.get("active"))  # its running Jobs are listed as Jobs
     if kind == "Job":
@@ -143,7 +144,7 @@ def _runs_pods(item: Mapping[str, Any], kind: str) -> bool:
     if kind == "DaemonSet":
         desired = status.get("desiredNumberScheduled")
         return desired is None or _positive(desired)
-    replicas = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    replicas = spec.get("replicas", 1) if isinstance(spec, OBJECT) else 1
     return replicas is None or _positive(replicas)
 
 
@@ -170,12 +171,12 @@ def _owners(metadata: Mapping[str, Any], kind: str) -> list[str]:
     if not isinstance(owners, list):
         return []
     names = (text(o.get("name")) for o in owners
-             if isinstance(o, Mapping) and o.get("kind") == kind)
+             if isinstance(o, OBJECT) and o.get("kind") == kind)
     return [n for n in names if n]
 
 
 def _number(annotations: Any, key: str = REVISION_ANNOTATION) -> int | None:
-    value = text(annotations.get(key)) if isinstance(annotations, Mapping) else None
+    value = text(annotations.get(key)) if isinstance(annotations, OBJECT) else None
     return int(value) if value is not None and value.isdigit() and len(value) < 20 else None
 
 

@@ -30,7 +30,7 @@ from harborguard.sources.kubebeside import (
     TEMPLATE,
     images_beside_pod_spec,
 )
-from harborguard.sources.kubenamed import references_with_paths
+from harborguard.sources.kubenamed import OBJECT, references_with_paths
 from harborguard.sources.kubepods import (
     CONTAINER_GROUPS,
     Path,
@@ -76,7 +76,7 @@ def scan_kubernetes(
     name = gotmpl.scalar(gotmpl.get_path(node, "metadata.name")) or "?"
     api = gotmpl.scalar(gotmpl.get(node, "apiVersion")) or ""
     item = plain(node)
-    if not isinstance(item, Mapping):
+    if not isinstance(item, OBJECT):
         return found, unresolved
 
     def hidden(at: Node | None, reason: str) -> None:
@@ -86,7 +86,7 @@ def scan_kubernetes(
 
     spec_path = pod_spec_path(item, kind)
     pod_spec = get_path(item, spec_path) if spec_path is not None else None
-    if spec_path is None or not isinstance(pod_spec, Mapping):
+    if spec_path is None or not isinstance(pod_spec, OBJECT):
         # No pod spec (a Service; a kustomize patch of a Deployment's other fields): what
         # names an image or containers anyway is not silence; what a custom resource names
         # (a database operator's spec.imageName) is read.
@@ -145,7 +145,7 @@ def _templated_references(pod_spec: Mapping[str, Any]) -> Iterator[tuple[Path, s
     for group in CONTAINER_GROUPS:
         containers = pod_spec.get(group)
         for index, container in enumerate(containers if isinstance(containers, list) else ()):
-            masked = _masked(container) if isinstance(container, Mapping) else None
+            masked = _masked(container) if isinstance(container, OBJECT) else None
             if masked is None:
                 continue
             for label, ref, path in references_with_paths(masked):
@@ -161,7 +161,7 @@ def _masked(container: Mapping[str, Any]) -> dict[str, Any] | None:
 
     env = container.get("env")
     masked = {
-        "env": [{**e, "value": fill(e.get("value"))} if isinstance(e, Mapping) else e
+        "env": [{**e, "value": fill(e.get("value"))} if isinstance(e, OBJECT) else e
                 for e in env] if isinstance(env, list) else env,
         **{group: [fill(v) for v in items] if isinstance(items, list) else items
            for group in ("command", "args") for items in [container.get(group)]},
