@@ -193,6 +193,10 @@ def _run_part(stream: Stream, plans: Sequence[ProjectPlan], settings: Settings,
             counts["versioned"] += done.versioned
             counts["version_dependent"] += done.differing
         pos += len(entry.raws)
+    if work.locate is None:
+        # The usages of the artifacts in use are read only to locate findings (assemble):
+        # without a locator they are not sent back to the process that lays out the report.
+        checked.in_use.clear()
     kept = {key: kept.share(work.mode != "file") for key, kept in lists.items()}
     return Shared(rows, kept, counts, failing, checked, outcomes)
 
