@@ -8,14 +8,16 @@ shape is the report's ``in_use`` entry (docs/DESIGN.md): ``source``, ``kind``, `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 UsageSource = Literal["kubectl", "manifests", "git-history", "helm"]
 UsageKind = Literal["running", "declared", "rollback"]
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
+    """A tuple, not a dataclass: thousands are made, hashed (an ordered set drops repeats)
+    and sent between processes per run, and a tuple does all three in C."""
+
     source: UsageSource
     kind: UsageKind  # running: a pod; declared: a controller/manifest/chart; rollback
     ref: str  # the image reference as written, e.g. "tools-harbor.example/toolforge/x:1.0"
