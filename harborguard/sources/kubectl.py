@@ -38,6 +38,7 @@ from harborguard.sources.kubedocs import Unreadable, json_documents
 from harborguard.sources.kubenamed import OBJECT
 from harborguard.sources.kubepods import (
     POD_SPEC_PATHS,
+    Identity,
     PodDefect,
     Revisions,
     deployment_revision,
@@ -104,7 +105,8 @@ def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> K
     problems: list[str] = []
     missing: list[str] = []
     items = _items(data, origin, missing)
-    context = _context(items)
+    identified = [(item, identity(item, default)) for _, item, default in items]
+    context = _context(identified)
     usages: dict[Usage, None] = {}  # ordered set: two containers of one pod may share an image
     for label, item, default_kind in items:
         try:
@@ -130,7 +132,7 @@ def parse_kubectl_json(data: Any, origin: str, *, pods_asked: bool = False) -> K
         missing.append(f"{origin}: holds {len(items)} objects ({shown}) but no workload (Pod, "
                        "Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), so "
                        f"nothing was learnt; save `kubectl get {RESOURCES} -A -o json`")
-    unlisted = unlisted_revisions((item, default) for _, item, default in items)
+    unlisted = unlisted_revisions(identified)
     no_pods = () if pods_asked else pods_unlisted((item, default) for _, item, default in items)
     return KubectlEvidence(usages=tuple(usages), problems=tuple(problems),
                            missing=tuple(missing), objects=len(items), workloads=workloads,
@@ -306,10 +308,9 @@ class _Context:
     revisions: Revisions = field(default_factory=Revisions)
 
 
-def _context(items: list[tuple[str, Any, str | None]]) -> _Context:
+def _context(identified: list[tuple[Any, Identity | None]]) -> _Context:
     context = _Context()
-    for _, item, default_kind in items:
-        found = identity(item, default_kind)
+    for item, found in identified:
         if found is None:
             continue
         kind, metadata, namespace, name = found

@@ -24,6 +24,7 @@ from typing import Any
 from harborguard.sources.kubenamed import OBJECT
 from harborguard.sources.kubepods import (
     REVISION_ANNOTATION,
+    Identity,
     identity,
     pod_spec_path,
     revision_owner,
@@ -38,17 +39,16 @@ _REVISION_OWNERS = ("StatefulSet", "DaemonSet")
 _SHOWN = 3
 
 
-def unlisted_revisions(items: Iterable[tuple[Any, str | None]]) -> list[str]:
+def unlisted_revisions(items: Iterable[tuple[Any, Identity | None]]) -> list[str]:
     """``namespace/Kind/name (what it points at)`` for each object that points at a
-    ReplicaSet or ControllerRevision the items do not hold. ``items``: (object, kind to
-    assume when it has none)."""
+    ReplicaSet or ControllerRevision the items do not hold. ``items``: (object, its
+    kubepods.identity)."""
     objects: list[tuple[str, str, str, Mapping[str, Any]]] = []
     replicasets: set[tuple[str, str]] = set()  # (namespace, name)
     rs_owners: set[tuple[str, str]] = set()  # (namespace, Deployment)
     revisions: set[tuple[str, str]] = set()  # (namespace, name)
     revision_owners: set[tuple[str, str, str]] = set()  # (namespace, kind, name)
-    for item, default_kind in items:
-        found = identity(item, default_kind)
+    for item, found in items:
         if found is None or not found.name:
             continue
         kind, metadata, namespace, name = found.kind, found.metadata, found.namespace, found.name
@@ -109,8 +109,8 @@ def rollback_not_covered(unlisted: list[str] | tuple[str, ...]) -> str:
 def pods_unlisted(items: Iterable[tuple[Any, str | None]]) -> list[str]:
     """``namespace/Kind/name`` of each controller that runs pods in a namespace where the
     items hold no Pod at all (per namespace: ``kubectl get pods -n a`` appended to
-    ``kubectl get deploy -A`` lists no pod of namespace b). ``items``: as for
-    :func:`unlisted_revisions`."""
+    ``kubectl get deploy -A`` lists no pod of namespace b). ``items``: (object, kind to
+    assume when it has none)."""
     controllers: list[tuple[str, str]] = []  # (namespace, namespace/Kind/name)
     with_pods: set[str] = set()
     for item, default_kind in items:

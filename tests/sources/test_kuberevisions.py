@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harborguard.sources.kubectl import parse_kubectl_json
+from harborguard.sources.kubepods import identity
 from harborguard.sources.kuberevisions import (
     pods_not_covered,
     pods_unlisted,
@@ -57,7 +58,7 @@ def revision(name: str, number: int, tag: str) -> dict[str, Any]:
 
 
 def unlisted(*items: dict[str, Any]) -> list[str]:
-    return unlisted_revisions((item, None) for item in items)
+    return unlisted_revisions((item, identity(item, None)) for item in items)
 
 
 def test_everything_listed_leaves_nothing_unlisted() -> None:
