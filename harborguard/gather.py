@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from harborguard.sources.helm import HelmRelease
     from harborguard.sources.helmfile import Component
     from harborguard.sources.helmlive import LiveRelease
+    from harborguard.sources.kubectlahead import KubectlFiles
     from harborguard.sources.manifests import ChartValues
 
 
@@ -97,10 +98,11 @@ def chart_values_lookup(snapshot: Snapshot | None, hosts: Sequence[str]) -> Char
 
 
 def gather(options: EvidenceOptions, snapshot: Snapshot | None,
-           hosts: Sequence[str]) -> Gathered:
+           hosts: Sequence[str], ahead: KubectlFiles | None = None) -> Gathered:
+    """``ahead``: the --kubectl-json files, read while the snapshot was."""
     out = Gathered()
     for path in options.kubectl_json:
-        _kubectl_file(out, path)
+        _kubectl_file(out, path, ahead)
     if options.use_kubectl:
         _kubectl_live(out, options)
     if not (options.manifests or options.helm_json or options.use_helm):
@@ -113,10 +115,13 @@ def gather(options: EvidenceOptions, snapshot: Snapshot | None,
     return out
 
 
-def _kubectl_file(out: Gathered, path: str) -> None:
+def _kubectl_file(out: Gathered, path: str, ahead: KubectlFiles | None) -> None:
     from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json
 
-    evidence = parse_kubectl_json(load_kubectl_file(path), path)
+    if ahead is not None and path in ahead.paths:
+        evidence = ahead.evidence(path)
+    else:
+        evidence = parse_kubectl_json(load_kubectl_file(path), path)
     out.usages.extend(evidence.usages)
     out.notes.extend(evidence.problems)
     unread = _unread(f"kubectl JSON {path}", path, evidence.missing)

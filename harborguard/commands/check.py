@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.commands.evidence import index_evidence, needs_additions, unmatched_harbor
+from harborguard.commands.evidence import (
+    index_evidence,
+    needs_additions,
+    read_ahead,
+    unmatched_harbor,
+)
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import (
     HarborUnreadable,
@@ -36,13 +41,14 @@ def run_check(inv: Invocation, evidence: EvidenceOptions,
     policy = policy_option(inv)
     pattern = version_pattern(inv)
     additions = needs_additions(evidence)
+    ahead = read_ahead(evidence)
     try:
         opened = open_source(inv, need_policies=policy is None, need_additions=additions,
                              whole=additions, what_if=(policy,))
     except HarborUnreadable as exc:
         return unreadable_harbor(inv, exc, "check")
     evaluated = settings(inv, opened, policy, pattern)
-    index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, policy)
+    index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, policy, ahead)
     spec = CommandSpec("check", evaluated, inv.get("fail-on"),
               report_source(opened, inv.get("policy") or "harbor"), evidence=index,
               said=gathered.findings,

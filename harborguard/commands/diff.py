@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harborguard.commands.evidence import index_evidence, needs_additions, unmatched_harbor
+from harborguard.commands.evidence import (
+    index_evidence,
+    needs_additions,
+    read_ahead,
+    unmatched_harbor,
+)
 from harborguard.commands.invocation import Invocation
 from harborguard.commands.loading import (
     HarborUnreadable,
@@ -40,6 +45,7 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
         inv.notes.extend(unknown_key_notes(against or "", old_policy))
     pattern = version_pattern(inv)
     additions = needs_additions(evidence)
+    ahead = read_ahead(evidence)
     try:
         opened = open_source(inv, need_policies=old_policy is None, need_additions=additions,
                              whole=additions and evidence.any,
@@ -50,7 +56,8 @@ def run_diff(inv: Invocation, evidence: EvidenceOptions, aliases: Sequence[str] 
     spec = CommandSpec("diff", evaluated, inv.get("fail-on"), report_source(opened, new_path),
               previous=evaluated._replace(policy=old_policy), storage=bool(inv.get("dedup")))
     if evidence.any:
-        index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, new_policy)
+        index, gathered, hosts = index_evidence(inv, opened, evidence, aliases, new_policy,
+                                                ahead)
         spec = spec._replace(evidence=index, said=gathered.findings, locate=locator(
             gathered.components, gathered.usages, evidence.manifests))
     streamed = stream_run(inv, opened, spec)

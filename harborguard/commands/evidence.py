@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from harborguard.evidence_index import EvidenceIndex
     from harborguard.gather import EvidenceOptions, Gathered
     from harborguard.pipeline import StreamedReport
+    from harborguard.sources.kubectlahead import KubectlFiles
 
 
 def needs_additions(evidence: EvidenceOptions) -> bool:
@@ -42,15 +43,16 @@ def hosts_of(inv: Invocation, harbor: str | None, aliases: Sequence[str]) -> lis
 
 
 def read_usages(inv: Invocation, snapshot: Snapshot | None, harbor: str | None,
-                evidence: EvidenceOptions, aliases: Sequence[str]
-                ) -> tuple[Gathered, list[str]]:
+                evidence: EvidenceOptions, aliases: Sequence[str],
+                ahead: KubectlFiles | None = None) -> tuple[Gathered, list[str]]:
     """Evidence from every source, read once, and the registry hosts that name this Harbor;
     what could not be read goes to ``inv`` (incomplete, notes, history, evidence).
-    ``snapshot``: the snapshot read whole, when the evidence needs its charts' values."""
+    ``snapshot``: the snapshot read whole, when the evidence needs its charts' values;
+    ``ahead``: the --kubectl-json files, read while the snapshot was (read_ahead)."""
     from harborguard.gather import gather
 
     hosts = hosts_of(inv, harbor, aliases)
-    gathered = gather(evidence, snapshot, hosts)
+    gathered = gather(evidence, snapshot, hosts, ahead)
     inv.incomplete.extend(gathered.incomplete)
     inv.notes.extend(gathered.notes)
     inv.history = gathered.history
@@ -58,8 +60,18 @@ def read_usages(inv: Invocation, snapshot: Snapshot | None, harbor: str | None,
     return gathered, hosts
 
 
+def read_ahead(evidence: EvidenceOptions) -> KubectlFiles | None:
+    """The --kubectl-json files, read in a thread while the snapshot is read."""
+    if not evidence.kubectl_json:
+        return None
+    from harborguard.sources.kubectlahead import KubectlFiles
+
+    return KubectlFiles(evidence.kubectl_json)
+
+
 def index_evidence(inv: Invocation, opened: Opened, evidence: EvidenceOptions,
-                   aliases: Sequence[str], policy: RetentionPolicy | None
+                   aliases: Sequence[str], policy: RetentionPolicy | None,
+                   ahead: KubectlFiles | None = None
                    ) -> tuple[EvidenceIndex, Gathered, list[str]]:
     """Evidence from every source, indexed by the repository it names; what was read and
     the hosts that name this Harbor. ``policy``: --policy (else a project without a
@@ -67,7 +79,8 @@ def index_evidence(inv: Invocation, opened: Opened, evidence: EvidenceOptions,
     from harborguard.evidence_index import EvidenceIndex
 
     stream = opened.stream
-    gathered, hosts = read_usages(inv, opened.snapshot, stream.harbor, evidence, aliases)
+    gathered, hosts = read_usages(inv, opened.snapshot, stream.harbor, evidence, aliases,
+                                  ahead)
     unread = [item.what for item in stream.incomplete]
     if policy is None:
         unread.extend(entry.project.name for entry in stream.projects
