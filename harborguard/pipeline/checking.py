@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import indexOf, itemgetter
 from typing import Any, NamedTuple
 
 from harborguard.check import ArtifactKey
@@ -15,7 +16,7 @@ from harborguard.evidence import Usage
 from harborguard.evidence_index import EvidenceIndex, Found, match_repository
 from harborguard.expiry import DAY_TEMPLATES, NEXT_RUN_NS, WEEK_NS
 from harborguard.expiry import _finding as expiry_finding
-from harborguard.model import Incomplete, Repository
+from harborguard.model import Artifact, Incomplete, Repository
 from harborguard.pipeline.step import (
     ProjectPlan,
     Settings,
@@ -27,6 +28,8 @@ from harborguard.pipeline.step import (
 from harborguard.retention.acrossversions import depends_reason
 from harborguard.retention.decisions import kept_outright_at
 from harborguard.retention.engine import RepositoryOutcome
+
+_DIGEST = itemgetter(Artifact._fields.index("digest"))
 
 
 class Extras(NamedTuple):
@@ -119,13 +122,13 @@ def _expiring(plan: ProjectPlan, repo: Repository, settings: Settings,
     checker = plan.checker
     if checker is None:
         return []
-    # Of two artifacts with one digest, the last (as the report's evidence has it).
-    position = {artifact.digest: pos for pos, artifact in enumerate(repo.artifacts)}
+    digests = list(map(_DIGEST, repo.artifacts))
     out: list[Found] = []
     for key, found in in_use.items():
-        pos = position.get(key[2])
-        if key[0] != plan.name or key[1] != repo.name or pos is None:
+        if key[0] != plan.name or key[1] != repo.name or key[2] not in digests:
             continue
+        # Of two artifacts with one digest, the last (as the report's evidence has it).
+        pos = len(digests) - 1 - indexOf(reversed(digests), key[2])
         decision = outcome.decisions[pos]
         if decision.action == "delete" or decision.tie:
             continue

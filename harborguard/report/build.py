@@ -214,8 +214,10 @@ def _artifact_structures(artifacts: list[Any], project: str, repo: RepositoryOut
     text_of = SECONDS_TEXT.get
     in_use: Any = repeat(_NONE)
     if used:
-        in_use = [[u.as_report() for u in usages] if (usages := used.get(digest)) else _NONE
-                  for digest in digests]
+        found_uses: list[Any] = list(map(used.get, digests))  # None for most, by C maps
+        in_use = [_NONE] * len(digests)
+        for at in compress(range(len(digests)), found_uses):
+            in_use[at] = [u.as_report() for u in found_uses[at]]
     artifacts.extend(map(
         ArtifactRow, repeat(project), repeat(repo.repository.name), digests, tags, kinds,
         sizes, [text_of(s) or _time(s) for s in pushes],
