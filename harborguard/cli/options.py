@@ -24,10 +24,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """-o "" (an unset variable in a CI script) must not mean standard output."""
+    """-o "" (an unset variable in a CI script) must not mean standard output; -o - does,
+    as in most tools (a file named "-" is ./-): a report then goes where it goes without
+    -o, a snapshot (whose -o is required) to /dev/stdout."""
     if value is not None and not value.strip():
         raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
                        "to write to standard output")
+    if value == "-":
+        return "/dev/stdout" if param.required else None
     return value
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -226,3 +227,29 @@ def test_a_late_sigterm_never_gives_a_traceback_or_a_wrong_code(tmp_path: Path) 
     assert "Traceback" not in err.decode()
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["artifacts"] == 40_000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_dash_is_standard_output_not_a_file_named_dash(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """`-o -` is standard output, as in most tools; a file named "-" is `-o ./-`."""
+    snap = _snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    dashed = _invoke("simulate", "--snapshot", str(snap), "--format", "json", "-o", "-")
+    plain = _invoke("simulate", "--snapshot", str(snap), "--format", "json")
+    assert dashed.exit_code == plain.exit_code
+    assert json.loads(dashed.stdout) == json.loads(plain.stdout)
+    assert not (tmp_path / "-").exists()
+    _invoke("simulate", "--snapshot", str(snap), "--format", "json", "-o", "./-")
+    assert json.loads((tmp_path / "-").read_text()) == json.loads(plain.stdout)
+
+
+def test_a_snapshot_to_a_dash_goes_to_standard_output(tmp_path: Path) -> None:
+    from harborguard.cli.options import output_path
+
+    snapshot_output = next(p for p in cli.commands["snapshot"].params if p.name == "output")
+    report_output = next(p for p in cli.commands["simulate"].params if p.name == "output")
+    ctx = click.Context(cli)
+    assert output_path(ctx, snapshot_output, "-") == "/dev/stdout"
+    assert output_path(ctx, report_output, "-") is None
+    assert output_path(ctx, report_output, "./-") == "./-"
