@@ -185,13 +185,18 @@ def test_standard_input_and_output_never_clash(tmp_path: Path) -> None:
 
 
 def test_a_file_named_dash_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only --snapshot reads - as standard input; -o - and --kubectl-json - name ./-."""
+    """--snapshot - reads standard input and -o - writes standard output; --kubectl-json -
+    names ./-, and so does -o ./-: that is the same file."""
     f = _files(tmp_path)
     monkeypatch.chdir(tmp_path)
     shutil.copy(f["pods"], tmp_path / "-")
     argv = ["drift", "--manifests", str(f["manifests"]), "--environment", "tools",
             "--kubectl-json", "-", "--format", "json"]
-    _refused(tmp_path, [*argv, "-o", "-"], ("-o/--output", "--kubectl-json"), "-")
+    _refused(tmp_path, [*argv, "-o", "./-"], ("-o/--output", "--kubectl-json"), "-")
+    before = _state(tmp_path)
+    code, err = _run([*argv, "-o", "-"])
+    assert code in (0, 1, 3) and "same file" not in err, err
+    assert _state(tmp_path) == before  # the report went to standard output
     code, err = _run([*argv, "-o", "report.json"])
     assert code in (0, 1, 3) and "same file" not in err, err
 
