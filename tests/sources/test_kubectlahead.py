@@ -71,3 +71,49 @@ def test_a_bad_kubectl_file_is_named_as_when_read_in_turn(tmp_path: Path) -> Non
     with pytest.raises(InputError) as in_turn:
         load_kubectl_file(pods)
     assert code == 2 and str(in_turn.value) in err
+
+
+def _pods(tag: str) -> dict[str, object]:
+    image = f"tools-harbor.wmcloud.org/toolforge/app:{tag}"
+    return {"apiVersion": "v1", "kind": "List", "items": [{
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"web-{tag}", "namespace": "app"},
+        "spec": {"containers": [{"name": "c", "image": image}]},
+        "status": {"phase": "Running"}}]}
+
+
+def _one_reading_after_another(monkeypatch: pytest.MonkeyPatch, path: Path,
+                               readings: list[dict[str, object]]) -> None:
+    """``path`` gives each of ``readings`` in turn, as a named pipe written once per
+    reader does (``mkfifo f; (kubectl get ... >f; kubectl get ... -n other >f) &``)."""
+    from harborguard.sources import kubectl
+
+    left = list(readings)
+
+    def load(name: str | Path) -> object:
+        assert str(name) == str(path)
+        return left.pop(0)
+
+    monkeypatch.setattr(kubectl, "load_kubectl_file", load)
+
+
+def test_a_path_given_twice_gives_each_reading_in_its_turn(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Reading a path twice in turn gives what each reading read; the second must not
+    stand for both (the pods of the first would be lost: a false all-clear)."""
+    path = tmp_path / "pods"
+    _one_reading_after_another(monkeypatch, path, [_pods("0.0.1"), _pods("0.0.5")])
+    ahead = KubectlFiles([str(path), str(path)])
+    first, second = ahead.evidence(str(path)), ahead.evidence(str(path))
+    assert [u.ref.rsplit(":", 1)[1] for u in (*first.usages, *second.usages)] == [
+        "0.0.1", "0.0.5"]
+
+
+def test_check_of_a_path_given_twice_finds_what_its_first_reading_runs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "pods"
+    _one_reading_after_another(monkeypatch, path, [_pods("0.0.1"), _pods("0.0.5")])
+    result = CliRunner().invoke(cli, ["check", "--format", "json", "--snapshot", str(BASE),
+                                      "--kubectl-json", str(path), "--kubectl-json", str(path)])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1, result.stderr  # 0.0.1 runs, and the policy deletes it
+    assert any("0.0.1" in f["message"] for f in report["findings"]), report["findings"]
