@@ -3,7 +3,8 @@ snapshot of 100,000 artifacts (36 MB from the page cache) releases the interpret
 about 20 ms, as long as reading 5,000 pods takes the interpreter. What a thread read is
 what reading in turn gives: each file's evidence, or the error reading it raised, raised
 where the file's turn comes (so a snapshot's error still comes first); files after one
-that failed are not read."""
+that failed are not read. A path given twice is read twice, and each reading is taken in
+its turn (a named pipe may give another output each time it is opened)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ class KubectlFiles:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
-        self._read: dict[str, KubectlEvidence | BaseException] = {}
+        # Each path's readings, in order; each is taken once, in its turn.
+        self._read: dict[str, list[KubectlEvidence | BaseException]] = {}
         self._thread = threading.Thread(target=self._run, name="kubectl-json", daemon=True)
         self._thread.start()
 
@@ -28,19 +30,21 @@ class KubectlFiles:
         from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json
 
         for path in self.paths:
+            readings = self._read.setdefault(path, [])
             try:
-                self._read[path] = parse_kubectl_json(load_kubectl_file(path), path)
+                readings.append(parse_kubectl_json(load_kubectl_file(path), path))
             except BaseException as exc:  # noqa: BLE001 - raised again in the reader's turn
-                self._read[path] = exc
+                readings.append(exc)
                 return
 
     def evidence(self, path: str) -> KubectlEvidence:
         """``path``'s evidence (one of ``paths``), once the thread has read it; what
-        reading it raised is raised here."""
+        reading it raised is raised here. A path given twice: its next reading."""
         self._thread.join()
-        found = self._read.get(path)
-        if found is None:
+        readings = self._read.get(path)
+        if not readings:
             raise LookupError(f"{path} was not read ahead")
+        found = readings.pop(0)
         if isinstance(found, BaseException):
             raise found
         return found
