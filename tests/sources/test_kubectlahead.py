@@ -5,7 +5,10 @@ file's turn (a snapshot's error still first), no file read after one that failed
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,25 @@ def test_check_of_a_path_given_twice_finds_what_its_first_reading_runs(
     report = json.loads(result.stdout)
     assert result.exit_code == 1, result.stderr  # 0.0.1 runs, and the policy deletes it
     assert any("0.0.1" in f["message"] for f in report["findings"]), report["findings"]
+
+
+def test_standard_input_is_read_in_turn_when_the_snapshot_reads_it_too() -> None:
+    """--snapshot - and --kubectl-json /dev/stdin (a pipe): the snapshot reads the pipe
+    to its end first, and /dev/stdin is then named empty, as in turn. Read ahead, the
+    thread takes whatever bytes of the snapshot arrive while it waits, and the error
+    blames the snapshot, which was whole."""
+    argv = [sys.executable, "-m", "harborguard", "check", "--snapshot", "-",
+            "--kubectl-json", "/dev/stdin", "--format", "json"]
+    data = BASE.read_bytes()
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(data[:1000])
+        proc.stdin.flush()
+        time.sleep(0.5)  # the rest comes later, as from a slow producer
+        proc.stdin.write(data[1000:])
+        proc.stdin.close()
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+    assert proc.returncode == 2, err
+    assert b"/dev/stdin: empty" in err, err
