@@ -90,6 +90,7 @@ def _one_reading_after_another(monkeypatch: pytest.MonkeyPatch, path: Path,
     reader does (``mkfifo f; (kubectl get ... >f; kubectl get ... -n other >f) &``)."""
     from harborguard.sources import kubectl
 
+    path.write_text("{}")  # a regular file, so read ahead; each reading is one of readings
     left = list(readings)
 
     def load(name: str | Path) -> object:
