@@ -253,3 +253,26 @@ def test_a_snapshot_to_a_dash_goes_to_standard_output(tmp_path: Path) -> None:
     assert output_path(ctx, snapshot_output, "-") == "/dev/stdout"
     assert output_path(ctx, report_output, "-") is None
     assert output_path(ctx, report_output, "./-") == "./-"
+
+
+def test_a_snapshot_to_a_dash_is_added_to_what_standard_output_holds(tmp_path: Path) -> None:
+    """`snapshot -o -` writes into standard output, as a report's `-o -` does: with
+    standard output a file opened to append (`exec >>run.log`), what the file held stays,
+    and what is written after it lands in the file (replacing the file that standard
+    output names lost both)."""
+    from tests.fakeharbor import FakeHarbor
+
+    data = json.loads(EXAMPLE.read_text())
+    log = tmp_path / "run.log"
+    log.write_bytes(b"earlier line\n")
+    env = {**os.environ, "HARBOR_USERNAME": "admin", "HARBOR_PASSWORD": "pw"}
+    with FakeHarbor(data, users={"admin": "pw"}) as fake, open(log, "ab") as out:
+        done = subprocess.run([*HARBORGUARD, "--harbor", fake.url, "snapshot", "--project",
+                               "toolforge", "-o", "-"], stdout=out, stderr=subprocess.PIPE,
+                              env=env, check=False)
+        out.write(b"later line\n")
+    assert done.returncode == 0, done.stderr
+    text = log.read_text()
+    assert text.startswith("earlier line\n{") and text.endswith("}\nlater line\n"), text[:80]
+    snapshot = json.loads(text.removeprefix("earlier line\n").removesuffix("later line\n"))
+    assert snapshot["schema"] == "harborguard.snapshot/v1"
