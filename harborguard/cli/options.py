@@ -31,8 +31,13 @@ def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
                        "to write to standard output")
     if value == "-":
-        return "/dev/stdout" if param.required else None
+        return STANDARD_OUTPUT if param.required else None
     return value
+
+
+# A snapshot's `-o -`: written into standard output as it is (cli/snapshot.py), never a
+# file renamed over the one standard output names (`exec >>run.log` keeps what it holds).
+STANDARD_OUTPUT = "/dev/stdout"
 
 
 GLOBAL_NAMES = (

@@ -9,6 +9,7 @@ import click
 
 from harborguard.cli import Exit, core_errors
 from harborguard.cli.options import (
+    STANDARD_OUTPUT,
     dedup_confirm,
     dedup_options,
     global_options,
@@ -16,7 +17,7 @@ from harborguard.cli.options import (
     resolve,
     split_dedup,
 )
-from harborguard.cli.output import error, say_incomplete
+from harborguard.cli.output import error, say_incomplete, to_stdout
 from harborguard.commands.snapshot import run_snapshot
 from harborguard.outfile import write_atomically
 
@@ -44,7 +45,10 @@ def command(ctx: click.Context, /, projects: tuple[str, ...], all_projects: bool
             for line in fetched.errors:
                 error(line)
             sys.exit(int(Exit.INCOMPLETE))
-        write_atomically(output, [fetched.content])
+        if output == STANDARD_OUTPUT:
+            to_stdout(fetched.content)  # added to what standard output holds
+        else:
+            write_atomically(output, [fetched.content])
         if not inv.get("quiet"):
             click.echo(f"harborguard: wrote {output}: {fetched.summary}", err=True)
             say_incomplete(fetched.missing)
