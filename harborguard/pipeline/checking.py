@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import indexOf, itemgetter
+from itertools import compress
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from harborguard.check import ArtifactKey
@@ -122,13 +123,21 @@ def _expiring(plan: ProjectPlan, repo: Repository, settings: Settings,
     checker = plan.checker
     if checker is None:
         return []
+    here = [key for key in in_use if key[0] == plan.name and key[1] == repo.name]
+    if not here:
+        return []
     digests = list(map(_DIGEST, repo.artifacts))
+    wanted = {key[2] for key in here}
+    # The positions of the artifacts in use, in one pass over the repository (not one per
+    # usage); of two artifacts with one digest, the last (as the report's evidence has it).
+    position = {digests[pos]: pos
+                for pos in compress(range(len(digests)), map(wanted.__contains__, digests))}
     out: list[Found] = []
-    for key, found in in_use.items():
-        if key[0] != plan.name or key[1] != repo.name or key[2] not in digests:
+    for key in here:
+        found = in_use[key]
+        pos = position.get(key[2])
+        if pos is None:
             continue
-        # Of two artifacts with one digest, the last (as the report's evidence has it).
-        pos = len(digests) - 1 - indexOf(reversed(digests), key[2])
         decision = outcome.decisions[pos]
         if decision.action == "delete" or decision.tie:
             continue
