@@ -25,19 +25,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """-o "" (an unset variable in a CI script) must not mean standard output; -o - does,
-    as in most tools (a file named "-" is ./-): a report then goes where it goes without
-    -o, a snapshot (whose -o is required) to /dev/stdout."""
+    as in most tools (a file named "-" is ./-), and so do the names of standard output
+    (/dev/stdout...): a report then goes where it goes without -o, a snapshot (whose -o is
+    required) into standard output as it is (cli/snapshot.py). Never a file renamed over
+    the one standard output names: `exec >>run.log` keeps what the log holds."""
     if value is not None and not value.strip():
         raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
                        "to write to standard output")
-    if value == "-":
+    if value == "-" or value in STANDARD_OUTPUT_NAMES:
         return STANDARD_OUTPUT if param.required else None
     return value
 
 
-# A snapshot's `-o -`: written into standard output as it is (cli/snapshot.py), never a
-# file renamed over the one standard output names (`exec >>run.log` keeps what it holds).
 STANDARD_OUTPUT = "/dev/stdout"
+STANDARD_OUTPUT_NAMES = (STANDARD_OUTPUT, "/dev/fd/1", "/proc/self/fd/1")
 
 
 GLOBAL_NAMES = (

@@ -276,3 +276,31 @@ def test_a_snapshot_to_a_dash_is_added_to_what_standard_output_holds(tmp_path: P
     assert text.startswith("earlier line\n{") and text.endswith("}\nlater line\n"), text[:80]
     snapshot = json.loads(text.removeprefix("earlier line\n").removesuffix("later line\n"))
     assert snapshot["schema"] == "harborguard.snapshot/v1"
+
+
+@pytest.mark.parametrize("target", ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+@pytest.mark.parametrize("command", ["simulate", "check"])
+def test_a_report_to_standard_output_is_added_to_what_it_holds(tmp_path: Path, target: str,
+                                                               command: str) -> None:
+    """-o naming standard output, with standard output a file opened to append (`exec
+    >>run.log`): the report is added to the file, never a new file renamed over it (what
+    the log held, and what comes after, would be lost)."""
+    snap = _snapshot(tmp_path)
+    pods = tmp_path / "pods.json"
+    pods.write_text(json.dumps({"kind": "List", "items": [{"kind": "Pod", "metadata": {
+        "name": "p", "namespace": "ns"}, "spec": {"containers": [{"name": "c",
+                                                                   "image": "nginx:1"}]}}]}))
+    evidence = ["--kubectl-json", str(pods), "--registry-alias", "harbor.example"] if (
+        command == "check") else []
+    log = tmp_path / "run.log"
+    log.write_bytes(b"earlier line\n")
+    with open(log, "ab") as out:
+        done = subprocess.run([*HARBORGUARD, command, "--snapshot", str(snap), *evidence,
+                               "--format", "json", "-o", target], stdout=out,
+                              stderr=subprocess.PIPE, check=False)
+        out.write(b"later line\n")
+    assert done.returncode in (0, 1, 3), done.stderr
+    text = log.read_text()
+    assert text.startswith("earlier line\n{") and text.endswith("}\nlater line\n"), text[:80]
+    report = json.loads(text.removeprefix("earlier line\n").removesuffix("later line\n"))
+    assert report["command"] == command
