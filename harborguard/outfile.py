@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from harborguard.report.json import Chunk
 
 
+# The names of standard output: `-o` naming one writes into standard output as `-o -`
+# does (cli/options.py), never a file renamed over the one it names (`exec >>run.log`).
+STANDARD_OUTPUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 class PartsFailed(Exception):
     """A part could not write its share of the report: run whole instead."""
 

@@ -18,6 +18,7 @@ from harborguard.cli.output import on_terminal, progress_bar
 from harborguard.commands import Invocation
 from harborguard.config import Resolver, load_config
 from harborguard.errors import InputError
+from harborguard.outfile import STANDARD_OUTPUT_NAMES
 from harborguard.report import FORMATTERS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,13 +33,12 @@ def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is not None and not value.strip():
         raise BadInput("-o/--output: the file name is empty; give a file, or leave -o out "
                        "to write to standard output")
-    if value == "-" or value in STANDARD_OUTPUT_NAMES:
+    if value in STANDARD_OUTPUT_NAMES:
         return STANDARD_OUTPUT if param.required else None
     return value
 
 
 STANDARD_OUTPUT = "/dev/stdout"
-STANDARD_OUTPUT_NAMES = (STANDARD_OUTPUT, "/dev/fd/1", "/proc/self/fd/1")
 
 
 GLOBAL_NAMES = (

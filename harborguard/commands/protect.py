@@ -36,6 +36,7 @@ from harborguard.errors import InputError
 from harborguard.evidence import Usage
 from harborguard.findings import Finding
 from harborguard.model import Incomplete, Snapshot
+from harborguard.outfile import STANDARD_OUTPUT_NAMES
 from harborguard.policy import RetentionPolicy, load_policy_file, parse_policy, unknown_key_notes
 from harborguard.protect.plan import ProjectPlan, plan_project, without_own
 from harborguard.protect.rule import own_patterns, policy_key, rule_key
@@ -93,6 +94,10 @@ def refuse_early(inv: Invocation, *, policy_out: str | None, apply: bool) -> Non
     if policy_out is not None:
         if not policy_out.strip():
             raise InputError("--policy-out: the file name is empty")
+        if policy_out in STANDARD_OUTPUT_NAMES:
+            raise InputError(f"--policy-out {policy_out}: the report is what goes to "
+                             "standard output; give the policy a file (a file named - is "
+                             "./-)")
         if all_projects or len(set(projects)) > 1:
             raise InputError("--policy-out writes one project's policy: give one --project")
 

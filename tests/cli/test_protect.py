@@ -302,3 +302,17 @@ def test_a_needed_untagged_artifact_is_kept_by_the_rules_untagged_true(tmp_path:
     assert "tags none; and every untagged artifact there (untagged:true)" in text
     assert f"proj/app@{dig('mid')}" in text
     assert "1 needed artifacts have no tag: the rule keeps them (untagged:true)" in text
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_a_policy_out_to_standard_output_is_refused(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    name: str) -> None:
+    """The report is what goes to standard output: --policy-out - is not a file named -
+    (that is ./-), nor a policy mixed into the report."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = offline("--policy-out", name)
+    assert code == 2 and out == ""
+    assert err.startswith("harborguard: error: --policy-out") and "standard output" in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
