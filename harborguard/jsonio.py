@@ -84,21 +84,19 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def keys_within(value: Any, limit: int) -> int | None:
     """How many keys the objects in ``value`` hold together, or None when it nests more
     than ``limit`` arrays/objects: level by level (no recursion, each container visited
-    once)."""
+    once), each level's objects and arrays taken in one comprehension apiece."""
     level = [value]
     depth = keys = 0
     while level:
         depth += 1
         if depth > limit:
             return None
-        below: list[Any] = []
-        for item in level:
-            if type(item) is dict:
-                keys += len(item)
-                children: Any = item.values()
-            else:
-                children = item
-            below.extend(child for child in children if type(child) in _CONTAINERS)
+        objects = [item for item in level if type(item) is dict]
+        keys += sum(map(len, objects))
+        below = [child for item in objects for child in item.values()
+                 if type(child) in _CONTAINERS]
+        below += [child for item in level if type(item) is not dict for child in item
+                  if type(child) in _CONTAINERS]
         level = below
     return keys
 
