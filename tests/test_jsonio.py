@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,21 @@ def test_dumps_writes_lone_surrogates_as_escapes_like_json() -> None:
     value = {"snapshot": "snap\udcff.json", "tags": ["é", "\ud800"]}
     assert json.loads(jsonio.dumps(value)) == value
     assert json.loads(render({"a": [value, value]})) == {"a": [value, value]}
+
+
+@pytest.mark.parametrize("depth", [1, 2, 499, 500, 501, 700])
+def test_keys_within_counts_keys_and_stops_past_the_limit(depth: int) -> None:
+    """Objects and arrays alternating, ``depth`` levels: each object holds two keys (one
+    nesting further, one a scalar); the walk counts them all, or says None past 500."""
+    value: Any = 1
+    objects = 0
+    for level in range(depth):
+        if level % 2:
+            value = [value, "x", {}]  # {} adds a level only at the bottom
+        else:
+            value = {"next": value, "other": "y"}
+            objects += 1
+    expected = None if depth > jsonio.MAX_DEPTH else 2 * objects
+    assert jsonio.keys_within(value, jsonio.MAX_DEPTH) == expected
+    assert jsonio.keys_within({"a": [], "b": [{}], "c": {"d": 1}}, 3) == 4
+    assert jsonio.keys_within({"a": [], "b": [{}], "c": {"d": 1}}, 2) is None
