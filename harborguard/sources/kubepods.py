@@ -365,8 +365,9 @@ class Revisions:
 
     def note_owner(self, item: Mapping[str, Any], kind: str, namespace: str, name: str) -> None:
         status = item.get("status")
-        if not isinstance(status, OBJECT):
-            return
+        if not isinstance(status, OBJECT) or (
+                "currentRevision" not in status and "updateRevision" not in status):
+            return  # a Pod's, a Deployment's: no revision names
         names = {status.get(k) for k in ("currentRevision", "updateRevision")}
         named = {n for n in names if isinstance(n, str) and n}
         if named:

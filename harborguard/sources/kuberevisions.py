@@ -63,8 +63,10 @@ def unlisted_revisions(items: Iterable[tuple[Any, Identity | None]]) -> list[str
         objects.append((kind, namespace, name, item))
     out: list[str] = []
     for kind, namespace, name, item in objects:
-        where = f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}"
         metadata = item["metadata"]
+        if kind == "Pod" and not isinstance(metadata.get("ownerReferences"), list):
+            continue  # a bare pod points at no revision
+        where = f"{namespace}/{kind}/{name}" if namespace else f"{kind}/{name}"
         if kind == "Deployment":
             revision = _number(metadata.get("annotations"))
             if revision is not None and revision > 1 and (namespace, name) not in rs_owners:
