@@ -55,7 +55,6 @@ from harborguard.sources.kubepods import (
 )
 from harborguard.sources.kubepods import text as _text
 from harborguard.sources.kuberevisions import pods_unlisted, unlisted_revisions
-from harborguard.sources.process import run_tool
 
 __all__ = ["POD_SPEC_PATHS", "RESOURCES", "KubectlEvidence", "kubectl_command",
            "load_kubectl_file", "parse_kubectl_json", "run_kubectl"]
@@ -167,6 +166,8 @@ def run_kubectl(
     Raises SourceError (one line: the command and the fix) if kubectl is missing, fails,
     times out or prints something that is not a Kubernetes List.
     """
+    from harborguard.sources.process import run_tool  # subprocess: not for a saved file
+
     command = kubectl_command(context=context, namespace=namespace, executable=executable)
     shown = shlex.join(command)
     out = run_tool(
