@@ -166,6 +166,11 @@ def main() -> None:
     try:
         install()
         test_point("start")
+        # --kubectl-json files read by another process while this one starts (a guess
+        # at the command line: used only if it names what click then reads).
+        from harborguard.sources.kubectlahead import start_early
+
+        start_early(sys.argv[1:])
         from harborguard import cli
 
         test_point("imported")

@@ -5,17 +5,21 @@ file's turn (a snapshot's error still first), no file read after one that failed
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from harborguard import parallel
 from harborguard.cli import cli
 from harborguard.errors import InputError
+from harborguard.sources import kubectlahead
 from harborguard.sources.kubectl import load_kubectl_file, parse_kubectl_json
 from harborguard.sources.kubectlahead import KubectlFiles
 
@@ -143,3 +147,102 @@ def test_standard_input_is_read_in_turn_when_the_snapshot_reads_it_too() -> None
         proc.wait(timeout=60)
     assert proc.returncode == 2, err
     assert b"/dev/stdin: empty" in err, err
+
+
+# -- the process started with the program (start_early) -------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_early_reader_left() -> Any:
+    yield
+    kubectlahead._take_early(())  # waited for, whatever a test left
+
+
+@pytest.mark.parametrize(("argv", "paths"), [
+    (["check", "--snapshot", "s", "--kubectl-json", "a", "--kubectl-json=b"], ("a", "b")),
+    (["--harbor", "h", "diff", "--kubectl-json", "a", "--", "--kubectl-json", "x"], ("a",)),
+    (["drift", "--kubectl-json", "a"], ()),
+    (["simulate", "--snapshot", "s"], ()),
+    (["check", "--kubectl-json"], ()),
+])
+def test_the_files_a_check_or_diff_names_are_found_on_the_command_line(
+        argv: list[str], paths: tuple[str, ...]) -> None:
+    assert kubectlahead.named_files(argv) == paths
+
+
+def _early(monkeypatch: pytest.MonkeyPatch, *paths: str) -> None:
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    argv = ["check", "--snapshot", "s"]
+    for path in paths:
+        argv += ["--kubectl-json", path]
+    kubectlahead.start_early(argv)
+    assert kubectlahead._EARLY is not None  # a reader process was started
+
+
+def _no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: KubectlFiles) -> None:
+        raise AssertionError("read again by the thread")
+
+    monkeypatch.setattr(KubectlFiles, "_run", refuse)
+
+
+def test_files_read_as_the_program_starts_are_taken_not_read_again(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    good, bad, later = (str(CASES / "k-rc-mixed.json"), tmp_path / "bad.json",
+                        str(CASES / "k-daemonset-revisions.json"))
+    bad.write_text('{"kind": "List", "items": [')
+    _early(monkeypatch, good, good, str(bad), later)
+    _no_thread(monkeypatch)
+    ahead = KubectlFiles([good, good, str(bad), later])
+    expected = parse_kubectl_json(load_kubectl_file(good), good)
+    assert ahead.evidence(good) == expected and ahead.evidence(good) == expected
+    with pytest.raises(InputError) as raised:
+        ahead.evidence(str(bad))
+    with pytest.raises(InputError) as in_turn:
+        load_kubectl_file(bad)
+    assert str(raised.value) == str(in_turn.value)
+    with pytest.raises(LookupError):  # not read after the file that failed
+        ahead.evidence(later)
+
+
+def test_files_the_command_does_not_read_are_not_taken(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    guessed, read = str(CASES / "k-rc-mixed.json"), str(CASES / "k-daemonset-revisions.json")
+    _early(monkeypatch, guessed)
+    ahead = KubectlFiles([read])
+    assert ahead.evidence(read) == parse_kubectl_json(load_kubectl_file(read), read)
+    assert kubectlahead._EARLY is None  # the reader was waited for
+
+
+def test_a_reader_process_that_sends_nothing_leaves_the_thread_to_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(CASES / "k-rc-mixed.json")
+
+    class Broken:
+        load = staticmethod(pickle.load)
+        HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+        @staticmethod
+        def dump(*_: object, **__: object) -> None:
+            raise pickle.PicklingError("cannot send")
+
+    monkeypatch.setattr(kubectlahead, "pickle", Broken)
+    _early(monkeypatch, path)
+    assert KubectlFiles([path]).evidence(path) == parse_kubectl_json(
+        load_kubectl_file(path), path)
+
+
+def test_check_run_as_a_program_reports_as_check_run_in_process(tmp_path: Path) -> None:
+    """The program (a reader process at start) and click in-process (the thread) give
+    the same report, and the same error for a file that cannot be read."""
+    pods, bad = CASES / "k-daemonset-revisions.json", tmp_path / "bad.json"
+    bad.write_text("{")
+    for evidence in (pods, bad):
+        argv = ["check", "--snapshot", str(BASE), "--kubectl-json", str(evidence),
+                "--format", "json"]
+        program = subprocess.run([sys.executable, "-m", "harborguard", *argv],
+                                 capture_output=True, text=True, check=False)
+        in_process = CliRunner().invoke(cli, argv)
+        assert program.returncode == in_process.exit_code
+        assert program.stdout == in_process.stdout
+        assert program.stderr == in_process.stderr
