@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -246,3 +247,28 @@ def test_check_run_as_a_program_reports_as_check_run_in_process(tmp_path: Path) 
         assert program.returncode == in_process.exit_code
         assert program.stdout == in_process.stdout
         assert program.stderr == in_process.stderr
+
+
+def _many_pods(path: Path, count: int) -> None:
+    """A kubectl file the reader process takes seconds to read."""
+    pod = json.dumps(_pods("0.0.5")["items"][0])  # type: ignore[index]
+    path.write_text('{"kind": "List", "apiVersion": "v1", "items": ['
+                    + ",".join([pod] * count) + "]}")
+
+
+def test_a_run_that_fails_before_its_evidence_leaves_no_reader_holding_its_output(
+        tmp_path: Path) -> None:
+    """A run that ends before the --kubectl-json files' turn (a bad --policy) leaves no
+    reader process behind: its caller's pipes (``$(harborguard ...)``, ``| tee``) end
+    when the program does, not when a reader nobody waits for has read 60,000 pods."""
+    pods = tmp_path / "pods.json"
+    _many_pods(pods, 60_000)
+    argv = [sys.executable, "-m", "harborguard", "check", "--snapshot", str(BASE),
+            "--kubectl-json", str(pods), "--policy", str(tmp_path / "missing.json")]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.wait(timeout=60) == 2
+        # Nothing is written to standard output: readable means every process that held
+        # its write end has closed it (no reader left running).
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        assert ready and proc.stdout.read() == b""  # type: ignore[union-attr]
+        assert b"policy file not found" in proc.stderr.read()  # type: ignore[union-attr]
