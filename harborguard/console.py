@@ -152,11 +152,19 @@ def keep_heap() -> None:
 
 
 def _exit(code: int) -> NoReturn:
+    leave()
     try:
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass
     os._exit(code)
+
+
+def leave() -> None:
+    """Before the process exits: no early --kubectl-json reader is left running."""
+    ahead = sys.modules.get("harborguard.sources.kubectlahead")
+    if ahead is not None:
+        ahead.abandon()
 
 
 def main() -> None:

@@ -162,7 +162,8 @@ def _exit_now(code: int) -> NoReturn:
     """Exits without tearing down the heap: freeing a large run's millions of objects one
     by one takes a quarter of a second and changes nothing. Output is flushed first (all
     files harborguard writes are closed by then); a reader that went away (``| head``) is
-    not an error of ours."""
+    not an error of ours. No early --kubectl-json reader is left running."""
+    console.leave()
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # started with the descriptor closed (`2>&-`)
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import stat
 import sys
 import threading
@@ -144,6 +145,7 @@ def start_early(argv: Sequence[str]) -> None:
         code = 1
         try:
             os.close(read_end)
+            _detach()
             read: Readings = {}
             _read_in_turn(paths, read)
             with os.fdopen(write_end, "wb") as out:
@@ -155,6 +157,36 @@ def start_early(argv: Sequence[str]) -> None:
             os._exit(code)
     os.close(write_end)
     _EARLY = (paths, pid, read_end)
+
+
+def _detach() -> None:
+    """The reader writes only to its pipe: its standard streams go to /dev/null, so that
+    it never holds the caller's pipes (``$(harborguard ...)``, ``| tee``) open."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+
+
+def abandon() -> None:
+    """Stops and waits for the early reader if nothing took what it read (the run ended
+    before the files' turn, or its command does not read them): no process is left
+    running after the program ends. Called as the program exits."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if early is None:
+        return
+    _, pid, read_end = early
+    try:
+        os.close(read_end)
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def _take_early(paths: tuple[str, ...]) -> Readings | None:
