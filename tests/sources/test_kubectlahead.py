@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -272,3 +273,38 @@ def test_a_run_that_fails_before_its_evidence_leaves_no_reader_holding_its_outpu
         ready, _, _ = select.select([proc.stdout], [], [], 1.0)
         assert ready and proc.stdout.read() == b""  # type: ignore[union-attr]
         assert b"policy file not found" in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie left to init (never reaped in some containers)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_sigterm_while_the_program_waits_for_the_reader_leaves_no_reader_running(
+        tmp_path: Path) -> None:
+    """SIGTERM to the program alone (``kill PID``) while it waits for the reader's
+    evidence: exit 143, and the reader does not read on after the program ended."""
+    if parallel.available_cpus() < 2:
+        pytest.skip("no reader process on one CPU")
+    pods = tmp_path / "pods.json"
+    _many_pods(pods, 120_000)
+    argv = [sys.executable, "-m", "harborguard", "check", "--snapshot", str(BASE),
+            "--kubectl-json", str(pods)]
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        deadline = time.monotonic() + 10
+        readers: list[int] = []
+        while not readers and time.monotonic() < deadline:
+            readers = [int(pid) for pid in children.read_text().split()]
+            time.sleep(0.01)
+        assert readers
+        time.sleep(1.5)  # the program imported its code and waits for the reader
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143
+        assert b"stopped (SIGTERM)" in proc.stderr.read()  # type: ignore[union-attr]
+        assert _gone(readers[0])
