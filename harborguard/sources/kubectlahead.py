@@ -178,8 +178,12 @@ def abandon() -> None:
     if early is None:
         return
     _, pid, read_end = early
+    if read_end >= 0:  # -1: closed by _take_early, which a signal interrupted
+        try:
+            os.close(read_end)
+        except OSError:
+            pass
     try:
-        os.close(read_end)
         os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
@@ -193,7 +197,7 @@ def _take_early(paths: tuple[str, ...]) -> Readings | None:
     """What the early reader read, if it read ``paths`` (and said so); it is waited for
     either way."""
     global _EARLY
-    early, _EARLY = _EARLY, None
+    early = _EARLY
     if early is None:
         return None
     named, pid, read_end = early
@@ -203,6 +207,10 @@ def _take_early(paths: tuple[str, ...]) -> Readings | None:
             got = pickle.load(pipe)  # EOF or a broken pickle: read here instead
     except Exception:  # noqa: BLE001
         got = None
+    except BaseException:  # a signal (Stopped): the exit stops the reader (abandon)
+        _EARLY = (named, pid, -1)
+        raise
+    _EARLY = None
     try:
         _, status = os.waitpid(pid, 0)
     except OSError:
