@@ -5,6 +5,7 @@ file's turn (a snapshot's error still first), no file read after one that failed
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import select
 import signal
@@ -308,3 +309,31 @@ def test_sigterm_while_the_program_waits_for_the_reader_leaves_no_reader_running
         assert proc.wait(timeout=30) == 143
         assert b"stopped (SIGTERM)" in proc.stderr.read()  # type: ignore[union-attr]
         assert _gone(readers[0])
+
+
+def test_files_are_taken_in_their_turn_so_the_snapshot_is_read_meanwhile(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """KubectlFiles (made before the snapshot is read) does not wait for the reader: the
+    snapshot is read while it reads (a bad snapshot is named at once, not after 60,000
+    pods), and what it read is taken in the first file's turn."""
+    pods = tmp_path / "pods.json"
+    _many_pods(pods, 60_000)
+    _early(monkeypatch, str(pods))
+    assert kubectlahead._EARLY is not None
+    pid = kubectlahead._EARLY[1]
+    _no_thread(monkeypatch)
+    ahead = KubectlFiles([str(pods)])
+    assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # still reading: not waited for
+    assert ahead.evidence(str(pods)) == parse_kubectl_json(load_kubectl_file(pods), str(pods))
+
+
+def test_a_reader_of_other_files_is_stopped_not_waited_for(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pods, read = tmp_path / "pods.json", str(CASES / "k-rc-mixed.json")
+    _many_pods(pods, 60_000)
+    _early(monkeypatch, str(pods))
+    started = time.monotonic()
+    assert KubectlFiles([read]).evidence(read) == parse_kubectl_json(
+        load_kubectl_file(read), read)
+    assert time.monotonic() - started < 1.0
+    assert kubectlahead._EARLY is None
