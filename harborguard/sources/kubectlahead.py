@@ -46,10 +46,13 @@ class KubectlFiles:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = tuple(path for path in paths if _regular(path))
-        early = _take_early(self.paths)
-        self._read: Readings = {} if early is None else early
+        self._read: Readings = {}
         self._thread: threading.Thread | None = None
-        if early is None:
+        # The reader's evidence is taken in the first file's turn: the snapshot is read
+        # meanwhile (and its error named at once). A reader of other files is stopped.
+        self._early = _EARLY is not None and _EARLY[0] == self.paths
+        if not self._early:
+            abandon()
             self._thread = threading.Thread(target=self._run, name="kubectl-json",
                                             daemon=True)
             self._thread.start()
@@ -60,6 +63,13 @@ class KubectlFiles:
     def evidence(self, path: str) -> KubectlEvidence:
         """``path``'s evidence (one of ``paths``), once it is read; what reading it
         raised is raised here. A path given twice: its next reading."""
+        if self._early:
+            self._early = False
+            early = _take_early(self.paths)
+            if early is None:  # the reader sent nothing: read here, in turn
+                _read_in_turn(self.paths, self._read)
+            else:
+                self._read = early
         if self._thread is not None:
             self._thread.join()
         readings = self._read.get(path)
