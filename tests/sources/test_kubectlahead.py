@@ -337,3 +337,19 @@ def test_a_reader_of_other_files_is_stopped_not_waited_for(
         load_kubectl_file(read), read)
     assert time.monotonic() - started < 1.0
     assert kubectlahead._EARLY is None
+
+
+def test_standard_input_from_a_file_is_read_as_in_process() -> None:
+    """``--kubectl-json /dev/stdin < pods.json``: a regular file, read ahead; the reader
+    process reads the file standard input is, as the thread does."""
+    pods = CASES / "k-daemonset-revisions.json"
+    argv = ["check", "--snapshot", str(BASE), "--kubectl-json", "/dev/stdin",
+            "--format", "json"]
+    with pods.open("rb") as stdin:
+        program = subprocess.run([sys.executable, "-m", "harborguard", *argv], stdin=stdin,
+                                 capture_output=True, text=True, check=False)
+    in_turn = subprocess.run([sys.executable, "-m", "harborguard", *argv[:-3],
+                              "--kubectl-json", str(pods), "--format", "json"],
+                             capture_output=True, text=True, check=False)
+    assert program.stderr == in_turn.stderr
+    assert program.returncode == in_turn.returncode
