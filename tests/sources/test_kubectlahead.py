@@ -348,7 +348,7 @@ def test_standard_input_from_a_file_is_read_as_in_process() -> None:
     with pods.open("rb") as stdin:
         program = subprocess.run([sys.executable, "-m", "harborguard", *argv], stdin=stdin,
                                  capture_output=True, text=True, check=False)
-    in_turn = subprocess.run([sys.executable, "-m", "harborguard", *argv[:-3],
+    in_turn = subprocess.run([sys.executable, "-m", "harborguard", *argv[:3],
                               "--kubectl-json", str(pods), "--format", "json"],
                              capture_output=True, text=True, check=False)
     assert program.stderr == in_turn.stderr
