@@ -170,10 +170,17 @@ def start_early(argv: Sequence[str]) -> None:
 
 
 def _detach() -> None:
-    """The reader writes only to its pipe: its standard streams go to /dev/null, so that
-    it never holds the caller's pipes (``$(harborguard ...)``, ``| tee``) open."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
+    """The reader writes only to its pipe: its standard output and error, where they are
+    not regular files, go to /dev/null, so that it never holds the caller's pipes
+    (``$(harborguard ...)``, ``| tee``) open. Standard input, and a regular file, stay:
+    ``--kubectl-json /dev/stdin < pods.json`` reads the file, as in its turn."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+        except OSError:  # closed
+            pass
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
