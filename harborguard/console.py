@@ -117,7 +117,8 @@ def test_point(name: str) -> None:
     """Hooks for the test suite only, so that signal tests do not race the run:
     HARBORGUARD_TEST_SIGNAL=POINT:SIGNAL sends SIGNAL to this process at POINT;
     HARBORGUARD_TEST_PAUSE=POINT:FILE creates FILE at POINT and waits (up to a minute)
-    for a signal. Points: start, imported, writing, decided, final."""
+    for a signal. Points: start, imported, evidence (the early --kubectl-json reader
+    waited for), writing, decided, final."""
     for variable in ("HARBORGUARD_TEST_SIGNAL", "HARBORGUARD_TEST_PAUSE"):
         point, _, argument = os.environ.get(variable, "").partition(":")
         if point != name or not argument:

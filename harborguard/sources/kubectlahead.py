@@ -220,6 +220,9 @@ def _take_early(paths: tuple[str, ...]) -> Readings | None:
     named, pid, read_end = early
     got: Any = None
     try:
+        from harborguard import console
+
+        console.test_point("evidence")  # the program waits for the reader from here
         with os.fdopen(read_end, "rb") as pipe:
             got = pickle.load(pipe)  # EOF or a broken pickle: read here instead
     except Exception:  # noqa: BLE001

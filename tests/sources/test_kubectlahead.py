@@ -8,7 +8,6 @@ import json
 import os
 import pickle
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -296,19 +295,19 @@ def test_sigterm_while_the_program_waits_for_the_reader_leaves_no_reader_running
     _many_pods(pods, 120_000)
     argv = [sys.executable, "-m", "harborguard", "check", "--snapshot", str(BASE),
             "--kubectl-json", str(pods)]
-    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+    env = {**os.environ, "HARBORGUARD_TEST_SIGNAL": "evidence:SIGTERM"}
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=env) as proc:
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         readers: list[int] = []
-        while not readers and time.monotonic() < deadline:
+        while not readers and proc.poll() is None and time.monotonic() < deadline:
             readers = [int(pid) for pid in children.read_text().split()]
-            time.sleep(0.01)
-        assert readers
-        time.sleep(1.5)  # the program imported its code and waits for the reader
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 143
+            time.sleep(0.005)
+        # SIGTERM reaches the program as it starts waiting for the reader (test point).
+        assert proc.wait(timeout=60) == 143
         assert b"stopped (SIGTERM)" in proc.stderr.read()  # type: ignore[union-attr]
-        assert _gone(readers[0])
+        assert readers and _gone(readers[0])
 
 
 def test_files_are_taken_in_their_turn_so_the_snapshot_is_read_meanwhile(
@@ -330,13 +329,25 @@ def test_files_are_taken_in_their_turn_so_the_snapshot_is_read_meanwhile(
 def test_a_reader_of_other_files_is_stopped_not_waited_for(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pods, read = tmp_path / "pods.json", str(CASES / "k-rc-mixed.json")
-    _many_pods(pods, 60_000)
+    _many_pods(pods, 120_000)
     _early(monkeypatch, str(pods))
-    started = time.monotonic()
+    assert kubectlahead._EARLY is not None
+    reader = kubectlahead._EARLY[1]
+    waited: list[tuple[int, int]] = []
+    real_waitpid = os.waitpid
+
+    def spy(pid: int, options: int) -> tuple[int, int]:
+        done = real_waitpid(pid, options)
+        waited.append(done)
+        return done
+
+    monkeypatch.setattr(kubectlahead.os, "waitpid", spy)
     assert KubectlFiles([read]).evidence(read) == parse_kubectl_json(
         load_kubectl_file(read), read)
-    assert time.monotonic() - started < 1.0
     assert kubectlahead._EARLY is None
+    # Stopped while it read 120,000 pods, not waited for until it had read them all.
+    statuses = [status for pid, status in waited if pid == reader]
+    assert statuses and os.WIFSIGNALED(statuses[0])
 
 
 def test_standard_input_from_a_file_is_read_as_in_process() -> None:
