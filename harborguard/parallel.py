@@ -95,16 +95,22 @@ class Parts(Generic[T]):
         _kill(children)
 
 
-def start_parts(work: Callable[[int], tuple[T, Finish]], count: int) -> Parts[T] | None:
-    """Runs work(0) here and work(1..count-1) in forked children, and collects their
-    results; None when any of them failed (the children are then stopped). The caller
-    must end the Parts it gets with ``finish`` or ``close``."""
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+def flush_before_fork() -> None:
+    """What standard output and error buffer, written now: a forked child would write it
+    a second time."""
+    for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+
+
+def start_parts(work: Callable[[int], tuple[T, Finish]], count: int) -> Parts[T] | None:
+    """Runs work(0) here and work(1..count-1) in forked children, and collects their
+    results; None when any of them failed (the children are then stopped). The caller
+    must end the Parts it gets with ``finish`` or ``close``."""
+    flush_before_fork()
     started: list[tuple[int, int, int]] = []  # (pid, result pipe's read end, message's write)
     done = False
     try:

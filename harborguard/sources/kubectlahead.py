@@ -24,7 +24,6 @@ import os
 import pickle
 import signal
 import stat
-import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -135,12 +134,7 @@ def start_early(argv: Sequence[str]) -> None:
             not parallel.can_fork() or parallel.available_cpus() < 2 or \
             threading.active_count() > 1:  # a fork copies no other thread, nor its locks
         return
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
-        if stream is not None:
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+    parallel.flush_before_fork()
     try:
         read_end, write_end = os.pipe()
     except OSError:
